@@ -1,0 +1,222 @@
+//! Wide dot-product gate: one row multiplies and accumulates `W` pairs.
+//!
+//! ```text
+//! | x_0 .. x_{W-1} | acc | w_0 .. w_{W-1} (fixed or advice) | q_dot | chain |
+//! q_dot · (acc − chain · acc[-1] − Σ_i x_i · w_i) = 0
+//! ```
+//! A dot product of length `n` takes `ceil(n / W)` consecutive rows; `chain` is 0 on the
+//! first and 1 on the rest, so the last `acc` is the result. Public weights sit in fixed
+//! columns (nothing to commit at proving time); private, public or hashed weights sit in
+//! advice columns, copy-constrained to their single canonical cell.
+
+use super::{cur_a, cur_f, fe};
+use halo2_proofs::circuit::{AssignedCell, Region, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::plonk::{Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed};
+use halo2_proofs::poly::Rotation;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightColumn {
+    Fixed(Column<Fixed>),
+    Advice(Column<Advice>),
+}
+
+#[derive(Clone, Debug)]
+pub struct DotConfig {
+    pub x: Vec<Column<Advice>>,
+    pub w: Vec<WeightColumn>,
+    pub acc: Column<Advice>,
+    pub q: Column<Fixed>,
+    pub chain: Column<Fixed>,
+}
+
+/// A weight operand as the chip lays it out.
+#[derive(Clone, Copy, Debug)]
+pub enum WeightValue {
+    /// Placed in a fixed column: part of the verifying key.
+    Fixed(i64),
+    /// Placed in an advice column (the caller copy-constrains it).
+    Witness(Value<Fr>),
+}
+
+#[derive(Clone, Debug)]
+pub struct DotChip {
+    pub config: DotConfig,
+}
+
+/// Cells a dot row produced: the `x` and advice `w` cells (to copy-constrain) and `acc`.
+pub struct DotRow<'v> {
+    pub x: Vec<AssignedCell<&'v Assigned<Fr>, Fr>>,
+    pub w: Vec<Option<AssignedCell<&'v Assigned<Fr>, Fr>>>,
+    pub acc: AssignedCell<&'v Assigned<Fr>, Fr>,
+}
+
+impl DotChip {
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        x: Vec<Column<Advice>>,
+        acc: Column<Advice>,
+        w: Vec<WeightColumn>,
+    ) -> DotConfig {
+        assert_eq!(x.len(), w.len(), "one weight column per input column");
+        let q = meta.fixed_column();
+        let chain = meta.fixed_column();
+        meta.create_gate("dot", |meta| {
+            let q = cur_f(meta, q);
+            let chain = cur_f(meta, chain);
+            let acc_cur = cur_a(meta, acc);
+            let acc_prev = meta.query_advice(acc, Rotation::prev());
+            let mut sum = Expression::Constant(Fr::zero());
+            for (&xc, &wc) in x.iter().zip(&w) {
+                let wv = match wc {
+                    WeightColumn::Fixed(c) => cur_f(meta, c),
+                    WeightColumn::Advice(c) => cur_a(meta, c),
+                };
+                sum = sum + cur_a(meta, xc) * wv;
+            }
+            vec![q * (acc_cur - chain * acc_prev - sum)]
+        });
+        DotConfig { x, w, acc, q, chain }
+    }
+
+    pub fn width(&self) -> usize {
+        self.config.x.len()
+    }
+
+    /// Assigns one row at `row`: `acc = [prev +] Σ x·w`. `prev` is the running sum of the
+    /// row above when `chained`. Returns the cells and the new running sum.
+    pub fn assign_row<'v>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        row: usize,
+        xs: &[Value<Fr>],
+        ws: &[WeightValue],
+        chained: bool,
+        prev: Value<Fr>,
+    ) -> Result<(DotRow<'v>, Value<Fr>), Error> {
+        let c = &self.config;
+        assert!(xs.len() <= c.x.len() && xs.len() == ws.len());
+        region.assign_fixed(c.q, row, Fr::one());
+        region.assign_fixed(c.chain, row, if chained { Fr::one() } else { Fr::zero() });
+        let mut sum = if chained { prev } else { Value::known(Fr::zero()) };
+        let mut xcells = Vec::with_capacity(xs.len());
+        let mut wcells = Vec::with_capacity(xs.len());
+        for (i, (&xv, &wv)) in xs.iter().zip(ws).enumerate() {
+            xcells.push(region.assign_advice(c.x[i], row, xv));
+            let wval = match (wv, c.w[i]) {
+                (WeightValue::Fixed(v), WeightColumn::Fixed(col)) => {
+                    region.assign_fixed(col, row, fe(v as i128));
+                    wcells.push(None);
+                    Value::known(fe(v as i128))
+                }
+                (WeightValue::Witness(v), WeightColumn::Advice(col)) => {
+                    wcells.push(Some(region.assign_advice(col, row, v)));
+                    v
+                }
+                _ => return Err(Error::Synthesis),
+            };
+            sum = sum + xv * wval;
+        }
+        let acc = region.assign_advice(c.acc, row, sum);
+        Ok((DotRow { x: xcells, w: wcells, acc }, sum))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chips::testing::{accepts, ChipTest, TestCols};
+    use halo2_proofs::circuit::Cell;
+
+    #[derive(Clone, Default)]
+    struct Case {
+        xs: Vec<i64>,
+        ws: Vec<i64>,
+        width: usize,
+        advice_w: bool,
+        /// Adds one to this input cell after the honest sum was computed.
+        tamper: Option<usize>,
+    }
+
+    impl ChipTest for Case {
+        type Chip = DotChip;
+        fn configure(meta: &mut ConstraintSystem<Fr>, cols: &TestCols, case: &Self) -> DotChip {
+            let n = case.width;
+            let w = if case.advice_w {
+                cols.adv[n + 1..2 * n + 1].iter().map(|&c| WeightColumn::Advice(c)).collect()
+            } else {
+                (0..n).map(|_| WeightColumn::Fixed(meta.fixed_column())).collect()
+            };
+            DotChip { config: DotChip::configure(meta, cols.adv[..n].to_vec(), cols.adv[n], w) }
+        }
+        fn assign(&self, chip: &DotChip, region: &mut Region<'_, Fr>) -> Result<Vec<Cell>, Error> {
+            let mut prev = Value::known(Fr::zero());
+            let mut last = None;
+            for (r, (xc, wc)) in self.xs.chunks(self.width).zip(self.ws.chunks(self.width)).enumerate() {
+                let mut xv: Vec<Value<Fr>> = xc.iter().map(|&v| Value::known(fe(v as i128))).collect();
+                let wv: Vec<WeightValue> = wc
+                    .iter()
+                    .map(|&v| {
+                        if self.advice_w {
+                            WeightValue::Witness(Value::known(fe(v as i128)))
+                        } else {
+                            WeightValue::Fixed(v)
+                        }
+                    })
+                    .collect();
+                let honest = {
+                    let mut s = if r > 0 { prev } else { Value::known(Fr::zero()) };
+                    for (x, w) in xv.iter().zip(wc) {
+                        s = s + *x * Value::known(fe(*w as i128));
+                    }
+                    s
+                };
+                if self.tamper.is_some_and(|t| t / self.width == r) {
+                    let i = self.tamper.unwrap() % self.width;
+                    xv[i] = xv[i] + Value::known(Fr::one());
+                }
+                // Row 0 is left empty: its `acc[-1]` would wrap to an unassigned row.
+                let (row, _) = chip.assign_row(region, r + 1, &xv, &wv, r > 0, prev)?;
+                // Keep the honest running sum in `acc`: only the input was tampered.
+                let acc = region.assign_advice(chip.config.acc, r + 1, honest);
+                prev = honest;
+                let _ = row;
+                last = Some(acc.cell());
+            }
+            Ok(vec![last.expect("non-empty")])
+        }
+    }
+
+    fn case(width: usize, advice_w: bool, tamper: Option<usize>) -> (Case, i128) {
+        let xs: Vec<i64> = (0..23).map(|i| i * 7 - 60).collect();
+        let ws: Vec<i64> = (0..23).map(|i| 13 - i * 3).collect();
+        let want = xs.iter().zip(&ws).map(|(&a, &b)| a as i128 * b as i128).sum();
+        (Case { xs, ws, width, advice_w, tamper }, want)
+    }
+
+    #[test]
+    fn honest_dot_products_verify() {
+        for width in [1, 4, 8] {
+            for advice_w in [false, true] {
+                let (c, want) = case(width, advice_w, None);
+                assert!(accepts(c, vec![fe(want)]), "width {width} advice {advice_w}");
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_sum_is_rejected() {
+        for advice_w in [false, true] {
+            let (c, want) = case(4, advice_w, None);
+            assert!(!accepts(c, vec![fe(want + 1)]));
+        }
+    }
+
+    #[test]
+    fn tampered_input_is_rejected() {
+        for t in [0, 5, 22] {
+            let (c, want) = case(4, false, Some(t));
+            assert!(!accepts(c, vec![fe(want)]), "tamper {t}");
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Rescale-and-lookup lanes: rounding division by `2^s` and a non-linear function, both
+//! proven by lookups into fixed tables.
+//!
+//! ```text
+//! lane: | v | q | r | y |        fixed per lane: q_lk, tag, rs
+//! q_lk · (v + rs·2^(s-1) − q·(1 + rs·(2^s − 1)) − r) = 0    (v rounded: q = round(v / 2^s))
+//! q_lk · (1 − rs) · r = 0                                    (no rescale: q = v exactly)
+//! lookup  q_lk·r                         ∈ RANGE  = [0, 2^s)
+//! lookup (q_lk·tag, q_lk·q, q_lk·y)      ∈ FUNC   = {(tag_f, x, f(x)) : x ∈ [-2^(B-1), 2^(B-1))}
+//! ```
+//! `q` in the lookup domain and `r` in `[0, 2^s)` make `(q, r)` unique for every `v`, so
+//! the quotient cannot be forged. A disabled lane looks up `(0, 0, 0)`, which is in the
+//! table because tag 0 is the identity.
+
+use super::{cur_a, cur_f, fe};
+use crate::quant::{rescale, QuantParams};
+use crate::table::FuncSet;
+use halo2_proofs::circuit::{AssignedCell, Region, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::plonk::{Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed};
+
+#[derive(Clone, Debug)]
+pub struct LaneConfig {
+    pub v: Column<Advice>,
+    pub q: Column<Advice>,
+    pub r: Column<Advice>,
+    pub y: Column<Advice>,
+    pub q_lk: Column<Fixed>,
+    pub tag: Column<Fixed>,
+    pub rs: Column<Fixed>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LookupConfig {
+    pub lanes: Vec<LaneConfig>,
+    pub t_range: Column<Fixed>,
+    pub t_tag: Column<Fixed>,
+    pub t_in: Column<Fixed>,
+    pub t_out: Column<Fixed>,
+    pub scale_bits: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct LookupChip {
+    pub config: LookupConfig,
+}
+
+/// The cells of one assigned lane.
+pub struct LaneCells<'v> {
+    pub v: AssignedCell<&'v Assigned<Fr>, Fr>,
+    pub y: AssignedCell<&'v Assigned<Fr>, Fr>,
+}
+
+impl LookupChip {
+    /// `adv` supplies 4 advice columns per lane.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, adv: &[Column<Advice>], lanes: usize, scale_bits: u32) -> LookupConfig {
+        assert!(adv.len() >= 4 * lanes && scale_bits >= 1);
+        let t_range = meta.fixed_column();
+        let t_tag = meta.fixed_column();
+        let t_in = meta.fixed_column();
+        let t_out = meta.fixed_column();
+        let half = Fr::from(1u64 << (scale_bits - 1));
+        let dm1 = Fr::from((1u64 << scale_bits) - 1);
+        let lanes: Vec<LaneConfig> = (0..lanes)
+            .map(|j| LaneConfig {
+                v: adv[4 * j],
+                q: adv[4 * j + 1],
+                r: adv[4 * j + 2],
+                y: adv[4 * j + 3],
+                q_lk: meta.fixed_column(),
+                tag: meta.fixed_column(),
+                rs: meta.fixed_column(),
+            })
+            .collect();
+        for l in &lanes {
+            meta.create_gate("rescale", |meta| {
+                let (q_lk, rs) = (cur_f(meta, l.q_lk), cur_f(meta, l.rs));
+                let (v, q, r) = (cur_a(meta, l.v), cur_a(meta, l.q), cur_a(meta, l.r));
+                let one = Expression::Constant(Fr::one());
+                vec![
+                    q_lk.clone()
+                        * (v + rs.clone() * Expression::Constant(half)
+                            - q * (one.clone() + rs.clone() * Expression::Constant(dm1))
+                            - r.clone()),
+                    q_lk * (one - rs) * r,
+                ]
+            });
+            meta.lookup_any("rescale remainder", |meta| {
+                let q_lk = cur_f(meta, l.q_lk);
+                vec![(q_lk * cur_a(meta, l.r), cur_f(meta, t_range))]
+            });
+            meta.lookup_any("function", |meta| {
+                let q_lk = cur_f(meta, l.q_lk);
+                vec![
+                    (q_lk.clone() * cur_f(meta, l.tag), cur_f(meta, t_tag)),
+                    (q_lk.clone() * cur_a(meta, l.q), cur_f(meta, t_in)),
+                    (q_lk * cur_a(meta, l.y), cur_f(meta, t_out)),
+                ]
+            });
+        }
+        LookupConfig { lanes, t_range, t_tag, t_in, t_out, scale_bits }
+    }
+
+    /// Rows the tables need.
+    pub fn table_rows(funcs: &FuncSet, qp: &QuantParams) -> usize {
+        funcs.rows(qp).max(1 << qp.scale_bits)
+    }
+
+    /// Fills the range and function tables from row 0.
+    pub fn assign_tables(&self, region: &mut Region<'_, Fr>, funcs: &FuncSet, qp: &QuantParams) -> Result<(), Error> {
+        let c = &self.config;
+        assert_eq!(c.scale_bits, qp.scale_bits);
+        for i in 0..(1u64 << qp.scale_bits) {
+            region.assign_fixed(c.t_range, i as usize, Fr::from(i));
+        }
+        let mut row = 0;
+        for (tag, f) in funcs.funcs.iter().enumerate() {
+            for x in qp.lookup_min()..qp.lookup_end() {
+                region.assign_fixed(c.t_tag, row, Fr::from(tag as u64));
+                region.assign_fixed(c.t_in, row, fe(x as i128));
+                region.assign_fixed(c.t_out, row, fe(f.apply(x, qp) as i128));
+                row += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Assigns lane `lane` of `row`: `y = f_tag(round(v / 2^s))` (or `f_tag(v)`).
+    /// `v` is the exact integer (its witness), or `None` at key generation.
+    #[allow(clippy::too_many_arguments)]
+    pub fn assign_lane<'v>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        row: usize,
+        lane: usize,
+        v: Option<i128>,
+        rescaled: bool,
+        tag: usize,
+        funcs: &FuncSet,
+        qp: &QuantParams,
+    ) -> Result<LaneCells<'v>, Error> {
+        let l = &self.config.lanes[lane];
+        region.assign_fixed(l.q_lk, row, Fr::one());
+        region.assign_fixed(l.tag, row, Fr::from(tag as u64));
+        region.assign_fixed(l.rs, row, if rescaled { Fr::one() } else { Fr::zero() });
+        let parts = v.map(|v| {
+            let (q, r) = if rescaled { rescale(v, qp.scale_bits) } else { (v, 0) };
+            let y = i64::try_from(q).map(|q| funcs.funcs[tag].apply(q, qp) as i128).unwrap_or(0);
+            (v, q, r, y)
+        });
+        let val = |f: fn(&(i128, i128, i128, i128)) -> i128| match parts {
+            Some(p) => Value::known(fe(f(&p))),
+            None => Value::unknown(),
+        };
+        let vc = region.assign_advice(l.v, row, val(|p| p.0));
+        region.assign_advice(l.q, row, val(|p| p.1));
+        region.assign_advice(l.r, row, val(|p| p.2));
+        let yc = region.assign_advice(l.y, row, val(|p| p.3));
+        Ok(LaneCells { v: vc, y: yc })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chips::testing::{accepts, ChipTest, TestCols};
+    use crate::table::Func;
+    use halo2_proofs::circuit::Cell;
+
+    const QP: QuantParams = QuantParams { scale_bits: 4, lookup_bits: 6 };
+
+    /// `(v, rescaled, func)` per lane; `forge` overwrites `(q, r, y)` of lane 0.
+    #[derive(Clone, Default)]
+    struct Case {
+        items: Vec<(i128, bool, Func)>,
+        forge: Option<(i128, i128, i128)>,
+    }
+
+    impl ChipTest for Case {
+        type Chip = (LookupChip, FuncSet);
+        fn configure(meta: &mut ConstraintSystem<Fr>, cols: &TestCols, case: &Self) -> Self::Chip {
+            let mut funcs = FuncSet::default();
+            for (_, _, f) in &case.items {
+                funcs.tag(*f);
+            }
+            (LookupChip { config: LookupChip::configure(meta, &cols.adv, 2, QP.scale_bits) }, funcs)
+        }
+        fn assign(&self, (chip, funcs): &Self::Chip, region: &mut Region<'_, Fr>) -> Result<Vec<Cell>, Error> {
+            chip.assign_tables(region, funcs, &QP)?;
+            let mut out = vec![];
+            for (i, &(v, rs, f)) in self.items.iter().enumerate() {
+                let mut fs = funcs.clone();
+                let tag = fs.tag(f);
+                let cells = chip.assign_lane(region, i / 2, i % 2, Some(v), rs, tag, funcs, &QP)?;
+                if i == 0 {
+                    if let Some((q, r, y)) = self.forge {
+                        let l = &chip.config.lanes[0];
+                        region.assign_advice(l.q, 0, Value::known(fe(q)));
+                        region.assign_advice(l.r, 0, Value::known(fe(r)));
+                        let yc = region.assign_advice(l.y, 0, Value::known(fe(y)));
+                        out.push(yc.cell());
+                        continue;
+                    }
+                }
+                out.push(cells.y.cell());
+            }
+            Ok(out)
+        }
+    }
+
+    fn expect(items: &[(i128, bool, Func)]) -> Vec<Fr> {
+        items
+            .iter()
+            .map(|&(v, rs, f)| {
+                let q = if rs { rescale(v, QP.scale_bits).0 } else { v };
+                fe(f.apply(q as i64, &QP) as i128)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn honest_lanes_verify() {
+        let items = vec![
+            (37, true, Func::Relu),     // 37/16 = 2.31 -> 2
+            (-40, true, Func::Relu),    // -> 0
+            (-40, true, Func::Identity),// -2.5 -> -2
+            (31, false, Func::Identity),
+            (-32, false, Func::Sigmoid),
+            (500, true, Func::Tanh),
+        ];
+        assert!(accepts(Case { items: items.clone(), forge: None }, expect(&items)));
+    }
+
+    #[test]
+    fn wrong_output_is_rejected() {
+        let items = vec![(37, true, Func::Relu), (5, false, Func::Identity)];
+        let mut want = expect(&items);
+        want[1] += Fr::one();
+        assert!(!accepts(Case { items, forge: None }, want));
+    }
+
+    #[test]
+    fn forged_quotient_is_rejected() {
+        // v = 37: honest (q, r) = (2, 13). Claim q = 3 with r = -3 (a huge field element).
+        let items = vec![(37, true, Func::Identity)];
+        assert!(!accepts(Case { items: items.clone(), forge: Some((3, -3, 3)) }, vec![fe(3)]));
+        // Remainder out of range: q = 1, r = 29.
+        assert!(!accepts(Case { items: items.clone(), forge: Some((1, 29, 1)) }, vec![fe(1)]));
+        // Without rescale, q must equal v: q = 30, r = 1 for v = 31.
+        let items = vec![(31, false, Func::Identity)];
+        assert!(!accepts(Case { items, forge: Some((30, 1, 30)) }, vec![fe(30)]));
+    }
+
+    #[test]
+    fn out_of_domain_input_is_rejected() {
+        // 32 is outside [-32, 32): no table row, even with a "correct" relu output.
+        let items = vec![(32, false, Func::Relu)];
+        assert!(!accepts(Case { items, forge: Some((32, 0, 32)) }, vec![fe(32)]));
+    }
+}

@@ -1,0 +1,36 @@
+//! Chips: each owns its gates (and lookups) over columns it is given, exposes row-level
+//! instructions, and is tested alone with `MockProver`, honest and tampered.
+//!
+//! All chips of a model share one grid of equality-enabled advice columns, so a row can
+//! hold a dot product, a lookup lane or an arithmetic op; copy constraints wire them up.
+//! Selectors are fixed columns (not `Selector`s) so they may appear in lookup inputs.
+
+pub mod arith;
+pub mod div;
+pub mod dot;
+pub mod lookup;
+
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_proofs::plonk::{Advice, Column, Expression, Fixed, VirtualCells};
+use halo2_proofs::poly::Rotation;
+
+pub(crate) fn cur_a(meta: &mut VirtualCells<'_, Fr>, c: Column<Advice>) -> Expression<Fr> {
+    meta.query_advice(c, Rotation::cur())
+}
+
+pub(crate) fn cur_f(meta: &mut VirtualCells<'_, Fr>, c: Column<Fixed>) -> Expression<Fr> {
+    meta.query_fixed(c, Rotation::cur())
+}
+
+/// A signed integer as a field element.
+pub fn fe(v: i128) -> Fr {
+    if v >= 0 {
+        Fr::from_u128(v as u128)
+    } else {
+        -Fr::from_u128(v.unsigned_abs())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -1,0 +1,655 @@
+//! A model lowered to circuit instructions over scalar *wires*.
+//!
+//! Lowering fixes the integer semantics once: the witness generator ([`Program::eval`])
+//! and the circuit layout both read the same [`Instr`] list, so what is proven is exactly
+//! what is computed. Shape-only ops (Reshape, Transpose, Concat, Pad) cost nothing: they
+//! only permute wires.
+
+use crate::quant::{rescale, QuantParams};
+use crate::table::{Func, FuncSet};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use thiserror::Error;
+use trustml_onnx::tensor::{broadcast_index_map, broadcast_shape};
+use trustml_onnx::{Graph, Op, Tensor, ValueId};
+
+/// Index of a scalar value in the witness.
+pub type Wire = u32;
+
+/// The constant-one wire (biases multiply it).
+pub const ONE: Wire = 0;
+/// The constant-zero wire (padding).
+pub const ZERO: Wire = 1;
+
+/// A weight operand of a dot product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WRef {
+    /// A model parameter: `Program::weights[i]` (fixed, private, public or hashed).
+    Param(u32),
+    /// A structural constant such as an average pool's `1/n`; always public.
+    Const(i64),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Instr {
+    /// `out = Σ x·w` (scale `2s` when `x` and `w` have scale `s`).
+    Dot { terms: Vec<(Wire, WRef)>, out: Wire },
+    /// `out = f(q)` where `q = rescale(input)` if `rescale` else `input`; `q` must lie in
+    /// the lookup domain. `node` indexes [`Program::node_names`] for error messages.
+    Lookup { input: Wire, rescale: bool, tag: u16, out: Wire, node: u32 },
+    /// `out = k_ab·a·b + k_a·a + k_b·b + k_c`.
+    Arith { a: Wire, b: Wire, k: [i64; 4], out: Wire },
+    /// `out = round(num · 2^s / den)` for `den > 0`; `den - 1 - rem` and `rem` are
+    /// range-checked through `Relu` lookups of the wires `rem` and `slack`.
+    DivRound { num: Wire, den: Wire, out: Wire, rem: Wire, slack: Wire, node: u32 },
+}
+
+/// A lowered model.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Program {
+    pub qp: QuantParams,
+    pub funcs: FuncSet,
+    pub num_wires: u32,
+    /// Wires of each model input (flat, row-major) and its shape.
+    pub inputs: Vec<(Vec<usize>, Vec<Wire>)>,
+    /// Wires of each model output and its shape.
+    pub outputs: Vec<(Vec<usize>, Vec<Wire>)>,
+    /// Quantized model parameters (weights at scale `s`, biases at `2s`).
+    pub weights: Vec<i64>,
+    pub instrs: Vec<Instr>,
+    pub node_names: Vec<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum ProgramError {
+    #[error("node '{node}' ({op}): {msg}")]
+    Unsupported { node: String, op: &'static str, msg: String },
+    #[error("model input {index}: expected {expected} values (shape {shape:?}), got {got}")]
+    InputSize { index: usize, expected: usize, got: usize, shape: Vec<usize> },
+    #[error("expected {expected} model inputs, got {got}")]
+    InputCount { expected: usize, got: usize },
+    #[error(
+        "layer '{node}': value {value} (≈ {real:.4}) is outside the lookup range [{min}, {max}) \
+         at scale 2^{scale}; recompile with --calibrate on inputs like this one, or raise --lookup-bits"
+    )]
+    OutOfRange { node: String, value: i128, real: f64, min: i64, max: i64, scale: u32 },
+    #[error("layer '{node}': division by a non-positive sum ({den})")]
+    DivByZero { node: String, den: i128 },
+}
+
+/// Lowers a float graph to a quantized program.
+pub fn lower(graph: &Graph, qp: QuantParams) -> Result<Program, ProgramError> {
+    Lowering::new(graph, qp).run()
+}
+
+struct Lowering<'g> {
+    g: &'g Graph,
+    p: Program,
+    wires: HashMap<ValueId, Vec<Wire>>,
+    consumers: Vec<usize>,
+    fused: Vec<bool>,
+}
+
+impl<'g> Lowering<'g> {
+    fn new(g: &'g Graph, qp: QuantParams) -> Self {
+        let mut consumers = vec![0usize; g.values.len()];
+        for n in &g.nodes {
+            for &i in &n.inputs {
+                consumers[i] += 1;
+            }
+        }
+        for &o in &g.outputs {
+            consumers[o] += 1;
+        }
+        Self {
+            g,
+            p: Program {
+                qp,
+                funcs: FuncSet::default(),
+                num_wires: 2,
+                inputs: vec![],
+                outputs: vec![],
+                weights: vec![],
+                instrs: vec![],
+                node_names: g.nodes.iter().map(|n| n.name.clone()).collect(),
+            },
+            wires: HashMap::new(),
+            consumers,
+            fused: vec![false; g.nodes.len()],
+        }
+    }
+
+    fn wire(&mut self) -> Wire {
+        self.p.num_wires += 1;
+        self.p.num_wires - 1
+    }
+
+    fn param(&mut self, v: i64) -> WRef {
+        self.p.weights.push(v);
+        WRef::Param(self.p.weights.len() as u32 - 1)
+    }
+
+    fn run(mut self) -> Result<Program, ProgramError> {
+        for &v in &self.g.inputs {
+            let ws: Vec<Wire> = (0..self.g.size(v)).map(|_| self.wire()).collect();
+            self.p.inputs.push((self.g.shape(v).to_vec(), ws.clone()));
+            self.wires.insert(v, ws);
+        }
+        for idx in 0..self.g.nodes.len() {
+            if !self.fused[idx] {
+                self.node(idx)?;
+            }
+        }
+        for &o in &self.g.outputs {
+            let ws = self.wires[&o].clone();
+            self.p.outputs.push((self.g.shape(o).to_vec(), ws));
+        }
+        Ok(self.p)
+    }
+
+    fn err(&self, idx: usize, msg: impl Into<String>) -> ProgramError {
+        let n = &self.g.nodes[idx];
+        ProgramError::Unsupported { node: n.name.clone(), op: n.op.kind(), msg: msg.into() }
+    }
+
+    /// The activation that directly and solely consumes node `idx`'s output, if any:
+    /// it is fused into the rescale lookup (one lookup instead of two).
+    fn fusable_activation(&mut self, idx: usize) -> Option<(usize, Func)> {
+        let out = self.g.nodes[idx].output;
+        if self.consumers[out] != 1 {
+            return None;
+        }
+        let (j, next) = self
+            .g
+            .nodes
+            .iter()
+            .enumerate()
+            .skip(idx + 1)
+            .find(|(_, n)| n.inputs.contains(&out))?;
+        let f = activation(&next.op)?;
+        Some((j, f))
+    }
+
+    /// Rescales each scale-`2s` wire, applying a fused activation when there is one,
+    /// and records the result as the output of `idx` (or of the fused node).
+    fn rescale_out(&mut self, idx: usize, wide: Vec<Wire>) {
+        let (target, f) = match self.fusable_activation(idx) {
+            Some((j, f)) => {
+                self.fused[j] = true;
+                (j, f)
+            }
+            None => (idx, Func::Identity),
+        };
+        let tag = self.p.funcs.tag(f) as u16;
+        let outs = wide
+            .into_iter()
+            .map(|v| {
+                let out = self.wire();
+                self.p.instrs.push(Instr::Lookup {
+                    input: v,
+                    rescale: true,
+                    tag,
+                    out,
+                    node: target as u32,
+                });
+                out
+            })
+            .collect();
+        self.wires.insert(self.g.nodes[target].output, outs);
+    }
+
+    fn dot(&mut self, terms: Vec<(Wire, WRef)>) -> Wire {
+        let out = self.wire();
+        self.p.instrs.push(Instr::Dot { terms, out });
+        out
+    }
+
+    fn arith(&mut self, a: Wire, b: Wire, k: [i64; 4]) -> Wire {
+        let out = self.wire();
+        self.p.instrs.push(Instr::Arith { a, b, k, out });
+        out
+    }
+
+    fn lookup(&mut self, idx: usize, input: Wire, f: Func) -> Wire {
+        let tag = self.p.funcs.tag(f) as u16;
+        let out = self.wire();
+        self.p.instrs.push(Instr::Lookup { input, rescale: false, tag, out, node: idx as u32 });
+        out
+    }
+
+    /// `max(a, b) = b + relu(a - b)`: one subtraction, one lookup, one addition.
+    fn max(&mut self, idx: usize, a: Wire, b: Wire) -> Wire {
+        let d = self.arith(a, b, [0, 1, -1, 0]);
+        let r = self.lookup(idx, d, Func::Relu);
+        self.arith(r, b, [0, 1, 1, 0])
+    }
+
+    fn node(&mut self, idx: usize) -> Result<(), ProgramError> {
+        let node = &self.g.nodes[idx];
+        let ins: Vec<Vec<Wire>> = node.inputs.iter().map(|i| self.wires[i].clone()).collect();
+        let in_shapes: Vec<Vec<usize>> =
+            node.inputs.iter().map(|&i| self.g.shape(i).to_vec()).collect();
+        let out_shape = self.g.shape(node.output).to_vec();
+        let qp = self.p.qp;
+        let set = |s: &mut Self, ws: Vec<Wire>| {
+            s.wires.insert(s.g.nodes[idx].output, ws);
+        };
+        match &node.op {
+            Op::Dense { weight, bias } => {
+                let (n, k) = (weight.shape[0], weight.shape[1]);
+                let x = &ins[0];
+                let w: Vec<WRef> = weight.data.iter().map(|&v| self.param(qp.quantize(v))).collect();
+                let b: Option<Vec<WRef>> = bias.as_ref().map(|b| {
+                    b.data.iter().map(|&v| self.param(qp.quantize_double(v))).collect()
+                });
+                let rows = x.len() / k;
+                let mut wide = Vec::with_capacity(rows * n);
+                for m in 0..rows {
+                    for j in 0..n {
+                        let mut terms: Vec<(Wire, WRef)> =
+                            (0..k).map(|i| (x[m * k + i], w[j * k + i])).collect();
+                        if let Some(b) = &b {
+                            terms.push((ONE, b[j]));
+                        }
+                        wide.push(self.dot(terms));
+                    }
+                }
+                self.rescale_out(idx, wide);
+            }
+            Op::Conv { weight, bias, strides, pads, dilations, group } => {
+                let wide = self.conv(idx, &ins[0], &in_shapes[0], &out_shape, weight, bias.as_ref(), *strides, *pads, *dilations, *group)?;
+                self.rescale_out(idx, wide);
+            }
+            Op::Add | Op::Sub | Op::Mul => {
+                let shape = broadcast_shape(&in_shapes[0], &in_shapes[1])
+                    .ok_or_else(|| self.err(idx, "operand shapes do not broadcast"))?;
+                let ma = broadcast_index_map(&in_shapes[0], &shape);
+                let mb = broadcast_index_map(&in_shapes[1], &shape);
+                let k = match node.op {
+                    Op::Add => [0, 1, 1, 0],
+                    Op::Sub => [0, 1, -1, 0],
+                    _ => [1, 0, 0, 0],
+                };
+                let is_mul = matches!(node.op, Op::Mul);
+                let outs: Vec<Wire> = (0..ma.len())
+                    .map(|i| self.arith(ins[0][ma[i]], ins[1][mb[i]], k))
+                    .collect();
+                if is_mul {
+                    self.rescale_out(idx, outs);
+                } else {
+                    set(self, outs);
+                }
+            }
+            Op::AddConst { c } | Op::SubConst { c, .. } | Op::MulConst { c } => {
+                let map = broadcast_index_map(&c.shape, &in_shapes[0]);
+                if broadcast_shape(&in_shapes[0], &c.shape).as_deref() != Some(&in_shapes[0][..]) {
+                    return Err(self.err(idx, "a constant operand may not grow the activation's shape"));
+                }
+                let x = ins[0].clone();
+                let op = node.op.clone();
+                let outs: Vec<Wire> = (0..x.len())
+                    .map(|i| {
+                        let cv = c.data[map[i]];
+                        let k = match &op {
+                            Op::AddConst { .. } => [0, 1, 0, qp.quantize(cv)],
+                            Op::SubConst { reversed: false, .. } => [0, 1, 0, -qp.quantize(cv)],
+                            Op::SubConst { reversed: true, .. } => [0, -1, 0, qp.quantize(cv)],
+                            _ => [0, qp.quantize(cv), 0, 0],
+                        };
+                        self.arith(x[i], x[i], k)
+                    })
+                    .collect();
+                if matches!(op, Op::MulConst { .. }) {
+                    self.rescale_out(idx, outs);
+                } else {
+                    set(self, outs);
+                }
+            }
+            Op::Relu | Op::LeakyRelu { .. } | Op::Sigmoid | Op::Tanh => {
+                let f = activation(&node.op).expect("activation");
+                let outs = ins[0].iter().map(|&x| self.lookup(idx, x, f)).collect();
+                set(self, outs);
+            }
+            Op::MaxPool { kernel, strides, pads } => {
+                let outs = self.pool(idx, &ins[0], &in_shapes[0], &out_shape, *kernel, *strides, *pads, |s, win, _| {
+                    let mut m = win[0];
+                    for &x in &win[1..] {
+                        m = s.max(idx, x, m);
+                    }
+                    m
+                })?;
+                set(self, outs);
+            }
+            Op::AvgPool { kernel, strides, pads, count_include_pad } => {
+                let full = kernel[0] * kernel[1];
+                let incl = *count_include_pad;
+                let wide = self.pool(idx, &ins[0], &in_shapes[0], &out_shape, *kernel, *strides, *pads, |s, win, _| {
+                    let n = if incl { full } else { win.len() };
+                    let w = WRef::Const(qp.quantize(1.0 / n as f32));
+                    s.dot(win.iter().map(|&x| (x, w)).collect())
+                })?;
+                self.rescale_out(idx, wide);
+            }
+            Op::GlobalAvgPool => {
+                let s = &in_shapes[0];
+                if s.len() < 3 {
+                    return Err(self.err(idx, "expects an N×C×spatial input"));
+                }
+                let per: usize = s[2..].iter().product();
+                let w = WRef::Const(qp.quantize(1.0 / per as f32));
+                let x = ins[0].clone();
+                let wide = x.chunks(per).map(|win| self.dot(win.iter().map(|&x| (x, w)).collect())).collect();
+                self.rescale_out(idx, wide);
+            }
+            Op::Reshape => set(self, ins[0].clone()),
+            Op::Transpose { perm } => {
+                let t = Tensor::new(in_shapes[0].clone(), ins[0].clone());
+                set(self, transpose(&t, perm).data);
+            }
+            Op::Concat { axis } => {
+                let outer: usize = out_shape[..*axis].iter().product();
+                let mut outs = Vec::with_capacity(out_shape.iter().product());
+                for o in 0..outer {
+                    for (x, s) in ins.iter().zip(&in_shapes) {
+                        let inner: usize = s[*axis..].iter().product();
+                        outs.extend_from_slice(&x[o * inner..(o + 1) * inner]);
+                    }
+                }
+                set(self, outs);
+            }
+            Op::Pad { pads, value } => {
+                let fill = if *value == 0.0 {
+                    ZERO
+                } else {
+                    let q = qp.quantize(*value);
+                    self.arith(ZERO, ZERO, [0, 0, 0, q])
+                };
+                set(self, pad(&ins[0], &in_shapes[0], &out_shape, pads, fill));
+            }
+            Op::Softmax { axis } => {
+                let outs = self.softmax(idx, &ins[0], &in_shapes[0], *axis)?;
+                set(self, outs);
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn conv(
+        &mut self,
+        idx: usize,
+        x: &[Wire],
+        xs: &[usize],
+        ys: &[usize],
+        weight: &Tensor<f32>,
+        bias: Option<&Tensor<f32>>,
+        st: [usize; 2],
+        pads: [usize; 4],
+        dil: [usize; 2],
+        group: usize,
+    ) -> Result<Vec<Wire>, ProgramError> {
+        if xs.len() != 4 || ys.len() != 4 || weight.shape.len() != 4 {
+            return Err(self.err(idx, "only 2-D (NCHW) convolutions are supported"));
+        }
+        let qp = self.p.qp;
+        let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3]);
+        let (o, oh, ow) = (ys[1], ys[2], ys[3]);
+        let (cg, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3]);
+        let og = o / group;
+        if cg * group != c {
+            return Err(self.err(idx, "channel count does not match the group count"));
+        }
+        let wr: Vec<WRef> = weight.data.iter().map(|&v| self.param(qp.quantize(v))).collect();
+        let br: Option<Vec<WRef>> =
+            bias.map(|b| b.data.iter().map(|&v| self.param(qp.quantize_double(v))).collect());
+        let mut wide = Vec::with_capacity(n * o * oh * ow);
+        for b in 0..n {
+            for oc in 0..o {
+                let g = oc / og;
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut terms = Vec::with_capacity(cg * kh * kw + 1);
+                        for ic in 0..cg {
+                            let ch = g * cg + ic;
+                            for ky in 0..kh {
+                                let iy = (oy * st[0] + ky * dil[0]) as isize - pads[0] as isize;
+                                if iy < 0 || iy >= h as isize {
+                                    continue;
+                                }
+                                for kx in 0..kw {
+                                    let ix = (ox * st[1] + kx * dil[1]) as isize - pads[1] as isize;
+                                    if ix < 0 || ix >= w as isize {
+                                        continue;
+                                    }
+                                    let xi = ((b * c + ch) * h + iy as usize) * w + ix as usize;
+                                    let wi = ((oc * cg + ic) * kh + ky) * kw + kx;
+                                    terms.push((x[xi], wr[wi]));
+                                }
+                            }
+                        }
+                        if let Some(br) = &br {
+                            terms.push((ONE, br[oc]));
+                        }
+                        wide.push(self.dot(terms));
+                    }
+                }
+            }
+        }
+        Ok(wide)
+    }
+
+    /// Calls `reduce` on every pooling window (padding cells excluded).
+    #[allow(clippy::too_many_arguments)]
+    fn pool(
+        &mut self,
+        idx: usize,
+        x: &[Wire],
+        xs: &[usize],
+        ys: &[usize],
+        k: [usize; 2],
+        st: [usize; 2],
+        pads: [usize; 4],
+        mut reduce: impl FnMut(&mut Self, &[Wire], usize) -> Wire,
+    ) -> Result<Vec<Wire>, ProgramError> {
+        if xs.len() != 4 || ys.len() != 4 {
+            return Err(self.err(idx, "only 2-D (NCHW) pooling is supported"));
+        }
+        let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3]);
+        let (oh, ow) = (ys[2], ys[3]);
+        let mut outs = Vec::with_capacity(n * c * oh * ow);
+        for plane in 0..n * c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut win = Vec::with_capacity(k[0] * k[1]);
+                    for ky in 0..k[0] {
+                        let iy = (oy * st[0] + ky) as isize - pads[0] as isize;
+                        if iy < 0 || iy >= h as isize {
+                            continue;
+                        }
+                        for kx in 0..k[1] {
+                            let ix = (ox * st[1] + kx) as isize - pads[1] as isize;
+                            if ix >= 0 && ix < w as isize {
+                                win.push(x[(plane * h + iy as usize) * w + ix as usize]);
+                            }
+                        }
+                    }
+                    if win.is_empty() {
+                        return Err(self.err(idx, "a pooling window lies entirely in the padding"));
+                    }
+                    outs.push(reduce(self, &win, plane));
+                }
+            }
+        }
+        Ok(outs)
+    }
+
+    /// Softmax along `axis`: `e_i = exp(x_i - max)` by lookup, then `round(2^s·e_i / Σe)`
+    /// by a constrained division.
+    fn softmax(&mut self, idx: usize, x: &[Wire], xs: &[usize], axis: usize) -> Result<Vec<Wire>, ProgramError> {
+        if axis >= xs.len() {
+            return Err(self.err(idx, "axis out of range"));
+        }
+        let len = xs[axis];
+        let inner: usize = xs[axis + 1..].iter().product();
+        let outer: usize = xs[..axis].iter().product();
+        let mut outs = vec![ZERO; x.len()];
+        for o in 0..outer {
+            for i in 0..inner {
+                let at: Vec<usize> = (0..len).map(|j| (o * len + j) * inner + i).collect();
+                let mut m = x[at[0]];
+                for &p in &at[1..] {
+                    m = self.max(idx, x[p], m);
+                }
+                let exps: Vec<Wire> = at
+                    .iter()
+                    .map(|&p| {
+                        let d = self.arith(x[p], m, [0, 1, -1, 0]);
+                        self.lookup(idx, d, Func::ExpNeg)
+                    })
+                    .collect();
+                let sum = self.dot(exps.iter().map(|&e| (e, WRef::Const(1))).collect());
+                for (&p, &e) in at.iter().zip(&exps) {
+                    let (out, rem, slack) = (self.wire(), self.wire(), self.wire());
+                    self.p.instrs.push(Instr::DivRound { num: e, den: sum, out, rem, slack, node: idx as u32 });
+                    self.lookup(idx, rem, Func::Relu);
+                    self.lookup(idx, slack, Func::Relu);
+                    outs[p] = out;
+                }
+            }
+        }
+        Ok(outs)
+    }
+}
+
+fn activation(op: &Op) -> Option<Func> {
+    Some(match op {
+        Op::Relu => Func::Relu,
+        Op::LeakyRelu { alpha } => Func::LeakyRelu { alpha: *alpha },
+        Op::Sigmoid => Func::Sigmoid,
+        Op::Tanh => Func::Tanh,
+        _ => return None,
+    })
+}
+
+fn transpose<T: Clone>(t: &Tensor<T>, perm: &[usize]) -> Tensor<T> {
+    let shape: Vec<usize> = perm.iter().map(|&p| t.shape[p]).collect();
+    let src_strides = Tensor::<T>::strides(&t.shape);
+    let n = t.len();
+    let mut data = Vec::with_capacity(n);
+    let mut idx = vec![0usize; shape.len()];
+    for _ in 0..n {
+        let flat: usize = idx.iter().zip(perm).map(|(&i, &p)| i * src_strides[p]).sum();
+        data.push(t.data[flat].clone());
+        for d in (0..shape.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    Tensor { shape, data }
+}
+
+fn pad(x: &[Wire], xs: &[usize], ys: &[usize], pads: &[usize], fill: Wire) -> Vec<Wire> {
+    let r = xs.len();
+    let ystr = Tensor::<u8>::strides(ys);
+    let mut out = vec![fill; ys.iter().product()];
+    let mut idx = vec![0usize; r];
+    for &w in x {
+        let flat: usize = (0..r).map(|d| (idx[d] + pads[d]) * ystr[d]).sum();
+        out[flat] = w;
+        for d in (0..r).rev() {
+            idx[d] += 1;
+            if idx[d] < xs[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    out
+}
+
+impl Program {
+    /// Computes every wire's value from quantized inputs: the witness.
+    pub fn eval(&self, inputs: &[Vec<i64>]) -> Result<Vec<i128>, ProgramError> {
+        if inputs.len() != self.inputs.len() {
+            return Err(ProgramError::InputCount { expected: self.inputs.len(), got: inputs.len() });
+        }
+        let mut w = vec![0i128; self.num_wires as usize];
+        w[ONE as usize] = 1;
+        for (index, ((shape, wires), vals)) in self.inputs.iter().zip(inputs).enumerate() {
+            if wires.len() != vals.len() {
+                return Err(ProgramError::InputSize { index, expected: wires.len(), got: vals.len(), shape: shape.clone() });
+            }
+            for (&wi, &v) in wires.iter().zip(vals) {
+                w[wi as usize] = v as i128;
+            }
+        }
+        let qp = &self.qp;
+        for ins in &self.instrs {
+            match ins {
+                Instr::Dot { terms, out } => {
+                    w[*out as usize] = terms.iter().map(|&(x, r)| w[x as usize] * self.weight(r) as i128).sum();
+                }
+                Instr::Lookup { input, rescale: rs, tag, out, node } => {
+                    let v = w[*input as usize];
+                    let q = if *rs { rescale(v, qp.scale_bits).0 } else { v };
+                    if !qp.in_lookup_domain(q) {
+                        return Err(ProgramError::OutOfRange {
+                            node: self.node_names[*node as usize].clone(),
+                            value: q,
+                            real: q as f64 / qp.scale(),
+                            min: qp.lookup_min(),
+                            max: qp.lookup_end(),
+                            scale: qp.scale_bits,
+                        });
+                    }
+                    w[*out as usize] = self.funcs.funcs[*tag as usize].apply(q as i64, qp) as i128;
+                }
+                Instr::Arith { a, b, k, out } => {
+                    let (a, b) = (w[*a as usize], w[*b as usize]);
+                    w[*out as usize] = k[0] as i128 * a * b + k[1] as i128 * a + k[2] as i128 * b + k[3] as i128;
+                }
+                Instr::DivRound { num, den, out, rem, slack, node } => {
+                    let (n, d) = (w[*num as usize], w[*den as usize]);
+                    if d <= 0 {
+                        return Err(ProgramError::DivByZero { node: self.node_names[*node as usize].clone(), den: d });
+                    }
+                    let (q, r) = div_round(n, d, qp.scale_bits);
+                    w[*out as usize] = q;
+                    w[*rem as usize] = r;
+                    w[*slack as usize] = 2 * d - 1 - r;
+                }
+            }
+        }
+        Ok(w)
+    }
+
+    pub fn weight(&self, r: WRef) -> i64 {
+        match r {
+            WRef::Param(i) => self.weights[i as usize],
+            WRef::Const(c) => c,
+        }
+    }
+
+    /// Quantizes float inputs (one flat list per model input).
+    pub fn quantize_inputs(&self, inputs: &[Vec<f32>]) -> Vec<Vec<i64>> {
+        inputs.iter().map(|v| v.iter().map(|&x| self.qp.quantize(x)).collect()).collect()
+    }
+
+    /// The output values of a witness.
+    pub fn output_values(&self, witness: &[i128]) -> Vec<Vec<i128>> {
+        self.outputs.iter().map(|(_, ws)| ws.iter().map(|&w| witness[w as usize]).collect()).collect()
+    }
+
+    pub fn num_dot_terms(&self) -> usize {
+        self.instrs.iter().map(|i| if let Instr::Dot { terms, .. } = i { terms.len() } else { 0 }).sum()
+    }
+}
+
+/// `round(n · 2^s / d)` as the circuit proves it: `2·n·2^s + d = 2·d·q + r`, `0 <= r < 2d`.
+pub fn div_round(n: i128, d: i128, s: u32) -> (i128, i128) {
+    let num = 2 * n * (1i128 << s) + d;
+    (num.div_euclid(2 * d), num.rem_euclid(2 * d))
+}
