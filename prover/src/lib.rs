@@ -10,3 +10,7 @@ pub mod quant;
 pub mod table;
 
 pub use trustml_onnx as onnx;
+pub mod circuit;
+pub mod data;
+pub mod model;
+pub mod proof;

@@ -111,7 +111,7 @@ impl<'g> Lowering<'g> {
                 outputs: vec![],
                 weights: vec![],
                 instrs: vec![],
-                node_names: g.nodes.iter().map(|n| n.name.clone()).collect(),
+                node_names: g.nodes.iter().map(|n| n.name.clone()).chain(["model input".to_string()]).collect(),
             },
             wires: HashMap::new(),
             consumers,
@@ -132,6 +132,10 @@ impl<'g> Lowering<'g> {
     fn run(mut self) -> Result<Program, ProgramError> {
         for &v in &self.g.inputs {
             let ws: Vec<Wire> = (0..self.g.size(v)).map(|_| self.wire()).collect();
+            // Inputs are range-checked: a private input is a small integer, not any field element.
+            for &w in &ws {
+                self.range_check(usize::MAX, w, Func::Identity);
+            }
             self.p.inputs.push((self.g.shape(v).to_vec(), ws.clone()));
             self.wires.insert(v, ws);
         }
@@ -215,6 +219,13 @@ impl<'g> Lowering<'g> {
         let out = self.wire();
         self.p.instrs.push(Instr::Lookup { input, rescale: false, tag, out, node: idx as u32 });
         out
+    }
+
+    /// Proves `f(w) = w` for a wire (with `Identity`: `w` in the lookup domain; with
+    /// `Relu`: also `w >= 0`). `idx` is the node for messages (`usize::MAX`: model input).
+    fn range_check(&mut self, idx: usize, w: Wire, f: Func) {
+        let tag = self.p.funcs.tag(f) as u16;
+        self.p.instrs.push(Instr::Lookup { input: w, rescale: false, tag, out: w, node: idx as u32 });
     }
 
     /// `max(a, b) = b + relu(a - b)`: one subtraction, one lookup, one addition.
@@ -511,8 +522,9 @@ impl<'g> Lowering<'g> {
                 for (&p, &e) in at.iter().zip(&exps) {
                     let (out, rem, slack) = (self.wire(), self.wire(), self.wire());
                     self.p.instrs.push(Instr::DivRound { num: e, den: sum, out, rem, slack, node: idx as u32 });
-                    self.lookup(idx, rem, Func::Relu);
-                    self.lookup(idx, slack, Func::Relu);
+                    self.range_check(idx, rem, Func::Relu);
+                    self.range_check(idx, slack, Func::Relu);
+                    self.range_check(idx, out, Func::Identity);
                     outs[p] = out;
                 }
             }
@@ -597,7 +609,7 @@ impl Program {
                     let q = if *rs { rescale(v, qp.scale_bits).0 } else { v };
                     if !qp.in_lookup_domain(q) {
                         return Err(ProgramError::OutOfRange {
-                            node: self.node_names[*node as usize].clone(),
+                            node: self.node_name(*node),
                             value: q,
                             real: q as f64 / qp.scale(),
                             min: qp.lookup_min(),
@@ -605,7 +617,19 @@ impl Program {
                             scale: qp.scale_bits,
                         });
                     }
-                    w[*out as usize] = self.funcs.funcs[*tag as usize].apply(q as i64, qp) as i128;
+                    let y = self.funcs.funcs[*tag as usize].apply(q as i64, qp) as i128;
+                    if out == input && y != v {
+                        // A range check (`f(w) = w`) that fails: e.g. a negative remainder.
+                        return Err(ProgramError::OutOfRange {
+                            node: self.node_name(*node),
+                            value: v,
+                            real: v as f64 / qp.scale(),
+                            min: 0,
+                            max: qp.lookup_end(),
+                            scale: qp.scale_bits,
+                        });
+                    }
+                    w[*out as usize] = y;
                 }
                 Instr::Arith { a, b, k, out } => {
                     let (a, b) = (w[*a as usize], w[*b as usize]);
@@ -614,7 +638,7 @@ impl Program {
                 Instr::DivRound { num, den, out, rem, slack, node } => {
                     let (n, d) = (w[*num as usize], w[*den as usize]);
                     if d <= 0 {
-                        return Err(ProgramError::DivByZero { node: self.node_names[*node as usize].clone(), den: d });
+                        return Err(ProgramError::DivByZero { node: self.node_name(*node), den: d });
                     }
                     let (q, r) = div_round(n, d, qp.scale_bits);
                     w[*out as usize] = q;
@@ -624,6 +648,11 @@ impl Program {
             }
         }
         Ok(w)
+    }
+
+    fn node_name(&self, node: u32) -> String {
+        let i = (node as usize).min(self.node_names.len() - 1);
+        self.node_names[i].clone()
     }
 
     pub fn weight(&self, r: WRef) -> i64 {

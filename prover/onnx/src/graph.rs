@@ -34,7 +34,10 @@ pub struct Node {
 pub enum Op {
     /// `y[.., n] = Σ_k x[.., k] · weight[n, k] + bias[n]` over the last axis of `x`
     /// (Gemm, and MatMul with a constant right operand). `weight` is `[N, K]`.
-    Dense { weight: Tensor<f32>, bias: Option<Tensor<f32>> },
+    Dense {
+        weight: Tensor<f32>,
+        bias: Option<Tensor<f32>>,
+    },
     /// 2-D convolution, NCHW. `weight` is `[O, I/group, kh, kw]`; `pads` are
     /// `[top, left, bottom, right]`.
     Conv {
@@ -50,25 +53,52 @@ pub enum Op {
     Sub,
     Mul,
     /// `x + c`, `x - c` (or `c - x` when `reversed`), `x * c` with a broadcast constant.
-    AddConst { c: Tensor<f32> },
-    SubConst { c: Tensor<f32>, reversed: bool },
-    MulConst { c: Tensor<f32> },
+    AddConst {
+        c: Tensor<f32>,
+    },
+    SubConst {
+        c: Tensor<f32>,
+        reversed: bool,
+    },
+    MulConst {
+        c: Tensor<f32>,
+    },
     Relu,
-    LeakyRelu { alpha: f32 },
+    LeakyRelu {
+        alpha: f32,
+    },
     Sigmoid,
     Tanh,
     /// NCHW pooling; `pads` are `[top, left, bottom, right]`.
-    MaxPool { kernel: [usize; 2], strides: [usize; 2], pads: [usize; 4] },
-    AvgPool { kernel: [usize; 2], strides: [usize; 2], pads: [usize; 4], count_include_pad: bool },
+    MaxPool {
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        pads: [usize; 4],
+    },
+    AvgPool {
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        pads: [usize; 4],
+        count_include_pad: bool,
+    },
     GlobalAvgPool,
     /// Same elements, the output value's shape (Reshape, Flatten, Squeeze, Identity...).
     Reshape,
-    Transpose { perm: Vec<usize> },
-    Concat { axis: usize },
+    Transpose {
+        perm: Vec<usize>,
+    },
+    Concat {
+        axis: usize,
+    },
     /// Constant-value padding; `pads` as in ONNX: all begins then all ends, one per axis.
-    Pad { pads: Vec<usize>, value: f32 },
+    Pad {
+        pads: Vec<usize>,
+        value: f32,
+    },
     /// Softmax along `axis` (only allowed where its result is a graph output).
-    Softmax { axis: usize },
+    Softmax {
+        axis: usize,
+    },
 }
 
 impl Op {

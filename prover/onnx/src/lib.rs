@@ -5,8 +5,16 @@
 //! the preceding Conv/Gemm. [`eval`] runs that graph in f32: the reference the quantized
 //! circuit is measured against.
 
+pub mod error;
+pub mod eval;
+mod fold;
 pub mod graph;
+pub mod import;
+pub mod proto;
 pub mod tensor;
 
+pub use error::OnnxError;
+pub use eval::{eval, outputs};
 pub use graph::{Graph, Node, Op, ValueId, ValueInfo};
+pub use import::{load_onnx, load_onnx_bytes};
 pub use tensor::Tensor;

@@ -22,7 +22,10 @@ impl<T: Clone> Tensor<T> {
 
     pub fn filled(shape: Vec<usize>, value: T) -> Self {
         let n = shape.iter().product();
-        Self { shape, data: vec![value; n] }
+        Self {
+            shape,
+            data: vec![value; n],
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -47,7 +50,10 @@ impl<T: Clone> Tensor<T> {
     }
 
     pub fn map<U: Clone>(&self, f: impl FnMut(&T) -> U) -> Tensor<U> {
-        Tensor { shape: self.shape.clone(), data: self.data.iter().map(f).collect() }
+        Tensor {
+            shape: self.shape.clone(),
+            data: self.data.iter().map(f).collect(),
+        }
     }
 
     /// Same data, another shape of the same size.
@@ -61,8 +67,16 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,

@@ -1,0 +1,467 @@
+//! A halo2 chip computing [`crate::hash`] in-circuit, with every gate of degree ≤ 5
+//! (selector included).
+//!
+//! # Layout
+//!
+//! Columns (all owned by the chip): 3 state advice columns `s0..s2`, 5 helper advice columns
+//! `h0..h4` (all equality-enabled), 3 fixed round-constant columns `c0..c2`, 1 fixed column for
+//! constants (`enable_constant`) and 3 selectors.
+//!
+//! One permutation takes [`ROWS_PER_PERMUTATION`] = 27 rows; row `k` holds the state *before*
+//! its round(s) and the gate writes the state after them into row `k + 1`:
+//!
+//! | rows    | selector        | rounds                | helpers                                  |
+//! |---------|-----------------|-----------------------|------------------------------------------|
+//! | 0       | `q_full_absorb` | full round 0          | `h0..h2 = x^4` per lane, `h3, h4` = absorbed pair |
+//! | 1..=3   | `q_full`        | full rounds 1..=3     | `h0..h2 = x^4` per lane                  |
+//! | 4..=22  | `q_partial`     | 3 partial rounds/row  | `h0 = x^4`, `h1` = lane 0, `h2 = x^4`, `h3` = lane 0, `h4 = x^4` |
+//! | 23..=26 | `q_full`        | full rounds 61..=64   | `h0..h2 = x^4` per lane                  |
+//!
+//! where `x = s + c` is the S-box input (in the absorb row `x_i = s_i + h_{2+i} + c_i` for
+//! lanes 1 and 2, i.e. the pair is added to the state inside the first round's gate). The S-box output `x^5` is written as `h * x` with
+//! `h = x^4` constrained by `q * (h - x^4) = 0` (degree 5); the MDS output constraints are of
+//! degree 3. Partial rounds use the equivalent "folded" round constants (lanes 1 and 2 of a
+//! partial round's constants are pushed through the linear layer into the next round), so only
+//! one constant per partial round is needed and the intermediate in-circuit states of partial
+//! rows differ from the textbook ones; the permutation output is identical.
+//!
+//! The output state of one permutation is the input row of the next one (its absorb row), and
+//! the last permutation's output row carries no selector. A hash of `n` inputs therefore uses
+//! [`rows_per_hash`]`(n) = 27 * (n / 2 + 1) + 1` rows of the chip's columns.
+//!
+//! # Row placement
+//!
+//! halo2-axiom's `SimpleFloorPlanner` does not move regions: region offsets are absolute rows.
+//! The chip therefore keeps its own row cursor (starting at the row given to
+//! [`PoseidonChip::with_start_row`], 0 by default) and places successive hashes one after the
+//! other in its own columns. Create one `PoseidonChip` per `synthesize` call and use it for all
+//! hashes of that circuit; [`PoseidonChip::rows_used`] tells how far it went.
+//!
+//! Constants (initial zero state, padding) go through `Region::assign_advice_from_constant`:
+//! the floor planner stores them in the *first* column registered with `enable_constant`
+//! (the chip's `constants` column unless the outer circuit registered one earlier).
+
+use std::cell::Cell as StdCell;
+
+use halo2_proofs::circuit::{AssignedCell, Layouter, Region, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::plonk::{
+    Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed, Selector,
+};
+use halo2_proofs::poly::Rotation;
+
+use crate::native::{
+    is_full_round, mds_mul, params, permutations_for, sbox, FULL_ROUNDS, PARTIAL_ROUNDS, RATE,
+    ROUNDS, WIDTH,
+};
+
+/// Partial rounds computed per row.
+pub const PARTIAL_ROUNDS_PER_ROW: usize = 3;
+/// Rows used by one permutation (4 + 19 + 4).
+pub const ROWS_PER_PERMUTATION: usize = FULL_ROUNDS + PARTIAL_ROUNDS / PARTIAL_ROUNDS_PER_ROW;
+/// Number of helper advice columns.
+pub const NUM_HELPERS: usize = 5;
+/// Total number of advice columns allocated by [`PoseidonChip::configure`].
+pub const NUM_ADVICE_COLUMNS: usize = WIDTH + NUM_HELPERS;
+/// Total number of fixed columns allocated by [`PoseidonChip::configure`] (selectors excluded).
+pub const NUM_FIXED_COLUMNS: usize = WIDTH + 1;
+/// Number of selectors allocated by [`PoseidonChip::configure`].
+pub const NUM_SELECTORS: usize = 3;
+
+const _: () = assert!(PARTIAL_ROUNDS.is_multiple_of(PARTIAL_ROUNDS_PER_ROW));
+
+/// Rows of the chip's columns used by one `hash` of `n_inputs` inputs:
+/// `27 * (n_inputs / 2 + 1) + 1`.
+pub const fn rows_per_hash(n_inputs: usize) -> usize {
+    ROWS_PER_PERMUTATION * permutations_for(n_inputs) + 1
+}
+
+/// Columns and selectors of the Poseidon chip.
+#[derive(Clone, Copy, Debug)]
+pub struct PoseidonConfig {
+    /// State lanes (row `k`: state before the row's rounds).
+    pub state: [Column<Advice>; WIDTH],
+    /// Helper cells (`x^4` values, intermediate lane-0 values, absorbed inputs).
+    pub helpers: [Column<Advice>; NUM_HELPERS],
+    /// Per-row round constants (full rows: one per lane; partial rows: one per round).
+    pub round_constants: [Column<Fixed>; WIDTH],
+    /// Fixed column registered with `enable_constant` (initial zero state, padding).
+    pub constants: Column<Fixed>,
+    /// First full round of a permutation, absorbing `(h3, h4)` into lanes 1 and 2.
+    pub q_full_absorb: Selector,
+    /// Full round.
+    pub q_full: Selector,
+    /// Three partial rounds.
+    pub q_partial: Selector,
+}
+
+/// The Poseidon chip. See the module docs for the layout.
+#[derive(Debug)]
+pub struct PoseidonChip {
+    config: PoseidonConfig,
+    start_row: usize,
+    next_row: StdCell<usize>,
+}
+
+/// In-circuit round constants: textbook constants for full rounds, the folded lane-0 constant
+/// for partial rounds (see the module docs).
+struct CircuitConstants {
+    /// Full rounds, in order (rounds 0..4 then 61..65).
+    full: [[Fr; WIDTH]; FULL_ROUNDS],
+    /// Lane-0 constant of each partial round.
+    partial: [Fr; PARTIAL_ROUNDS],
+}
+
+fn circuit_constants() -> &'static CircuitConstants {
+    static CC: std::sync::OnceLock<CircuitConstants> = std::sync::OnceLock::new();
+    CC.get_or_init(|| {
+        let p = params();
+        let half = FULL_ROUNDS / 2;
+        let mut full = [[Fr::ZERO; WIDTH]; FULL_ROUNDS];
+        full[..half].copy_from_slice(&p.round_constants[..half]);
+        full[half..].copy_from_slice(&p.round_constants[half + PARTIAL_ROUNDS..]);
+        let mut partial = [Fr::ZERO; PARTIAL_ROUNDS];
+        let mut carry = [Fr::ZERO; WIDTH];
+        for (k, pc) in partial.iter_mut().enumerate() {
+            let c: [Fr; WIDTH] = std::array::from_fn(|i| p.round_constants[half + k][i] + carry[i]);
+            *pc = c[0];
+            carry = mds_mul(&p.mds, &[Fr::ZERO, c[1], c[2]]);
+        }
+        for (f, k) in full[half].iter_mut().zip(carry) {
+            *f += k;
+        }
+        CircuitConstants { full, partial }
+    })
+}
+
+/// One row of the witness: `(state, helpers)`.
+type TraceRow = ([Fr; WIDTH], [Fr; NUM_HELPERS]);
+
+/// Witness of one permutation: `ROWS_PER_PERMUTATION` rows plus the output state.
+/// `state` is the state *after* absorption; `absorbed` the absorbed pair (goes to `h3, h4` of
+/// row 0, and row 0's state is `state - (0, a, b)`).
+fn permutation_trace(mut state: [Fr; WIDTH], absorbed: [Fr; RATE]) -> (Vec<TraceRow>, [Fr; 3]) {
+    let cc = circuit_constants();
+    let mds = &params().mds;
+    let mut rows = Vec::with_capacity(ROWS_PER_PERMUTATION);
+    let mut full_idx = 0;
+    let mut r = 0;
+    while r < ROUNDS {
+        let mut h = [Fr::ZERO; NUM_HELPERS];
+        let row_state = if r == 0 {
+            h[3] = absorbed[0];
+            h[4] = absorbed[1];
+            [state[0], state[1] - absorbed[0], state[2] - absorbed[1]]
+        } else {
+            state
+        };
+        if is_full_round(r) {
+            let c = cc.full[full_idx];
+            full_idx += 1;
+            let x: [Fr; WIDTH] = std::array::from_fn(|i| state[i] + c[i]);
+            for i in 0..WIDTH {
+                h[i] = x[i].square().square();
+            }
+            state = mds_mul(mds, &x.map(sbox));
+            r += 1;
+        } else {
+            let k = r - FULL_ROUNDS / 2;
+            for j in 0..PARTIAL_ROUNDS_PER_ROW {
+                if j > 0 {
+                    h[2 * j - 1] = state[0];
+                }
+                let x0 = state[0] + cc.partial[k + j];
+                h[2 * j] = x0.square().square();
+                state = mds_mul(mds, &[sbox(x0), state[1], state[2]]);
+            }
+            r += PARTIAL_ROUNDS_PER_ROW;
+        }
+        rows.push((row_state, h));
+    }
+    (rows, state)
+}
+
+/// `x^4` as an expression.
+fn pow4(x: &Expression<Fr>) -> Expression<Fr> {
+    let x2 = x.clone() * x.clone();
+    x2.clone() * x2
+}
+
+fn constant(c: Fr) -> Expression<Fr> {
+    Expression::Constant(c)
+}
+
+/// `M * v` for expression vectors.
+fn mds_expr(v: &[Expression<Fr>; WIDTH]) -> [Expression<Fr>; WIDTH] {
+    let mds = &params().mds;
+    std::array::from_fn(|i| {
+        (0..WIDTH)
+            .map(|j| constant(mds[i][j]) * v[j].clone())
+            .reduce(|a, b| a + b)
+            .expect("WIDTH > 0")
+    })
+}
+
+impl PoseidonChip {
+    /// Allocates the chip's columns, selectors and gates.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>) -> PoseidonConfig {
+        let state = std::array::from_fn(|_| meta.advice_column());
+        let helpers = std::array::from_fn(|_| meta.advice_column());
+        let round_constants = std::array::from_fn(|_| meta.fixed_column());
+        let constants = meta.fixed_column();
+        for col in state.iter().chain(helpers.iter()) {
+            meta.enable_equality(*col);
+        }
+        meta.enable_constant(constants);
+        let config = PoseidonConfig {
+            state,
+            helpers,
+            round_constants,
+            constants,
+            q_full_absorb: meta.selector(),
+            q_full: meta.selector(),
+            q_partial: meta.selector(),
+        };
+
+        for absorb in [true, false] {
+            let (name, selector) = if absorb {
+                ("poseidon full round + absorb", config.q_full_absorb)
+            } else {
+                ("poseidon full round", config.q_full)
+            };
+            meta.create_gate(name, |meta| {
+                let q = meta.query_selector(selector);
+                let s: [_; WIDTH] =
+                    std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation::cur()));
+                let next: [_; WIDTH] =
+                    std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation::next()));
+                let h: [_; NUM_HELPERS] =
+                    std::array::from_fn(|i| meta.query_advice(config.helpers[i], Rotation::cur()));
+                let c: [_; WIDTH] = std::array::from_fn(|i| {
+                    meta.query_fixed(config.round_constants[i], Rotation::cur())
+                });
+                let x: [Expression<Fr>; WIDTH] = std::array::from_fn(|i| {
+                    let base = s[i].clone() + c[i].clone();
+                    if absorb && i > 0 {
+                        base + h[2 + i].clone()
+                    } else {
+                        base
+                    }
+                });
+                // S-box output x^5 = h_i * x_i (degree 2).
+                let y: [Expression<Fr>; WIDTH] =
+                    std::array::from_fn(|i| h[i].clone() * x[i].clone());
+                let out = mds_expr(&y);
+                let mut constraints = Vec::with_capacity(2 * WIDTH);
+                for i in 0..WIDTH {
+                    constraints.push(q.clone() * (h[i].clone() - pow4(&x[i])));
+                }
+                for (n, o) in next.into_iter().zip(out) {
+                    constraints.push(q.clone() * (n - o));
+                }
+                constraints
+            });
+        }
+
+        meta.create_gate("poseidon 3 partial rounds", |meta| {
+            let q = meta.query_selector(config.q_partial);
+            let s: [_; WIDTH] =
+                std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation::cur()));
+            let next: [_; WIDTH] =
+                std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation::next()));
+            let h: [_; NUM_HELPERS] =
+                std::array::from_fn(|i| meta.query_advice(config.helpers[i], Rotation::cur()));
+            let c: [_; PARTIAL_ROUNDS_PER_ROW] = std::array::from_fn(|i| {
+                meta.query_fixed(config.round_constants[i], Rotation::cur())
+            });
+            let mut constraints = Vec::with_capacity(2 * PARTIAL_ROUNDS_PER_ROW - 1 + WIDTH);
+            // `cur` holds the state entering the round, as expressions of degree <= 2.
+            let mut cur: [Expression<Fr>; WIDTH] = s;
+            for j in 0..PARTIAL_ROUNDS_PER_ROW {
+                if j > 0 {
+                    // Lane 0 is materialised in a helper so that its S-box stays low-degree.
+                    let lane0 = h[2 * j - 1].clone();
+                    constraints.push(q.clone() * (lane0.clone() - cur[0].clone()));
+                    cur[0] = lane0;
+                }
+                let x0 = cur[0].clone() + c[j].clone();
+                let h4 = h[2 * j].clone();
+                constraints.push(q.clone() * (h4.clone() - pow4(&x0)));
+                let y = [h4 * x0, cur[1].clone(), cur[2].clone()];
+                cur = mds_expr(&y);
+            }
+            for (n, o) in next.into_iter().zip(cur) {
+                constraints.push(q.clone() * (n - o));
+            }
+            constraints
+        });
+
+        config
+    }
+
+    /// A chip placing its first hash at row 0 of its columns.
+    pub fn new(config: PoseidonConfig) -> Self {
+        Self::with_start_row(config, 0)
+    }
+
+    /// A chip placing its first hash at absolute row `start_row` of its columns.
+    pub fn with_start_row(config: PoseidonConfig, start_row: usize) -> Self {
+        Self {
+            config,
+            start_row,
+            next_row: StdCell::new(start_row),
+        }
+    }
+
+    /// The chip's configuration.
+    pub fn config(&self) -> &PoseidonConfig {
+        &self.config
+    }
+
+    /// First row not yet used by this chip.
+    pub fn next_row(&self) -> usize {
+        self.next_row.get()
+    }
+
+    /// Rows used so far by this chip (since its start row).
+    pub fn rows_used(&self) -> usize {
+        self.next_row.get() - self.start_row
+    }
+
+    /// Computes [`crate::hash`]`(inputs)` in-circuit and returns the cell holding the digest.
+    ///
+    /// The inputs are copy-constrained into the sponge, the initial zero state and the padding
+    /// are constrained to constants. `inputs` may be cells returned by `Region::assign_advice`
+    /// (`AssignedCell<&Assigned<Fr>, Fr>`) or `AssignedCell<Fr, Fr>`; their columns must be
+    /// equality-enabled. The returned cell is the chip's advice cell holding `state[0]` of the
+    /// final state (use it with `constrain_equal` / `constrain_instance` / `copy_advice`).
+    pub fn hash<'v, V>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        inputs: &[AssignedCell<V, Fr>],
+    ) -> Result<AssignedCell<&'v Assigned<Fr>, Fr>, Error>
+    where
+        V: Clone + Into<Assigned<Fr>>,
+    {
+        let start = self.next_row.get();
+        let n_perm = permutations_for(inputs.len());
+        let out = layouter.assign_region(
+            || "poseidon hash",
+            |mut region| self.assign_hash(&mut region, start, inputs),
+        )?;
+        self.next_row.set(start + ROWS_PER_PERMUTATION * n_perm + 1);
+        Ok(out)
+    }
+
+    fn assign_hash<'v, V>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        start: usize,
+        inputs: &[AssignedCell<V, Fr>],
+    ) -> Result<AssignedCell<&'v Assigned<Fr>, Fr>, Error>
+    where
+        V: Clone + Into<Assigned<Fr>>,
+    {
+        let cfg = &self.config;
+        let cc = circuit_constants();
+
+        // Padded message: `Some(cell)` for an input, `None` for padding (constant).
+        let mut message: Vec<Option<&AssignedCell<V, Fr>>> = inputs.iter().map(Some).collect();
+        message.push(None); // the `1`
+        if !message.len().is_multiple_of(RATE) {
+            message.push(None); // a `0`
+        }
+        let pad_value = |idx: usize| {
+            if idx == inputs.len() {
+                Fr::ONE
+            } else {
+                Fr::ZERO
+            }
+        };
+
+        // Initial state [0, 0, 0], constrained via the constants column.
+        let mut row = start;
+        let mut out = None;
+        for col in cfg.state.iter() {
+            region.assign_advice_from_constant(|| "poseidon init", *col, row, Fr::ZERO)?;
+        }
+        let mut state: Value<[Fr; WIDTH]> = Value::known([Fr::ZERO; WIDTH]);
+
+        for (p, pair) in message.chunks(RATE).enumerate() {
+            // Absorbed values into h3, h4 of the absorb row.
+            let mut absorbed: Vec<Value<Fr>> = Vec::with_capacity(RATE);
+            for (k, elem) in pair.iter().enumerate() {
+                let col = cfg.helpers[3 + k];
+                match elem {
+                    Some(cell) => {
+                        let v = cell.value().map(|v| v.clone().into().evaluate());
+                        let copied = region.assign_advice(col, row, v);
+                        region.constrain_equal(copied.cell(), cell.cell());
+                        absorbed.push(v);
+                    }
+                    None => {
+                        let c = pad_value(RATE * p + k);
+                        region.assign_advice_from_constant(|| "poseidon pad", col, row, c)?;
+                        absorbed.push(Value::known(c));
+                    }
+                }
+            }
+            let absorbed: Value<[Fr; RATE]> = absorbed[0].zip(absorbed[1]).map(|(a, b)| [a, b]);
+            let trace = state
+                .zip(absorbed)
+                .map(|(s, ab)| permutation_trace([s[0], s[1] + ab[0], s[2] + ab[1]], ab));
+
+            let mut full_idx = 0;
+            let mut partial_idx = 0;
+            for k in 0..ROWS_PER_PERMUTATION {
+                let r = row + k;
+                // Round constants and selector.
+                let is_full =
+                    !(FULL_ROUNDS / 2..ROWS_PER_PERMUTATION - FULL_ROUNDS / 2).contains(&k);
+                if is_full {
+                    for (col, c) in cfg.round_constants.iter().zip(cc.full[full_idx]) {
+                        region.assign_fixed(*col, r, c);
+                    }
+                    full_idx += 1;
+                    if k == 0 {
+                        cfg.q_full_absorb.enable(region, r)?;
+                    } else {
+                        cfg.q_full.enable(region, r)?;
+                    }
+                } else {
+                    for (j, col) in cfg.round_constants.iter().enumerate() {
+                        region.assign_fixed(*col, r, cc.partial[partial_idx + j]);
+                    }
+                    partial_idx += PARTIAL_ROUNDS_PER_ROW;
+                    cfg.q_partial.enable(region, r)?;
+                }
+                // Helpers (h3, h4 of the absorb row are already assigned).
+                let n_helpers = if k == 0 { 3 } else { NUM_HELPERS };
+                for (i, col) in cfg.helpers.iter().enumerate().take(n_helpers) {
+                    region.assign_advice(*col, r, trace.as_ref().map(|t| t.0[k].1[i]));
+                }
+                // State of this row (row 0 of the first permutation is the constant zero
+                // state; later absorb rows are the previous permutation's output row).
+                if k > 0 {
+                    for (i, col) in cfg.state.iter().enumerate() {
+                        region.assign_advice(*col, r, trace.as_ref().map(|t| t.0[k].0[i]));
+                    }
+                }
+            }
+            row += ROWS_PER_PERMUTATION;
+            state = trace.map(|t| t.1);
+            // Output row of this permutation (= absorb row of the next one).
+            let mut first = None;
+            for (i, col) in cfg.state.iter().enumerate() {
+                let cell = region.assign_advice(*col, row, state.map(|s| s[i]));
+                if i == 0 {
+                    first = Some(cell);
+                }
+            }
+            out = first;
+        }
+        debug_assert_eq!(row, start + ROWS_PER_PERMUTATION * (message.len() / RATE));
+        Ok(out.expect("at least one permutation"))
+    }
+}

@@ -1,0 +1,430 @@
+//! The model circuit: a [`Program`] laid out on the chips.
+//!
+//! All chips share one grid of equality-enabled advice columns. The layout is a single
+//! region with sections (inputs, parameters, dot products, arithmetic, divisions, lookup
+//! lanes); a wire's first cell is its canonical cell and every later use of the wire is
+//! copy-constrained to it, so the order of sections does not matter for soundness.
+
+use crate::chips::arith::ArithChip;
+use crate::chips::div::DivChip;
+use crate::chips::dot::{DotChip, WeightColumn, WeightValue};
+use crate::chips::fe;
+use crate::chips::lookup::LookupChip;
+use crate::program::{Instr, Program, WRef, Wire, ONE, ZERO};
+use halo2_proofs::circuit::{AssignedCell, Layouter, Region, SimpleFloorPlanner, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::plonk::{Advice, Assigned, Circuit, Column, ConstraintSystem, Error, Instance};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use trustml_poseidon::{PoseidonChip, PoseidonConfig};
+
+/// Who may see a tensor class.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// A witness only the prover knows.
+    #[default]
+    Private,
+    /// Every value is a public input of the proof.
+    Public,
+    /// A salted Poseidon commitment is public; the values and the salt stay private.
+    Hashed,
+    /// Baked into the verifying key (weights only).
+    Fixed,
+}
+
+/// The visibility of each tensor class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visibilities {
+    pub input: Visibility,
+    pub weights: Visibility,
+    pub output: Visibility,
+}
+
+impl Default for Visibilities {
+    fn default() -> Self {
+        Self { input: Visibility::Private, weights: Visibility::Fixed, output: Visibility::Public }
+    }
+}
+
+/// What `configure` needs to know: the circuit's column shape.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitShape {
+    /// Multiply-accumulates per dot row.
+    pub dot_width: usize,
+    /// Lookup lanes per row.
+    pub lanes: usize,
+    pub scale_bits: u32,
+    pub vis: Visibilities,
+}
+
+impl CircuitShape {
+    pub fn advice_weights(&self) -> bool {
+        self.vis.weights != Visibility::Fixed
+    }
+
+    pub fn uses_poseidon(&self) -> bool {
+        [self.vis.input, self.vis.weights, self.vis.output].contains(&Visibility::Hashed)
+    }
+
+    /// Width of the shared advice grid.
+    pub fn grid_width(&self) -> usize {
+        let dot = self.dot_width + 1 + if self.advice_weights() { self.dot_width } else { 0 };
+        dot.max(4 * self.lanes).max(5)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    pub grid: Vec<Column<Advice>>,
+    pub dot: DotChip,
+    pub lookup: LookupChip,
+    pub arith: ArithChip,
+    pub div: DivChip,
+    pub poseidon: Option<PoseidonConfig>,
+    pub instance: Column<Instance>,
+}
+
+/// Salts of the hashed tensor classes (the commitments' blinding values).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Salts {
+    pub input: Fr,
+    pub weights: Fr,
+    pub output: Fr,
+}
+
+/// A witness: every wire's integer value, and the salts.
+#[derive(Clone, Debug)]
+pub struct Witness {
+    pub wires: Vec<i128>,
+    pub salts: Salts,
+}
+
+#[derive(Clone, Debug)]
+pub struct ModelCircuit {
+    pub shape: CircuitShape,
+    pub program: Arc<Program>,
+    pub witness: Option<Arc<Witness>>,
+}
+
+/// Row counts of each section of the layout.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct RowPlan {
+    pub inputs: usize,
+    pub params: usize,
+    pub dot: usize,
+    pub arith: usize,
+    pub div: usize,
+    pub lookup: usize,
+    pub poseidon: usize,
+    pub table: usize,
+}
+
+impl RowPlan {
+    pub fn new(p: &Program, shape: &CircuitShape) -> Self {
+        let n = shape.grid_width();
+        let w = shape.dot_width;
+        let mut plan = RowPlan::default();
+        let n_inputs: usize = p.inputs.iter().map(|(_, ws)| ws.len()).sum();
+        plan.inputs = n_inputs.div_ceil(n) + 1; // + the constants row
+        if shape.advice_weights() {
+            plan.params = p.weights.len().div_ceil(n);
+        }
+        let mut lookups: usize = 0;
+        for ins in &p.instrs {
+            match ins {
+                Instr::Dot { terms, .. } => plan.dot += terms.len().div_ceil(w).max(1),
+                Instr::Arith { .. } => plan.arith += 1,
+                Instr::DivRound { .. } => plan.div += 1,
+                Instr::Lookup { .. } => lookups += 1,
+            }
+        }
+        plan.lookup = (lookups as usize).div_ceil(shape.lanes);
+        let hashed = |v: Visibility, n: usize| if v == Visibility::Hashed { trustml_poseidon::rows_per_hash(n + 1) + 1 } else { 0 };
+        let n_outputs: usize = p.outputs.iter().map(|(_, ws)| ws.len()).sum();
+        plan.poseidon = hashed(shape.vis.input, n_inputs) + hashed(shape.vis.weights, p.weights.len()) + hashed(shape.vis.output, n_outputs);
+        plan.table = LookupChip::table_rows(&p.funcs, &p.qp);
+        plan
+    }
+
+    /// Rows of the advice grid (row 0 is left empty: the dot gate reads `acc[-1]`).
+    pub fn grid(&self) -> usize {
+        1 + self.inputs + self.params + self.dot + self.arith + self.div + self.lookup
+    }
+
+    /// Rows the circuit needs, before blinding rows.
+    pub fn usable(&self) -> usize {
+        self.grid().max(self.poseidon).max(self.table)
+    }
+}
+
+impl ModelCircuit {
+    pub fn new(shape: CircuitShape, program: Arc<Program>, witness: Option<Arc<Witness>>) -> Self {
+        Self { shape, program, witness }
+    }
+
+    fn wire(&self, w: Wire) -> Option<i128> {
+        self.witness.as_ref().map(|wit| wit.wires[w as usize])
+    }
+}
+
+type ACell<'v> = AssignedCell<&'v Assigned<Fr>, Fr>;
+
+/// Binds wires to cells: the first cell of a wire is canonical; later ones are copies.
+struct Binder<'v> {
+    cells: Vec<Option<ACell<'v>>>,
+}
+
+impl<'v> Binder<'v> {
+    fn bind(&mut self, region: &mut Region<'_, Fr>, w: Wire, cell: ACell<'v>) {
+        match &self.cells[w as usize] {
+            Some(c) => region.constrain_equal(c.cell(), cell.cell()),
+            None => self.cells[w as usize] = Some(cell),
+        }
+    }
+}
+
+/// Cells of the model a proof exposes or hashes.
+struct Exposed<'v> {
+    inputs: Vec<ACell<'v>>,
+    params: Vec<ACell<'v>>,
+    outputs: Vec<ACell<'v>>,
+    salts: [Option<ACell<'v>>; 3],
+}
+
+impl Circuit<Fr> for ModelCircuit {
+    type Config = ModelConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = CircuitShape;
+
+    fn without_witnesses(&self) -> Self {
+        Self { witness: None, ..self.clone() }
+    }
+
+    fn params(&self) -> CircuitShape {
+        self.shape.clone()
+    }
+
+    fn configure(_: &mut ConstraintSystem<Fr>) -> ModelConfig {
+        unreachable!("the model circuit is configured from its CircuitShape")
+    }
+
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, shape: CircuitShape) -> ModelConfig {
+        let n = shape.grid_width();
+        let w = shape.dot_width;
+        let grid: Vec<Column<Advice>> = (0..n).map(|_| meta.advice_column()).collect();
+        for &c in &grid {
+            meta.enable_equality(c);
+        }
+        let constants = meta.fixed_column();
+        meta.enable_constant(constants);
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        let wcols = if shape.advice_weights() {
+            grid[w + 1..2 * w + 1].iter().map(|&c| WeightColumn::Advice(c)).collect()
+        } else {
+            (0..w).map(|_| WeightColumn::Fixed(meta.fixed_column())).collect()
+        };
+        let dot = DotChip { config: DotChip::configure(meta, grid[..w].to_vec(), grid[w], wcols) };
+        let lookup = LookupChip { config: LookupChip::configure(meta, &grid, shape.lanes, shape.scale_bits) };
+        let arith = ArithChip { config: ArithChip::configure(meta, grid[0], grid[1], grid[2]) };
+        let div = DivChip { config: DivChip::configure(meta, [grid[0], grid[1], grid[2], grid[3], grid[4]], shape.scale_bits) };
+        let poseidon = shape.uses_poseidon().then(|| PoseidonChip::configure(meta));
+        ModelConfig { grid, dot, lookup, arith, div, poseidon, instance }
+    }
+
+    fn synthesize(&self, config: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        let exposed = layouter.assign_region(|| "model", |mut region| self.assign_model(&config, &mut region))?;
+        let vis = self.shape.vis;
+        let poseidon = config.poseidon.clone().map(PoseidonChip::new);
+        let mut row = 0;
+        let classes = [(vis.input, &exposed.inputs), (vis.weights, &exposed.params), (vis.output, &exposed.outputs)];
+        for (i, (v, cells)) in classes.into_iter().enumerate() {
+            match v {
+                Visibility::Public => {
+                    for c in cells {
+                        layouter.constrain_instance(c.cell(), config.instance, row);
+                        row += 1;
+                    }
+                }
+                Visibility::Hashed => {
+                    let chip = poseidon.as_ref().ok_or(Error::Synthesis)?;
+                    let mut all: Vec<ACell<'_>> = cells.clone();
+                    all.push(exposed.salts[i].clone().ok_or(Error::Synthesis)?);
+                    let digest = chip.hash(&mut layouter, &all)?;
+                    layouter.constrain_instance(digest.cell(), config.instance, row);
+                    row += 1;
+                }
+                Visibility::Private | Visibility::Fixed => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ModelCircuit {
+    fn assign_model<'v>(&self, cfg: &ModelConfig, region: &mut Region<'_, Fr>) -> Result<Exposed<'v>, Error> {
+        let p = &*self.program;
+        let shape = &self.shape;
+        let n = cfg.grid.len();
+        let mut b = Binder { cells: vec![None; p.num_wires as usize] };
+        let val = |x: Option<i128>| x.map_or(Value::unknown(), |x| Value::known(fe(x)));
+        let mut row = 1;
+
+        // Constants row: the ONE and ZERO wires.
+        let one = region.assign_advice_from_constant(|| "one", cfg.grid[0], row, Fr::one())?;
+        let zero = region.assign_advice_from_constant(|| "zero", cfg.grid[1], row, Fr::zero())?;
+        let one_cell = region.assign_advice(cfg.grid[2], row, Value::known(Fr::one()));
+        region.constrain_equal(one.cell(), one_cell.cell());
+        let zero_cell = region.assign_advice(cfg.grid[3], row, Value::known(Fr::zero()));
+        region.constrain_equal(zero.cell(), zero_cell.cell());
+        b.bind(region, ONE, one_cell);
+        b.bind(region, ZERO, zero_cell);
+        let salt = |i: usize| self.witness.as_ref().map(|w| [w.salts.input, w.salts.weights, w.salts.output][i]);
+        let mut salts: [Option<ACell<'v>>; 3] = [None, None, None];
+        let hashed = [shape.vis.input, shape.vis.weights, shape.vis.output].map(|v| v == Visibility::Hashed);
+        for (i, s) in salts.iter_mut().enumerate() {
+            if hashed[i] {
+                *s = Some(region.assign_advice(cfg.grid[4 + i], row, salt(i).map_or(Value::unknown(), Value::known)));
+            }
+        }
+        row += 1;
+
+        // Model inputs.
+        let mut inputs = vec![];
+        let input_wires: Vec<Wire> = p.inputs.iter().flat_map(|(_, ws)| ws.iter().copied()).collect();
+        for (i, &w) in input_wires.iter().enumerate() {
+            let c = region.assign_advice(cfg.grid[i % n], row + i / n, val(self.wire(w)));
+            inputs.push(c.clone());
+            b.bind(region, w, c);
+        }
+        row += input_wires.len().div_ceil(n);
+
+        // Model parameters held in advice (private, public or hashed weights).
+        let mut params = vec![];
+        if shape.advice_weights() {
+            let known = self.witness.is_some();
+            for (i, &v) in p.weights.iter().enumerate() {
+                let value = if known { Value::known(fe(v as i128)) } else { Value::unknown() };
+                params.push(region.assign_advice(cfg.grid[i % n], row + i / n, value));
+            }
+            row += p.weights.len().div_ceil(n);
+        }
+
+        // Dot products.
+        let width = shape.dot_width;
+        for ins in &p.instrs {
+            let Instr::Dot { terms, out } = ins else { continue };
+            let mut prev = Value::known(Fr::zero());
+            let chunks: Vec<&[(Wire, WRef)]> = if terms.is_empty() { vec![&[]] } else { terms.chunks(width).collect() };
+            let last = chunks.len() - 1;
+            for (ci, chunk) in chunks.into_iter().enumerate() {
+                let xs: Vec<Value<Fr>> = chunk.iter().map(|&(x, _)| val(self.wire(x))).collect();
+                let ws: Vec<WeightValue> = chunk
+                    .iter()
+                    .map(|&(_, r)| match (shape.advice_weights(), r) {
+                        (false, r) => WeightValue::Fixed(p.weight(r)),
+                        (true, r) => WeightValue::Witness(Value::known(fe(p.weight(r) as i128))),
+                    })
+                    .collect();
+                let (cells, sum) = cfg.dot.assign_row(region, row, &xs, &ws, ci > 0, prev)?;
+                prev = sum;
+                for (&(x, r), (xc, wc)) in chunk.iter().zip(cells.x.into_iter().zip(cells.w)) {
+                    b.bind(region, x, xc);
+                    if let Some(wc) = wc {
+                        match r {
+                            WRef::Param(i) => region.constrain_equal(params[i as usize].cell(), wc.cell()),
+                            WRef::Const(c) => region.constrain_constant(wc.cell(), fe(c as i128))?,
+                        }
+                    }
+                }
+                if ci == last {
+                    b.bind(region, *out, cells.acc);
+                }
+                row += 1;
+            }
+        }
+
+        // Arithmetic and divisions.
+        for ins in &p.instrs {
+            match ins {
+                Instr::Arith { a, b: bw, k, out } => {
+                    let [ca, cb, cc] = cfg.arith.assign(region, row, self.wire(*a), self.wire(*bw), *k)?;
+                    b.bind(region, *a, ca);
+                    b.bind(region, *bw, cb);
+                    b.bind(region, *out, cc);
+                    row += 1;
+                }
+                Instr::DivRound { num, den, out, rem, slack, .. } => {
+                    let cells = cfg.div.assign(region, row, self.wire(*num), self.wire(*den))?;
+                    for (w, c) in [*num, *den, *out, *rem, *slack].into_iter().zip(cells) {
+                        b.bind(region, w, c);
+                    }
+                    row += 1;
+                }
+                _ => {}
+            }
+        }
+
+        // Lookup lanes, packed `lanes` per row.
+        let mut lane = 0;
+        for ins in &p.instrs {
+            let Instr::Lookup { input, rescale, tag, out, .. } = ins else { continue };
+            let cells = cfg.lookup.assign_lane(region, row, lane, self.wire(*input), *rescale, *tag as usize, &p.funcs, &p.qp)?;
+            b.bind(region, *input, cells.v);
+            b.bind(region, *out, cells.y);
+            lane += 1;
+            if lane == shape.lanes {
+                lane = 0;
+                row += 1;
+            }
+        }
+
+        // Tables, from row 0 of their own fixed columns.
+        cfg.lookup.assign_tables(region, &p.funcs, &p.qp)?;
+
+        let outputs = p
+            .outputs
+            .iter()
+            .flat_map(|(_, ws)| ws.iter())
+            .map(|&w| b.cells[w as usize].clone().ok_or(Error::Synthesis))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Exposed { inputs, params, outputs, salts })
+    }
+}
+
+/// Cells a proof exposes, in instance order: see [`ModelCircuit::instances`].
+pub fn num_instances(p: &Program, vis: &Visibilities) -> usize {
+    let count = |v: Visibility, n: usize| match v {
+        Visibility::Public => n,
+        Visibility::Hashed => 1,
+        _ => 0,
+    };
+    let n_in: usize = p.inputs.iter().map(|(_, w)| w.len()).sum();
+    let n_out: usize = p.outputs.iter().map(|(_, w)| w.len()).sum();
+    count(vis.input, n_in) + count(vis.weights, p.weights.len()) + count(vis.output, n_out)
+}
+
+impl ModelCircuit {
+    /// The public inputs of a proof of this witness: input values or commitment, then
+    /// weights or commitment, then output values or commitment (classes that are private
+    /// or fixed contribute nothing).
+    pub fn instances(&self) -> Option<Vec<Fr>> {
+        let wit = self.witness.as_ref()?;
+        let p = &*self.program;
+        let vals = |ws: &mut dyn Iterator<Item = Wire>| ws.map(|w| fe(wit.wires[w as usize])).collect::<Vec<_>>();
+        let inputs = vals(&mut p.inputs.iter().flat_map(|(_, w)| w.iter().copied()));
+        let outputs = vals(&mut p.outputs.iter().flat_map(|(_, w)| w.iter().copied()));
+        let weights: Vec<Fr> = p.weights.iter().map(|&v| fe(v as i128)).collect();
+        let mut out = vec![];
+        let vis = self.shape.vis;
+        for (v, values, salt) in [(vis.input, inputs, wit.salts.input), (vis.weights, weights, wit.salts.weights), (vis.output, outputs, wit.salts.output)] {
+            match v {
+                Visibility::Public => out.extend(values),
+                Visibility::Hashed => out.push(trustml_poseidon::commit(&values, salt)),
+                _ => {}
+            }
+        }
+        Some(out)
+    }
+}
