@@ -14,3 +14,4 @@ pub mod circuit;
 pub mod data;
 pub mod model;
 pub mod proof;
+pub mod inspect;

@@ -172,12 +172,15 @@ pub fn k_for(plan: &RowPlan, shape: &CircuitShape) -> u32 {
     k
 }
 
-/// A rough proving-cost figure to compare layouts: committed columns × rows.
+/// A rough cost figure to compare layouts. Proving work grows with committed columns ×
+/// rows; on-chain verification pays ~6k gas per commitment whatever the rows, which the
+/// constant term stands for, so small models stay narrow (cheap to verify) and large ones
+/// go wide (fast to prove).
 fn layout_cost(shape: &CircuitShape, k: u32) -> u64 {
     let n = shape.grid_width() as u64;
     let lookups = 2 * shape.lanes as u64;
     let committed = n + 3 * lookups + (n + 2).div_ceil(3);
-    committed << k
+    committed * ((1u64 << k) + (1 << 13))
 }
 
 fn argmax(v: &[f64]) -> usize {

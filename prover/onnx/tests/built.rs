@@ -177,10 +177,7 @@ fn batch_norm_folds_into_dense() {
 }
 
 fn err_of(bytes: &[u8]) -> String {
-    load_onnx_bytes(bytes)
-        .err()
-        .expect("should fail")
-        .to_string()
+    load_onnx_bytes(bytes).expect_err("should fail").to_string()
 }
 
 #[test]

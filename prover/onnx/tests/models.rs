@@ -167,7 +167,7 @@ fn garbage_truncated_and_mutated_files_do_not_panic() {
     let iters: usize = std::env::var("TRUSTML_FUZZ_ITERS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1500);
+        .unwrap_or(1000);
     let mut files: Vec<_> = MODELS
         .iter()
         .map(|n| data_dir().join(format!("{n}.onnx")))
