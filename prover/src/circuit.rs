@@ -43,7 +43,11 @@ pub struct Visibilities {
 
 impl Default for Visibilities {
     fn default() -> Self {
-        Self { input: Visibility::Private, weights: Visibility::Fixed, output: Visibility::Public }
+        Self {
+            input: Visibility::Private,
+            weights: Visibility::Fixed,
+            output: Visibility::Public,
+        }
     }
 }
 
@@ -69,7 +73,13 @@ impl CircuitShape {
 
     /// Width of the shared advice grid.
     pub fn grid_width(&self) -> usize {
-        let dot = self.dot_width + 1 + if self.advice_weights() { self.dot_width } else { 0 };
+        let dot = self.dot_width
+            + 1
+            + if self.advice_weights() {
+                self.dot_width
+            } else {
+                0
+            };
         dot.max(4 * self.lanes).max(5)
     }
 }
@@ -126,7 +136,7 @@ impl RowPlan {
         let w = shape.dot_width;
         let mut plan = RowPlan::default();
         let n_inputs: usize = p.inputs.iter().map(|(_, ws)| ws.len()).sum();
-        plan.inputs = n_inputs.div_ceil(n) + 1; // + the constants row
+        plan.inputs = n_inputs.div_ceil(n) + 2; // + the constants and salts rows
         if shape.advice_weights() {
             plan.params = p.weights.len().div_ceil(n);
         }
@@ -140,9 +150,17 @@ impl RowPlan {
             }
         }
         plan.lookup = (lookups as usize).div_ceil(shape.lanes);
-        let hashed = |v: Visibility, n: usize| if v == Visibility::Hashed { trustml_poseidon::rows_per_hash(n + 1) + 1 } else { 0 };
+        let hashed = |v: Visibility, n: usize| {
+            if v == Visibility::Hashed {
+                trustml_poseidon::rows_per_hash(n + 1) + 1
+            } else {
+                0
+            }
+        };
         let n_outputs: usize = p.outputs.iter().map(|(_, ws)| ws.len()).sum();
-        plan.poseidon = hashed(shape.vis.input, n_inputs) + hashed(shape.vis.weights, p.weights.len()) + hashed(shape.vis.output, n_outputs);
+        plan.poseidon = hashed(shape.vis.input, n_inputs)
+            + hashed(shape.vis.weights, p.weights.len())
+            + hashed(shape.vis.output, n_outputs);
         plan.table = LookupChip::table_rows(&p.funcs, &p.qp);
         plan
     }
@@ -160,7 +178,11 @@ impl RowPlan {
 
 impl ModelCircuit {
     pub fn new(shape: CircuitShape, program: Arc<Program>, witness: Option<Arc<Witness>>) -> Self {
-        Self { shape, program, witness }
+        Self {
+            shape,
+            program,
+            witness,
+        }
     }
 
     fn wire(&self, w: Wire) -> Option<i128> {
@@ -198,7 +220,10 @@ impl Circuit<Fr> for ModelCircuit {
     type Params = CircuitShape;
 
     fn without_witnesses(&self) -> Self {
-        Self { witness: None, ..self.clone() }
+        Self {
+            witness: None,
+            ..self.clone()
+        }
     }
 
     fn params(&self) -> CircuitShape {
@@ -221,24 +246,60 @@ impl Circuit<Fr> for ModelCircuit {
         let instance = meta.instance_column();
         meta.enable_equality(instance);
         let wcols = if shape.advice_weights() {
-            grid[w + 1..2 * w + 1].iter().map(|&c| WeightColumn::Advice(c)).collect()
+            grid[w + 1..2 * w + 1]
+                .iter()
+                .map(|&c| WeightColumn::Advice(c))
+                .collect()
         } else {
-            (0..w).map(|_| WeightColumn::Fixed(meta.fixed_column())).collect()
+            (0..w)
+                .map(|_| WeightColumn::Fixed(meta.fixed_column()))
+                .collect()
         };
-        let dot = DotChip { config: DotChip::configure(meta, grid[..w].to_vec(), grid[w], wcols) };
-        let lookup = LookupChip { config: LookupChip::configure(meta, &grid, shape.lanes, shape.scale_bits) };
-        let arith = ArithChip { config: ArithChip::configure(meta, grid[0], grid[1], grid[2]) };
-        let div = DivChip { config: DivChip::configure(meta, [grid[0], grid[1], grid[2], grid[3], grid[4]], shape.scale_bits) };
+        let dot = DotChip {
+            config: DotChip::configure(meta, grid[..w].to_vec(), grid[w], wcols),
+        };
+        let lookup = LookupChip {
+            config: LookupChip::configure(meta, &grid, shape.lanes, shape.scale_bits),
+        };
+        let arith = ArithChip {
+            config: ArithChip::configure(meta, grid[0], grid[1], grid[2]),
+        };
+        let div = DivChip {
+            config: DivChip::configure(
+                meta,
+                [grid[0], grid[1], grid[2], grid[3], grid[4]],
+                shape.scale_bits,
+            ),
+        };
         let poseidon = shape.uses_poseidon().then(|| PoseidonChip::configure(meta));
-        ModelConfig { grid, dot, lookup, arith, div, poseidon, instance }
+        ModelConfig {
+            grid,
+            dot,
+            lookup,
+            arith,
+            div,
+            poseidon,
+            instance,
+        }
     }
 
-    fn synthesize(&self, config: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-        let exposed = layouter.assign_region(|| "model", |mut region| self.assign_model(&config, &mut region))?;
+    fn synthesize(
+        &self,
+        config: ModelConfig,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
+        let exposed = layouter.assign_region(
+            || "model",
+            |mut region| self.assign_model(&config, &mut region),
+        )?;
         let vis = self.shape.vis;
         let poseidon = config.poseidon.clone().map(PoseidonChip::new);
         let mut row = 0;
-        let classes = [(vis.input, &exposed.inputs), (vis.weights, &exposed.params), (vis.output, &exposed.outputs)];
+        let classes = [
+            (vis.input, &exposed.inputs),
+            (vis.weights, &exposed.params),
+            (vis.output, &exposed.outputs),
+        ];
         for (i, (v, cells)) in classes.into_iter().enumerate() {
             match v {
                 Visibility::Public => {
@@ -263,11 +324,17 @@ impl Circuit<Fr> for ModelCircuit {
 }
 
 impl ModelCircuit {
-    fn assign_model<'v>(&self, cfg: &ModelConfig, region: &mut Region<'_, Fr>) -> Result<Exposed<'v>, Error> {
+    fn assign_model<'v>(
+        &self,
+        cfg: &ModelConfig,
+        region: &mut Region<'_, Fr>,
+    ) -> Result<Exposed<'v>, Error> {
         let p = &*self.program;
         let shape = &self.shape;
         let n = cfg.grid.len();
-        let mut b = Binder { cells: vec![None; p.num_wires as usize] };
+        let mut b = Binder {
+            cells: vec![None; p.num_wires as usize],
+        };
         let val = |x: Option<i128>| x.map_or(Value::unknown(), |x| Value::known(fe(x)));
         let mut row = 1;
 
@@ -280,19 +347,34 @@ impl ModelCircuit {
         region.constrain_equal(zero.cell(), zero_cell.cell());
         b.bind(region, ONE, one_cell);
         b.bind(region, ZERO, zero_cell);
-        let salt = |i: usize| self.witness.as_ref().map(|w| [w.salts.input, w.salts.weights, w.salts.output][i]);
+        let salt = |i: usize| {
+            self.witness
+                .as_ref()
+                .map(|w| [w.salts.input, w.salts.weights, w.salts.output][i])
+        };
         let mut salts: [Option<ACell<'v>>; 3] = [None, None, None];
-        let hashed = [shape.vis.input, shape.vis.weights, shape.vis.output].map(|v| v == Visibility::Hashed);
+        let hashed =
+            [shape.vis.input, shape.vis.weights, shape.vis.output].map(|v| v == Visibility::Hashed);
+        row += 1;
+        // Salts of hashed classes: free witnesses, bound only through their commitments.
         for (i, s) in salts.iter_mut().enumerate() {
             if hashed[i] {
-                *s = Some(region.assign_advice(cfg.grid[4 + i], row, salt(i).map_or(Value::unknown(), Value::known)));
+                *s = Some(region.assign_advice(
+                    cfg.grid[i],
+                    row,
+                    salt(i).map_or(Value::unknown(), Value::known),
+                ));
             }
         }
         row += 1;
 
         // Model inputs.
         let mut inputs = vec![];
-        let input_wires: Vec<Wire> = p.inputs.iter().flat_map(|(_, ws)| ws.iter().copied()).collect();
+        let input_wires: Vec<Wire> = p
+            .inputs
+            .iter()
+            .flat_map(|(_, ws)| ws.iter().copied())
+            .collect();
         for (i, &w) in input_wires.iter().enumerate() {
             let c = region.assign_advice(cfg.grid[i % n], row + i / n, val(self.wire(w)));
             inputs.push(c.clone());
@@ -305,7 +387,11 @@ impl ModelCircuit {
         if shape.advice_weights() {
             let known = self.witness.is_some();
             for (i, &v) in p.weights.iter().enumerate() {
-                let value = if known { Value::known(fe(v as i128)) } else { Value::unknown() };
+                let value = if known {
+                    Value::known(fe(v as i128))
+                } else {
+                    Value::unknown()
+                };
                 params.push(region.assign_advice(cfg.grid[i % n], row + i / n, value));
             }
             row += p.weights.len().div_ceil(n);
@@ -314,9 +400,15 @@ impl ModelCircuit {
         // Dot products.
         let width = shape.dot_width;
         for ins in &p.instrs {
-            let Instr::Dot { terms, out } = ins else { continue };
+            let Instr::Dot { terms, out } = ins else {
+                continue;
+            };
             let mut prev = Value::known(Fr::zero());
-            let chunks: Vec<&[(Wire, WRef)]> = if terms.is_empty() { vec![&[]] } else { terms.chunks(width).collect() };
+            let chunks: Vec<&[(Wire, WRef)]> = if terms.is_empty() {
+                vec![&[]]
+            } else {
+                terms.chunks(width).collect()
+            };
             let last = chunks.len() - 1;
             for (ci, chunk) in chunks.into_iter().enumerate() {
                 let xs: Vec<Value<Fr>> = chunk.iter().map(|&(x, _)| val(self.wire(x))).collect();
@@ -333,8 +425,12 @@ impl ModelCircuit {
                     b.bind(region, x, xc);
                     if let Some(wc) = wc {
                         match r {
-                            WRef::Param(i) => region.constrain_equal(params[i as usize].cell(), wc.cell()),
-                            WRef::Const(c) => region.constrain_constant(wc.cell(), fe(c as i128))?,
+                            WRef::Param(i) => {
+                                region.constrain_equal(params[i as usize].cell(), wc.cell())
+                            }
+                            WRef::Const(c) => {
+                                region.constrain_constant(wc.cell(), fe(c as i128))?
+                            }
                         }
                     }
                 }
@@ -349,14 +445,25 @@ impl ModelCircuit {
         for ins in &p.instrs {
             match ins {
                 Instr::Arith { a, b: bw, k, out } => {
-                    let [ca, cb, cc] = cfg.arith.assign(region, row, self.wire(*a), self.wire(*bw), *k)?;
+                    let [ca, cb, cc] =
+                        cfg.arith
+                            .assign(region, row, self.wire(*a), self.wire(*bw), *k)?;
                     b.bind(region, *a, ca);
                     b.bind(region, *bw, cb);
                     b.bind(region, *out, cc);
                     row += 1;
                 }
-                Instr::DivRound { num, den, out, rem, slack, .. } => {
-                    let cells = cfg.div.assign(region, row, self.wire(*num), self.wire(*den))?;
+                Instr::DivRound {
+                    num,
+                    den,
+                    out,
+                    rem,
+                    slack,
+                    ..
+                } => {
+                    let cells = cfg
+                        .div
+                        .assign(region, row, self.wire(*num), self.wire(*den))?;
                     for (w, c) in [*num, *den, *out, *rem, *slack].into_iter().zip(cells) {
                         b.bind(region, w, c);
                     }
@@ -369,8 +476,27 @@ impl ModelCircuit {
         // Lookup lanes, packed `lanes` per row.
         let mut lane = 0;
         for ins in &p.instrs {
-            let Instr::Lookup { input, rescale, tag, out, .. } = ins else { continue };
-            let cells = cfg.lookup.assign_lane(region, row, lane, self.wire(*input), *rescale, *tag as usize, &p.funcs, &p.qp)?;
+            let Instr::Lookup {
+                input,
+                rescale,
+                tag,
+                out,
+                wide,
+                ..
+            } = ins
+            else {
+                continue;
+            };
+            let cells = cfg.lookup.assign_lane(
+                region,
+                row,
+                lane,
+                self.wire(*input),
+                *rescale,
+                (!*wide).then_some(*tag as usize),
+                &p.funcs,
+                &p.qp,
+            )?;
             b.bind(region, *input, cells.v);
             b.bind(region, *out, cells.y);
             lane += 1;
@@ -389,7 +515,12 @@ impl ModelCircuit {
             .flat_map(|(_, ws)| ws.iter())
             .map(|&w| b.cells[w as usize].clone().ok_or(Error::Synthesis))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Exposed { inputs, params, outputs, salts })
+        Ok(Exposed {
+            inputs,
+            params,
+            outputs,
+            salts,
+        })
     }
 }
 
@@ -412,13 +543,19 @@ impl ModelCircuit {
     pub fn instances(&self) -> Option<Vec<Fr>> {
         let wit = self.witness.as_ref()?;
         let p = &*self.program;
-        let vals = |ws: &mut dyn Iterator<Item = Wire>| ws.map(|w| fe(wit.wires[w as usize])).collect::<Vec<_>>();
+        let vals = |ws: &mut dyn Iterator<Item = Wire>| {
+            ws.map(|w| fe(wit.wires[w as usize])).collect::<Vec<_>>()
+        };
         let inputs = vals(&mut p.inputs.iter().flat_map(|(_, w)| w.iter().copied()));
         let outputs = vals(&mut p.outputs.iter().flat_map(|(_, w)| w.iter().copied()));
         let weights: Vec<Fr> = p.weights.iter().map(|&v| fe(v as i128)).collect();
         let mut out = vec![];
         let vis = self.shape.vis;
-        for (v, values, salt) in [(vis.input, inputs, wit.salts.input), (vis.weights, weights, wit.salts.weights), (vis.output, outputs, wit.salts.output)] {
+        for (v, values, salt) in [
+            (vis.input, inputs, wit.salts.input),
+            (vis.weights, weights, wit.salts.weights),
+            (vis.output, outputs, wit.salts.output),
+        ] {
             match v {
                 Visibility::Public => out.extend(values),
                 Visibility::Hashed => out.push(trustml_poseidon::commit(&values, salt)),

@@ -9,13 +9,29 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum DataError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path} is not valid input JSON: {source}. Expected {{\"input_data\": [[numbers, ...]]}}, one flat list per model input")]
-    Parse { path: String, source: serde_json::Error },
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
     #[error("{path}: expected {expected} model input(s), found {got} list(s) in input_data")]
-    InputCount { path: String, expected: usize, got: usize },
+    InputCount {
+        path: String,
+        expected: usize,
+        got: usize,
+    },
     #[error("{path}: model input {index} has shape {shape:?} ({expected} values) but input_data[{index}] has {got} values")]
-    InputSize { path: String, index: usize, shape: Vec<usize>, expected: usize, got: usize },
+    InputSize {
+        path: String,
+        index: usize,
+        shape: Vec<usize>,
+        expected: usize,
+        got: usize,
+    },
     #[error("{path}: input_data[{index}] contains a non-finite number")]
     NonFinite { path: String, index: usize },
     #[error("{path}: the file holds no samples")]
@@ -40,7 +56,10 @@ enum OneOrMany {
 }
 
 fn read(path: &Path) -> Result<String, DataError> {
-    std::fs::read_to_string(path).map_err(|source| DataError::Read { path: path.display().to_string(), source })
+    std::fs::read_to_string(path).map_err(|source| DataError::Read {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// Reads one or many samples.
@@ -49,7 +68,10 @@ pub fn read_samples(path: &Path) -> Result<Vec<InputData>, DataError> {
     let p = path.display().to_string();
     let parsed: OneOrMany = serde_json::from_str(&text)
         .or_else(|_| serde_json::from_str::<InputData>(&text).map(OneOrMany::One))
-        .map_err(|source| DataError::Parse { path: p.clone(), source })?;
+        .map_err(|source| DataError::Parse {
+            path: p.clone(),
+            source,
+        })?;
     let v = match parsed {
         OneOrMany::One(d) => vec![d],
         OneOrMany::Many(v) => v,
@@ -63,7 +85,10 @@ pub fn read_samples(path: &Path) -> Result<Vec<InputData>, DataError> {
 /// Reads exactly one sample.
 pub fn read_input(path: &Path) -> Result<InputData, DataError> {
     let text = read(path)?;
-    serde_json::from_str(&text).map_err(|source| DataError::Parse { path: path.display().to_string(), source })
+    serde_json::from_str(&text).map_err(|source| DataError::Parse {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 impl InputData {
@@ -71,12 +96,22 @@ impl InputData {
     pub fn check(&self, path: &Path, shapes: &[Vec<usize>]) -> Result<(), DataError> {
         let p = path.display().to_string();
         if self.input_data.len() != shapes.len() {
-            return Err(DataError::InputCount { path: p, expected: shapes.len(), got: self.input_data.len() });
+            return Err(DataError::InputCount {
+                path: p,
+                expected: shapes.len(),
+                got: self.input_data.len(),
+            });
         }
         for (index, (vals, shape)) in self.input_data.iter().zip(shapes).enumerate() {
             let expected: usize = shape.iter().product();
             if vals.len() != expected {
-                return Err(DataError::InputSize { path: p, index, shape: shape.clone(), expected, got: vals.len() });
+                return Err(DataError::InputSize {
+                    path: p,
+                    index,
+                    shape: shape.clone(),
+                    expected,
+                    got: vals.len(),
+                });
             }
             if vals.iter().any(|v| !v.is_finite()) {
                 return Err(DataError::NonFinite { path: p, index });
@@ -114,9 +149,14 @@ mod tests {
         let d = read_input(f.path()).unwrap();
         let e = d.check(f.path(), &[vec![1, 2]]).unwrap_err().to_string();
         assert!(e.contains("2 values") && e.contains("has 3"), "{e}");
-        let e = d.check(f.path(), &[vec![3], vec![1]]).unwrap_err().to_string();
+        let e = d
+            .check(f.path(), &[vec![3], vec![1]])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("2 model input"), "{e}");
-        let e = read_samples(Path::new("/nonexistent/x.json")).unwrap_err().to_string();
+        let e = read_samples(Path::new("/nonexistent/x.json"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cannot read"), "{e}");
     }
 }

@@ -35,17 +35,66 @@ pub fn report(m: &CompiledModel) -> String {
     let c = columns(m);
     let r = &s.rows;
     let mut o = String::new();
-    let _ = writeln!(o, "model        {} (keccak {})", m.dir.join("model.onnx").display(), s.model_keccak);
+    let _ = writeln!(
+        o,
+        "model        {} (keccak {})",
+        m.dir.join("model.onnx").display(),
+        s.model_keccak
+    );
     let _ = writeln!(o, "settings     digest {}", s.digest_hex());
-    let _ = writeln!(o, "fixed point  scale 2^{}, lookup domain [-2^{}, 2^{})", s.quant.scale_bits, s.quant.lookup_bits - 1, s.quant.lookup_bits - 1);
-    let _ = writeln!(o, "k            {} ({} rows; {} used)", s.k, 1u64 << s.k, r.usable());
+    let _ = writeln!(
+        o,
+        "fixed point  scale 2^{}, lookup domain [-2^{}, 2^{})",
+        s.quant.scale_bits,
+        s.quant.lookup_bits - 1,
+        s.quant.lookup_bits - 1
+    );
+    let _ = writeln!(
+        o,
+        "k            {} ({} rows; {} used)",
+        s.k,
+        1u64 << s.k,
+        r.usable()
+    );
     let _ = writeln!(o, "rows         inputs {} · params {} · dot {} · arith {} · div {} · lookup {} · poseidon {} · tables {}", r.inputs, r.params, r.dot, r.arith, r.div, r.lookup, r.poseidon, r.table);
-    let _ = writeln!(o, "layout       dot width {}, {} lookup lane(s), grid of {} advice columns", s.shape.dot_width, s.shape.lanes, s.shape.grid_width());
-    let _ = writeln!(o, "columns      advice {} · fixed {} · instance {} · permutation {}", c.advice, c.fixed, c.instance, c.permutation);
-    let _ = writeln!(o, "lookups      {} argument(s) over {} function(s): {}", c.lookups, m.program.funcs.funcs.len(), m.program.funcs.funcs.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        o,
+        "layout       dot width {}, {} lookup lane(s), grid of {} advice columns",
+        s.shape.dot_width,
+        s.shape.lanes,
+        s.shape.grid_width()
+    );
+    let _ = writeln!(
+        o,
+        "columns      advice {} · fixed {} · instance {} · permutation {}",
+        c.advice, c.fixed, c.instance, c.permutation
+    );
+    let _ = writeln!(
+        o,
+        "lookups      {} argument(s) over {} function(s): {}",
+        c.lookups,
+        m.program.funcs.funcs.len(),
+        m.program
+            .funcs
+            .funcs
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let _ = writeln!(o, "gate degree  {}", c.degree);
-    let _ = writeln!(o, "public       {} input(s): input {:?}, weights {:?}, output {:?}", s.num_instances, s.shape.vis.input, s.shape.vis.weights, s.shape.vis.output);
-    let _ = writeln!(o, "model        {} parameters, {} multiply-accumulates, {} instructions", m.program.weights.len(), m.program.num_dot_terms(), m.program.instrs.len());
+    let _ = writeln!(
+        o,
+        "public       {} input(s): input {:?}, weights {:?}, output {:?}",
+        s.num_instances, s.shape.vis.input, s.shape.vis.weights, s.shape.vis.output
+    );
+    let _ = writeln!(
+        o,
+        "model        {} parameters, {} multiply-accumulates, {} instructions",
+        m.program.weights.len(),
+        m.program.num_dot_terms(),
+        m.program.instrs.len()
+    );
     for t in &s.inputs {
         let _ = writeln!(o, "input        {} {:?}", t.name, t.shape);
     }
@@ -53,9 +102,24 @@ pub fn report(m: &CompiledModel) -> String {
         let _ = writeln!(o, "output       {} {:?}", t.name, t.shape);
     }
     if let Some(cal) = &s.calibration {
-        let _ = writeln!(o, "calibration  {} sample(s): max abs error {:.5}, argmax matches {}/{}", cal.samples, cal.max_abs_error, cal.argmax_matches, cal.samples);
+        let _ = writeln!(
+            o,
+            "calibration  {} sample(s): max abs error {:.5}, argmax matches {}/{}",
+            cal.samples, cal.max_abs_error, cal.argmax_matches, cal.samples
+        );
     }
-    let keys = ["srs.bin", "pk.bin", "vk.bin"].iter().filter(|f| m.dir.join(f).exists()).count();
-    let _ = writeln!(o, "keys         {}", if keys == 3 { "present (run `trustml prove`)" } else { "missing (run `trustml setup`)" });
+    let keys = ["srs.bin", "pk.bin", "vk.bin"]
+        .iter()
+        .filter(|f| m.dir.join(f).exists())
+        .count();
+    let _ = writeln!(
+        o,
+        "keys         {}",
+        if keys == 3 {
+            "present (run `trustml prove`)"
+        } else {
+            "missing (run `trustml setup`)"
+        }
+    );
     o
 }

@@ -12,6 +12,6 @@ pub mod table;
 pub use trustml_onnx as onnx;
 pub mod circuit;
 pub mod data;
+pub mod inspect;
 pub mod model;
 pub mod proof;
-pub mod inspect;

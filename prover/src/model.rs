@@ -9,7 +9,9 @@
 //! Every step re-imports and re-lowers the model (deterministic and fast), so the
 //! program is never stored twice; the settings digest pins everything the keys depend on.
 
-use crate::circuit::{num_instances, CircuitShape, ModelCircuit, RowPlan, Salts, Visibilities, Visibility, Witness};
+use crate::circuit::{
+    num_instances, CircuitShape, ModelCircuit, RowPlan, Salts, Visibilities, Visibility, Witness,
+};
 use crate::data::{DataError, InputData};
 use crate::program::{lower, Instr, Program, ProgramError};
 use crate::quant::QuantParams;
@@ -34,9 +36,15 @@ pub enum ModelError {
     #[error(transparent)]
     Data(#[from] DataError),
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path} is not a trustml settings file ({source}); run `trustml compile` to make one")]
-    Settings { path: String, source: serde_json::Error },
+    Settings {
+        path: String,
+        source: serde_json::Error,
+    },
     #[error("{path} was written by format version {found}, this trustml reads version {FORMAT_VERSION}; recompile the model")]
     Version { path: String, found: u32 },
     #[error("{dir}/model.onnx does not match the hash in settings.json (it was changed after compiling); run `trustml compile` again")]
@@ -48,7 +56,10 @@ pub enum ModelError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
-    move |source| ModelError::Io { path: path.display().to_string(), source }
+    move |source| ModelError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -121,7 +132,14 @@ pub struct CompileOptions {
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        Self { vis: Visibilities::default(), scale_bits: None, lookup_bits: None, headroom_bits: 1, dot_width: None, lanes: None }
+        Self {
+            vis: Visibilities::default(),
+            scale_bits: None,
+            lookup_bits: None,
+            headroom_bits: 1,
+            dot_width: None,
+            lanes: None,
+        }
     }
 }
 
@@ -142,9 +160,19 @@ fn keccak_hex(bytes: &[u8]) -> String {
 fn lookup_extent(p: &Program, wires: &[i128]) -> i128 {
     let mut m = 0i128;
     for ins in &p.instrs {
-        if let Instr::Lookup { input, rescale, .. } = ins {
+        if let Instr::Lookup {
+            input,
+            rescale,
+            wide: false,
+            ..
+        } = ins
+        {
             let v = wires[*input as usize];
-            let q = if *rescale { crate::quant::rescale(v, p.qp.scale_bits).0 } else { v };
+            let q = if *rescale {
+                crate::quant::rescale(v, p.qp.scale_bits).0
+            } else {
+                v
+            };
             m = m.max(if q < 0 { -q - 1 } else { q });
         }
     }
@@ -184,25 +212,44 @@ fn layout_cost(shape: &CircuitShape, k: u32) -> u64 {
 }
 
 fn argmax(v: &[f64]) -> usize {
-    v.iter().enumerate().fold(0, |best, (i, &x)| if x > v[best] { i } else { best })
+    v.iter()
+        .enumerate()
+        .fold(0, |best, (i, &x)| if x > v[best] { i } else { best })
 }
 
 impl CompiledModel {
     /// Imports `onnx`, calibrates on `samples` and writes `out_dir`.
-    pub fn compile(onnx: &Path, samples: &[InputData], opts: &CompileOptions, out_dir: &Path) -> Result<Self, ModelError> {
+    pub fn compile(
+        onnx: &Path,
+        samples: &[InputData],
+        opts: &CompileOptions,
+        out_dir: &Path,
+    ) -> Result<Self, ModelError> {
         let bytes = std::fs::read(onnx).map_err(io_err(onnx))?;
         let graph = load_onnx_bytes(&bytes)?;
         if opts.vis.input == Visibility::Fixed || opts.vis.output == Visibility::Fixed {
-            return Err(ModelError::Option("only weights may be `fixed`; inputs and outputs are private, public or hashed".into()));
+            return Err(ModelError::Option(
+                "only weights may be `fixed`; inputs and outputs are private, public or hashed"
+                    .into(),
+            ));
         }
-        let shapes: Vec<Vec<usize>> = graph.inputs.iter().map(|&v| graph.shape(v).to_vec()).collect();
+        let shapes: Vec<Vec<usize>> = graph
+            .inputs
+            .iter()
+            .map(|&v| graph.shape(v).to_vec())
+            .collect();
         for s in samples {
             s.check(Path::new("calibration input"), &shapes)?;
         }
         let floats: Vec<Vec<Tensor<f32>>> = samples
             .iter()
             .map(|s| {
-                let ins: Vec<Tensor<f32>> = s.input_data.iter().zip(&shapes).map(|(d, sh)| Tensor::new(sh.clone(), d.clone())).collect();
+                let ins: Vec<Tensor<f32>> = s
+                    .input_data
+                    .iter()
+                    .zip(&shapes)
+                    .map(|(d, sh)| Tensor::new(sh.clone(), d.clone()))
+                    .collect();
                 eval::eval(&graph, &ins)
             })
             .collect::<Result<_, _>>()?;
@@ -211,15 +258,26 @@ impl CompiledModel {
             Some(s) => vec![s],
             None => (5..=10).collect(),
         };
-        let mut best: Option<(u32, u64, CircuitShape, Program, RowPlan, CalibrationReport)> = None;
+        let mut best: Vec<(u32, u64, CircuitShape, Program, RowPlan, CalibrationReport)> = vec![];
         for &s in &scales {
             if !(1..=16).contains(&s) {
-                return Err(ModelError::Option(format!("--scale {s} is out of range 1..=16")));
+                return Err(ModelError::Option(format!(
+                    "--scale {s} is out of range 1..=16"
+                )));
             }
             // Integer run with an unbounded lookup domain to measure the range needed.
-            let probe = lower(&graph, QuantParams { scale_bits: s, lookup_bits: 60 })?;
+            let probe = lower(
+                &graph,
+                QuantParams {
+                    scale_bits: s,
+                    lookup_bits: 60,
+                },
+            )?;
             let mut extent = 0;
-            let mut report = CalibrationReport { samples: samples.len(), ..Default::default() };
+            let mut report = CalibrationReport {
+                samples: samples.len(),
+                ..Default::default()
+            };
             for (sample, fl) in samples.iter().zip(&floats) {
                 let w = probe.eval(&probe.quantize_inputs(&sample.input_data))?;
                 extent = extent.max(lookup_extent(&probe, &w));
@@ -248,32 +306,47 @@ impl CompiledModel {
                 }
                 continue;
             }
-            let qp = QuantParams { scale_bits: s, lookup_bits };
+            let qp = QuantParams {
+                scale_bits: s,
+                lookup_bits,
+            };
             let program = lower(&graph, qp)?;
             let widths: Vec<usize> = opts.dot_width.map_or(vec![4, 8, 16, 32], |w| vec![w]);
             let lanes: Vec<usize> = opts.lanes.map_or(vec![1, 2, 4], |l| vec![l]);
             for &w in &widths {
                 for &l in &lanes {
                     if w == 0 || l == 0 {
-                        return Err(ModelError::Option("--dot-width and --lanes must be at least 1".into()));
+                        return Err(ModelError::Option(
+                            "--dot-width and --lanes must be at least 1".into(),
+                        ));
                     }
-                    let shape = CircuitShape { dot_width: w, lanes: l, scale_bits: s, vis: opts.vis };
+                    let shape = CircuitShape {
+                        dot_width: w,
+                        lanes: l,
+                        scale_bits: s,
+                        vis: opts.vis,
+                    };
                     let plan = RowPlan::new(&program, &shape);
                     let k = k_for(&plan, &shape);
                     let cost = layout_cost(&shape, k);
-                    // Prefer a cheaper layout; at equal cost, the finer scale (more accurate).
-                    let better = match &best {
-                        None => true,
-                        Some((bs, bc, ..)) => cost < *bc || (cost == *bc && s > *bs),
-                    };
-                    if better {
-                        best = Some((s, cost, shape, program.clone(), plan, report.clone()));
+                    // The cheapest layout per scale.
+                    if best.iter().all(|c| c.0 != s || cost < c.1) {
+                        best.retain(|c| c.0 != s);
+                        best.push((s, cost, shape, program.clone(), plan, report.clone()));
                     }
                 }
             }
         }
-        let (_, _, shape, program, rows, report) =
-            best.ok_or_else(|| ModelError::Calibration("no scale between 5 and 10 bits keeps the lookup domain within 24 bits; pass --scale".into()))?;
+        // Accuracy is worth up to twice the cheapest proving cost: the finest scale within it.
+        let min_cost = best.iter().map(|c| c.1).min().ok_or_else(|| ModelError::Calibration("no scale between 5 and 10 bits keeps the lookup domain within 24 bits; pass --scale".into()))?;
+        let pick = best
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.1 <= 2 * min_cost)
+            .max_by_key(|(_, c)| (c.0, std::cmp::Reverse(c.1)))
+            .map(|(i, _)| i)
+            .expect("non-empty");
+        let (_, _, shape, program, rows, report) = best.swap_remove(pick);
         let k = k_for(&rows, &shape);
         let settings = Settings {
             format_version: FORMAT_VERSION,
@@ -283,53 +356,110 @@ impl CompiledModel {
             k,
             rows,
             num_instances: num_instances(&program, &opts.vis),
-            inputs: graph.inputs.iter().map(|&v| TensorInfo { name: graph.values[v].name.clone(), shape: graph.shape(v).to_vec() }).collect(),
-            outputs: graph.outputs.iter().map(|&v| TensorInfo { name: graph.values[v].name.clone(), shape: graph.shape(v).to_vec() }).collect(),
+            inputs: graph
+                .inputs
+                .iter()
+                .map(|&v| TensorInfo {
+                    name: graph.values[v].name.clone(),
+                    shape: graph.shape(v).to_vec(),
+                })
+                .collect(),
+            outputs: graph
+                .outputs
+                .iter()
+                .map(|&v| TensorInfo {
+                    name: graph.values[v].name.clone(),
+                    shape: graph.shape(v).to_vec(),
+                })
+                .collect(),
             calibration: Some(report),
         };
         std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
         let model_path = out_dir.join("model.onnx");
         std::fs::write(&model_path, &bytes).map_err(io_err(&model_path))?;
         let sp = out_dir.join("settings.json");
-        write_atomic(&sp, serde_json::to_string_pretty(&settings).expect("settings serialize").as_bytes())?;
-        Ok(Self { dir: out_dir.to_path_buf(), settings, graph, program: Arc::new(program) })
+        write_atomic(
+            &sp,
+            serde_json::to_string_pretty(&settings)
+                .expect("settings serialize")
+                .as_bytes(),
+        )?;
+        Ok(Self {
+            dir: out_dir.to_path_buf(),
+            settings,
+            graph,
+            program: Arc::new(program),
+        })
     }
 
     /// Loads a compiled directory and re-lowers its model.
     pub fn load(dir: &Path) -> Result<Self, ModelError> {
         let sp = dir.join("settings.json");
         let text = std::fs::read_to_string(&sp).map_err(io_err(&sp))?;
-        let version: serde_json::Value = serde_json::from_str(&text).map_err(|source| ModelError::Settings { path: sp.display().to_string(), source })?;
+        let version: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| ModelError::Settings {
+                path: sp.display().to_string(),
+                source,
+            })?;
         if let Some(v) = version.get("format_version").and_then(|v| v.as_u64()) {
             if v != FORMAT_VERSION as u64 {
-                return Err(ModelError::Version { path: sp.display().to_string(), found: v as u32 });
+                return Err(ModelError::Version {
+                    path: sp.display().to_string(),
+                    found: v as u32,
+                });
             }
         }
-        let settings: Settings = serde_json::from_value(version).map_err(|source| ModelError::Settings { path: sp.display().to_string(), source })?;
+        let settings: Settings =
+            serde_json::from_value(version).map_err(|source| ModelError::Settings {
+                path: sp.display().to_string(),
+                source,
+            })?;
         let mp = dir.join("model.onnx");
         let bytes = std::fs::read(&mp).map_err(io_err(&mp))?;
         if keccak_hex(&bytes) != settings.model_keccak {
-            return Err(ModelError::ModelChanged { dir: dir.display().to_string() });
+            return Err(ModelError::ModelChanged {
+                dir: dir.display().to_string(),
+            });
         }
         let graph = load_onnx_bytes(&bytes)?;
         let program = lower(&graph, settings.quant)?;
-        Ok(Self { dir: dir.to_path_buf(), settings, graph, program: Arc::new(program) })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            settings,
+            graph,
+            program: Arc::new(program),
+        })
     }
 
     pub fn input_shapes(&self) -> Vec<Vec<usize>> {
-        self.settings.inputs.iter().map(|t| t.shape.clone()).collect()
+        self.settings
+            .inputs
+            .iter()
+            .map(|t| t.shape.clone())
+            .collect()
     }
 
     /// Computes the witness of one input; errors name a layer that leaves the range.
-    pub fn witness(&self, input: &InputData, path: &Path, salts: Salts) -> Result<Witness, ModelError> {
+    pub fn witness(
+        &self,
+        input: &InputData,
+        path: &Path,
+        salts: Salts,
+    ) -> Result<Witness, ModelError> {
         input.check(path, &self.input_shapes())?;
-        let wires = self.program.eval(&self.program.quantize_inputs(&input.input_data))?;
+        let wires = self
+            .program
+            .eval(&self.program.quantize_inputs(&input.input_data))?;
         Ok(Witness { wires, salts })
     }
 
     /// The circuit, with or without a witness.
     pub fn circuit(&self, witness: Option<Witness>) -> ModelCircuit {
-        ModelCircuit::new(self.settings.shape.clone(), self.program.clone(), witness.map(Arc::new))
+        ModelCircuit::new(
+            self.settings.shape.clone(),
+            self.program.clone(),
+            witness.map(Arc::new),
+        )
     }
 
     /// Outputs of a witness: field integers and their dequantized floats.
@@ -343,8 +473,15 @@ impl CompiledModel {
                 OutputTensor {
                     name: info.name.clone(),
                     shape: info.shape.clone(),
-                    values: ints.iter().map(|&v| v as f64 / self.program.qp.scale()).collect(),
-                    field: ints.iter().map(|&v| crate::chips::fe(v)).map(|f| crate::proof::fr_to_dec(&f)).collect(),
+                    values: ints
+                        .iter()
+                        .map(|&v| v as f64 / self.program.qp.scale())
+                        .collect(),
+                    field: ints
+                        .iter()
+                        .map(|&v| crate::chips::fe(v))
+                        .map(|f| crate::proof::fr_to_dec(&f))
+                        .collect(),
                 }
             })
             .collect()

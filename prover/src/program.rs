@@ -36,12 +36,33 @@ pub enum Instr {
     Dot { terms: Vec<(Wire, WRef)>, out: Wire },
     /// `out = f(q)` where `q = rescale(input)` if `rescale` else `input`; `q` must lie in
     /// the lookup domain. `node` indexes [`Program::node_names`] for error messages.
-    Lookup { input: Wire, rescale: bool, tag: u16, out: Wire, node: u32 },
+    /// A `wide` lookup skips the function table (`out = q`, any size): lowering always
+    /// follows it with a coarse range check of `out`, so `q` stays bounded and unique.
+    Lookup {
+        input: Wire,
+        rescale: bool,
+        tag: u16,
+        out: Wire,
+        node: u32,
+        wide: bool,
+    },
     /// `out = k_ab·a·b + k_a·a + k_b·b + k_c`.
-    Arith { a: Wire, b: Wire, k: [i64; 4], out: Wire },
+    Arith {
+        a: Wire,
+        b: Wire,
+        k: [i64; 4],
+        out: Wire,
+    },
     /// `out = round(num · 2^s / den)` for `den > 0`; `den - 1 - rem` and `rem` are
     /// range-checked through `Relu` lookups of the wires `rem` and `slack`.
-    DivRound { num: Wire, den: Wire, out: Wire, rem: Wire, slack: Wire, node: u32 },
+    DivRound {
+        num: Wire,
+        den: Wire,
+        out: Wire,
+        rem: Wire,
+        slack: Wire,
+        node: u32,
+    },
 }
 
 /// A lowered model.
@@ -63,16 +84,32 @@ pub struct Program {
 #[derive(Debug, Error)]
 pub enum ProgramError {
     #[error("node '{node}' ({op}): {msg}")]
-    Unsupported { node: String, op: &'static str, msg: String },
+    Unsupported {
+        node: String,
+        op: &'static str,
+        msg: String,
+    },
     #[error("model input {index}: expected {expected} values (shape {shape:?}), got {got}")]
-    InputSize { index: usize, expected: usize, got: usize, shape: Vec<usize> },
+    InputSize {
+        index: usize,
+        expected: usize,
+        got: usize,
+        shape: Vec<usize>,
+    },
     #[error("expected {expected} model inputs, got {got}")]
     InputCount { expected: usize, got: usize },
     #[error(
         "layer '{node}': value {value} (≈ {real:.4}) is outside the lookup range [{min}, {max}) \
          at scale 2^{scale}; recompile with --calibrate on inputs like this one, or raise --lookup-bits"
     )]
-    OutOfRange { node: String, value: i128, real: f64, min: i64, max: i64, scale: u32 },
+    OutOfRange {
+        node: String,
+        value: i128,
+        real: f64,
+        min: i64,
+        max: i64,
+        scale: u32,
+    },
     #[error("layer '{node}': division by a non-positive sum ({den})")]
     DivByZero { node: String, den: i128 },
 }
@@ -111,7 +148,12 @@ impl<'g> Lowering<'g> {
                 outputs: vec![],
                 weights: vec![],
                 instrs: vec![],
-                node_names: g.nodes.iter().map(|n| n.name.clone()).chain(["model input".to_string()]).collect(),
+                node_names: g
+                    .nodes
+                    .iter()
+                    .map(|n| n.name.clone())
+                    .chain(["model input".to_string()])
+                    .collect(),
             },
             wires: HashMap::new(),
             consumers,
@@ -134,7 +176,7 @@ impl<'g> Lowering<'g> {
             let ws: Vec<Wire> = (0..self.g.size(v)).map(|_| self.wire()).collect();
             // Inputs are range-checked: a private input is a small integer, not any field element.
             for &w in &ws {
-                self.range_check(usize::MAX, w, Func::Identity);
+                self.coarse_range_check(usize::MAX, w);
             }
             self.p.inputs.push((self.g.shape(v).to_vec(), ws.clone()));
             self.wires.insert(v, ws);
@@ -153,7 +195,11 @@ impl<'g> Lowering<'g> {
 
     fn err(&self, idx: usize, msg: impl Into<String>) -> ProgramError {
         let n = &self.g.nodes[idx];
-        ProgramError::Unsupported { node: n.name.clone(), op: n.op.kind(), msg: msg.into() }
+        ProgramError::Unsupported {
+            node: n.name.clone(),
+            op: n.op.kind(),
+            msg: msg.into(),
+        }
     }
 
     /// The activation that directly and solely consumes node `idx`'s output, if any:
@@ -185,6 +231,10 @@ impl<'g> Lowering<'g> {
             None => (idx, Func::Identity),
         };
         let tag = self.p.funcs.tag(f) as u16;
+        // A plain rescale (no activation) may produce values far outside the function
+        // domain (logits): it skips the table and is range-checked coarsely instead, so
+        // the table only has to cover what activations see.
+        let plain = f == Func::Identity;
         let outs = wide
             .into_iter()
             .map(|v| {
@@ -195,11 +245,29 @@ impl<'g> Lowering<'g> {
                     tag,
                     out,
                     node: target as u32,
+                    wide: plain,
                 });
+                if plain {
+                    self.coarse_range_check(target, out);
+                }
                 out
             })
             .collect();
         self.wires.insert(self.g.nodes[target].output, outs);
+    }
+
+    /// Bounds `w` to `[-2^(B+s-1), 2^(B+s-1))` (roughly): `round(w / 2^s)` must be in the
+    /// lookup domain. One lane, and no table wider than the activations need.
+    fn coarse_range_check(&mut self, idx: usize, w: Wire) {
+        let out = self.wire();
+        self.p.instrs.push(Instr::Lookup {
+            input: w,
+            rescale: true,
+            tag: 0,
+            out,
+            node: idx as u32,
+            wide: false,
+        });
     }
 
     fn dot(&mut self, terms: Vec<(Wire, WRef)>) -> Wire {
@@ -217,7 +285,14 @@ impl<'g> Lowering<'g> {
     fn lookup(&mut self, idx: usize, input: Wire, f: Func) -> Wire {
         let tag = self.p.funcs.tag(f) as u16;
         let out = self.wire();
-        self.p.instrs.push(Instr::Lookup { input, rescale: false, tag, out, node: idx as u32 });
+        self.p.instrs.push(Instr::Lookup {
+            input,
+            rescale: false,
+            tag,
+            out,
+            node: idx as u32,
+            wide: false,
+        });
         out
     }
 
@@ -225,7 +300,14 @@ impl<'g> Lowering<'g> {
     /// `Relu`: also `w >= 0`). `idx` is the node for messages (`usize::MAX`: model input).
     fn range_check(&mut self, idx: usize, w: Wire, f: Func) {
         let tag = self.p.funcs.tag(f) as u16;
-        self.p.instrs.push(Instr::Lookup { input: w, rescale: false, tag, out: w, node: idx as u32 });
+        self.p.instrs.push(Instr::Lookup {
+            input: w,
+            rescale: false,
+            tag,
+            out: w,
+            node: idx as u32,
+            wide: false,
+        });
     }
 
     /// `max(a, b) = b + relu(a - b)`: one subtraction, one lookup, one addition.
@@ -238,8 +320,11 @@ impl<'g> Lowering<'g> {
     fn node(&mut self, idx: usize) -> Result<(), ProgramError> {
         let node = &self.g.nodes[idx];
         let ins: Vec<Vec<Wire>> = node.inputs.iter().map(|i| self.wires[i].clone()).collect();
-        let in_shapes: Vec<Vec<usize>> =
-            node.inputs.iter().map(|&i| self.g.shape(i).to_vec()).collect();
+        let in_shapes: Vec<Vec<usize>> = node
+            .inputs
+            .iter()
+            .map(|&i| self.g.shape(i).to_vec())
+            .collect();
         let out_shape = self.g.shape(node.output).to_vec();
         let qp = self.p.qp;
         let set = |s: &mut Self, ws: Vec<Wire>| {
@@ -249,9 +334,16 @@ impl<'g> Lowering<'g> {
             Op::Dense { weight, bias } => {
                 let (n, k) = (weight.shape[0], weight.shape[1]);
                 let x = &ins[0];
-                let w: Vec<WRef> = weight.data.iter().map(|&v| self.param(qp.quantize(v))).collect();
+                let w: Vec<WRef> = weight
+                    .data
+                    .iter()
+                    .map(|&v| self.param(qp.quantize(v)))
+                    .collect();
                 let b: Option<Vec<WRef>> = bias.as_ref().map(|b| {
-                    b.data.iter().map(|&v| self.param(qp.quantize_double(v))).collect()
+                    b.data
+                        .iter()
+                        .map(|&v| self.param(qp.quantize_double(v)))
+                        .collect()
                 });
                 let rows = x.len() / k;
                 let mut wide = Vec::with_capacity(rows * n);
@@ -267,8 +359,26 @@ impl<'g> Lowering<'g> {
                 }
                 self.rescale_out(idx, wide);
             }
-            Op::Conv { weight, bias, strides, pads, dilations, group } => {
-                let wide = self.conv(idx, &ins[0], &in_shapes[0], &out_shape, weight, bias.as_ref(), *strides, *pads, *dilations, *group)?;
+            Op::Conv {
+                weight,
+                bias,
+                strides,
+                pads,
+                dilations,
+                group,
+            } => {
+                let wide = self.conv(
+                    idx,
+                    &ins[0],
+                    &in_shapes[0],
+                    &out_shape,
+                    weight,
+                    bias.as_ref(),
+                    *strides,
+                    *pads,
+                    *dilations,
+                    *group,
+                )?;
                 self.rescale_out(idx, wide);
             }
             Op::Add | Op::Sub | Op::Mul => {
@@ -294,7 +404,10 @@ impl<'g> Lowering<'g> {
             Op::AddConst { c } | Op::SubConst { c, .. } | Op::MulConst { c } => {
                 let map = broadcast_index_map(&c.shape, &in_shapes[0]);
                 if broadcast_shape(&in_shapes[0], &c.shape).as_deref() != Some(&in_shapes[0][..]) {
-                    return Err(self.err(idx, "a constant operand may not grow the activation's shape"));
+                    return Err(self.err(
+                        idx,
+                        "a constant operand may not grow the activation's shape",
+                    ));
                 }
                 let x = ins[0].clone();
                 let op = node.op.clone();
@@ -303,7 +416,9 @@ impl<'g> Lowering<'g> {
                         let cv = c.data[map[i]];
                         let k = match &op {
                             Op::AddConst { .. } => [0, 1, 0, qp.quantize(cv)],
-                            Op::SubConst { reversed: false, .. } => [0, 1, 0, -qp.quantize(cv)],
+                            Op::SubConst {
+                                reversed: false, ..
+                            } => [0, 1, 0, -qp.quantize(cv)],
                             Op::SubConst { reversed: true, .. } => [0, -1, 0, qp.quantize(cv)],
                             _ => [0, qp.quantize(cv), 0, 0],
                         };
@@ -321,24 +436,51 @@ impl<'g> Lowering<'g> {
                 let outs = ins[0].iter().map(|&x| self.lookup(idx, x, f)).collect();
                 set(self, outs);
             }
-            Op::MaxPool { kernel, strides, pads } => {
-                let outs = self.pool(idx, &ins[0], &in_shapes[0], &out_shape, *kernel, *strides, *pads, |s, win, _| {
-                    let mut m = win[0];
-                    for &x in &win[1..] {
-                        m = s.max(idx, x, m);
-                    }
-                    m
-                })?;
+            Op::MaxPool {
+                kernel,
+                strides,
+                pads,
+            } => {
+                let outs = self.pool(
+                    idx,
+                    &ins[0],
+                    &in_shapes[0],
+                    &out_shape,
+                    *kernel,
+                    *strides,
+                    *pads,
+                    |s, win, _| {
+                        let mut m = win[0];
+                        for &x in &win[1..] {
+                            m = s.max(idx, x, m);
+                        }
+                        m
+                    },
+                )?;
                 set(self, outs);
             }
-            Op::AvgPool { kernel, strides, pads, count_include_pad } => {
+            Op::AvgPool {
+                kernel,
+                strides,
+                pads,
+                count_include_pad,
+            } => {
                 let full = kernel[0] * kernel[1];
                 let incl = *count_include_pad;
-                let wide = self.pool(idx, &ins[0], &in_shapes[0], &out_shape, *kernel, *strides, *pads, |s, win, _| {
-                    let n = if incl { full } else { win.len() };
-                    let w = WRef::Const(qp.quantize(1.0 / n as f32));
-                    s.dot(win.iter().map(|&x| (x, w)).collect())
-                })?;
+                let wide = self.pool(
+                    idx,
+                    &ins[0],
+                    &in_shapes[0],
+                    &out_shape,
+                    *kernel,
+                    *strides,
+                    *pads,
+                    |s, win, _| {
+                        let n = if incl { full } else { win.len() };
+                        let w = WRef::Const(qp.quantize(1.0 / n as f32));
+                        s.dot(win.iter().map(|&x| (x, w)).collect())
+                    },
+                )?;
                 self.rescale_out(idx, wide);
             }
             Op::GlobalAvgPool => {
@@ -349,7 +491,10 @@ impl<'g> Lowering<'g> {
                 let per: usize = s[2..].iter().product();
                 let w = WRef::Const(qp.quantize(1.0 / per as f32));
                 let x = ins[0].clone();
-                let wide = x.chunks(per).map(|win| self.dot(win.iter().map(|&x| (x, w)).collect())).collect();
+                let wide = x
+                    .chunks(per)
+                    .map(|win| self.dot(win.iter().map(|&x| (x, w)).collect()))
+                    .collect();
                 self.rescale_out(idx, wide);
             }
             Op::Reshape => set(self, ins[0].clone()),
@@ -410,9 +555,17 @@ impl<'g> Lowering<'g> {
         if cg * group != c {
             return Err(self.err(idx, "channel count does not match the group count"));
         }
-        let wr: Vec<WRef> = weight.data.iter().map(|&v| self.param(qp.quantize(v))).collect();
-        let br: Option<Vec<WRef>> =
-            bias.map(|b| b.data.iter().map(|&v| self.param(qp.quantize_double(v))).collect());
+        let wr: Vec<WRef> = weight
+            .data
+            .iter()
+            .map(|&v| self.param(qp.quantize(v)))
+            .collect();
+        let br: Option<Vec<WRef>> = bias.map(|b| {
+            b.data
+                .iter()
+                .map(|&v| self.param(qp.quantize_double(v)))
+                .collect()
+        });
         let mut wide = Vec::with_capacity(n * o * oh * ow);
         for b in 0..n {
             for oc in 0..o {
@@ -496,7 +649,13 @@ impl<'g> Lowering<'g> {
 
     /// Softmax along `axis`: `e_i = exp(x_i - max)` by lookup, then `round(2^s·e_i / Σe)`
     /// by a constrained division.
-    fn softmax(&mut self, idx: usize, x: &[Wire], xs: &[usize], axis: usize) -> Result<Vec<Wire>, ProgramError> {
+    fn softmax(
+        &mut self,
+        idx: usize,
+        x: &[Wire],
+        xs: &[usize],
+        axis: usize,
+    ) -> Result<Vec<Wire>, ProgramError> {
         if axis >= xs.len() {
             return Err(self.err(idx, "axis out of range"));
         }
@@ -521,10 +680,17 @@ impl<'g> Lowering<'g> {
                 let sum = self.dot(exps.iter().map(|&e| (e, WRef::Const(1))).collect());
                 for (&p, &e) in at.iter().zip(&exps) {
                     let (out, rem, slack) = (self.wire(), self.wire(), self.wire());
-                    self.p.instrs.push(Instr::DivRound { num: e, den: sum, out, rem, slack, node: idx as u32 });
+                    self.p.instrs.push(Instr::DivRound {
+                        num: e,
+                        den: sum,
+                        out,
+                        rem,
+                        slack,
+                        node: idx as u32,
+                    });
                     self.range_check(idx, rem, Func::Relu);
                     self.range_check(idx, slack, Func::Relu);
-                    self.range_check(idx, out, Func::Identity);
+                    self.coarse_range_check(idx, out);
                     outs[p] = out;
                 }
             }
@@ -550,7 +716,11 @@ fn transpose<T: Clone>(t: &Tensor<T>, perm: &[usize]) -> Tensor<T> {
     let mut data = Vec::with_capacity(n);
     let mut idx = vec![0usize; shape.len()];
     for _ in 0..n {
-        let flat: usize = idx.iter().zip(perm).map(|(&i, &p)| i * src_strides[p]).sum();
+        let flat: usize = idx
+            .iter()
+            .zip(perm)
+            .map(|(&i, &p)| i * src_strides[p])
+            .sum();
         data.push(t.data[flat].clone());
         for d in (0..shape.len()).rev() {
             idx[d] += 1;
@@ -586,13 +756,21 @@ impl Program {
     /// Computes every wire's value from quantized inputs: the witness.
     pub fn eval(&self, inputs: &[Vec<i64>]) -> Result<Vec<i128>, ProgramError> {
         if inputs.len() != self.inputs.len() {
-            return Err(ProgramError::InputCount { expected: self.inputs.len(), got: inputs.len() });
+            return Err(ProgramError::InputCount {
+                expected: self.inputs.len(),
+                got: inputs.len(),
+            });
         }
         let mut w = vec![0i128; self.num_wires as usize];
         w[ONE as usize] = 1;
         for (index, ((shape, wires), vals)) in self.inputs.iter().zip(inputs).enumerate() {
             if wires.len() != vals.len() {
-                return Err(ProgramError::InputSize { index, expected: wires.len(), got: vals.len(), shape: shape.clone() });
+                return Err(ProgramError::InputSize {
+                    index,
+                    expected: wires.len(),
+                    got: vals.len(),
+                    shape: shape.clone(),
+                });
             }
             for (&wi, &v) in wires.iter().zip(vals) {
                 w[wi as usize] = v as i128;
@@ -602,11 +780,25 @@ impl Program {
         for ins in &self.instrs {
             match ins {
                 Instr::Dot { terms, out } => {
-                    w[*out as usize] = terms.iter().map(|&(x, r)| w[x as usize] * self.weight(r) as i128).sum();
+                    w[*out as usize] = terms
+                        .iter()
+                        .map(|&(x, r)| w[x as usize] * self.weight(r) as i128)
+                        .sum();
                 }
-                Instr::Lookup { input, rescale: rs, tag, out, node } => {
+                Instr::Lookup {
+                    input,
+                    rescale: rs,
+                    tag,
+                    out,
+                    node,
+                    wide,
+                } => {
                     let v = w[*input as usize];
                     let q = if *rs { rescale(v, qp.scale_bits).0 } else { v };
+                    if *wide {
+                        w[*out as usize] = q;
+                        continue;
+                    }
                     if !qp.in_lookup_domain(q) {
                         return Err(ProgramError::OutOfRange {
                             node: self.node_name(*node),
@@ -633,12 +825,23 @@ impl Program {
                 }
                 Instr::Arith { a, b, k, out } => {
                     let (a, b) = (w[*a as usize], w[*b as usize]);
-                    w[*out as usize] = k[0] as i128 * a * b + k[1] as i128 * a + k[2] as i128 * b + k[3] as i128;
+                    w[*out as usize] =
+                        k[0] as i128 * a * b + k[1] as i128 * a + k[2] as i128 * b + k[3] as i128;
                 }
-                Instr::DivRound { num, den, out, rem, slack, node } => {
+                Instr::DivRound {
+                    num,
+                    den,
+                    out,
+                    rem,
+                    slack,
+                    node,
+                } => {
                     let (n, d) = (w[*num as usize], w[*den as usize]);
                     if d <= 0 {
-                        return Err(ProgramError::DivByZero { node: self.node_name(*node), den: d });
+                        return Err(ProgramError::DivByZero {
+                            node: self.node_name(*node),
+                            den: d,
+                        });
                     }
                     let (q, r) = div_round(n, d, qp.scale_bits);
                     w[*out as usize] = q;
@@ -664,16 +867,31 @@ impl Program {
 
     /// Quantizes float inputs (one flat list per model input).
     pub fn quantize_inputs(&self, inputs: &[Vec<f32>]) -> Vec<Vec<i64>> {
-        inputs.iter().map(|v| v.iter().map(|&x| self.qp.quantize(x)).collect()).collect()
+        inputs
+            .iter()
+            .map(|v| v.iter().map(|&x| self.qp.quantize(x)).collect())
+            .collect()
     }
 
     /// The output values of a witness.
     pub fn output_values(&self, witness: &[i128]) -> Vec<Vec<i128>> {
-        self.outputs.iter().map(|(_, ws)| ws.iter().map(|&w| witness[w as usize]).collect()).collect()
+        self.outputs
+            .iter()
+            .map(|(_, ws)| ws.iter().map(|&w| witness[w as usize]).collect())
+            .collect()
     }
 
     pub fn num_dot_terms(&self) -> usize {
-        self.instrs.iter().map(|i| if let Instr::Dot { terms, .. } = i { terms.len() } else { 0 }).sum()
+        self.instrs
+            .iter()
+            .map(|i| {
+                if let Instr::Dot { terms, .. } = i {
+                    terms.len()
+                } else {
+                    0
+                }
+            })
+            .sum()
     }
 }
 

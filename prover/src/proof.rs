@@ -6,7 +6,9 @@ use crate::data::InputData;
 use crate::model::{write_atomic, CompiledModel, ModelError, OutputTensor, FORMAT_VERSION};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::PrimeField;
-use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey};
+use halo2_proofs::plonk::{
+    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
+};
 use halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
@@ -32,11 +34,18 @@ pub enum ProofError {
     #[error(transparent)]
     Srs(#[from] trustml_srs::SrsError),
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path} is not a trustml {what} file; run `trustml setup` to make one")]
     NotAKey { path: String, what: &'static str },
     #[error("{path} was made for other circuit settings (digest {found}, the model directory has {expected}); run `trustml setup` again")]
-    DigestMismatch { path: String, found: String, expected: String },
+    DigestMismatch {
+        path: String,
+        found: String,
+        expected: String,
+    },
     #[error("the SRS holds 2^{have} points but this circuit needs k = {need}; generate or import one with k ≥ {need}")]
     SrsTooSmall { have: u32, need: u32 },
     #[error("key generation failed: {0:?}")]
@@ -45,14 +54,19 @@ pub enum ProofError {
     Prove(halo2_proofs::plonk::Error),
     #[error("{path} is not a valid proof file: {msg}")]
     BadProofFile { path: String, msg: String },
-    #[error("the proof was made for other circuit settings (digest {found}, this model has {expected})")]
+    #[error(
+        "the proof was made for other circuit settings (digest {found}, this model has {expected})"
+    )]
     ProofForOtherCircuit { found: String, expected: String },
     #[error("expected {expected} public inputs, the proof file has {got}")]
     InstanceCount { expected: usize, got: usize },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ProofError + '_ {
-    move |source| ProofError::Io { path: path.display().to_string(), source }
+    move |source| ProofError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// A field element as a decimal string.
@@ -101,11 +115,24 @@ fn write_key_header(w: &mut impl Write, kind: u8, digest: &[u8; 32]) -> std::io:
     w.write_all(digest)
 }
 
-fn read_key_header(r: &mut impl Read, path: &Path, kind: u8, what: &'static str, expected: &[u8; 32]) -> Result<(), ProofError> {
+fn read_key_header(
+    r: &mut impl Read,
+    path: &Path,
+    kind: u8,
+    what: &'static str,
+    expected: &[u8; 32],
+) -> Result<(), ProofError> {
     let mut head = [0u8; 11 + 1 + 4 + 32];
-    r.read_exact(&mut head).map_err(|_| ProofError::NotAKey { path: path.display().to_string(), what })?;
-    if &head[..11] != KEY_MAGIC || head[11] != kind || head[12..16] != FORMAT_VERSION.to_le_bytes() {
-        return Err(ProofError::NotAKey { path: path.display().to_string(), what });
+    r.read_exact(&mut head).map_err(|_| ProofError::NotAKey {
+        path: path.display().to_string(),
+        what,
+    })?;
+    if &head[..11] != KEY_MAGIC || head[11] != kind || head[12..16] != FORMAT_VERSION.to_le_bytes()
+    {
+        return Err(ProofError::NotAKey {
+            path: path.display().to_string(),
+            what,
+        });
     }
     if &head[16..] != expected {
         return Err(ProofError::DigestMismatch {
@@ -126,10 +153,17 @@ pub struct Keys {
 }
 
 /// Runs key generation for `model` with `srs`, writing `srs.bin`, `vk.bin`, `pk.bin`.
-pub fn setup(model: &CompiledModel, srs: &Srs, mut step: impl FnMut(&str)) -> Result<Keys, ProofError> {
+pub fn setup(
+    model: &CompiledModel,
+    srs: &Srs,
+    mut step: impl FnMut(&str),
+) -> Result<Keys, ProofError> {
     let k = model.settings.k;
     if srs.k() < k {
-        return Err(ProofError::SrsTooSmall { have: srs.k(), need: k });
+        return Err(ProofError::SrsTooSmall {
+            have: srs.k(),
+            need: k,
+        });
     }
     step("trimming the SRS");
     let srs = srs.downsized(k)?;
@@ -143,7 +177,8 @@ pub fn setup(model: &CompiledModel, srs: &Srs, mut step: impl FnMut(&str)) -> Re
     srs.write(model.dir.join("srs.bin"))?;
     let mut buf = vec![];
     write_key_header(&mut buf, b'V', &digest).expect("in memory");
-    vk.write(&mut buf, SerdeFormat::RawBytes).expect("in memory");
+    vk.write(&mut buf, SerdeFormat::RawBytes)
+        .expect("in memory");
     write_atomic(&model.dir.join("vk.bin"), &buf)?;
     let pk_path = model.dir.join("pk.bin");
     let tmp = pk_path.with_extension("tmp-write");
@@ -151,12 +186,18 @@ pub fn setup(model: &CompiledModel, srs: &Srs, mut step: impl FnMut(&str)) -> Re
         let f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
         let mut w = BufWriter::new(f);
         write_key_header(&mut w, b'P', &digest).map_err(io_err(&tmp))?;
-        pk.write(&mut w, SerdeFormat::RawBytes).map_err(io_err(&tmp))?;
+        pk.write(&mut w, SerdeFormat::RawBytes)
+            .map_err(io_err(&tmp))?;
         w.flush().map_err(io_err(&tmp))?;
     }
     std::fs::rename(&tmp, &pk_path).map_err(io_err(&pk_path))?;
     let insecure_srs = srs.is_insecure();
-    Ok(Keys { params: srs.params, pk: Some(pk), vk, insecure_srs })
+    Ok(Keys {
+        params: srs.params,
+        pk: Some(pk),
+        vk,
+        insecure_srs,
+    })
 }
 
 /// Loads the parameters and verifying key (and the proving key when `with_pk`).
@@ -164,28 +205,50 @@ pub fn load_keys(model: &CompiledModel, with_pk: bool) -> Result<Keys, ProofErro
     let digest = model.settings.digest();
     let srs = Srs::read(model.dir.join("srs.bin"))?;
     if srs.k() != model.settings.k {
-        return Err(ProofError::SrsTooSmall { have: srs.k(), need: model.settings.k });
+        return Err(ProofError::SrsTooSmall {
+            have: srs.k(),
+            need: model.settings.k,
+        });
     }
     let vk_path = model.dir.join("vk.bin");
     let f = std::fs::File::open(&vk_path).map_err(io_err(&vk_path))?;
     let mut r = BufReader::new(f);
     read_key_header(&mut r, &vk_path, b'V', "verifying key", &digest)?;
-    let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut r, SerdeFormat::RawBytes, model.settings.shape.clone())
-        .map_err(|_| ProofError::NotAKey { path: vk_path.display().to_string(), what: "verifying key" })?;
+    let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(
+        &mut r,
+        SerdeFormat::RawBytes,
+        model.settings.shape.clone(),
+    )
+    .map_err(|_| ProofError::NotAKey {
+        path: vk_path.display().to_string(),
+        what: "verifying key",
+    })?;
     let pk = if with_pk {
         let pk_path = model.dir.join("pk.bin");
         let f = std::fs::File::open(&pk_path).map_err(io_err(&pk_path))?;
         let mut r = BufReader::new(f);
         read_key_header(&mut r, &pk_path, b'P', "proving key", &digest)?;
         Some(
-            ProvingKey::<G1Affine>::read::<_, ModelCircuit>(&mut r, SerdeFormat::RawBytes, model.settings.shape.clone())
-                .map_err(|_| ProofError::NotAKey { path: pk_path.display().to_string(), what: "proving key" })?,
+            ProvingKey::<G1Affine>::read::<_, ModelCircuit>(
+                &mut r,
+                SerdeFormat::RawBytes,
+                model.settings.shape.clone(),
+            )
+            .map_err(|_| ProofError::NotAKey {
+                path: pk_path.display().to_string(),
+                what: "proving key",
+            })?,
         )
     } else {
         None
     };
     let insecure_srs = srs.is_insecure();
-    Ok(Keys { params: srs.params, pk, vk, insecure_srs })
+    Ok(Keys {
+        params: srs.params,
+        pk,
+        vk,
+        insecure_srs,
+    })
 }
 
 /// A proof file.
@@ -208,9 +271,18 @@ pub struct ProofFile {
 impl ProofFile {
     pub fn read(path: &Path) -> Result<Self, ProofError> {
         let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-        let pf: ProofFile = serde_json::from_str(&text).map_err(|e| ProofError::BadProofFile { path: path.display().to_string(), msg: e.to_string() })?;
+        let pf: ProofFile = serde_json::from_str(&text).map_err(|e| ProofError::BadProofFile {
+            path: path.display().to_string(),
+            msg: e.to_string(),
+        })?;
         if pf.format_version != FORMAT_VERSION {
-            return Err(ProofError::BadProofFile { path: path.display().to_string(), msg: format!("format version {} (expected {FORMAT_VERSION})", pf.format_version) });
+            return Err(ProofError::BadProofFile {
+                path: path.display().to_string(),
+                msg: format!(
+                    "format version {} (expected {FORMAT_VERSION})",
+                    pf.format_version
+                ),
+            });
         }
         Ok(pf)
     }
@@ -218,17 +290,33 @@ impl ProofFile {
     pub fn instances_fr(&self, path: &Path) -> Result<Vec<Fr>, ProofError> {
         self.instances
             .iter()
-            .map(|s| fr_from_hex(s).ok_or_else(|| ProofError::BadProofFile { path: path.display().to_string(), msg: format!("public input {s} is not a field element below the BN254 scalar modulus") }))
+            .map(|s| {
+                fr_from_hex(s).ok_or_else(|| ProofError::BadProofFile {
+                    path: path.display().to_string(),
+                    msg: format!(
+                        "public input {s} is not a field element below the BN254 scalar modulus"
+                    ),
+                })
+            })
             .collect()
     }
 
     pub fn proof_bytes(&self, path: &Path) -> Result<Vec<u8>, ProofError> {
-        hex::decode(self.proof.trim_start_matches("0x")).map_err(|e| ProofError::BadProofFile { path: path.display().to_string(), msg: format!("proof is not hex: {e}") })
+        hex::decode(self.proof.trim_start_matches("0x")).map_err(|e| ProofError::BadProofFile {
+            path: path.display().to_string(),
+            msg: format!("proof is not hex: {e}"),
+        })
     }
 }
 
 /// Proves one input; returns the proof file (not yet written).
-pub fn prove(model: &CompiledModel, keys: &Keys, input: &InputData, input_path: &Path, salts: Salts) -> Result<ProofFile, ProofError> {
+pub fn prove(
+    model: &CompiledModel,
+    keys: &Keys,
+    input: &InputData,
+    input_path: &Path,
+    salts: Salts,
+) -> Result<ProofFile, ProofError> {
     let witness = model.witness(input, input_path, salts)?;
     let outputs = model.outputs(&witness);
     let circuit = model.circuit(Some(witness));
@@ -256,7 +344,12 @@ pub fn prove(model: &CompiledModel, keys: &Keys, input: &InputData, input_path: 
 }
 
 /// Checks a proof of `instances` against a verifying key.
-pub fn verify_raw(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, instances: &[Fr], proof: &[u8]) -> bool {
+pub fn verify_raw(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    instances: &[Fr],
+    proof: &[u8],
+) -> bool {
     let mut transcript = Transcript::<&[u8]>::init(proof);
     let verifier_params = params.verifier_params();
     verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
@@ -270,14 +363,25 @@ pub fn verify_raw(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>, instan
 }
 
 /// Verifies a proof file against a compiled model's keys.
-pub fn verify(model: &CompiledModel, keys: &Keys, pf: &ProofFile, path: &Path) -> Result<bool, ProofError> {
+pub fn verify(
+    model: &CompiledModel,
+    keys: &Keys,
+    pf: &ProofFile,
+    path: &Path,
+) -> Result<bool, ProofError> {
     let expected = model.settings.digest_hex();
     if pf.settings_digest != expected {
-        return Err(ProofError::ProofForOtherCircuit { found: pf.settings_digest.clone(), expected });
+        return Err(ProofError::ProofForOtherCircuit {
+            found: pf.settings_digest.clone(),
+            expected,
+        });
     }
     let instances = pf.instances_fr(path)?;
     if instances.len() != model.settings.num_instances {
-        return Err(ProofError::InstanceCount { expected: model.settings.num_instances, got: instances.len() });
+        return Err(ProofError::InstanceCount {
+            expected: model.settings.num_instances,
+            got: instances.len(),
+        });
     }
     let proof = pf.proof_bytes(path)?;
     let _ = keys.params.k();

@@ -82,7 +82,10 @@ mod tests {
 
     #[test]
     fn quantize_roundtrip() {
-        let qp = QuantParams { scale_bits: 8, lookup_bits: 12 };
+        let qp = QuantParams {
+            scale_bits: 8,
+            lookup_bits: 12,
+        };
         assert_eq!(qp.quantize(0.5), 128);
         assert_eq!(qp.quantize(-0.25), -64);
         assert_eq!(qp.quantize_double(1.0), 65536);

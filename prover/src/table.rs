@@ -15,7 +15,9 @@ pub enum Func {
     Identity,
     Relu,
     /// `f(x) = x` for `x >= 0`, else `round(alpha · x)`.
-    LeakyRelu { alpha: f32 },
+    LeakyRelu {
+        alpha: f32,
+    },
     Sigmoid,
     Tanh,
     /// `f(x) = round(2^s · exp(x / 2^s))` for `x <= 0` (softmax after max-subtraction),
@@ -81,7 +83,9 @@ pub struct FuncSet {
 
 impl Default for FuncSet {
     fn default() -> Self {
-        Self { funcs: vec![Func::Identity] }
+        Self {
+            funcs: vec![Func::Identity],
+        }
     }
 }
 
@@ -107,7 +111,10 @@ mod tests {
 
     #[test]
     fn functions_match_their_float_versions() {
-        let qp = QuantParams { scale_bits: 8, lookup_bits: 12 };
+        let qp = QuantParams {
+            scale_bits: 8,
+            lookup_bits: 12,
+        };
         for f in [
             Func::Relu,
             Func::LeakyRelu { alpha: 0.1 },

@@ -122,7 +122,9 @@ enum SrsCmd {
 
 fn spinner(msg: &str) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("template"));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("template"),
+    );
     pb.enable_steady_tick(Duration::from_millis(120));
     pb.set_message(msg.to_string());
     pb
@@ -140,13 +142,29 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
-        Cmd::Compile { model, calibrate, output, input_visibility, weights_visibility, output_visibility, scale, lookup_bits, headroom_bits, dot_width, lanes } => {
+        Cmd::Compile {
+            model,
+            calibrate,
+            output,
+            input_visibility,
+            weights_visibility,
+            output_visibility,
+            scale,
+            lookup_bits,
+            headroom_bits,
+            dot_width,
+            lanes,
+        } => {
             let mut samples = vec![];
             for p in &calibrate {
                 samples.extend(read_samples(p)?);
             }
             let opts = CompileOptions {
-                vis: Visibilities { input: input_visibility, weights: weights_visibility, output: output_visibility },
+                vis: Visibilities {
+                    input: input_visibility,
+                    weights: weights_visibility,
+                    output: output_visibility,
+                },
                 scale_bits: scale,
                 lookup_bits,
                 headroom_bits,
@@ -158,13 +176,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             pb.finish_and_clear();
             let s = &m.settings;
             println!("compiled {} → {}", model.display(), output.display());
-            println!("  scale 2^{}, lookup domain {} bits, k = {}, {} rows used", s.quant.scale_bits, s.quant.lookup_bits, s.k, s.rows.usable());
+            println!(
+                "  scale 2^{}, lookup domain {} bits, k = {}, {} rows used",
+                s.quant.scale_bits,
+                s.quant.lookup_bits,
+                s.k,
+                s.rows.usable()
+            );
             if let Some(c) = &s.calibration {
-                println!("  calibration on {} sample(s): max abs error {:.5}, argmax matches {}/{}", c.samples, c.max_abs_error, c.argmax_matches, c.samples);
+                println!(
+                    "  calibration on {} sample(s): max abs error {:.5}, argmax matches {}/{}",
+                    c.samples, c.max_abs_error, c.argmax_matches, c.samples
+                );
             }
-            println!("next: trustml srs gen --k {} -o dev.srs && trustml setup {} --srs dev.srs", s.k, output.display());
+            println!(
+                "next: trustml srs gen --k {} -o dev.srs && trustml setup {} --srs dev.srs",
+                s.k,
+                output.display()
+            );
         }
-        Cmd::Srs { cmd: SrsCmd::Gen { k, output, seed } } => {
+        Cmd::Srs {
+            cmd: SrsCmd::Gen { k, output, seed },
+        } => {
             if !(1..=trustml_srs::MAX_K).contains(&k) {
                 bail!("--k must be between 1 and {}", trustml_srs::MAX_K);
             }
@@ -173,9 +206,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             srs.write(&output)?;
             pb.finish_and_clear();
             eprintln!("WARNING: {INSECURE_WARNING}");
-            println!("wrote {} (k = {k}, INSECURE development setup)", output.display());
+            println!(
+                "wrote {} (k = {k}, INSECURE development setup)",
+                output.display()
+            );
         }
-        Cmd::Srs { cmd: SrsCmd::Import { ptau, k, output } } => {
+        Cmd::Srs {
+            cmd: SrsCmd::Import { ptau, k, output },
+        } => {
             let pb = spinner(&format!("importing {} for k = {k}", ptau.display()));
             let srs = import_ptau(&ptau, k)?;
             srs.write(&output)?;
@@ -195,16 +233,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let pb = spinner("setup");
             proof::setup(&m, &srs, |step| pb.set_message(step.to_string()))?;
             pb.finish_and_clear();
-            println!("keys written to {} in {:.1} s (k = {})", dir.display(), t.elapsed().as_secs_f64(), m.settings.k);
+            println!(
+                "keys written to {} in {:.1} s (k = {})",
+                dir.display(),
+                t.elapsed().as_secs_f64(),
+                m.settings.k
+            );
         }
-        Cmd::Prove { dir, input, output, salts } => {
+        Cmd::Prove {
+            dir,
+            input,
+            output,
+            salts,
+        } => {
             let m = CompiledModel::load(&dir)?;
             let data = read_input(&input)?;
             let salts = load_salts(salts.as_deref())?;
             let pb = spinner("loading keys");
             let keys = proof::load_keys(&m, true)?;
             if keys.insecure_srs {
-                pb.suspend(|| eprintln!("WARNING: these keys come from an INSECURE development SRS"));
+                pb.suspend(|| {
+                    eprintln!("WARNING: these keys come from an INSECURE development SRS")
+                });
             }
             pb.set_message("computing the witness and proving");
             let t = Instant::now();
@@ -212,16 +262,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
             pb.finish_and_clear();
             let out = output.unwrap_or_else(|| dir.join("proof.json"));
             write_atomic(&out, serde_json::to_string_pretty(&pf)?.as_bytes())?;
-            if [m.settings.shape.vis.input, m.settings.shape.vis.weights, m.settings.shape.vis.output].contains(&Visibility::Hashed) {
+            if [
+                m.settings.shape.vis.input,
+                m.settings.shape.vis.weights,
+                m.settings.shape.vis.output,
+            ]
+            .contains(&Visibility::Hashed)
+            {
                 let sp = out.with_extension("salts.json");
                 let json = serde_json::json!({"input": fr_to_hex(&salts.input), "weights": fr_to_hex(&salts.weights), "output": fr_to_hex(&salts.output)});
                 write_atomic(&sp, serde_json::to_string_pretty(&json)?.as_bytes())?;
-                println!("salts (keep them secret: they open the commitments) written to {}", sp.display());
+                println!(
+                    "salts (keep them secret: they open the commitments) written to {}",
+                    sp.display()
+                );
             }
-            println!("proof written to {} in {:.2} s", out.display(), t.elapsed().as_secs_f64());
+            println!(
+                "proof written to {} in {:.2} s",
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
             for o in &pf.outputs {
-                let shown: Vec<String> = o.values.iter().take(16).map(|v| format!("{v:.4}")).collect();
-                println!("  {} {:?}: [{}{}]", o.name, o.shape, shown.join(", "), if o.values.len() > 16 { ", …" } else { "" });
+                let shown: Vec<String> = o
+                    .values
+                    .iter()
+                    .take(16)
+                    .map(|v| format!("{v:.4}"))
+                    .collect();
+                println!(
+                    "  {} {:?}: [{}{}]",
+                    o.name,
+                    o.shape,
+                    shown.join(", "),
+                    if o.values.len() > 16 { ", …" } else { "" }
+                );
             }
         }
         Cmd::Verify { dir, proof: path } => {
@@ -231,7 +305,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let t = Instant::now();
             let ok = proof::verify(&m, &keys, &pf, &path)?;
             if ok {
-                println!("valid proof ({:.1} ms){}", t.elapsed().as_secs_f64() * 1e3, if keys.insecure_srs { " — keys from an INSECURE development SRS" } else { "" });
+                println!(
+                    "valid proof ({:.1} ms){}",
+                    t.elapsed().as_secs_f64() * 1e3,
+                    if keys.insecure_srs {
+                        " — keys from an INSECURE development SRS"
+                    } else {
+                        ""
+                    }
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             println!("INVALID proof");
@@ -248,11 +330,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn load_salts(path: Option<&Path>) -> Result<Salts> {
     let mut salts = trustml::model::random_salts();
     let Some(path) = path else { return Ok(salts) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    for (key, slot) in [("input", &mut salts.input), ("weights", &mut salts.weights), ("output", &mut salts.output)] {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    for (key, slot) in [
+        ("input", &mut salts.input),
+        ("weights", &mut salts.weights),
+        ("output", &mut salts.output),
+    ] {
         if let Some(s) = v.get(key) {
-            let s = s.as_str().with_context(|| format!("{}: \"{key}\" must be a hex string", path.display()))?;
+            let s = s
+                .as_str()
+                .with_context(|| format!("{}: \"{key}\" must be a hex string", path.display()))?;
             *slot = fr_from_hex(s).with_context(|| format!("{}: \"{key}\" is not a field element (0x + up to 64 hex digits, below the BN254 modulus)", path.display()))?;
         }
     }

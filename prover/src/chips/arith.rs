@@ -28,9 +28,19 @@ pub struct ArithChip {
 pub type Cells<'v> = [AssignedCell<&'v Assigned<Fr>, Fr>; 3];
 
 impl ArithChip {
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, a: Column<Advice>, b: Column<Advice>, c: Column<Advice>) -> ArithConfig {
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        a: Column<Advice>,
+        b: Column<Advice>,
+        c: Column<Advice>,
+    ) -> ArithConfig {
         let q = meta.fixed_column();
-        let k = [meta.fixed_column(), meta.fixed_column(), meta.fixed_column(), meta.fixed_column()];
+        let k = [
+            meta.fixed_column(),
+            meta.fixed_column(),
+            meta.fixed_column(),
+            meta.fixed_column(),
+        ];
         meta.create_gate("arith", |meta| {
             let q = cur_f(meta, q);
             let [kab, ka, kb, kc] = k.map(|col| cur_f(meta, col));
@@ -41,13 +51,22 @@ impl ArithChip {
     }
 
     /// Assigns `c` from `a`, `b` at `row`; returns the three cells.
-    pub fn assign<'v>(&self, region: &mut Region<'_, Fr>, row: usize, a: Option<i128>, b: Option<i128>, k: [i64; 4]) -> Result<Cells<'v>, Error> {
+    pub fn assign<'v>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        row: usize,
+        a: Option<i128>,
+        b: Option<i128>,
+        k: [i64; 4],
+    ) -> Result<Cells<'v>, Error> {
         let cfg = &self.config;
         region.assign_fixed(cfg.q, row, Fr::one());
         for (col, kv) in cfg.k.iter().zip(k) {
             region.assign_fixed(*col, row, fe(kv as i128));
         }
-        let c = a.zip(b).map(|(a, b)| k[0] as i128 * a * b + k[1] as i128 * a + k[2] as i128 * b + k[3] as i128);
+        let c = a.zip(b).map(|(a, b)| {
+            k[0] as i128 * a * b + k[1] as i128 * a + k[2] as i128 * b + k[3] as i128
+        });
         let v = |x: Option<i128>| x.map_or(Value::unknown(), |x| Value::known(fe(x)));
         Ok([
             region.assign_advice(cfg.a, row, v(a)),
@@ -71,9 +90,15 @@ mod tests {
     impl ChipTest for Case {
         type Chip = ArithChip;
         fn configure(meta: &mut ConstraintSystem<Fr>, cols: &TestCols, _: &Self) -> ArithChip {
-            ArithChip { config: ArithChip::configure(meta, cols.adv[0], cols.adv[1], cols.adv[2]) }
+            ArithChip {
+                config: ArithChip::configure(meta, cols.adv[0], cols.adv[1], cols.adv[2]),
+            }
         }
-        fn assign(&self, chip: &ArithChip, region: &mut Region<'_, Fr>) -> Result<Vec<Cell>, Error> {
+        fn assign(
+            &self,
+            chip: &ArithChip,
+            region: &mut Region<'_, Fr>,
+        ) -> Result<Vec<Cell>, Error> {
             let mut out = vec![];
             for (row, &(a, b, k)) in self.ops.iter().enumerate() {
                 let [_, _, c] = chip.assign(region, row, Some(a), Some(b), k)?;
@@ -85,7 +110,12 @@ mod tests {
 
     #[test]
     fn add_sub_mul_affine() {
-        let ops = vec![(5, -7, [0, 1, 1, 0]), (5, -7, [0, 1, -1, 0]), (5, -7, [1, 0, 0, 0]), (9, 0, [0, -3, 0, 11])];
+        let ops = vec![
+            (5, -7, [0, 1, 1, 0]),
+            (5, -7, [0, 1, -1, 0]),
+            (5, -7, [1, 0, 0, 0]),
+            (9, 0, [0, -3, 0, 11]),
+        ];
         let want = vec![fe(-2), fe(12), fe(-35), fe(-16)];
         assert!(accepts(Case { ops: ops.clone() }, want.clone()));
         for i in 0..want.len() {

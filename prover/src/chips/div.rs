@@ -27,7 +27,11 @@ pub struct DivChip {
 }
 
 impl DivChip {
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, cols: [Column<Advice>; 5], scale_bits: u32) -> DivConfig {
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        cols: [Column<Advice>; 5],
+        scale_bits: u32,
+    ) -> DivConfig {
         let q = meta.fixed_column();
         let two_pow = Fr::from(2u64 << scale_bits);
         meta.create_gate("div_round", |meta| {
@@ -35,15 +39,28 @@ impl DivChip {
             let [num, den, out, rem, slack] = cols.map(|c| cur_a(meta, c));
             let two = Expression::Constant(Fr::from(2));
             vec![
-                q.clone() * (num * Expression::Constant(two_pow) + den.clone() - two.clone() * den.clone() * out - rem.clone()),
+                q.clone()
+                    * (num * Expression::Constant(two_pow) + den.clone()
+                        - two.clone() * den.clone() * out
+                        - rem.clone()),
                 q * (slack - (two * den - Expression::Constant(Fr::one()) - rem)),
             ]
         });
-        DivConfig { cols, q, scale_bits }
+        DivConfig {
+            cols,
+            q,
+            scale_bits,
+        }
     }
 
     /// Assigns one division; returns cells `[num, den, out, rem, slack]`.
-    pub fn assign<'v>(&self, region: &mut Region<'_, Fr>, row: usize, num: Option<i128>, den: Option<i128>) -> Result<Vec<AssignedCell<&'v Assigned<Fr>, Fr>>, Error> {
+    pub fn assign<'v>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        row: usize,
+        num: Option<i128>,
+        den: Option<i128>,
+    ) -> Result<Vec<AssignedCell<&'v Assigned<Fr>, Fr>>, Error> {
         let c = &self.config;
         region.assign_fixed(c.q, row, Fr::one());
         let vals = num.zip(den).map(|(n, d)| {
@@ -51,7 +68,13 @@ impl DivChip {
             [n, d, q, r, 2 * d - 1 - r]
         });
         Ok((0..5)
-            .map(|i| region.assign_advice(c.cols[i], row, vals.map_or(Value::unknown(), |v| Value::known(fe(v[i])))))
+            .map(|i| {
+                region.assign_advice(
+                    c.cols[i],
+                    row,
+                    vals.map_or(Value::unknown(), |v| Value::known(fe(v[i]))),
+                )
+            })
             .collect())
     }
 }
@@ -72,8 +95,16 @@ mod tests {
     impl ChipTest for Case {
         type Chip = DivChip;
         fn configure(meta: &mut ConstraintSystem<Fr>, cols: &TestCols, _: &Self) -> DivChip {
-            let c = [cols.adv[0], cols.adv[1], cols.adv[2], cols.adv[3], cols.adv[4]];
-            DivChip { config: DivChip::configure(meta, c, 4) }
+            let c = [
+                cols.adv[0],
+                cols.adv[1],
+                cols.adv[2],
+                cols.adv[3],
+                cols.adv[4],
+            ];
+            DivChip {
+                config: DivChip::configure(meta, c, 4),
+            }
         }
         fn assign(&self, chip: &DivChip, region: &mut Region<'_, Fr>) -> Result<Vec<Cell>, Error> {
             let cells = chip.assign(region, 0, Some(self.num), Some(self.den))?;
@@ -92,11 +123,32 @@ mod tests {
     fn honest_division_verifies_and_wrong_quotient_does_not() {
         // round(3 · 16 / 7) = round(6.857) = 7
         assert_eq!(div_round(3, 7, 4).0, 7);
-        assert!(accepts(Case { num: 3, den: 7, forge_out: None }, vec![fe(7)]));
-        assert!(!accepts(Case { num: 3, den: 7, forge_out: None }, vec![fe(6)]));
+        assert!(accepts(
+            Case {
+                num: 3,
+                den: 7,
+                forge_out: None
+            },
+            vec![fe(7)]
+        ));
+        assert!(!accepts(
+            Case {
+                num: 3,
+                den: 7,
+                forge_out: None
+            },
+            vec![fe(6)]
+        ));
         // 2·3·16 + 7 = 103 = 14·q + r: q = 6 forces r = 19 ≥ 14, i.e. a negative slack
         // (the caller's range check rejects it); the gate itself holds, so check the gate
         // rejects an inconsistent remainder.
-        assert!(!accepts(Case { num: 3, den: 7, forge_out: Some((6, 18)) }, vec![fe(6)]));
+        assert!(!accepts(
+            Case {
+                num: 3,
+                den: 7,
+                forge_out: Some((6, 18))
+            },
+            vec![fe(6)]
+        ));
     }
 }

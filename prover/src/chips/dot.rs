@@ -76,7 +76,13 @@ impl DotChip {
             }
             vec![q * (acc_cur - chain * acc_prev - sum)]
         });
-        DotConfig { x, w, acc, q, chain }
+        DotConfig {
+            x,
+            w,
+            acc,
+            q,
+            chain,
+        }
     }
 
     pub fn width(&self) -> usize {
@@ -98,7 +104,11 @@ impl DotChip {
         assert!(xs.len() <= c.x.len() && xs.len() == ws.len());
         region.assign_fixed(c.q, row, Fr::one());
         region.assign_fixed(c.chain, row, if chained { Fr::one() } else { Fr::zero() });
-        let mut sum = if chained { prev } else { Value::known(Fr::zero()) };
+        let mut sum = if chained {
+            prev
+        } else {
+            Value::known(Fr::zero())
+        };
         let mut xcells = Vec::with_capacity(xs.len());
         let mut wcells = Vec::with_capacity(xs.len());
         for (i, (&xv, &wv)) in xs.iter().zip(ws).enumerate() {
@@ -118,7 +128,14 @@ impl DotChip {
             sum = sum + xv * wval;
         }
         let acc = region.assign_advice(c.acc, row, sum);
-        Ok((DotRow { x: xcells, w: wcells, acc }, sum))
+        Ok((
+            DotRow {
+                x: xcells,
+                w: wcells,
+                acc,
+            },
+            sum,
+        ))
     }
 }
 
@@ -143,17 +160,30 @@ mod tests {
         fn configure(meta: &mut ConstraintSystem<Fr>, cols: &TestCols, case: &Self) -> DotChip {
             let n = case.width;
             let w = if case.advice_w {
-                cols.adv[n + 1..2 * n + 1].iter().map(|&c| WeightColumn::Advice(c)).collect()
+                cols.adv[n + 1..2 * n + 1]
+                    .iter()
+                    .map(|&c| WeightColumn::Advice(c))
+                    .collect()
             } else {
-                (0..n).map(|_| WeightColumn::Fixed(meta.fixed_column())).collect()
+                (0..n)
+                    .map(|_| WeightColumn::Fixed(meta.fixed_column()))
+                    .collect()
             };
-            DotChip { config: DotChip::configure(meta, cols.adv[..n].to_vec(), cols.adv[n], w) }
+            DotChip {
+                config: DotChip::configure(meta, cols.adv[..n].to_vec(), cols.adv[n], w),
+            }
         }
         fn assign(&self, chip: &DotChip, region: &mut Region<'_, Fr>) -> Result<Vec<Cell>, Error> {
             let mut prev = Value::known(Fr::zero());
             let mut last = None;
-            for (r, (xc, wc)) in self.xs.chunks(self.width).zip(self.ws.chunks(self.width)).enumerate() {
-                let mut xv: Vec<Value<Fr>> = xc.iter().map(|&v| Value::known(fe(v as i128))).collect();
+            for (r, (xc, wc)) in self
+                .xs
+                .chunks(self.width)
+                .zip(self.ws.chunks(self.width))
+                .enumerate()
+            {
+                let mut xv: Vec<Value<Fr>> =
+                    xc.iter().map(|&v| Value::known(fe(v as i128))).collect();
                 let wv: Vec<WeightValue> = wc
                     .iter()
                     .map(|&v| {
@@ -165,7 +195,11 @@ mod tests {
                     })
                     .collect();
                 let honest = {
-                    let mut s = if r > 0 { prev } else { Value::known(Fr::zero()) };
+                    let mut s = if r > 0 {
+                        prev
+                    } else {
+                        Value::known(Fr::zero())
+                    };
                     for (x, w) in xv.iter().zip(wc) {
                         s = s + *x * Value::known(fe(*w as i128));
                     }
@@ -190,8 +224,21 @@ mod tests {
     fn case(width: usize, advice_w: bool, tamper: Option<usize>) -> (Case, i128) {
         let xs: Vec<i64> = (0..23).map(|i| i * 7 - 60).collect();
         let ws: Vec<i64> = (0..23).map(|i| 13 - i * 3).collect();
-        let want = xs.iter().zip(&ws).map(|(&a, &b)| a as i128 * b as i128).sum();
-        (Case { xs, ws, width, advice_w, tamper }, want)
+        let want = xs
+            .iter()
+            .zip(&ws)
+            .map(|(&a, &b)| a as i128 * b as i128)
+            .sum();
+        (
+            Case {
+                xs,
+                ws,
+                width,
+                advice_w,
+                tamper,
+            },
+            want,
+        )
     }
 
     #[test]
@@ -199,7 +246,10 @@ mod tests {
         for width in [1, 4, 8] {
             for advice_w in [false, true] {
                 let (c, want) = case(width, advice_w, None);
-                assert!(accepts(c, vec![fe(want)]), "width {width} advice {advice_w}");
+                assert!(
+                    accepts(c, vec![fe(want)]),
+                    "width {width} advice {advice_w}"
+                );
             }
         }
     }

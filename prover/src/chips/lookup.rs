@@ -2,12 +2,16 @@
 //! proven by lookups into fixed tables.
 //!
 //! ```text
-//! lane: | v | q | r | y |        fixed per lane: q_lk, tag, rs
+//! lane: | v | q | r | y |        fixed per lane: q_lk, q_fn, tag, rs
 //! q_lk · (v + rs·2^(s-1) − q·(1 + rs·(2^s − 1)) − r) = 0    (v rounded: q = round(v / 2^s))
 //! q_lk · (1 − rs) · r = 0                                    (no rescale: q = v exactly)
+//! (q_lk − q_fn) · (y − q) = 0                                (a wide lane: y = q)
 //! lookup  q_lk·r                         ∈ RANGE  = [0, 2^s)
-//! lookup (q_lk·tag, q_lk·q, q_lk·y)      ∈ FUNC   = {(tag_f, x, f(x)) : x ∈ [-2^(B-1), 2^(B-1))}
+//! lookup (q_fn·tag, q_fn·q, q_fn·y)      ∈ FUNC   = {(tag_f, x, f(x)) : x ∈ [-2^(B-1), 2^(B-1))}
 //! ```
+//! A *wide* lane (`q_fn = 0`, `q_lk = 1`) rescales without the function table; its `q`
+//! must be bounded by another lane (a coarse range check of `q`), which lowering always
+//! emits, so `(q, r)` stays unique while the table only spans activation values.
 //! `q` in the lookup domain and `r` in `[0, 2^s)` make `(q, r)` unique for every `v`, so
 //! the quotient cannot be forged. A disabled lane looks up `(0, 0, 0)`, which is in the
 //! table because tag 0 is the identity.
@@ -26,6 +30,7 @@ pub struct LaneConfig {
     pub r: Column<Advice>,
     pub y: Column<Advice>,
     pub q_lk: Column<Fixed>,
+    pub q_fn: Column<Fixed>,
     pub tag: Column<Fixed>,
     pub rs: Column<Fixed>,
 }
@@ -53,7 +58,12 @@ pub struct LaneCells<'v> {
 
 impl LookupChip {
     /// `adv` supplies 4 advice columns per lane.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, adv: &[Column<Advice>], lanes: usize, scale_bits: u32) -> LookupConfig {
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        adv: &[Column<Advice>],
+        lanes: usize,
+        scale_bits: u32,
+    ) -> LookupConfig {
         assert!(adv.len() >= 4 * lanes && scale_bits >= 1);
         let t_range = meta.fixed_column();
         let t_tag = meta.fixed_column();
@@ -68,16 +78,24 @@ impl LookupChip {
                 r: adv[4 * j + 2],
                 y: adv[4 * j + 3],
                 q_lk: meta.fixed_column(),
+                q_fn: meta.fixed_column(),
                 tag: meta.fixed_column(),
                 rs: meta.fixed_column(),
             })
             .collect();
         for l in &lanes {
             meta.create_gate("rescale", |meta| {
-                let (q_lk, rs) = (cur_f(meta, l.q_lk), cur_f(meta, l.rs));
-                let (v, q, r) = (cur_a(meta, l.v), cur_a(meta, l.q), cur_a(meta, l.r));
+                let (q_lk, q_fn, rs) =
+                    (cur_f(meta, l.q_lk), cur_f(meta, l.q_fn), cur_f(meta, l.rs));
+                let (v, q, r, y) = (
+                    cur_a(meta, l.v),
+                    cur_a(meta, l.q),
+                    cur_a(meta, l.r),
+                    cur_a(meta, l.y),
+                );
                 let one = Expression::Constant(Fr::one());
                 vec![
+                    (q_lk.clone() - q_fn) * (y - q.clone()),
                     q_lk.clone()
                         * (v + rs.clone() * Expression::Constant(half)
                             - q * (one.clone() + rs.clone() * Expression::Constant(dm1))
@@ -90,7 +108,7 @@ impl LookupChip {
                 vec![(q_lk * cur_a(meta, l.r), cur_f(meta, t_range))]
             });
             meta.lookup_any("function", |meta| {
-                let q_lk = cur_f(meta, l.q_lk);
+                let q_lk = cur_f(meta, l.q_fn);
                 vec![
                     (q_lk.clone() * cur_f(meta, l.tag), cur_f(meta, t_tag)),
                     (q_lk.clone() * cur_a(meta, l.q), cur_f(meta, t_in)),
@@ -98,7 +116,14 @@ impl LookupChip {
                 ]
             });
         }
-        LookupConfig { lanes, t_range, t_tag, t_in, t_out, scale_bits }
+        LookupConfig {
+            lanes,
+            t_range,
+            t_tag,
+            t_in,
+            t_out,
+            scale_bits,
+        }
     }
 
     /// Rows the tables need.
@@ -107,7 +132,12 @@ impl LookupChip {
     }
 
     /// Fills the range and function tables from row 0.
-    pub fn assign_tables(&self, region: &mut Region<'_, Fr>, funcs: &FuncSet, qp: &QuantParams) -> Result<(), Error> {
+    pub fn assign_tables(
+        &self,
+        region: &mut Region<'_, Fr>,
+        funcs: &FuncSet,
+        qp: &QuantParams,
+    ) -> Result<(), Error> {
         let c = &self.config;
         assert_eq!(c.scale_bits, qp.scale_bits);
         for i in 0..(1u64 << qp.scale_bits) {
@@ -125,7 +155,8 @@ impl LookupChip {
         Ok(())
     }
 
-    /// Assigns lane `lane` of `row`: `y = f_tag(round(v / 2^s))` (or `f_tag(v)`).
+    /// Assigns lane `lane` of `row`: `y = f_tag(round(v / 2^s))` (or `f_tag(v)`); with
+    /// `tag = None` a wide lane, `y = round(v / 2^s)` without the function table.
     /// `v` is the exact integer (its witness), or `None` at key generation.
     #[allow(clippy::too_many_arguments)]
     pub fn assign_lane<'v>(
@@ -135,17 +166,31 @@ impl LookupChip {
         lane: usize,
         v: Option<i128>,
         rescaled: bool,
-        tag: usize,
+        tag: Option<usize>,
         funcs: &FuncSet,
         qp: &QuantParams,
     ) -> Result<LaneCells<'v>, Error> {
         let l = &self.config.lanes[lane];
         region.assign_fixed(l.q_lk, row, Fr::one());
-        region.assign_fixed(l.tag, row, Fr::from(tag as u64));
+        region.assign_fixed(
+            l.q_fn,
+            row,
+            if tag.is_some() { Fr::one() } else { Fr::zero() },
+        );
+        region.assign_fixed(l.tag, row, Fr::from(tag.unwrap_or(0) as u64));
         region.assign_fixed(l.rs, row, if rescaled { Fr::one() } else { Fr::zero() });
         let parts = v.map(|v| {
-            let (q, r) = if rescaled { rescale(v, qp.scale_bits) } else { (v, 0) };
-            let y = i64::try_from(q).map(|q| funcs.funcs[tag].apply(q, qp) as i128).unwrap_or(0);
+            let (q, r) = if rescaled {
+                rescale(v, qp.scale_bits)
+            } else {
+                (v, 0)
+            };
+            let y = match tag {
+                Some(t) => i64::try_from(q)
+                    .map(|q| funcs.funcs[t].apply(q, qp) as i128)
+                    .unwrap_or(0),
+                None => q,
+            };
             (v, q, r, y)
         });
         let val = |f: fn(&(i128, i128, i128, i128)) -> i128| match parts {
@@ -167,13 +212,18 @@ mod tests {
     use crate::table::Func;
     use halo2_proofs::circuit::Cell;
 
-    const QP: QuantParams = QuantParams { scale_bits: 4, lookup_bits: 6 };
+    const QP: QuantParams = QuantParams {
+        scale_bits: 4,
+        lookup_bits: 6,
+    };
 
     /// `(v, rescaled, func)` per lane; `forge` overwrites `(q, r, y)` of lane 0.
     #[derive(Clone, Default)]
     struct Case {
         items: Vec<(i128, bool, Func)>,
         forge: Option<(i128, i128, i128)>,
+        /// Every lane skips the function table.
+        wide: bool,
     }
 
     impl ChipTest for Case {
@@ -183,14 +233,24 @@ mod tests {
             for (_, _, f) in &case.items {
                 funcs.tag(*f);
             }
-            (LookupChip { config: LookupChip::configure(meta, &cols.adv, 2, QP.scale_bits) }, funcs)
+            (
+                LookupChip {
+                    config: LookupChip::configure(meta, &cols.adv, 2, QP.scale_bits),
+                },
+                funcs,
+            )
         }
-        fn assign(&self, (chip, funcs): &Self::Chip, region: &mut Region<'_, Fr>) -> Result<Vec<Cell>, Error> {
+        fn assign(
+            &self,
+            (chip, funcs): &Self::Chip,
+            region: &mut Region<'_, Fr>,
+        ) -> Result<Vec<Cell>, Error> {
             chip.assign_tables(region, funcs, &QP)?;
             let mut out = vec![];
             for (i, &(v, rs, f)) in self.items.iter().enumerate() {
                 let mut fs = funcs.clone();
                 let tag = fs.tag(f);
+                let tag = if self.wide { None } else { Some(tag) };
                 let cells = chip.assign_lane(region, i / 2, i % 2, Some(v), rs, tag, funcs, &QP)?;
                 if i == 0 {
                     if let Some((q, r, y)) = self.forge {
@@ -221,14 +281,21 @@ mod tests {
     #[test]
     fn honest_lanes_verify() {
         let items = vec![
-            (37, true, Func::Relu),     // 37/16 = 2.31 -> 2
-            (-40, true, Func::Relu),    // -> 0
-            (-40, true, Func::Identity),// -2.5 -> -2
+            (37, true, Func::Relu),      // 37/16 = 2.31 -> 2
+            (-40, true, Func::Relu),     // -> 0
+            (-40, true, Func::Identity), // -2.5 -> -2
             (31, false, Func::Identity),
             (-32, false, Func::Sigmoid),
             (500, true, Func::Tanh),
         ];
-        assert!(accepts(Case { items: items.clone(), forge: None }, expect(&items)));
+        assert!(accepts(
+            Case {
+                items: items.clone(),
+                forge: None,
+                wide: false
+            },
+            expect(&items)
+        ));
     }
 
     #[test]
@@ -236,25 +303,100 @@ mod tests {
         let items = vec![(37, true, Func::Relu), (5, false, Func::Identity)];
         let mut want = expect(&items);
         want[1] += Fr::one();
-        assert!(!accepts(Case { items, forge: None }, want));
+        assert!(!accepts(
+            Case {
+                items,
+                forge: None,
+                wide: false
+            },
+            want
+        ));
     }
 
     #[test]
     fn forged_quotient_is_rejected() {
         // v = 37: honest (q, r) = (2, 13). Claim q = 3 with r = -3 (a huge field element).
         let items = vec![(37, true, Func::Identity)];
-        assert!(!accepts(Case { items: items.clone(), forge: Some((3, -3, 3)) }, vec![fe(3)]));
+        assert!(!accepts(
+            Case {
+                items: items.clone(),
+                forge: Some((3, -3, 3)),
+                wide: false
+            },
+            vec![fe(3)]
+        ));
         // Remainder out of range: q = 1, r = 29.
-        assert!(!accepts(Case { items: items.clone(), forge: Some((1, 29, 1)) }, vec![fe(1)]));
+        assert!(!accepts(
+            Case {
+                items: items.clone(),
+                forge: Some((1, 29, 1)),
+                wide: false
+            },
+            vec![fe(1)]
+        ));
         // Without rescale, q must equal v: q = 30, r = 1 for v = 31.
         let items = vec![(31, false, Func::Identity)];
-        assert!(!accepts(Case { items, forge: Some((30, 1, 30)) }, vec![fe(30)]));
+        assert!(!accepts(
+            Case {
+                items,
+                forge: Some((30, 1, 30)),
+                wide: false
+            },
+            vec![fe(30)]
+        ));
     }
 
     #[test]
     fn out_of_domain_input_is_rejected() {
         // 32 is outside [-32, 32): no table row, even with a "correct" relu output.
         let items = vec![(32, false, Func::Relu)];
-        assert!(!accepts(Case { items, forge: Some((32, 0, 32)) }, vec![fe(32)]));
+        assert!(!accepts(
+            Case {
+                items,
+                forge: Some((32, 0, 32)),
+                wide: false
+            },
+            vec![fe(32)]
+        ));
+    }
+
+    #[test]
+    fn wide_lanes_skip_the_table_but_keep_y_equal_q() {
+        // 5000/16 = 312.5 -> 313: far outside the 6-bit domain, fine in a wide lane.
+        let items = vec![(5000, true, Func::Identity), (-7000, false, Func::Identity)];
+        assert!(accepts(
+            Case {
+                items: items.clone(),
+                forge: None,
+                wide: true
+            },
+            vec![fe(313), fe(-7000)]
+        ));
+        assert!(!accepts(
+            Case {
+                items: items.clone(),
+                forge: None,
+                wide: true
+            },
+            vec![fe(312), fe(-7000)]
+        ));
+        // y must equal q even without the table.
+        assert!(!accepts(
+            Case {
+                items: items.clone(),
+                forge: Some((313, 8, 314)),
+                wide: true
+            },
+            vec![fe(314), fe(-7000)]
+        ));
+        // The remainder is still range-checked.
+        assert!(!accepts(
+            Case {
+                items,
+                forge: Some((312, 24, 312)),
+                wide: true
+            },
+            vec![fe(312), fe(-7000)]
+        ));
     }
 }

@@ -55,8 +55,13 @@ impl<T: ChipTest> Circuit<Fr> for TestCircuit<T> {
         (cols, chip)
     }
 
-    fn synthesize(&self, (cols, chip): Self::Config, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-        let cells = layouter.assign_region(|| "case", |mut region| self.0.assign(&chip, &mut region))?;
+    fn synthesize(
+        &self,
+        (cols, chip): Self::Config,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
+        let cells =
+            layouter.assign_region(|| "case", |mut region| self.0.assign(&chip, &mut region))?;
         for (i, c) in cells.into_iter().enumerate() {
             layouter.constrain_instance(c, cols.instance, i);
         }
