@@ -149,7 +149,7 @@ impl RowPlan {
                 Instr::Lookup { .. } => lookups += 1,
             }
         }
-        plan.lookup = (lookups as usize).div_ceil(shape.lanes);
+        plan.lookup = lookups.div_ceil(shape.lanes);
         let hashed = |v: Visibility, n: usize| {
             if v == Visibility::Hashed {
                 trustml_poseidon::rows_per_hash(n + 1) + 1
@@ -293,7 +293,7 @@ impl Circuit<Fr> for ModelCircuit {
             |mut region| self.assign_model(&config, &mut region),
         )?;
         let vis = self.shape.vis;
-        let poseidon = config.poseidon.clone().map(PoseidonChip::new);
+        let poseidon = config.poseidon.map(PoseidonChip::new);
         let mut row = 0;
         let classes = [
             (vis.input, &exposed.inputs),

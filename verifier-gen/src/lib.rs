@@ -34,7 +34,7 @@ use snark_verifier::verifier::{plonk::PlonkVerifier, SnarkVerifier};
 use std::path::Path;
 use std::rc::Rc;
 
-pub use solc::{compile_adapter, compile_verifier, CompiledContract};
+pub use solc::{check_size, compile_adapter, compile_verifier, compile_verifier_hinted, CompiledContract};
 
 /// SHPLONK (BDFG21) KZG accumulation, as the prover uses.
 type Shplonk = KzgAs<Bn256, Bdfg21>;
@@ -53,7 +53,7 @@ pub const IPROOF_VERIFIER_SOURCE: &str =
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("the raw verifier's runtime bytecode is {size} bytes, over the EIP-170 limit of {limit} bytes, so no EVM chain would accept it. The verifier grows with the circuit's committed columns and lookups: recompile the model with fewer columns (`trustml compile ... --dot-width W --lanes L` with smaller W and L than the {hint} the cost model chose) or fewer lookups (fewer non-linear layers), then run `trustml setup` again")]
+    #[error("the raw verifier's runtime bytecode is {size} bytes, over the EIP-170 limit of {limit} bytes, so no EVM chain would accept it. The verifier grows with the circuit's committed columns and lookups: recompile the model with fewer columns (`trustml compile ... --dot-width W --lanes L` with smaller W and L{hint}) or fewer lookups (fewer non-linear layers), then run `trustml setup` again")]
     CodeTooLarge {
         size: usize,
         limit: usize,

@@ -14,6 +14,8 @@ use trustml::model::{write_atomic, CompileOptions, CompiledModel};
 use trustml::proof::{self, fr_from_hex, fr_to_hex, ProofFile};
 use trustml_srs::{generate_insecure, import_ptau, Srs, INSECURE_WARNING};
 
+mod evm_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "trustml",
@@ -96,6 +98,11 @@ enum Cmd {
     Verify { dir: PathBuf, proof: PathBuf },
     /// Show a model directory's circuit: k, rows, columns, lookups, public inputs.
     Inspect { dir: PathBuf },
+    /// On-chain verification: Solidity verifier generation, deployment, checks.
+    Evm {
+        #[command(subcommand)]
+        cmd: evm_cmd::EvmCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -323,6 +330,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let m = CompiledModel::load(&dir)?;
             print!("{}", trustml::inspect::report(&m));
         }
+        Cmd::Evm { cmd } => return evm_cmd::run(cmd),
     }
     Ok(ExitCode::SUCCESS)
 }

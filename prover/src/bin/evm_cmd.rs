@@ -1,0 +1,145 @@
+//! `trustml evm …`: Solidity verifiers (generation, deployment, on-chain checks). The work
+//! is done by the `verifier-gen` crate; this is the glue that loads model directories.
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use trustml::model::CompiledModel;
+use trustml::proof::{self, ProofFile};
+use verifier_gen::rpc::{self, Deployment};
+use verifier_gen::{CompiledContract, GeneratedVerifier};
+
+#[derive(Subcommand)]
+pub enum EvmCmd {
+    /// Write DIR/Verifier.sol (SHPLONK, Keccak transcript) and its bytecode (verifier.bin,
+    /// verifier.bin-runtime, evm.json); fails if the runtime code exceeds EIP-170.
+    GenVerifier {
+        dir: PathBuf,
+        /// Only write Verifier.sol (no compiler needed).
+        #[arg(long)]
+        no_compile: bool,
+    },
+    /// Deploy the raw verifier and a ProofVerifierAdapter for it; writes DIR/deployment.json.
+    Deploy {
+        dir: PathBuf,
+        #[arg(long)]
+        rpc_url: String,
+        /// Deployer key (hex). Default: $TRUSTML_PRIVATE_KEY, else Anvil's first dev account
+        /// when the chain id is 31337.
+        #[arg(long)]
+        private_key: Option<String>,
+        /// Gas the adapter gives the raw verifier per call.
+        #[arg(long, default_value_t = verifier_gen::DEFAULT_VERIFIER_GAS_LIMIT)]
+        verifier_gas_limit: u64,
+    },
+    /// Check a proof on chain through the adapter (eth_call); exits 0 only when valid.
+    Verify {
+        dir: PathBuf,
+        proof: PathBuf,
+        #[arg(long)]
+        rpc_url: String,
+        /// Adapter address (default: from DIR/deployment.json).
+        #[arg(long)]
+        address: Option<String>,
+        /// Also send it as a transaction and print the receipt's gasUsed.
+        #[arg(long)]
+        send: bool,
+        /// Sender key for --send (default as for `deploy`).
+        #[arg(long)]
+        private_key: Option<String>,
+    },
+}
+
+fn key(arg: Option<String>) -> Option<String> {
+    arg.or_else(|| std::env::var("TRUSTML_PRIVATE_KEY").ok().filter(|k| !k.is_empty()))
+}
+
+fn shape_hint(m: &CompiledModel) -> String {
+    format!("dot width {}, {} lanes", m.settings.shape.dot_width, m.settings.shape.lanes)
+}
+
+fn generate(dir: &Path) -> Result<(CompiledModel, GeneratedVerifier)> {
+    let m = CompiledModel::load(dir)?;
+    let keys = proof::load_keys(&m, false)?;
+    if keys.insecure_srs {
+        eprintln!("WARNING: these keys come from an INSECURE development SRS; a verifier made from them accepts forged proofs");
+    }
+    let gen = verifier_gen::gen_verifier(&keys.params, &keys.vk, m.settings.num_instances);
+    Ok((m, gen))
+}
+
+/// DIR's compiled verifier, reusing verifier.bin when evm.json matches the current key.
+fn compiled_verifier(dir: &Path) -> Result<(GeneratedVerifier, CompiledContract)> {
+    let (m, gen) = generate(dir)?;
+    let meta = std::fs::read_to_string(dir.join("evm.json")).ok().and_then(|t| serde_json::from_str::<verifier_gen::EvmArtifacts>(&t).ok());
+    if let Some(meta) = meta.filter(|a| a.vk_digest == verifier_gen::to_hex(&gen.vk_digest)) {
+        if let (Ok(c), Ok(r)) = (std::fs::read_to_string(dir.join("verifier.bin")), std::fs::read_to_string(dir.join("verifier.bin-runtime"))) {
+            let c = CompiledContract { creation: hex::decode(c.trim())?, runtime: hex::decode(r.trim())?, compiler: meta.solc };
+            verifier_gen::check_size(&c, &shape_hint(&m))?;
+            return Ok((gen, c));
+        }
+    }
+    let c = verifier_gen::compile_verifier_hinted(&gen, &shape_hint(&m));
+    verifier_gen::write_artifacts(dir, &gen, c.as_ref().ok())?;
+    Ok((gen, c?))
+}
+
+pub fn run(cmd: EvmCmd) -> Result<ExitCode> {
+    match cmd {
+        EvmCmd::GenVerifier { dir, no_compile } => {
+            let (m, gen) = generate(&dir)?;
+            if no_compile {
+                verifier_gen::write_artifacts(&dir, &gen, None)?;
+                println!("wrote {}", dir.join("Verifier.sol").display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let c = verifier_gen::compile_verifier_hinted(&gen, &shape_hint(&m));
+            verifier_gen::write_artifacts(&dir, &gen, c.as_ref().ok())?;
+            let c = c.with_context(|| format!("wrote {} but could not use it", dir.join("Verifier.sol").display()))?;
+            println!("wrote {} and verifier.bin / verifier.bin-runtime / evm.json", dir.join("Verifier.sol").display());
+            println!(
+                "  runtime bytecode {} bytes ({:.0}% of the EIP-170 limit), creation {} bytes, {} public inputs, vk digest {}",
+                c.runtime.len(),
+                100.0 * c.runtime.len() as f64 / verifier_gen::EIP170_MAX_RUNTIME_BYTES as f64,
+                c.creation.len(),
+                gen.num_instances,
+                verifier_gen::to_hex(&gen.vk_digest)
+            );
+        }
+        EvmCmd::Deploy { dir, rpc_url, private_key, verifier_gas_limit } => {
+            let (gen, verifier) = compiled_verifier(&dir)?;
+            let adapter = verifier_gen::compile_adapter()?;
+            let d = rpc::deploy(&rpc_url, key(private_key).as_deref(), &verifier, &adapter, gen.num_instances, gen.vk_digest, verifier_gas_limit)?;
+            let out = dir.join("deployment.json");
+            trustml::model::write_atomic(&out, serde_json::to_string_pretty(&d)?.as_bytes())?;
+            println!("chain {}: raw verifier {} ({} bytes of code), adapter {} ({} bytes)", d.chain_id, d.verifier, d.verifier_code_size, d.adapter, d.adapter_code_size);
+            println!("wrote {}", out.display());
+        }
+        EvmCmd::Verify { dir, proof: path, rpc_url, address, send, private_key } => {
+            let adapter = match address {
+                Some(a) => rpc::parse_address(&a)?,
+                None => {
+                    let p = dir.join("deployment.json");
+                    let text = std::fs::read_to_string(&p).with_context(|| format!("no --address and no {} (run `trustml evm deploy` first)", p.display()))?;
+                    serde_json::from_str::<Deployment>(&text).with_context(|| format!("reading {}", p.display()))?.adapter
+                }
+            };
+            let m = CompiledModel::load(&dir)?;
+            let pf = ProofFile::read(&path)?;
+            if pf.settings_digest != m.settings.digest_hex() {
+                bail!("{} was made for other circuit settings than {}", path.display(), dir.display());
+            }
+            let inputs: Vec<_> = pf.instances_fr(&path)?.iter().map(|f| rpc::word_to_u256(verifier_gen::fr_to_word(f))).collect();
+            let proof_bytes = pf.proof_bytes(&path)?;
+            let ok = rpc::verify_call(&rpc_url, adapter, &proof_bytes, &inputs)?;
+            println!("{} (eth_call to {adapter})", if ok { "valid proof" } else { "INVALID proof" });
+            if send {
+                let s = rpc::verify_send(&rpc_url, key(private_key).as_deref(), adapter, &proof_bytes, &inputs)?;
+                println!("sent {}: status {}, gasUsed {} ({} calldata bytes)", s.tx, if s.status { "success" } else { "reverted" }, s.gas_used, s.calldata_bytes);
+            }
+            return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
