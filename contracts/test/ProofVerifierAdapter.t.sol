@@ -23,7 +23,7 @@ contract ProofVerifierAdapterTest is TestBase {
         adapter = new ProofVerifierAdapter(address(raw), 2, VK, GAS_CAP);
     }
 
-    function test_exposesConfiguration() public {
+    function test_exposesConfiguration() public view {
         assertEq(adapter.verifier(), address(raw), "verifier");
         assertEq(adapter.numPublicInputs(), 2, "numPublicInputs");
         assertEq(adapter.vkDigest(), VK, "vkDigest");
@@ -31,23 +31,23 @@ contract ProofVerifierAdapterTest is TestBase {
         assertEq(adapter.SNARK_SCALAR_FIELD(), R, "modulus");
     }
 
-    function test_acceptsValidProof() public {
+    function test_acceptsValidProof() public view {
         assertTrue(IProofVerifier(address(adapter)).verifyProof(proof, inputs), "valid proof rejected");
     }
 
-    function test_rejectsTamperedProof() public {
+    function test_rejectsTamperedProof() public view {
         bytes memory bad = proof;
         bad[3] ^= 0x01;
         assertFalse(adapter.verifyProof(bad, inputs), "tampered proof accepted");
     }
 
-    function test_rejectsTruncatedAndExtendedProof() public {
+    function test_rejectsTruncatedAndExtendedProof() public view {
         assertFalse(adapter.verifyProof(hex"0102", inputs), "short proof accepted");
         assertFalse(adapter.verifyProof(bytes.concat(proof, hex"00"), inputs), "long proof accepted");
         assertFalse(adapter.verifyProof("", inputs), "empty proof accepted");
     }
 
-    function test_rejectsChangedPublicInput() public {
+    function test_rejectsChangedPublicInput() public view {
         uint256[] memory changed = inputs;
         changed[0] = 8;
         assertFalse(adapter.verifyProof(proof, changed), "changed input accepted");
@@ -76,7 +76,7 @@ contract ProofVerifierAdapterTest is TestBase {
         adapter.verifyProof(proof, big);
     }
 
-    function testFuzz_canonicalInputsReachTheVerifier(uint256 a, uint256 b) public {
+    function testFuzz_canonicalInputsReachTheVerifier(uint256 a, uint256 b) public view {
         a = a % R;
         b = b % R;
         uint256[] memory xs = new uint256[](2);

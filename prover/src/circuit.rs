@@ -60,6 +60,9 @@ pub struct CircuitShape {
     pub lanes: usize,
     pub scale_bits: u32,
     pub vis: Visibilities,
+    /// Whether some dot product multiplies two activations (needs advice weight lanes).
+    #[serde(default)]
+    pub act_dot: bool,
 }
 
 impl CircuitShape {
@@ -75,7 +78,7 @@ impl CircuitShape {
     pub fn grid_width(&self) -> usize {
         let dot = self.dot_width
             + 1
-            + if self.advice_weights() {
+            + if self.advice_weights() || self.act_dot {
                 self.dot_width
             } else {
                 0
@@ -88,6 +91,9 @@ impl CircuitShape {
 pub struct ModelConfig {
     pub grid: Vec<Column<Advice>>,
     pub dot: DotChip,
+    /// Dot products of two activations: `dot` itself when weights are advice, else a
+    /// second gate over the same grid with advice weight lanes.
+    pub dot_act: Option<DotChip>,
     pub lookup: LookupChip,
     pub arith: ArithChip,
     pub div: DivChip,
@@ -258,6 +264,15 @@ impl Circuit<Fr> for ModelCircuit {
         let dot = DotChip {
             config: DotChip::configure(meta, grid[..w].to_vec(), grid[w], wcols),
         };
+        let dot_act = (shape.act_dot && !shape.advice_weights()).then(|| {
+            let wa = grid[w + 1..2 * w + 1]
+                .iter()
+                .map(|&c| WeightColumn::Advice(c))
+                .collect();
+            DotChip {
+                config: DotChip::configure(meta, grid[..w].to_vec(), grid[w], wa),
+            }
+        });
         let lookup = LookupChip {
             config: LookupChip::configure(meta, &grid, shape.lanes, shape.scale_bits),
         };
@@ -275,6 +290,7 @@ impl Circuit<Fr> for ModelCircuit {
         ModelConfig {
             grid,
             dot,
+            dot_act,
             lookup,
             arith,
             div,
@@ -403,6 +419,13 @@ impl ModelCircuit {
             let Instr::Dot { terms, out } = ins else {
                 continue;
             };
+            // Products of two activations go through advice weight lanes.
+            let act = terms.iter().any(|t| matches!(t.1, WRef::Wire(_)));
+            let chip = match (act, &cfg.dot_act) {
+                (true, Some(c)) => c,
+                _ => &cfg.dot,
+            };
+            let advice_w = act || shape.advice_weights();
             let mut prev = Value::known(Fr::zero());
             let chunks: Vec<&[(Wire, WRef)]> = if terms.is_empty() {
                 vec![&[]]
@@ -414,23 +437,28 @@ impl ModelCircuit {
                 let xs: Vec<Value<Fr>> = chunk.iter().map(|&(x, _)| val(self.wire(x))).collect();
                 let ws: Vec<WeightValue> = chunk
                     .iter()
-                    .map(|&(_, r)| match (shape.advice_weights(), r) {
-                        (false, r) => WeightValue::Fixed(p.weight(r)),
-                        (true, r) => WeightValue::Witness(Value::known(fe(p.weight(r) as i128))),
+                    .map(|&(_, r)| match (advice_w, r) {
+                        (false, WRef::Param(i)) => WeightValue::Fixed(p.weights[i as usize]),
+                        (false, WRef::Const(c)) => WeightValue::Fixed(c),
+                        (_, WRef::Wire(w)) => WeightValue::Witness(val(self.wire(w))),
+                        (true, r) => WeightValue::Witness(Value::known(fe(p.weight_in(r, &[])))),
                     })
                     .collect();
-                let (cells, sum) = cfg.dot.assign_row(region, row, &xs, &ws, ci > 0, prev)?;
+                let (cells, sum) = chip.assign_row(region, row, &xs, &ws, ci > 0, prev)?;
                 prev = sum;
                 for (&(x, r), (xc, wc)) in chunk.iter().zip(cells.x.into_iter().zip(cells.w)) {
                     b.bind(region, x, xc);
                     if let Some(wc) = wc {
                         match r {
-                            WRef::Param(i) => {
+                            WRef::Param(i) if shape.advice_weights() => {
                                 region.constrain_equal(params[i as usize].cell(), wc.cell())
                             }
+                            WRef::Param(i) => region
+                                .constrain_constant(wc.cell(), fe(p.weights[i as usize] as i128))?,
                             WRef::Const(c) => {
                                 region.constrain_constant(wc.cell(), fe(c as i128))?
                             }
+                            WRef::Wire(w) => b.bind(region, w, wc),
                         }
                     }
                 }

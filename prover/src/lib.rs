@@ -15,3 +15,4 @@ pub mod data;
 pub mod inspect;
 pub mod model;
 pub mod proof;
+pub mod zkml;

@@ -325,6 +325,7 @@ impl CompiledModel {
                         lanes: l,
                         scale_bits: s,
                         vis: opts.vis,
+                        act_dot: program.has_activation_products(),
                     };
                     let plan = RowPlan::new(&program, &shape);
                     let k = k_for(&plan, &shape);

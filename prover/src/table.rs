@@ -23,13 +23,62 @@ pub enum Func {
     /// `f(x) = round(2^s · exp(x / 2^s))` for `x <= 0` (softmax after max-subtraction),
     /// saturating at `2^s` for `x > 0` (unreachable there).
     ExpNeg,
+    /// `exp(x)`, saturating at the top of the lookup domain.
+    Exp,
+    /// `sqrt(max(x, 0))`.
+    Sqrt,
+    /// `1 / x`, saturating at the ends of the lookup domain (and at `x = 0`).
+    Reciprocal,
+    /// `1 / sqrt(max(x, 0) + eps)` (layer normalization), saturating.
+    Rsqrt {
+        eps: f32,
+    },
+    Erf,
+    /// `x · Φ(x)`, exact (erf) or with the tanh approximation.
+    Gelu {
+        tanh_approx: bool,
+    },
+}
+
+/// `erf` to about 1e-7 (Abramowitz & Stegun 7.1.26 is 1.5e-7; this uses the complementary
+/// error function's Chebyshev fit from Numerical Recipes, |error| < 1.2e-7).
+pub fn erf(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t
+        * (-z * z - 1.26551223
+            + t * (1.00002368
+                + t * (0.37409196
+                    + t * (0.09678418
+                        + t * (-0.18628806
+                            + t * (0.27886807
+                                + t * (-1.13520398
+                                    + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
+            .exp();
+    if x >= 0.0 {
+        1.0 - r
+    } else {
+        r - 1.0
+    }
+}
+
+fn gelu(x: f64, tanh_approx: bool) -> f64 {
+    if tanh_approx {
+        0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh())
+    } else {
+        0.5 * x * (1.0 + erf(x / std::f64::consts::SQRT_2))
+    }
 }
 
 impl Func {
     /// The integer function at scale `s`.
     pub fn apply(&self, x: i64, qp: &QuantParams) -> i64 {
         let s = qp.scale();
-        let real = |v: f64| (v * s).round() as i64;
+        // Saturate into the lookup domain: outputs feed later lookups.
+        let real = |v: f64| {
+            let r = (v * s).round();
+            r.clamp(qp.lookup_min() as f64, (qp.lookup_end() - 1) as f64) as i64
+        };
         let xf = x as f64 / s;
         match *self {
             Func::Identity => x,
@@ -44,6 +93,12 @@ impl Func {
             Func::Sigmoid => real(1.0 / (1.0 + (-xf).exp())),
             Func::Tanh => real(xf.tanh()),
             Func::ExpNeg => real(xf.min(0.0).exp()),
+            Func::Exp => real(xf.exp()),
+            Func::Sqrt => real(xf.max(0.0).sqrt()),
+            Func::Reciprocal => real(if x == 0 { f64::INFINITY } else { 1.0 / xf }),
+            Func::Rsqrt { eps } => real(1.0 / (xf.max(0.0) + eps as f64).sqrt()),
+            Func::Erf => real(erf(xf)),
+            Func::Gelu { tanh_approx } => real(gelu(xf, tanh_approx)),
         }
     }
 
@@ -62,12 +117,20 @@ impl Func {
             Func::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             Func::Tanh => x.tanh(),
             Func::ExpNeg => x.min(0.0).exp(),
+            Func::Exp => x.exp(),
+            Func::Sqrt => x.max(0.0).sqrt(),
+            Func::Reciprocal => 1.0 / x,
+            Func::Rsqrt { eps } => 1.0 / (x.max(0.0) + eps).sqrt(),
+            Func::Erf => erf(x as f64) as f32,
+            Func::Gelu { tanh_approx } => gelu(x as f64, tanh_approx) as f32,
         }
     }
 
     pub fn name(&self) -> String {
         match self {
             Func::LeakyRelu { alpha } => format!("LeakyRelu({alpha})"),
+            Func::Rsqrt { eps } => format!("Rsqrt(eps={eps})"),
+            Func::Gelu { tanh_approx: true } => "Gelu(tanh)".into(),
             other => format!("{other:?}"),
         }
     }
@@ -121,6 +184,10 @@ mod tests {
             Func::Sigmoid,
             Func::Tanh,
             Func::ExpNeg,
+            Func::Sqrt,
+            Func::Erf,
+            Func::Gelu { tanh_approx: false },
+            Func::Gelu { tanh_approx: true },
         ] {
             for x in (qp.lookup_min()..qp.lookup_end()).step_by(7) {
                 let want = f.apply_f32(x as f32 / 256.0);
@@ -128,6 +195,38 @@ mod tests {
                 assert!((want - got).abs() <= 0.5 / 256.0 + 1e-3, "{f:?}({x})");
             }
         }
+    }
+
+    #[test]
+    fn erf_is_accurate() {
+        for (x, want) in [
+            (0.0, 0.0),
+            (0.5, 0.5204998778),
+            (1.0, 0.8427007929),
+            (-2.0, -0.9953222650),
+            (3.0, 0.9999779095),
+        ] {
+            assert!((erf(x) - want).abs() < 2e-7, "erf({x})");
+        }
+    }
+
+    #[test]
+    fn saturating_functions_stay_in_the_domain() {
+        let qp = QuantParams {
+            scale_bits: 6,
+            lookup_bits: 10,
+        };
+        for f in [Func::Exp, Func::Reciprocal, Func::Rsqrt { eps: 1e-5 }] {
+            for x in qp.lookup_min()..qp.lookup_end() {
+                let y = f.apply(x, &qp);
+                assert!(
+                    y >= qp.lookup_min() && y < qp.lookup_end(),
+                    "{f:?}({x}) = {y}"
+                );
+            }
+        }
+        assert_eq!(Func::Reciprocal.apply(128, &qp), 32); // 1 / 2.0 = 0.5
+        assert_eq!(Func::Rsqrt { eps: 0.0 }.apply(256, &qp), 32); // 1 / sqrt(4) = 0.5
     }
 
     #[test]

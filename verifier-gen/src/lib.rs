@@ -34,7 +34,9 @@ use snark_verifier::verifier::{plonk::PlonkVerifier, SnarkVerifier};
 use std::path::Path;
 use std::rc::Rc;
 
-pub use solc::{check_size, compile_adapter, compile_verifier, compile_verifier_hinted, CompiledContract};
+pub use solc::{
+    check_size, compile_adapter, compile_verifier, compile_verifier_hinted, CompiledContract,
+};
 
 /// SHPLONK (BDFG21) KZG accumulation, as the prover uses.
 type Shplonk = KzgAs<Bn256, Bdfg21>;

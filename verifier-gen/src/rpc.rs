@@ -302,6 +302,11 @@ pub fn verify_call(
     proof: &[u8],
     public_inputs: &[U256],
 ) -> Result<bool> {
+    if code_size(rpc_url, adapter)? == 0 {
+        return Err(Error::Rpc(format!(
+            "no contract at {adapter} (wrong --address or chain?)"
+        )));
+    }
     match eth_call(
         rpc_url,
         adapter,

@@ -204,13 +204,24 @@ fn relax_pragma(src: &str) -> String {
 
 /// Compiles a generated verifier; errors if its runtime code exceeds EIP-170.
 pub fn compile_verifier(gen: &GeneratedVerifier) -> Result<CompiledContract> {
-    let c = Solc::find()?.compile(
+    compile_verifier_hinted(gen, "")
+}
+
+/// [`compile_verifier`], naming the circuit's current shape (e.g. "dot width 8, 2 lanes")
+/// in the EIP-170 error.
+pub fn compile_verifier_hinted(gen: &GeneratedVerifier, hint: &str) -> Result<CompiledContract> {
+    let c = compile_verifier_unchecked(gen)?;
+    check_size(&c, hint)?;
+    Ok(c)
+}
+
+/// Compiles a generated verifier without the size check (for measuring).
+pub fn compile_verifier_unchecked(gen: &GeneratedVerifier) -> Result<CompiledContract> {
+    Solc::find()?.compile(
         &[("Verifier.sol", &relax_pragma(&gen.solidity))],
         "Verifier.sol",
         "Halo2Verifier",
-    )?;
-    check_size(&c, "")?;
-    Ok(c)
+    )
 }
 
 /// Errors when runtime bytecode exceeds the EIP-170 limit; `hint` names the current
@@ -221,9 +232,9 @@ pub fn check_size(c: &CompiledContract, hint: &str) -> Result<()> {
             size: c.runtime.len(),
             limit: EIP170_MAX_RUNTIME_BYTES,
             hint: if hint.is_empty() {
-                "values".into()
+                String::new()
             } else {
-                hint.into()
+                format!(" (now {hint})")
             },
         });
     }

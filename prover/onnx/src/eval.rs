@@ -10,6 +10,9 @@ use crate::tensor::{broadcast_index_map, broadcast_shape, Tensor};
 
 type R<T> = Result<T, OnnxError>;
 
+// Transformer and upsampling ops (also used by constant folding).
+pub(crate) mod nn;
+
 fn err<T>(msg: impl Into<String>) -> R<T> {
     Err(OnnxError::Eval(msg.into()))
 }
@@ -225,6 +228,80 @@ fn eval_op(op: &Op, ins: &[&Tensor<f32>], out_shape: &[usize]) -> Result<Tensor<
         Op::Softmax { axis } => {
             arity(ins, 1)?;
             softmax(ins[0], *axis)
+        }
+        Op::MatMul => {
+            arity(ins, 2)?;
+            nn::matmul(ins[0], ins[1])
+        }
+        Op::ReduceMean { axes, keepdims } | Op::ReduceSum { axes, keepdims } => {
+            arity(ins, 1)?;
+            let mean = matches!(op, Op::ReduceMean { .. });
+            nn::reduce_f32(ins[0], axes, *keepdims, mean)
+        }
+        Op::Sqrt => unary(|x| x.sqrt()),
+        Op::Reciprocal => unary(|x| 1.0 / x),
+        Op::Exp => unary(|x| (x as f64).exp() as f32),
+        Op::Erf => unary(|x| nn::erf(x as f64) as f32),
+        Op::Gelu { tanh_approx } => {
+            arity(ins, 1)?;
+            let t = *tanh_approx;
+            Ok(ins[0].map(|&x| nn::gelu(x, t)))
+        }
+        Op::Div => {
+            arity(ins, 2)?;
+            binary(ins[0], ins[1], |a, b| a / b)
+        }
+        Op::LayerNorm {
+            axis,
+            epsilon,
+            scale,
+            bias,
+        } => {
+            arity(ins, 1)?;
+            nn::layer_norm(ins[0], *axis, *epsilon, scale, bias.as_ref())
+        }
+        Op::Slice {
+            axes,
+            starts,
+            ends,
+            steps,
+        } => {
+            arity(ins, 1)?;
+            nn::slice(ins[0], axes, starts, ends, steps)
+        }
+        Op::Gather { axis, indices } => {
+            arity(ins, 1)?;
+            nn::gather(ins[0], *axis, indices)
+        }
+        Op::Where {
+            cond,
+            a_const,
+            b_const,
+        } => nn::where_op(ins, cond, a_const.as_ref(), b_const.as_ref()),
+        Op::ResizeNearest { scales } => {
+            arity(ins, 1)?;
+            nn::resize_nearest(ins[0], *scales)
+        }
+        Op::ConvTranspose {
+            weight,
+            bias,
+            strides,
+            pads,
+            dilations,
+            output_padding,
+            group,
+        } => {
+            arity(ins, 1)?;
+            nn::conv_transpose(
+                ins[0],
+                weight,
+                bias.as_ref(),
+                *strides,
+                *pads,
+                *dilations,
+                *output_padding,
+                *group,
+            )
         }
     }
 }
@@ -565,7 +642,7 @@ fn global_avg(x: &Tensor<f32>) -> Result<Tensor<f32>, String> {
     Ok(Tensor { shape, data })
 }
 
-fn softmax(x: &Tensor<f32>, axis: usize) -> Result<Tensor<f32>, String> {
+pub(crate) fn softmax(x: &Tensor<f32>, axis: usize) -> Result<Tensor<f32>, String> {
     check_len(x)?;
     let d = *x
         .shape

@@ -6,8 +6,11 @@ use crate::eval::{binary, concat, numel, transpose};
 use crate::proto::{data_type as dt, AttributeProto, NodeProto, TensorProto};
 use crate::tensor::Tensor;
 
+// Folding of comparisons, Where, Expand, Range, reductions and more.
+mod extra;
+
 /// Largest constant (elements) import-time folding may create.
-const FOLD_MAX: usize = 1 << 26;
+pub(crate) const FOLD_MAX: usize = 1 << 26;
 
 /// Element kind of a constant: decides rounding after arithmetic and integer division.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,7 +48,22 @@ impl Const {
             .collect()
     }
 
-    fn round(mut self) -> Self {
+    /// Like [`Const::ints`], but saturating huge values (`INT64_MAX` slice ends, which
+    /// f64 cannot hold exactly) to `±i64::MAX`.
+    pub fn ints_sat(&self) -> Result<Vec<i64>, String> {
+        self.t
+            .data
+            .iter()
+            .map(|&v| match v {
+                v if v >= 9.0e15 => Ok(i64::MAX),
+                v if v <= -9.0e15 => Ok(-i64::MAX),
+                v if v.fract() == 0.0 => Ok(v as i64),
+                v => Err(format!("expected integer values, found {v}")),
+            })
+            .collect()
+    }
+
+    pub(crate) fn round(mut self) -> Self {
         match self.kind {
             Kind::F32 => self.t.data.iter_mut().for_each(|v| *v = *v as f32 as f64),
             Kind::Int => self.t.data.iter_mut().for_each(|v| *v = v.trunc()),
@@ -60,7 +78,7 @@ impl Const {
     }
 }
 
-fn tensor_checked(shape: Vec<usize>, data: Vec<f64>) -> Result<Tensor<f64>, String> {
+pub(crate) fn tensor_checked(shape: Vec<usize>, data: Vec<f64>) -> Result<Tensor<f64>, String> {
     if numel(&shape) != Some(data.len()) {
         return Err(format!(
             "tensor of shape {shape:?} has {} values",
@@ -319,7 +337,7 @@ pub(crate) fn axes_of(
         .transpose()
 }
 
-fn unary(c: &Const, f: impl Fn(f64) -> f64) -> Const {
+pub(crate) fn unary(c: &Const, f: impl Fn(f64) -> f64) -> Const {
     Const {
         t: c.t.map(|&v| f(v)),
         kind: c.kind,
@@ -472,9 +490,7 @@ pub(crate) fn fold(n: &NodeProto, ins: &[Option<&Const>], opset: i64) -> Result<
             })
         }
         "Slice" => slice(n, ins, opset),
-        op => Err(format!(
-            "{op} on constant inputs cannot be folded at import"
-        )),
+        _ => extra::fold_more(n, ins, opset),
     }
 }
 
@@ -513,7 +529,11 @@ fn slice(n: &NodeProto, ins: &[Option<&Const>], opset: i64) -> Result<Const, Str
         if opset < 10 {
             Ok(attr_ints(n, name))
         } else {
-            ins.get(i).copied().flatten().map(|c| c.ints()).transpose()
+            ins.get(i)
+                .copied()
+                .flatten()
+                .map(|c| c.ints_sat())
+                .transpose()
         }
     };
     let starts = get(1, "starts")?.ok_or("Slice needs starts")?;
@@ -526,7 +546,11 @@ fn slice(n: &NodeProto, ins: &[Option<&Const>], opset: i64) -> Result<Const, Str
             .collect::<Result<Vec<_>, _>>()?,
         None => (0..starts.len()).collect(),
     };
-    let steps = get(4, "steps")?.unwrap_or_else(|| vec![1; starts.len()]);
+    let steps: Vec<i64> = get(4, "steps")?
+        .unwrap_or_else(|| vec![1; starts.len()])
+        .iter()
+        .map(|&s| s.clamp(-(1 << 40), 1 << 40))
+        .collect();
     if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
         return Err("Slice starts/ends/axes/steps lengths differ".into());
     }

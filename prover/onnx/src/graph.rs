@@ -95,9 +95,77 @@ pub enum Op {
         pads: Vec<usize>,
         value: f32,
     },
-    /// Softmax along `axis` (only allowed where its result is a graph output).
+    /// Softmax along `axis`.
     Softmax {
         axis: usize,
+    },
+    /// Batched matrix product of two activations: `[.., M, K] × [.., K, N]` with numpy
+    /// broadcasting of the batch dimensions (attention's Q·Kᵀ and ·V).
+    MatMul,
+    /// Mean or sum over `axes` (sorted, deduplicated); `keepdims` as in ONNX.
+    ReduceMean {
+        axes: Vec<usize>,
+        keepdims: bool,
+    },
+    ReduceSum {
+        axes: Vec<usize>,
+        keepdims: bool,
+    },
+    /// Elementwise functions of one activation.
+    Sqrt,
+    /// `1 / x`.
+    Reciprocal,
+    Exp,
+    Erf,
+    /// `x · Φ(x)` (exact, erf form) or the tanh approximation.
+    Gelu {
+        tanh_approx: bool,
+    },
+    /// `a / b` of two activations (broadcast).
+    Div,
+    /// Layer normalization over the trailing axes from `axis`:
+    /// `(x − mean) / sqrt(var + epsilon) · scale + bias`, `scale`/`bias` of the normalized shape.
+    LayerNorm {
+        axis: usize,
+        epsilon: f32,
+        scale: Tensor<f32>,
+        bias: Option<Tensor<f32>>,
+    },
+    /// Strided slice with constant bounds; one entry per sliced axis.
+    Slice {
+        axes: Vec<usize>,
+        starts: Vec<usize>,
+        ends: Vec<usize>,
+        steps: Vec<usize>,
+    },
+    /// Gather along `axis` with constant (non-negative, in-range) indices; the indices'
+    /// shape replaces that axis.
+    Gather {
+        axis: usize,
+        indices: Tensor<i64>,
+    },
+    /// `where(cond, a, b)` with a constant boolean `cond` and activations or constants:
+    /// `a_const` / `b_const` give a constant operand (then it is not an input of the node;
+    /// inputs are the non-constant operands in order a, b).
+    Where {
+        cond: Tensor<bool>,
+        a_const: Option<Tensor<f32>>,
+        b_const: Option<Tensor<f32>>,
+    },
+    /// Nearest-neighbour resize of NCHW spatial axes by integer factors.
+    ResizeNearest {
+        scales: [usize; 2],
+    },
+    /// 2-D transposed convolution, NCHW; `weight` is `[I, O/group, kh, kw]` as in ONNX;
+    /// `pads` `[top, left, bottom, right]`, `output_padding` `[h, w]`.
+    ConvTranspose {
+        weight: Tensor<f32>,
+        bias: Option<Tensor<f32>>,
+        strides: [usize; 2],
+        pads: [usize; 4],
+        dilations: [usize; 2],
+        output_padding: [usize; 2],
+        group: usize,
     },
 }
 
@@ -125,6 +193,21 @@ impl Op {
             Op::Concat { .. } => "Concat",
             Op::Pad { .. } => "Pad",
             Op::Softmax { .. } => "Softmax",
+            Op::MatMul => "MatMul",
+            Op::ReduceMean { .. } => "ReduceMean",
+            Op::ReduceSum { .. } => "ReduceSum",
+            Op::Sqrt => "Sqrt",
+            Op::Reciprocal => "Reciprocal",
+            Op::Exp => "Exp",
+            Op::Erf => "Erf",
+            Op::Gelu { .. } => "Gelu",
+            Op::Div => "Div",
+            Op::LayerNorm { .. } => "LayerNorm",
+            Op::Slice { .. } => "Slice",
+            Op::Gather { .. } => "Gather",
+            Op::Where { .. } => "Where",
+            Op::ResizeNearest { .. } => "ResizeNearest",
+            Op::ConvTranspose { .. } => "ConvTranspose",
         }
     }
 }

@@ -94,11 +94,13 @@ struct Importer {
     producer: HashMap<ValueId, usize>,
 }
 
-const SUPPORTED: &str = "supported ops: Gemm, MatMul (constant right operand), Conv, Add, Sub, Mul, Div (by a \
-     constant), Relu, LeakyRelu, Sigmoid, Tanh, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, \
-     Identity, Dropout, Squeeze, Unsqueeze, Transpose, Concat, Pad, Softmax (model output), \
-     BatchNormalization, Gather (size-1 axis), plus constant folding of shape arithmetic; \
-     replace this op in the model before export";
+const SUPPORTED: &str = "supported ops: Gemm, MatMul (constant right operand, or two activations), Conv, \
+     ConvTranspose, Add, Sub, Mul, Div, Pow (exponent 2, 3, 1, 0.5, -1, -0.5), Neg, Sqrt, Reciprocal, Exp, Erf, \
+     Gelu, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
+     AveragePool, GlobalAveragePool, Resize/Upsample (nearest, integer factors), Flatten, Reshape, Identity, \
+     Dropout, Cast (to float), Squeeze, Unsqueeze, Transpose, Concat, Pad, Slice, Split, Gather (constant \
+     indices), Where (constant condition), Expand, BatchNormalization, plus constant folding of shape \
+     arithmetic and masks; replace this op in the model before export";
 
 impl Importer {
     fn run(mut self, g: &GraphProto) -> R<Graph> {
@@ -202,6 +204,10 @@ impl Importer {
             .filter(|o| !o.is_empty())
             .ok_or_else(|| cx.err("the node has no output"))?;
         let ins: Vec<Option<Val>> = n.input.iter().map(|i| self.vals.get(i).cloned()).collect();
+        if n.op_type == "Split" {
+            // Several outputs: one Slice (or folded constant) each.
+            return self.split(&cx, &ins);
+        }
         let val = if n.op_type == "Constant" {
             Val::C(fold::constant_node(n).map_err(|e| cx.err(e))?)
         } else if n.op_type == "Shape" {
@@ -327,24 +333,6 @@ impl Importer {
                 };
                 self.emit(cx, out, Op::Reshape, vec![x], shape)
             }
-            "Gather" => {
-                let x = act(0)?;
-                let idx = need(1)?;
-                let s = self.shape(x);
-                let axis = fold::norm_axis(attr_i(n, "axis", 0), s.len()).map_err(|m| cx.err(m))?;
-                let ok = s[axis] == 1
-                    && idx.t.data.len() == 1
-                    && matches!(idx.ints().as_deref(), Ok([0] | [-1]));
-                if !ok {
-                    return Err(cx.unsupported(
-                        "Gather on an activation is only supported when it picks the single element of a size-1 axis",
-                    ));
-                }
-                let mut shape = s[..axis].to_vec();
-                shape.extend_from_slice(&idx.t.shape);
-                shape.extend_from_slice(&s[axis + 1..]);
-                self.emit(cx, out, Op::Reshape, vec![x], shape)
-            }
             "Transpose" => {
                 let x = act(0)?;
                 let s = self.shape(x);
@@ -394,33 +382,6 @@ impl Importer {
             }
             "Add" | "Sub" | "Mul" | "Div" => self.arith(cx, ins, out),
             "Gemm" => self.gemm(cx, ins, out),
-            "MatMul" => {
-                let x = act(0).map_err(|_| {
-                    cx.unsupported("MatMul is only supported as activation × constant matrix")
-                })?;
-                let b = cst(1)?
-                    .ok_or_else(|| cx.unsupported("MatMul of two activations is not supported"))?;
-                let s = self.shape(x);
-                if b.t.rank() != 2 || s.last() != Some(&b.t.shape[0]) {
-                    return Err(cx.err(format!(
-                        "cannot multiply {s:?} by a constant of shape {:?} (need a 2-D [K, N] constant)",
-                        b.t.shape
-                    )));
-                }
-                let w = crate::eval::transpose(&b.to_f32(), &[1, 0]).map_err(|m| cx.err(m))?;
-                let mut shape = s[..s.len() - 1].to_vec();
-                shape.push(b.t.shape[1]);
-                self.emit(
-                    cx,
-                    out,
-                    Op::Dense {
-                        weight: w,
-                        bias: None,
-                    },
-                    vec![x],
-                    shape,
-                )
-            }
             "Conv" => self.conv(cx, ins, out),
             "MaxPool" | "AveragePool" => self.pool(cx, ins, out),
             "GlobalAveragePool" => {
@@ -433,30 +394,30 @@ impl Importer {
                 self.emit(cx, out, Op::GlobalAvgPool, vec![x], s)
             }
             "Pad" => self.pad(cx, ins, out),
-            "Softmax" => {
-                let x = act(0)?;
-                let s = self.shape(x);
-                let default = if self.opset >= 13 { -1 } else { 1 };
-                let axis =
-                    fold::norm_axis(attr_i(n, "axis", default), s.len()).map_err(|m| cx.err(m))?;
-                // Before opset 13 Softmax flattens axes [axis..] into one: same as a single
-                // axis only when the trailing axes are all 1.
-                if self.opset < 13 && s[axis + 1..].iter().product::<usize>() != 1 {
-                    return Err(cx.unsupported(format!(
-                        "opset {} Softmax over the flattened axes {axis}.. of {s:?} is not supported; use axis = last",
-                        self.opset
-                    )));
-                }
-                if !self.graph_outputs.contains(out)
-                    || self.uses.get(out).copied().unwrap_or(0) != 1
-                {
-                    return Err(cx.unsupported(
-                        "Softmax is only supported on a model output (not consumed by other nodes)",
-                    ));
-                }
-                self.emit(cx, out, Op::Softmax { axis }, vec![x], s)
-            }
             "BatchNormalization" => self.batch_norm(cx, ins, out),
+            "Gather" => self.gather(cx, ins, out),
+            "MatMul" => self.matmul(cx, ins, out),
+            "Softmax" => self.softmax(cx, ins, out),
+            "ReduceMean" | "ReduceSum" => self.reduce(cx, ins, out),
+            "Sqrt" => same(Op::Sqrt, self),
+            "Reciprocal" => same(Op::Reciprocal, self),
+            "Exp" => same(Op::Exp, self),
+            "Erf" => same(Op::Erf, self),
+            "Neg" => same(
+                Op::MulConst {
+                    c: Tensor::new(vec![], vec![-1.0]),
+                },
+                self,
+            ),
+            "Pow" => self.pow(cx, ins, out),
+            "Gelu" => self.gelu(cx, ins, out),
+            "LayerNormalization" => self.layer_norm(cx, ins, out),
+            "Cast" => self.cast(cx, ins, out),
+            "Slice" => self.slice(cx, ins, out),
+            "Where" => self.where_op(cx, ins, out),
+            "Expand" => self.expand(cx, ins, out),
+            "Resize" | "Upsample" => self.resize(cx, ins, out),
+            "ConvTranspose" => self.conv_transpose(cx, ins, out),
             _ => Err(cx.unsupported(SUPPORTED)),
         }
     }
@@ -474,8 +435,14 @@ fn input_shape(vi: &crate::proto::ValueInfoProto) -> R<Vec<usize>> {
         .and_then(|t| t.tensor_type.as_ref())
         .ok_or_else(|| bad("is not a tensor".into()))?;
     if tt.elem_type != data_type::FLOAT {
+        let hint = if matches!(tt.elem_type, data_type::INT64 | data_type::INT32) {
+            "; embedding lookups of private token ids are not supported: feed embeddings \
+             (or one-hot tokens with a MatMul) as the model input"
+        } else {
+            ""
+        };
         return Err(bad(format!(
-            "has element type {}; only float32 inputs are supported (export with float32 inputs)",
+            "has element type {}; only float32 inputs are supported (export with float32 inputs){hint}",
             tt.elem_type
         )));
     }
@@ -567,6 +534,10 @@ fn topo_order(g: &GraphProto, avail: &HashSet<&str>) -> R<Vec<usize>> {
 
 // The larger op mappings (arithmetic, Gemm, Conv, pooling, Pad, BatchNormalization).
 mod ops;
+// Resize / Upsample, ConvTranspose.
+mod ops_nn;
+// MatMul, Softmax, reductions, Pow, LayerNormalization, Slice, Split, Gather, Where...
+mod ops_tf;
 
 /// Reads an attribute's raw string (e.g. `auto_pad`, `mode`).
 fn attr_str(n: &NodeProto, name: &str, default: &str) -> String {

@@ -18,6 +18,21 @@ const MODELS: &[&str] = &[
     "pools",
     "shape_arith",
     "opset10",
+    "attention",
+    "attention_addmask",
+    "layernorm_op",
+    "layernorm_decomposed",
+    "gelu_erf",
+    "gelu_op",
+    "reduce",
+    "split_slice",
+    "split18",
+    "slice_opset9",
+    "gather_const",
+    "resize",
+    "upsample9",
+    "conv_transpose",
+    "elementwise_misc",
 ];
 
 fn check_model(name: &str) -> trustml_onnx::Graph {
@@ -82,6 +97,68 @@ fn shape_arithmetic_is_folded() {
     ));
 }
 
+fn kinds(g: &trustml_onnx::Graph) -> Vec<&'static str> {
+    g.nodes.iter().map(|n| n.op.kind()).collect()
+}
+
+#[test]
+fn transformer_ops_map_to_the_ir() {
+    // The causal mask (Range/Unsqueeze/LessOrEqual) folds into one constant Where.
+    let g = check_model("attention");
+    let k = kinds(&g);
+    assert_eq!(k.iter().filter(|&&k| k == "MatMul").count(), 2, "{k:?}");
+    let w = g.nodes.iter().find(|n| n.name == "mask").unwrap();
+    let Op::Where {
+        cond,
+        a_const: None,
+        b_const: Some(b),
+    } = &w.op
+    else {
+        panic!("{:?}", w.op)
+    };
+    assert_eq!(cond.shape, [1, 2, 4, 4]);
+    assert_eq!(b.shape, [1, 2, 4, 4]);
+    assert!(cond.data[..4] == [true, false, false, false] && cond.data[15]);
+    assert_eq!(w.inputs.len(), 1);
+    // Softmax may feed other nodes now; Div by a constant stays MulConst.
+    assert!(matches!(
+        g.nodes.iter().find(|n| n.name == "sm").unwrap().op,
+        Op::Softmax { axis: 3 }
+    ));
+    assert_eq!(
+        kinds(&check_model("layernorm_op")),
+        ["LayerNorm", "LayerNorm"]
+    );
+    let k = kinds(&check_model("layernorm_decomposed"));
+    for op in ["ReduceMean", "Mul", "Sqrt", "Div"] {
+        assert!(k.contains(&op), "{k:?}");
+    }
+    assert_eq!(
+        kinds(&check_model("gelu_erf")),
+        ["MulConst", "Erf", "AddConst", "Mul", "MulConst"]
+    );
+    assert_eq!(kinds(&check_model("gelu_op")), ["Gelu", "Gelu"]);
+    let g = check_model("split_slice");
+    assert_eq!(
+        kinds(&g),
+        ["Slice", "Slice", "Slice", "Slice", "Slice", "Relu"]
+    );
+    assert!(matches!(
+        &g.nodes[3].op,
+        Op::Slice { axes, starts, ends, steps }
+            if axes == &[1, 2] && starts == &[1, 1] && ends == &[6, 4] && steps == &[2, 1]
+    ));
+    assert_eq!(
+        kinds(&check_model("gather_const")),
+        ["Gather", "Gather", "Gather"]
+    );
+    assert_eq!(
+        kinds(&check_model("resize")),
+        ["ResizeNearest", "ResizeNearest"]
+    );
+    assert_eq!(kinds(&check_model("conv_transpose")), ["ConvTranspose"; 3]);
+}
+
 #[test]
 fn eval_returns_every_value_and_checks_inputs() {
     let g = load_onnx(&data_dir().join("gemm.onnx")).unwrap();
@@ -105,17 +182,33 @@ fn load_err(name: &str) -> String {
 #[test]
 fn clean_errors() {
     let e = load_err("bad_unsupported_op");
-    assert!(e.contains("my_erf") && e.contains("Erf"), "{e}");
+    assert!(e.contains("my_cos") && e.contains("Cos"), "{e}");
     let e = load_err("bad_dynamic_dim");
     assert!(
         e.contains("\"x\"") && e.contains("dimension 1") && e.contains("static"),
         "{e}"
     );
     let e = load_err("bad_softmax_inner");
+    assert!(e.contains("sm") && e.contains("last axis"), "{e}");
+    let e = load_err("bad_embedding");
     assert!(
-        e.contains("sm") && e.contains("only supported on a model output"),
+        e.contains("wte") && e.contains("embedding lookups of private token ids are not supported"),
         "{e}"
     );
+    let e = load_err("bad_where_cond");
+    assert!(
+        e.contains("wh") && e.contains("condition must be a constant"),
+        "{e}"
+    );
+    let e = load_err("bad_matmul_const_left");
+    assert!(
+        e.contains("mm") && e.contains("constant left operand"),
+        "{e}"
+    );
+    let e = load_err("bad_resize_linear");
+    assert!(e.contains("rs") && e.contains("nearest only"), "{e}");
+    let e = load_err("bad_slice_neg_step");
+    assert!(e.contains("sl") && e.contains("positive steps"), "{e}");
     let e = load_err("bad_int_input");
     assert!(e.contains("float32"), "{e}");
     let e = load_err("bad_missing_input");

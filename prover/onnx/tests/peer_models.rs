@@ -33,10 +33,20 @@ const MUST_LOAD: &[&str] = &[
     "lenet_5",
     "variable_cnn",
     "1l_gelu_tanh_appx",
+    "1l_mean",
+    "1l_sqrt",
+    "layernorm",
+    "self_attention",
 ];
 
-/// Use ops outside the IR (LayerNormalization, ReduceMean, Sqrt of an activation, ...).
-const EXPECTED_UNSUPPORTED: &[&str] = &["layernorm", "self_attention", "1l_mean", "1l_sqrt"];
+/// Fixtures whose `output_data` is not a usable reference. self_attention's input is all
+/// ones, so both layer norms see zero variance (x - mean = 0, divided by sqrt(1e-5)); the
+/// fixed-point prover that wrote `output_data` gets something uncorrelated (r = 0.006) with
+/// onnxruntime's output, which we match tightly. Compare those against onnxruntime only.
+const OUTPUT_DATA_UNUSABLE: &[&str] = &["self_attention"];
+
+/// Models allowed to fail with a clean error (none at present).
+const EXPECTED_UNSUPPORTED: &[&str] = &[];
 
 #[test]
 fn peer_models() {
@@ -74,7 +84,9 @@ fn peer_models() {
                     ("onnxruntime", floats(&expected[&name]), 1e-5, 1e-4),
                     ("output_data", floats(&j["output_data"]), 1e-2, 2e-2),
                 ] {
-                    if want.is_empty() {
+                    if want.is_empty()
+                        || (label == "output_data" && OUTPUT_DATA_UNUSABLE.contains(&name.as_str()))
+                    {
                         continue;
                     }
                     if want.len() != outs.len() {

@@ -14,6 +14,8 @@ use trustml::model::{write_atomic, CompileOptions, CompiledModel};
 use trustml::proof::{self, fr_from_hex, fr_to_hex, ProofFile};
 use trustml_srs::{generate_insecure, import_ptau, Srs, INSECURE_WARNING};
 
+// Not src/bin/evm_cmd.rs: Cargo would take that for a second binary.
+#[path = "trustml/evm_cmd.rs"]
 mod evm_cmd;
 
 #[derive(Parser)]

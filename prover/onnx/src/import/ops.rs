@@ -7,7 +7,7 @@ use crate::graph::{Op, ValueId};
 use crate::tensor::Tensor;
 
 /// Converts `ints` to a fixed-size array of values `>= min`, or errors naming `what`.
-fn fixed<const K: usize>(
+pub(super) fn fixed<const K: usize>(
     cx: &Ctx,
     what: &str,
     v: Option<Vec<i64>>,
@@ -35,15 +35,12 @@ impl Importer {
         match (a, b) {
             (Val::A(x), Val::A(y)) => {
                 let shape = bcast(cx, &self.shape(*x), &self.shape(*y))?;
-                let op =
-                    match op {
-                        "Add" => Op::Add,
-                        "Sub" => Op::Sub,
-                        "Mul" => Op::Mul,
-                        _ => return Err(cx.unsupported(
-                            "division of two activations is not supported; divide by a constant",
-                        )),
-                    };
+                let op = match op {
+                    "Add" => Op::Add,
+                    "Sub" => Op::Sub,
+                    "Mul" => Op::Mul,
+                    _ => Op::Div,
+                };
                 self.emit(cx, out, op, vec![*x, *y], shape)
             }
             (Val::A(x), Val::C(c)) | (Val::C(c), Val::A(x)) => {
@@ -66,9 +63,11 @@ impl Importer {
                         }
                     }
                     _ => {
-                        return Err(
-                            cx.unsupported("dividing a constant by an activation is not supported")
-                        )
+                        // c / x = c · (1 / x).
+                        let s = self.shape(*x);
+                        let r =
+                            self.emit(cx, &format!("{out}::recip"), Op::Reciprocal, vec![*x], s)?;
+                        return self.emit(cx, out, Op::MulConst { c: c32 }, vec![r], shape);
                     }
                 };
                 self.emit(cx, out, op, vec![*x], shape)

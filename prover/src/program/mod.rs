@@ -13,6 +13,8 @@ use thiserror::Error;
 use trustml_onnx::tensor::{broadcast_index_map, broadcast_shape};
 use trustml_onnx::{Graph, Op, Tensor, ValueId};
 
+mod nn;
+
 /// Index of a scalar value in the witness.
 pub type Wire = u32;
 
@@ -28,6 +30,8 @@ pub enum WRef {
     Param(u32),
     /// A structural constant such as an average pool's `1/n`; always public.
     Const(i64),
+    /// Another activation (a product of two activations, as in attention).
+    Wire(Wire),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -125,6 +129,8 @@ struct Lowering<'g> {
     wires: HashMap<ValueId, Vec<Wire>>,
     consumers: Vec<usize>,
     fused: Vec<bool>,
+    /// Wires holding constants (by quantized value), made once each.
+    consts: HashMap<i64, Wire>,
 }
 
 impl<'g> Lowering<'g> {
@@ -158,6 +164,7 @@ impl<'g> Lowering<'g> {
             wires: HashMap::new(),
             consumers,
             fused: vec![false; g.nodes.len()],
+            consts: HashMap::new(),
         }
     }
 
@@ -431,7 +438,15 @@ impl<'g> Lowering<'g> {
                     set(self, outs);
                 }
             }
-            Op::Relu | Op::LeakyRelu { .. } | Op::Sigmoid | Op::Tanh => {
+            Op::Relu
+            | Op::LeakyRelu { .. }
+            | Op::Sigmoid
+            | Op::Tanh
+            | Op::Sqrt
+            | Op::Reciprocal
+            | Op::Exp
+            | Op::Erf
+            | Op::Gelu { .. } => {
                 let f = activation(&node.op).expect("activation");
                 let outs = ins[0].iter().map(|&x| self.lookup(idx, x, f)).collect();
                 set(self, outs);
@@ -477,8 +492,7 @@ impl<'g> Lowering<'g> {
                     *pads,
                     |s, win, _| {
                         let n = if incl { full } else { win.len() };
-                        let w = WRef::Const(qp.quantize(1.0 / n as f32));
-                        s.dot(win.iter().map(|&x| (x, w)).collect())
+                        s.mean(idx, win, n)
                     },
                 )?;
                 self.rescale_out(idx, wide);
@@ -489,12 +503,8 @@ impl<'g> Lowering<'g> {
                     return Err(self.err(idx, "expects an N×C×spatial input"));
                 }
                 let per: usize = s[2..].iter().product();
-                let w = WRef::Const(qp.quantize(1.0 / per as f32));
                 let x = ins[0].clone();
-                let wide = x
-                    .chunks(per)
-                    .map(|win| self.dot(win.iter().map(|&x| (x, w)).collect()))
-                    .collect();
+                let wide = x.chunks(per).map(|win| self.mean(idx, win, per)).collect();
                 self.rescale_out(idx, wide);
             }
             Op::Reshape => set(self, ins[0].clone()),
@@ -526,6 +536,7 @@ impl<'g> Lowering<'g> {
                 let outs = self.softmax(idx, &ins[0], &in_shapes[0], *axis)?;
                 set(self, outs);
             }
+            _ => return self.lower_nn(idx, &ins, &in_shapes, &out_shape),
         }
         Ok(())
     }
@@ -705,6 +716,13 @@ fn activation(op: &Op) -> Option<Func> {
         Op::LeakyRelu { alpha } => Func::LeakyRelu { alpha: *alpha },
         Op::Sigmoid => Func::Sigmoid,
         Op::Tanh => Func::Tanh,
+        Op::Sqrt => Func::Sqrt,
+        Op::Reciprocal => Func::Reciprocal,
+        Op::Exp => Func::Exp,
+        Op::Erf => Func::Erf,
+        Op::Gelu { tanh_approx } => Func::Gelu {
+            tanh_approx: *tanh_approx,
+        },
         _ => return None,
     })
 }
@@ -780,10 +798,11 @@ impl Program {
         for ins in &self.instrs {
             match ins {
                 Instr::Dot { terms, out } => {
-                    w[*out as usize] = terms
+                    let v: i128 = terms
                         .iter()
-                        .map(|&(x, r)| w[x as usize] * self.weight(r) as i128)
+                        .map(|&(x, r)| w[x as usize] * self.weight_in(r, &w))
                         .sum();
+                    w[*out as usize] = v;
                 }
                 Instr::Lookup {
                     input,
@@ -858,10 +877,12 @@ impl Program {
         self.node_names[i].clone()
     }
 
-    pub fn weight(&self, r: WRef) -> i64 {
+    /// The value of a weight operand (`wires` resolves [`WRef::Wire`]).
+    pub fn weight_in(&self, r: WRef, wires: &[i128]) -> i128 {
         match r {
-            WRef::Param(i) => self.weights[i as usize],
-            WRef::Const(c) => c,
+            WRef::Param(i) => self.weights[i as usize] as i128,
+            WRef::Const(c) => c as i128,
+            WRef::Wire(w) => wires[w as usize],
         }
     }
 
@@ -879,6 +900,11 @@ impl Program {
             .iter()
             .map(|(_, ws)| ws.iter().map(|&w| witness[w as usize]).collect())
             .collect()
+    }
+
+    /// Whether some dot product multiplies two activations.
+    pub fn has_activation_products(&self) -> bool {
+        self.instrs.iter().any(|i| matches!(i, Instr::Dot { terms, .. } if terms.iter().any(|t| matches!(t.1, WRef::Wire(_)))))
     }
 
     pub fn num_dot_terms(&self) -> usize {

@@ -52,11 +52,18 @@ pub enum EvmCmd {
 }
 
 fn key(arg: Option<String>) -> Option<String> {
-    arg.or_else(|| std::env::var("TRUSTML_PRIVATE_KEY").ok().filter(|k| !k.is_empty()))
+    arg.or_else(|| {
+        std::env::var("TRUSTML_PRIVATE_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+    })
 }
 
 fn shape_hint(m: &CompiledModel) -> String {
-    format!("dot width {}, {} lanes", m.settings.shape.dot_width, m.settings.shape.lanes)
+    format!(
+        "dot width {}, {} lanes",
+        m.settings.shape.dot_width, m.settings.shape.lanes
+    )
 }
 
 fn generate(dir: &Path) -> Result<(CompiledModel, GeneratedVerifier)> {
@@ -72,10 +79,19 @@ fn generate(dir: &Path) -> Result<(CompiledModel, GeneratedVerifier)> {
 /// DIR's compiled verifier, reusing verifier.bin when evm.json matches the current key.
 fn compiled_verifier(dir: &Path) -> Result<(GeneratedVerifier, CompiledContract)> {
     let (m, gen) = generate(dir)?;
-    let meta = std::fs::read_to_string(dir.join("evm.json")).ok().and_then(|t| serde_json::from_str::<verifier_gen::EvmArtifacts>(&t).ok());
+    let meta = std::fs::read_to_string(dir.join("evm.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<verifier_gen::EvmArtifacts>(&t).ok());
     if let Some(meta) = meta.filter(|a| a.vk_digest == verifier_gen::to_hex(&gen.vk_digest)) {
-        if let (Ok(c), Ok(r)) = (std::fs::read_to_string(dir.join("verifier.bin")), std::fs::read_to_string(dir.join("verifier.bin-runtime"))) {
-            let c = CompiledContract { creation: hex::decode(c.trim())?, runtime: hex::decode(r.trim())?, compiler: meta.solc };
+        if let (Ok(c), Ok(r)) = (
+            std::fs::read_to_string(dir.join("verifier.bin")),
+            std::fs::read_to_string(dir.join("verifier.bin-runtime")),
+        ) {
+            let c = CompiledContract {
+                creation: hex::decode(c.trim())?,
+                runtime: hex::decode(r.trim())?,
+                compiler: meta.solc,
+            };
             verifier_gen::check_size(&c, &shape_hint(&m))?;
             return Ok((gen, c));
         }
@@ -96,8 +112,16 @@ pub fn run(cmd: EvmCmd) -> Result<ExitCode> {
             }
             let c = verifier_gen::compile_verifier_hinted(&gen, &shape_hint(&m));
             verifier_gen::write_artifacts(&dir, &gen, c.as_ref().ok())?;
-            let c = c.with_context(|| format!("wrote {} but could not use it", dir.join("Verifier.sol").display()))?;
-            println!("wrote {} and verifier.bin / verifier.bin-runtime / evm.json", dir.join("Verifier.sol").display());
+            let c = c.with_context(|| {
+                format!(
+                    "wrote {} but could not use it",
+                    dir.join("Verifier.sol").display()
+                )
+            })?;
+            println!(
+                "wrote {} and verifier.bin / verifier.bin-runtime / evm.json",
+                dir.join("Verifier.sol").display()
+            );
             println!(
                 "  runtime bytecode {} bytes ({:.0}% of the EIP-170 limit), creation {} bytes, {} public inputs, vk digest {}",
                 c.runtime.len(),
@@ -107,38 +131,95 @@ pub fn run(cmd: EvmCmd) -> Result<ExitCode> {
                 verifier_gen::to_hex(&gen.vk_digest)
             );
         }
-        EvmCmd::Deploy { dir, rpc_url, private_key, verifier_gas_limit } => {
+        EvmCmd::Deploy {
+            dir,
+            rpc_url,
+            private_key,
+            verifier_gas_limit,
+        } => {
             let (gen, verifier) = compiled_verifier(&dir)?;
             let adapter = verifier_gen::compile_adapter()?;
-            let d = rpc::deploy(&rpc_url, key(private_key).as_deref(), &verifier, &adapter, gen.num_instances, gen.vk_digest, verifier_gas_limit)?;
+            let d = rpc::deploy(
+                &rpc_url,
+                key(private_key).as_deref(),
+                &verifier,
+                &adapter,
+                gen.num_instances,
+                gen.vk_digest,
+                verifier_gas_limit,
+            )?;
             let out = dir.join("deployment.json");
             trustml::model::write_atomic(&out, serde_json::to_string_pretty(&d)?.as_bytes())?;
-            println!("chain {}: raw verifier {} ({} bytes of code), adapter {} ({} bytes)", d.chain_id, d.verifier, d.verifier_code_size, d.adapter, d.adapter_code_size);
+            println!(
+                "chain {}: raw verifier {} ({} bytes of code), adapter {} ({} bytes)",
+                d.chain_id, d.verifier, d.verifier_code_size, d.adapter, d.adapter_code_size
+            );
             println!("wrote {}", out.display());
         }
-        EvmCmd::Verify { dir, proof: path, rpc_url, address, send, private_key } => {
+        EvmCmd::Verify {
+            dir,
+            proof: path,
+            rpc_url,
+            address,
+            send,
+            private_key,
+        } => {
             let adapter = match address {
                 Some(a) => rpc::parse_address(&a)?,
                 None => {
                     let p = dir.join("deployment.json");
-                    let text = std::fs::read_to_string(&p).with_context(|| format!("no --address and no {} (run `trustml evm deploy` first)", p.display()))?;
-                    serde_json::from_str::<Deployment>(&text).with_context(|| format!("reading {}", p.display()))?.adapter
+                    let text = std::fs::read_to_string(&p).with_context(|| {
+                        format!(
+                            "no --address and no {} (run `trustml evm deploy` first)",
+                            p.display()
+                        )
+                    })?;
+                    serde_json::from_str::<Deployment>(&text)
+                        .with_context(|| format!("reading {}", p.display()))?
+                        .adapter
                 }
             };
             let m = CompiledModel::load(&dir)?;
             let pf = ProofFile::read(&path)?;
             if pf.settings_digest != m.settings.digest_hex() {
-                bail!("{} was made for other circuit settings than {}", path.display(), dir.display());
+                bail!(
+                    "{} was made for other circuit settings than {}",
+                    path.display(),
+                    dir.display()
+                );
             }
-            let inputs: Vec<_> = pf.instances_fr(&path)?.iter().map(|f| rpc::word_to_u256(verifier_gen::fr_to_word(f))).collect();
+            let inputs: Vec<_> = pf
+                .instances_fr(&path)?
+                .iter()
+                .map(|f| rpc::word_to_u256(verifier_gen::fr_to_word(f)))
+                .collect();
             let proof_bytes = pf.proof_bytes(&path)?;
             let ok = rpc::verify_call(&rpc_url, adapter, &proof_bytes, &inputs)?;
-            println!("{} (eth_call to {adapter})", if ok { "valid proof" } else { "INVALID proof" });
+            println!(
+                "{} (eth_call to {adapter})",
+                if ok { "valid proof" } else { "INVALID proof" }
+            );
             if send {
-                let s = rpc::verify_send(&rpc_url, key(private_key).as_deref(), adapter, &proof_bytes, &inputs)?;
-                println!("sent {}: status {}, gasUsed {} ({} calldata bytes)", s.tx, if s.status { "success" } else { "reverted" }, s.gas_used, s.calldata_bytes);
+                let s = rpc::verify_send(
+                    &rpc_url,
+                    key(private_key).as_deref(),
+                    adapter,
+                    &proof_bytes,
+                    &inputs,
+                )?;
+                println!(
+                    "sent {}: status {}, gasUsed {} ({} calldata bytes)",
+                    s.tx,
+                    if s.status { "success" } else { "reverted" },
+                    s.gas_used,
+                    s.calldata_bytes
+                );
             }
-            return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
+            return Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
         }
     }
     Ok(ExitCode::SUCCESS)

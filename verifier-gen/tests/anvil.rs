@@ -1,0 +1,225 @@
+//! The generated verifiers and the adapter on a real node: each test run starts its own
+//! Anvil (the npm binary in node_modules) on a free port. Skipped, with a note, only when
+//! node_modules is absent (CI runs `npm ci` first).
+
+mod common;
+
+use alloy::primitives::U256;
+use common::*;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use verifier_gen::rpc;
+
+struct Anvil {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn anvil_bin() -> Option<std::path::PathBuf> {
+    let root = repo_root();
+    [
+        root.join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
+        root.join("node_modules/.bin/anvil"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+}
+
+fn start_anvil() -> Option<Anvil> {
+    let Some(bin) = anvil_bin() else {
+        println!("NOTE: node_modules/@foundry-rs/anvil-linux-amd64 is missing (run `npm ci` at the repo root); skipping the Anvil test");
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin)
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--chain-id",
+            "31337",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn anvil");
+    let a = Anvil {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let t = Instant::now();
+    while rpc::chain_id(&a.url).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "anvil did not answer on {}",
+            a.url
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(a)
+}
+
+fn anvil() -> Option<&'static Anvil> {
+    static A: OnceLock<Option<Anvil>> = OnceLock::new();
+    A.get_or_init(start_anvil).as_ref()
+}
+
+fn u256s(ws: &[[u8; 32]]) -> Vec<U256> {
+    ws.iter().map(|w| U256::from_be_bytes(*w)).collect()
+}
+
+fn check(f: &Fixture, other: &Fixture) {
+    let Some(node) = anvil() else { return };
+    let url = &node.url;
+    // One sender account: serialize the tests' transactions (nonces).
+    static SENDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = SENDER.lock().unwrap_or_else(|e| e.into_inner());
+    let d = rpc::deploy(
+        url,
+        None,
+        &f.verifier,
+        adapter(),
+        f.gen.num_instances,
+        f.gen.vk_digest,
+        verifier_gen::DEFAULT_VERIFIER_GAS_LIMIT,
+    )
+    .unwrap();
+    assert_eq!(d.chain_id, 31337);
+    assert!(
+        d.verifier_code_size > 0 && d.adapter_code_size > 0,
+        "deployed code size"
+    );
+    assert_eq!(d.verifier_code_size, f.verifier.runtime.len());
+    assert_eq!(
+        rpc::code_size(url, d.verifier).unwrap(),
+        f.verifier.runtime.len()
+    );
+
+    let good = words(&f.instances);
+    // Raw verifier, by eth_call with a gas cap.
+    assert!(rpc::raw_verify(
+        url,
+        d.verifier,
+        verifier_gen::encode_calldata(&f.instances, &f.proof),
+        5_000_000
+    )
+    .unwrap());
+    assert!(!rpc::raw_verify(
+        url,
+        d.verifier,
+        verifier_gen::encode_calldata(&f.instances, &tampered(&f.proof)),
+        5_000_000
+    )
+    .unwrap());
+
+    // Adapter.
+    assert!(
+        rpc::verify_call(url, d.adapter, &f.proof, &u256s(&good)).unwrap(),
+        "{}: valid proof",
+        f.name
+    );
+    assert!(
+        !rpc::verify_call(url, d.adapter, &tampered(&f.proof), &u256s(&good)).unwrap(),
+        "tampered proof"
+    );
+    assert!(
+        !rpc::verify_call(
+            url,
+            d.adapter,
+            &f.proof,
+            &u256s(&words(&changed_input(&f.instances)))
+        )
+        .unwrap(),
+        "changed input"
+    );
+    assert!(
+        !rpc::verify_call(
+            url,
+            d.adapter,
+            &other.proof,
+            &u256s(&words(&other.instances))
+        )
+        .unwrap(),
+        "other circuit's proof"
+    );
+    let mut nc = good.clone();
+    nc[0] = add_be(nc[0], modulus_be());
+    let e = rpc::verify_call(url, d.adapter, &f.proof, &u256s(&nc))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("PublicInputNotInField"),
+        "non-canonical input: {e}"
+    );
+
+    let s = rpc::verify_send(url, None, d.adapter, &f.proof, &u256s(&good)).unwrap();
+    assert!(s.status && s.gas_used > 21_000);
+    println!(
+        "{}: verifyProof tx gasUsed {}, runtime bytecode {} bytes, adapter calldata {} bytes, raw calldata {} bytes",
+        f.name,
+        s.gas_used,
+        f.verifier.runtime.len(),
+        s.calldata_bytes,
+        verifier_gen::encode_calldata(&f.instances, &f.proof).len()
+    );
+}
+
+#[test]
+fn mlp_verifier_on_anvil() {
+    check(mlp(), cnn());
+}
+
+#[test]
+fn cnn_verifier_on_anvil() {
+    check(cnn(), mlp());
+}
+
+#[test]
+fn deploy_refuses_other_chains_without_a_key() {
+    // The default key is only used on chain 31337.
+    let Some(_) = anvil() else { return };
+    let Some(bin) = anvil_bin() else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin)
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--chain-id",
+            "1337",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let a = Anvil {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let t = Instant::now();
+    while rpc::chain_id(&a.url).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let e = rpc::resolve_key(&a.url, None).unwrap_err().to_string();
+    assert!(e.contains("TRUSTML_PRIVATE_KEY"), "{e}");
+    assert!(rpc::resolve_key(&a.url, Some(rpc::ANVIL_DEV_KEY)).is_ok());
+}
