@@ -78,6 +78,9 @@ pub struct CalibrationReport {
     pub argmax_matches: usize,
     /// Largest |lookup input| seen, as an integer at the chosen scale.
     pub max_lookup_input: i128,
+    /// The layer whose lookup input is largest (it sets the table size).
+    #[serde(default)]
+    pub widest_layer: String,
 }
 
 /// Everything the keys depend on, plus reports.
@@ -157,13 +160,14 @@ fn keccak_hex(bytes: &[u8]) -> String {
 }
 
 /// Largest |lookup input| the witness exercises.
-fn lookup_extent(p: &Program, wires: &[i128]) -> i128 {
-    let mut m = 0i128;
+fn lookup_extent(p: &Program, wires: &[i128]) -> (i128, String) {
+    let mut m = (0i128, String::new());
     for ins in &p.instrs {
         if let Instr::Lookup {
             input,
             rescale,
             wide: false,
+            node,
             ..
         } = ins
         {
@@ -173,7 +177,11 @@ fn lookup_extent(p: &Program, wires: &[i128]) -> i128 {
             } else {
                 v
             };
-            m = m.max(if q < 0 { -q - 1 } else { q });
+            let e = if q < 0 { -q - 1 } else { q };
+            if e > m.0 {
+                let name = p.node_names[(*node as usize).min(p.node_names.len() - 1)].clone();
+                m = (e, name);
+            }
         }
     }
     m
@@ -280,7 +288,11 @@ impl CompiledModel {
             };
             for (sample, fl) in samples.iter().zip(&floats) {
                 let w = probe.eval(&probe.quantize_inputs(&sample.input_data))?;
-                extent = extent.max(lookup_extent(&probe, &w));
+                let (e, node) = lookup_extent(&probe, &w);
+                if e > extent {
+                    extent = e;
+                    report.widest_layer = node;
+                }
                 let outs = probe.output_values(&w);
                 for (oi, (&gv, q)) in graph.outputs.iter().zip(&outs).enumerate() {
                     let qf: Vec<f64> = q.iter().map(|&x| x as f64 / probe.qp.scale()).collect();

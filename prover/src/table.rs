@@ -38,6 +38,9 @@ pub enum Func {
     Gelu {
         tanh_approx: bool,
     },
+    /// `f(x) = x`, defined only for `x >= 0`: the table has no row for a negative `x`,
+    /// so a lookup proves non-negativity.
+    NonNeg,
 }
 
 /// `erf` to about 1e-7 (Abramowitz & Stegun 7.1.26 is 1.5e-7; this uses the complementary
@@ -99,7 +102,13 @@ impl Func {
             Func::Rsqrt { eps } => real(1.0 / (xf.max(0.0) + eps as f64).sqrt()),
             Func::Erf => real(erf(xf)),
             Func::Gelu { tanh_approx } => real(gelu(xf, tanh_approx)),
+            Func::NonNeg => x,
         }
+    }
+
+    /// Whether the table holds a row for `x` (every function but `NonNeg` is total).
+    pub fn defined_at(&self, x: i64) -> bool {
+        !matches!(self, Func::NonNeg) || x >= 0
     }
 
     /// The float function this table approximates (for error reports).
@@ -123,6 +132,7 @@ impl Func {
             Func::Rsqrt { eps } => 1.0 / (x.max(0.0) + eps).sqrt(),
             Func::Erf => erf(x as f64) as f32,
             Func::Gelu { tanh_approx } => gelu(x as f64, tanh_approx) as f32,
+            Func::NonNeg => x,
         }
     }
 

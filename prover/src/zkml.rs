@@ -424,7 +424,7 @@ impl ZkmlModel {
     /// `s` with `global_sf = 2^s`.
     pub fn scale_bits(&self) -> Result<u32, ZkmlError> {
         let sf = self.global_sf;
-        if sf < 2 || sf > 1 << 30 || sf & (sf - 1) != 0 {
+        if !(2..=1 << 30).contains(&sf) || sf & (sf - 1) != 0 {
             return Err(ZkmlError::Scale(sf));
         }
         Ok(sf.trailing_zeros())
@@ -651,19 +651,6 @@ impl<'m> Builder<'m> {
         self.lookup(node, w, true, Func::Identity, false);
     }
 
-    /// Proves `f(w) = w` (a `Relu` range check: `w` in `[0, 2^(B-1))`).
-    fn range_check(&mut self, node: usize, w: Wire, f: Func) {
-        let tag = self.p.funcs.tag(f) as u16;
-        self.p.instrs.push(Instr::Lookup {
-            input: w,
-            rescale: false,
-            tag,
-            out: w,
-            node: node as u32,
-            wide: false,
-        });
-    }
-
     /// `max(a, b) = b + relu(a - b)`.
     fn max(&mut self, node: usize, a: Wire, b: Wire) -> Wire {
         let d = self.arith(a, b, [0, 1, -1, 0]);
@@ -720,8 +707,20 @@ impl<'m> Builder<'m> {
                     slack,
                     node: node as u32,
                 });
-                self.range_check(node, rem, Func::Relu);
-                self.range_check(node, slack, Func::Relu);
+                // rem and slack are stored minus 2^(s-1): a rescaling NonNeg lookup proves
+                // each non-negative (see chips::div).
+                for w in [rem, slack] {
+                    let tag = self.p.funcs.tag(Func::NonNeg) as u16;
+                    let scratch = self.wire();
+                    self.p.instrs.push(Instr::Lookup {
+                        input: w,
+                        rescale: true,
+                        tag,
+                        out: scratch,
+                        node: node as u32,
+                        wide: false,
+                    });
+                }
                 self.coarse_range_check(node, out);
                 out
             })
@@ -970,7 +969,7 @@ impl<'m> Builder<'m> {
             }
             "Transpose" => {
                 need(1)?;
-                if l.params.len() % 2 != 0 {
+                if !l.params.len().is_multiple_of(2) {
                     return Err(err(format!(
                         "params {:?}: expected shape ++ permutation",
                         l.params

@@ -310,7 +310,14 @@ fn tampered_model_witness_is_rejected() {
             wires: bad.wires,
             salts: bad.salts,
         }));
-        let r = MockProver::run(k, &c, vec![instances.clone()]).unwrap();
+        // The prover claims whatever the tampered witness says, public values included
+        // (for the private input: the honest output, which it no longer produces).
+        let claimed = if kind == "input" {
+            instances.clone()
+        } else {
+            c.instances().unwrap()
+        };
+        let r = MockProver::run(k, &c, vec![claimed]).unwrap();
         assert!(r.verify().is_err(), "a tampered {kind} wire was accepted");
     }
 }

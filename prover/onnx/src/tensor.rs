@@ -91,6 +91,8 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 /// shape `src` that numpy broadcasting reads there.
 pub fn broadcast_index_map(src: &[usize], out_shape: &[usize]) -> Vec<usize> {
     let n = out_shape.len();
+    // Leading size-1 axes of a higher-rank source do not change the mapping.
+    let src = &src[src.len().saturating_sub(n)..];
     let off = n - src.len();
     let src_strides = Tensor::<u8>::strides(src);
     let total: usize = out_shape.iter().product();

@@ -197,6 +197,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     "  calibration on {} sample(s): max abs error {:.5}, argmax matches {}/{}",
                     c.samples, c.max_abs_error, c.argmax_matches, c.samples
                 );
+                println!(
+                    "  widest lookup input {} (≈ {:.3}) at layer '{}': it sets the table size",
+                    c.max_lookup_input,
+                    c.max_lookup_input as f64 / s.quant.scale(),
+                    c.widest_layer
+                );
             }
             println!(
                 "next: trustml srs gen --k {} -o dev.srs && trustml setup {} --srs dev.srs",

@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! | num | den | out | rem | slack |      fixed: q_div
-//! q_div · (2·num·2^s + den − 2·den·out − rem) = 0
-//! q_div · (slack − (2·den − 1 − rem)) = 0
+//! q_div · (2·num·2^s + den − 2·den·out − (rem + H)) = 0          H = 2^(s-1)
+//! q_div · ((slack + H) − (2·den − 1 − (rem + H))) = 0
 //! ```
-//! The caller range-checks `rem >= 0`, `slack >= 0` (so `0 <= rem < 2·den`) and `out`;
-//! with those, `out` is the unique rounded quotient. Used by Softmax.
+//! `rem` and `slack` hold the true remainder and slack minus `H`, so the caller proves
+//! them non-negative with one rescaling `NonNeg` lookup each (`floor((x + H) / 2^s) >= 0`
+//! iff the true value is `>= 0`) whatever the size of `den`. With `0 <= rem < 2·den` and
+//! `out` range-checked, `out` is the unique rounded quotient. Used by Softmax.
 
 use super::{cur_a, cur_f, fe};
 use crate::program::div_round;
@@ -34,6 +36,7 @@ impl DivChip {
     ) -> DivConfig {
         let q = meta.fixed_column();
         let two_pow = Fr::from(2u64 << scale_bits);
+        let half = Expression::Constant(Fr::from(1u64 << (scale_bits - 1)));
         meta.create_gate("div_round", |meta| {
             let q = cur_f(meta, q);
             let [num, den, out, rem, slack] = cols.map(|c| cur_a(meta, c));
@@ -42,8 +45,9 @@ impl DivChip {
                 q.clone()
                     * (num * Expression::Constant(two_pow) + den.clone()
                         - two.clone() * den.clone() * out
-                        - rem.clone()),
-                q * (slack - (two * den - Expression::Constant(Fr::one()) - rem)),
+                        - (rem.clone() + half.clone())),
+                q * (slack + half.clone()
+                    - (two * den - Expression::Constant(Fr::one()) - (rem + half))),
             ]
         });
         DivConfig {
@@ -65,7 +69,8 @@ impl DivChip {
         region.assign_fixed(c.q, row, Fr::one());
         let vals = num.zip(den).map(|(n, d)| {
             let (q, r) = div_round(n, d, c.scale_bits);
-            [n, d, q, r, 2 * d - 1 - r]
+            let h = 1i128 << (c.scale_bits - 1);
+            [n, d, q, r - h, 2 * d - 1 - r - h]
         });
         Ok((0..5)
             .map(|i| {
@@ -111,8 +116,8 @@ mod tests {
             if let Some((out, rem)) = self.forge_out {
                 let c = &chip.config.cols;
                 let o = region.assign_advice(c[2], 0, Value::known(fe(out)));
-                region.assign_advice(c[3], 0, Value::known(fe(rem)));
-                region.assign_advice(c[4], 0, Value::known(fe(2 * self.den - 1 - rem)));
+                region.assign_advice(c[3], 0, Value::known(fe(rem - 8)));
+                region.assign_advice(c[4], 0, Value::known(fe(2 * self.den - 1 - rem - 8)));
                 return Ok(vec![o.cell()]);
             }
             Ok(vec![cells[2].cell()])

@@ -57,8 +57,9 @@ pub enum Instr {
         k: [i64; 4],
         out: Wire,
     },
-    /// `out = round(num · 2^s / den)` for `den > 0`; `den - 1 - rem` and `rem` are
-    /// range-checked through `Relu` lookups of the wires `rem` and `slack`.
+    /// `out = round(num · 2^s / den)` for `den > 0`. The wires `rem` and `slack` hold the
+    /// remainder and `2·den − 1 − remainder`, each minus `2^(s-1)`, and are proven
+    /// non-negative by rescaling `NonNeg` lookups (see `chips::div`).
     DivRound {
         num: Wire,
         den: Wire,
@@ -303,20 +304,6 @@ impl<'g> Lowering<'g> {
         out
     }
 
-    /// Proves `f(w) = w` for a wire (with `Identity`: `w` in the lookup domain; with
-    /// `Relu`: also `w >= 0`). `idx` is the node for messages (`usize::MAX`: model input).
-    fn range_check(&mut self, idx: usize, w: Wire, f: Func) {
-        let tag = self.p.funcs.tag(f) as u16;
-        self.p.instrs.push(Instr::Lookup {
-            input: w,
-            rescale: false,
-            tag,
-            out: w,
-            node: idx as u32,
-            wide: false,
-        });
-    }
-
     /// `max(a, b) = b + relu(a - b)`: one subtraction, one lookup, one addition.
     fn max(&mut self, idx: usize, a: Wire, b: Wire) -> Wire {
         let d = self.arith(a, b, [0, 1, -1, 0]);
@@ -409,18 +396,20 @@ impl<'g> Lowering<'g> {
                 }
             }
             Op::AddConst { c } | Op::SubConst { c, .. } | Op::MulConst { c } => {
-                let map = broadcast_index_map(&c.shape, &in_shapes[0]);
-                if broadcast_shape(&in_shapes[0], &c.shape).as_deref() != Some(&in_shapes[0][..]) {
+                // The result may be larger than the activation (an Expand is `+ zeros`).
+                if broadcast_shape(&in_shapes[0], &c.shape).as_deref() != Some(&out_shape[..]) {
                     return Err(self.err(
                         idx,
-                        "a constant operand may not grow the activation's shape",
+                        "the constant operand does not broadcast to the output shape",
                     ));
                 }
-                let x = ins[0].clone();
+                let map = broadcast_index_map(&c.shape, &out_shape);
+                let xmap = broadcast_index_map(&in_shapes[0], &out_shape);
+                let x: Vec<Wire> = xmap.iter().map(|&i| ins[0][i]).collect();
                 let op = node.op.clone();
                 let outs: Vec<Wire> = (0..x.len())
                     .map(|i| {
-                        let cv = c.data[map[i]];
+                        let cv = nn::clamp_mask(c.data[map[i]]);
                         let k = match &op {
                             Op::AddConst { .. } => [0, 1, 0, qp.quantize(cv)],
                             Op::SubConst {
@@ -699,8 +688,18 @@ impl<'g> Lowering<'g> {
                         slack,
                         node: idx as u32,
                     });
-                    self.range_check(idx, rem, Func::Relu);
-                    self.range_check(idx, slack, Func::Relu);
+                    for w in [rem, slack] {
+                        let tag = self.p.funcs.tag(Func::NonNeg) as u16;
+                        let scratch = self.wire();
+                        self.p.instrs.push(Instr::Lookup {
+                            input: w,
+                            rescale: true,
+                            tag,
+                            out: scratch,
+                            node: idx as u32,
+                            wide: false,
+                        });
+                    }
                     self.coarse_range_check(idx, out);
                     outs[p] = out;
                 }
@@ -828,7 +827,18 @@ impl Program {
                             scale: qp.scale_bits,
                         });
                     }
-                    let y = self.funcs.funcs[*tag as usize].apply(q as i64, qp) as i128;
+                    let f = self.funcs.funcs[*tag as usize];
+                    if !f.defined_at(q as i64) {
+                        return Err(ProgramError::OutOfRange {
+                            node: self.node_name(*node),
+                            value: q,
+                            real: q as f64 / qp.scale(),
+                            min: 0,
+                            max: qp.lookup_end(),
+                            scale: qp.scale_bits,
+                        });
+                    }
+                    let y = f.apply(q as i64, qp) as i128;
                     if out == input && y != v {
                         // A range check (`f(w) = w`) that fails: e.g. a negative remainder.
                         return Err(ProgramError::OutOfRange {
@@ -863,9 +873,10 @@ impl Program {
                         });
                     }
                     let (q, r) = div_round(n, d, qp.scale_bits);
+                    let h = 1i128 << (qp.scale_bits - 1);
                     w[*out as usize] = q;
-                    w[*rem as usize] = r;
-                    w[*slack as usize] = 2 * d - 1 - r;
+                    w[*rem as usize] = r - h;
+                    w[*slack as usize] = 2 * d - 1 - r - h;
                 }
             }
         }

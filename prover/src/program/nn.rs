@@ -8,7 +8,16 @@ use trustml_onnx::{Op, Tensor};
 
 /// Where a mask constant (−1e9, −inf…) is clamped to: `exp(−16)` rounds to 0 at every
 /// scale we use, and the value stays inside a modest lookup domain.
-const MASK_LIMIT: f32 = 16.0;
+pub(super) const MASK_LIMIT: f32 = 16.0;
+
+/// Constants this large are mask sentinels (−1e9, ±inf), not model values.
+pub(super) fn clamp_mask(v: f32) -> f32 {
+    if v.abs() >= 1e4 || !v.is_finite() {
+        v.clamp(-MASK_LIMIT, MASK_LIMIT)
+    } else {
+        v
+    }
+}
 
 impl Lowering<'_> {
     /// A wire fixed to the quantized constant `q` (one per distinct value).
@@ -186,7 +195,7 @@ impl Lowering<'_> {
                         Some(c) => c
                             .data
                             .iter()
-                            .map(|&v| s.constant(qp.quantize(v.clamp(-MASK_LIMIT, MASK_LIMIT))))
+                            .map(|&v| s.constant(qp.quantize(clamp_mask(v))))
                             .collect(),
                         None => {
                             let (w, sh) = it.next().expect("activation operand");
