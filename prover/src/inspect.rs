@@ -38,7 +38,7 @@ pub fn report(m: &CompiledModel) -> String {
     let _ = writeln!(
         o,
         "model        {} (keccak {})",
-        m.dir.join("model.onnx").display(),
+        m.dir.join(s.format.file_name()).display(),
         s.model_keccak
     );
     let _ = writeln!(o, "settings     digest {}", s.digest_hex());

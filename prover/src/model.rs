@@ -53,6 +53,37 @@ pub enum ModelError {
     Option(String),
     #[error("calibration: {0}")]
     Calibration(String),
+    #[error(transparent)]
+    Zkml(#[from] crate::zkml::ZkmlError),
+}
+
+/// The file format a model came in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelFormat {
+    /// ONNX, as `torch.onnx.export` writes it: quantized by calibration.
+    #[default]
+    Onnx,
+    /// The original zkml project's `model.msgpack`: already integer, its semantics kept.
+    Zkml,
+}
+
+impl ModelFormat {
+    /// By file extension: `.msgpack` is zkml, anything else ONNX.
+    pub fn of(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("msgpack") => ModelFormat::Zkml,
+            _ => ModelFormat::Onnx,
+        }
+    }
+
+    /// The model's file name inside a compiled directory.
+    pub fn file_name(&self) -> &'static str {
+        match self {
+            ModelFormat::Onnx => "model.onnx",
+            ModelFormat::Zkml => "model.msgpack",
+        }
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
@@ -87,6 +118,8 @@ pub struct CalibrationReport {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Settings {
     pub format_version: u32,
+    #[serde(default)]
+    pub format: ModelFormat,
     /// Keccak-256 of model.onnx.
     pub model_keccak: String,
     pub quant: QuantParams,
@@ -105,6 +138,7 @@ impl Settings {
     pub fn digest(&self) -> [u8; 32] {
         let pinned = serde_json::json!({
             "format_version": self.format_version,
+            "format": self.format,
             "model_keccak": self.model_keccak,
             "quant": self.quant,
             "shape": self.shape,
@@ -151,7 +185,8 @@ impl Default for CompileOptions {
 pub struct CompiledModel {
     pub dir: PathBuf,
     pub settings: Settings,
-    pub graph: Graph,
+    /// The imported graph (ONNX models only).
+    pub graph: Option<Graph>,
     pub program: Arc<Program>,
 }
 
@@ -219,6 +254,39 @@ fn layout_cost(shape: &CircuitShape, k: u32) -> u64 {
     committed * ((1u64 << k) + (1 << 13))
 }
 
+/// The cheapest dot width and lane count for `program` (or the ones the options fix).
+fn best_layout(
+    program: &Program,
+    s: u32,
+    opts: &CompileOptions,
+) -> Result<(u64, CircuitShape, RowPlan), ModelError> {
+    let widths: Vec<usize> = opts.dot_width.map_or(vec![4, 8, 16, 32], |w| vec![w]);
+    let lanes: Vec<usize> = opts.lanes.map_or(vec![1, 2, 4], |l| vec![l]);
+    let mut best: Option<(u64, CircuitShape, RowPlan)> = None;
+    for &w in &widths {
+        for &l in &lanes {
+            if w == 0 || l == 0 {
+                return Err(ModelError::Option(
+                    "--dot-width and --lanes must be at least 1".into(),
+                ));
+            }
+            let shape = CircuitShape {
+                dot_width: w,
+                lanes: l,
+                scale_bits: s,
+                vis: opts.vis,
+                act_dot: program.has_activation_products(),
+            };
+            let plan = RowPlan::new(program, &shape);
+            let cost = layout_cost(&shape, k_for(&plan, &shape));
+            if best.as_ref().is_none_or(|b| cost < b.0) {
+                best = Some((cost, shape, plan));
+            }
+        }
+    }
+    Ok(best.expect("at least one layout"))
+}
+
 fn argmax(v: &[f64]) -> usize {
     v.iter()
         .enumerate()
@@ -234,13 +302,16 @@ impl CompiledModel {
         out_dir: &Path,
     ) -> Result<Self, ModelError> {
         let bytes = std::fs::read(onnx).map_err(io_err(onnx))?;
-        let graph = load_onnx_bytes(&bytes)?;
         if opts.vis.input == Visibility::Fixed || opts.vis.output == Visibility::Fixed {
             return Err(ModelError::Option(
                 "only weights may be `fixed`; inputs and outputs are private, public or hashed"
                     .into(),
             ));
         }
+        if ModelFormat::of(onnx) == ModelFormat::Zkml {
+            return Self::compile_zkml(onnx, &bytes, samples, opts, out_dir);
+        }
+        let graph = load_onnx_bytes(&bytes)?;
         let shapes: Vec<Vec<usize>> = graph
             .inputs
             .iter()
@@ -323,32 +394,8 @@ impl CompiledModel {
                 lookup_bits,
             };
             let program = lower(&graph, qp)?;
-            let widths: Vec<usize> = opts.dot_width.map_or(vec![4, 8, 16, 32], |w| vec![w]);
-            let lanes: Vec<usize> = opts.lanes.map_or(vec![1, 2, 4], |l| vec![l]);
-            for &w in &widths {
-                for &l in &lanes {
-                    if w == 0 || l == 0 {
-                        return Err(ModelError::Option(
-                            "--dot-width and --lanes must be at least 1".into(),
-                        ));
-                    }
-                    let shape = CircuitShape {
-                        dot_width: w,
-                        lanes: l,
-                        scale_bits: s,
-                        vis: opts.vis,
-                        act_dot: program.has_activation_products(),
-                    };
-                    let plan = RowPlan::new(&program, &shape);
-                    let k = k_for(&plan, &shape);
-                    let cost = layout_cost(&shape, k);
-                    // The cheapest layout per scale.
-                    if best.iter().all(|c| c.0 != s || cost < c.1) {
-                        best.retain(|c| c.0 != s);
-                        best.push((s, cost, shape, program.clone(), plan, report.clone()));
-                    }
-                }
-            }
+            let (cost, shape, plan) = best_layout(&program, s, opts)?;
+            best.push((s, cost, shape, program, plan, report));
         }
         // Accuracy is worth up to twice the cheapest proving cost: the finest scale within it.
         let min_cost = best.iter().map(|c| c.1).min().ok_or_else(|| ModelError::Calibration("no scale between 5 and 10 bits keeps the lookup domain within 24 bits; pass --scale".into()))?;
@@ -363,6 +410,7 @@ impl CompiledModel {
         let k = k_for(&rows, &shape);
         let settings = Settings {
             format_version: FORMAT_VERSION,
+            format: ModelFormat::Onnx,
             model_keccak: keccak_hex(&bytes),
             quant: program.qp,
             shape,
@@ -387,9 +435,19 @@ impl CompiledModel {
                 .collect(),
             calibration: Some(report),
         };
+        Self::write_dir(out_dir, &bytes, settings, Some(graph), program)
+    }
+
+    fn write_dir(
+        out_dir: &Path,
+        bytes: &[u8],
+        settings: Settings,
+        graph: Option<Graph>,
+        program: Program,
+    ) -> Result<Self, ModelError> {
         std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
-        let model_path = out_dir.join("model.onnx");
-        std::fs::write(&model_path, &bytes).map_err(io_err(&model_path))?;
+        let model_path = out_dir.join(settings.format.file_name());
+        std::fs::write(&model_path, bytes).map_err(io_err(&model_path))?;
         let sp = out_dir.join("settings.json");
         write_atomic(
             &sp,
@@ -403,6 +461,74 @@ impl CompiledModel {
             graph,
             program: Arc::new(program),
         })
+    }
+
+    /// A zkml model keeps its own integer semantics and scale; calibration only sizes the
+    /// lookup domain.
+    fn compile_zkml(
+        path: &Path,
+        bytes: &[u8],
+        samples: &[InputData],
+        opts: &CompileOptions,
+        out_dir: &Path,
+    ) -> Result<Self, ModelError> {
+        let zm = crate::zkml::ZkmlModel::from_bytes(bytes, &path.display().to_string())?;
+        let s = zm.scale_bits()?;
+        if opts.scale_bits.is_some_and(|x| x != s) {
+            return Err(ModelError::Option(format!(
+                "a zkml model fixes its own scale (2^{s}); drop --scale"
+            )));
+        }
+        let shapes = zm.input_shapes()?;
+        for sample in samples {
+            sample.check(Path::new("calibration input"), &shapes)?;
+        }
+        let probe = zm.to_program(60)?;
+        let mut report = CalibrationReport {
+            samples: samples.len(),
+            ..Default::default()
+        };
+        for sample in samples {
+            let w = probe.eval(&probe.quantize_inputs(&sample.input_data))?;
+            let (e, node) = lookup_extent(&probe, &w);
+            if e > report.max_lookup_input {
+                report.max_lookup_input = e;
+                report.widest_layer = node;
+            }
+        }
+        let lookup_bits = opts
+            .lookup_bits
+            .unwrap_or((bits_for(report.max_lookup_input) + opts.headroom_bits).max(s + 4));
+        let program = zm.to_program(lookup_bits)?;
+        let (_, shape, rows) = best_layout(&program, s, opts)?;
+        let k = k_for(&rows, &shape);
+        let info = |i: usize, shape: &Vec<usize>, what: &str| TensorInfo {
+            name: format!("{what} {i}"),
+            shape: shape.clone(),
+        };
+        let settings = Settings {
+            format_version: FORMAT_VERSION,
+            format: ModelFormat::Zkml,
+            model_keccak: keccak_hex(bytes),
+            quant: program.qp,
+            shape,
+            k,
+            rows,
+            num_instances: num_instances(&program, &opts.vis),
+            inputs: shapes
+                .iter()
+                .enumerate()
+                .map(|(i, s)| info(i, s, "input"))
+                .collect(),
+            outputs: program
+                .outputs
+                .iter()
+                .enumerate()
+                .map(|(i, (s, _))| info(i, s, "output"))
+                .collect(),
+            calibration: Some(report),
+        };
+        Self::write_dir(out_dir, bytes, settings, None, program)
     }
 
     /// Loads a compiled directory and re-lowers its model.
@@ -427,15 +553,24 @@ impl CompiledModel {
                 path: sp.display().to_string(),
                 source,
             })?;
-        let mp = dir.join("model.onnx");
+        let mp = dir.join(settings.format.file_name());
         let bytes = std::fs::read(&mp).map_err(io_err(&mp))?;
         if keccak_hex(&bytes) != settings.model_keccak {
             return Err(ModelError::ModelChanged {
                 dir: dir.display().to_string(),
             });
         }
-        let graph = load_onnx_bytes(&bytes)?;
-        let program = lower(&graph, settings.quant)?;
+        let (graph, program) = match settings.format {
+            ModelFormat::Onnx => {
+                let graph = load_onnx_bytes(&bytes)?;
+                let program = lower(&graph, settings.quant)?;
+                (Some(graph), program)
+            }
+            ModelFormat::Zkml => {
+                let zm = crate::zkml::ZkmlModel::from_bytes(&bytes, &mp.display().to_string())?;
+                (None, zm.to_program(settings.quant.lookup_bits)?)
+            }
+        };
         Ok(Self {
             dir: dir.to_path_buf(),
             settings,

@@ -1365,3 +1365,18 @@ fn reshape(v: &Val, shape: Vec<usize>) -> Option<Val> {
         Val::Const(i, _, d) => Val::Const(*i, shape, d.clone()),
     })
 }
+
+/// A zkml input file (`inp.msgpack`) as input data for a model at scale `2^scale_bits`
+/// (one tensor per model input, in file order; `value / 2^s` is exact in f32).
+pub fn input_data(path: &Path, scale_bits: u32) -> Result<crate::data::InputData, ZkmlError> {
+    let sf = (1u64 << scale_bits) as f64;
+    let tensors = load_zkml_input(path)?;
+    Ok(crate::data::InputData {
+        input_data: tensors
+            .iter()
+            .map(|t| t.data.iter().map(|&x| (x as f64 / sf) as f32).collect())
+            .collect(),
+        input_shapes: Some(tensors.iter().map(|t| t.shape.clone()).collect()),
+        output_data: None,
+    })
+}

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use trustml::circuit::{Salts, Visibilities, Visibility};
 use trustml::data::{read_input, read_samples};
-use trustml::model::{write_atomic, CompileOptions, CompiledModel};
+use trustml::model::{write_atomic, CompileOptions, CompiledModel, ModelFormat};
 use trustml::proof::{self, fr_from_hex, fr_to_hex, ProofFile};
 use trustml_srs::{generate_insecure, import_ptau, Srs, INSECURE_WARNING};
 
@@ -166,7 +166,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let mut samples = vec![];
             for p in &calibrate {
-                samples.extend(read_samples(p)?);
+                samples.extend(read_calibration(&model, p)?);
             }
             let opts = CompileOptions {
                 vis: Visibilities {
@@ -262,7 +262,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             salts,
         } => {
             let m = CompiledModel::load(&dir)?;
-            let data = read_input(&input)?;
+            let data = if ModelFormat::of(&input) == ModelFormat::Zkml {
+                trustml::zkml::input_data(&input, m.settings.quant.scale_bits)?
+            } else {
+                read_input(&input)?
+            };
             let salts = load_salts(salts.as_deref())?;
             let pb = spinner("loading keys");
             let keys = proof::load_keys(&m, true)?;
@@ -341,6 +345,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Evm { cmd } => return evm_cmd::run(cmd),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Calibration samples: JSON, or a zkml `inp.msgpack` for a zkml model.
+fn read_calibration(model: &Path, p: &Path) -> Result<Vec<trustml::data::InputData>> {
+    if ModelFormat::of(p) == ModelFormat::Zkml {
+        let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
+        let zm = trustml::zkml::ZkmlModel::from_bytes(&bytes, &model.display().to_string())?;
+        return Ok(vec![trustml::zkml::input_data(p, zm.scale_bits()?)?]);
+    }
+    Ok(read_samples(p)?)
 }
 
 fn load_salts(path: Option<&Path>) -> Result<Salts> {
