@@ -25,7 +25,7 @@ mkdir -p "$WORK"
 models=("$@")
 if [ ${#models[@]} -eq 0 ]; then
   for m in digits_mlp digits_cnn; do
-    d=$WORK/fixture-$m; mkdir -p "$d"
+    d=$WORK/src/$m; mkdir -p "$d"
     cp prover/fixtures/$m.onnx "$d/network.onnx"; cp prover/fixtures/$m.input.json "$d/input.json"
     models+=("$d")
   done

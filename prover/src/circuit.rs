@@ -63,6 +63,16 @@ pub struct CircuitShape {
     /// Whether some dot product multiplies two activations (needs advice weight lanes).
     #[serde(default)]
     pub act_dot: bool,
+    /// Whether the program has elementwise arithmetic / divisions: their gates (and fixed
+    /// columns, each a commitment the on-chain verifier pays for) exist only if used.
+    #[serde(default = "yes")]
+    pub arith: bool,
+    #[serde(default = "yes")]
+    pub div: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl CircuitShape {
@@ -95,8 +105,8 @@ pub struct ModelConfig {
     /// second gate over the same grid with advice weight lanes.
     pub dot_act: Option<DotChip>,
     pub lookup: LookupChip,
-    pub arith: ArithChip,
-    pub div: DivChip,
+    pub arith: Option<ArithChip>,
+    pub div: Option<DivChip>,
     pub poseidon: Option<PoseidonConfig>,
     pub instance: Column<Instance>,
 }
@@ -276,16 +286,16 @@ impl Circuit<Fr> for ModelCircuit {
         let lookup = LookupChip {
             config: LookupChip::configure(meta, &grid, shape.lanes, shape.scale_bits),
         };
-        let arith = ArithChip {
+        let arith = shape.arith.then(|| ArithChip {
             config: ArithChip::configure(meta, grid[0], grid[1], grid[2]),
-        };
-        let div = DivChip {
+        });
+        let div = shape.div.then(|| DivChip {
             config: DivChip::configure(
                 meta,
                 [grid[0], grid[1], grid[2], grid[3], grid[4]],
                 shape.scale_bits,
             ),
-        };
+        });
         let poseidon = shape.uses_poseidon().then(|| PoseidonChip::configure(meta));
         ModelConfig {
             grid,
@@ -473,9 +483,9 @@ impl ModelCircuit {
         for ins in &p.instrs {
             match ins {
                 Instr::Arith { a, b: bw, k, out } => {
+                    let chip = cfg.arith.as_ref().ok_or(Error::Synthesis)?;
                     let [ca, cb, cc] =
-                        cfg.arith
-                            .assign(region, row, self.wire(*a), self.wire(*bw), *k)?;
+                        chip.assign(region, row, self.wire(*a), self.wire(*bw), *k)?;
                     b.bind(region, *a, ca);
                     b.bind(region, *bw, cb);
                     b.bind(region, *out, cc);
@@ -489,9 +499,8 @@ impl ModelCircuit {
                     slack,
                     ..
                 } => {
-                    let cells = cfg
-                        .div
-                        .assign(region, row, self.wire(*num), self.wire(*den))?;
+                    let chip = cfg.div.as_ref().ok_or(Error::Synthesis)?;
+                    let cells = chip.assign(region, row, self.wire(*num), self.wire(*den))?;
                     for (w, c) in [*num, *den, *out, *rem, *slack].into_iter().zip(cells) {
                         b.bind(region, w, c);
                     }

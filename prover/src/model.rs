@@ -276,6 +276,14 @@ fn best_layout(
                 scale_bits: s,
                 vis: opts.vis,
                 act_dot: program.has_activation_products(),
+                arith: program
+                    .instrs
+                    .iter()
+                    .any(|i| matches!(i, Instr::Arith { .. })),
+                div: program
+                    .instrs
+                    .iter()
+                    .any(|i| matches!(i, Instr::DivRound { .. })),
             };
             let plan = RowPlan::new(program, &shape);
             let cost = layout_cost(&shape, k_for(&plan, &shape));

@@ -143,10 +143,23 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error chain, skipping a cause its parent's message already spells out (our
+/// library errors include their source in their own message).
+fn report(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = vec![];
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if !parts.last().is_some_and(|p| p.contains(&msg)) {
+            parts.push(msg);
+        }
+    }
+    parts.join(": ")
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.19;
+
+/// @title IPromptMarketplace
+/// @notice Escrow for selling a hidden prompt whose effect on a public model is proven in
+///         zero knowledge, with delivery of the prompt encrypted to the buyer's key.
+/// @dev Public-input layouts (circuit instance order; every value < the BN254 scalar field r):
+///
+///      Listing circuit (exactly 2 public inputs):
+///        [0] commitment  C = Poseidon(prompt tokens ‖ salt)
+///        [1] outputHash  hash of the public output the hidden prompt produces with the model
+///
+///      Delivery circuit (6 + k public inputs, k = ciphertext length, k ≥ 1):
+///        [0]      commitment  C of the listing            (from storage)
+///        [1]      pkX         buyer's Baby Jubjub key x    (from storage, set at {buy})
+///        [2]      pkY         buyer's Baby Jubjub key y    (from storage, set at {buy})
+///        [3]      ephX        seller's ephemeral key R.x   (from the seller)
+///        [4]      ephY        seller's ephemeral key R.y   (from the seller)
+///        [5]      orderId     the order being settled      (from storage: the id itself)
+///        [6..6+k) ciphertext  encryption of the prompt     (from the seller)
+///
+///      The contract always builds these arrays itself; a seller never supplies C, PK_B or
+///      the order id, so a proof made for another commitment, key or order cannot settle
+///      this one.
+interface IPromptMarketplace {
+    /// @notice A prompt offered for sale. Verifier data is copied from the registry at
+    ///         {list} time ("pinned") and never re-read.
+    struct Listing {
+        address seller;
+        bool active;
+        address listingVerifier;
+        address deliveryVerifier;
+        bytes32 listingCircuitId;
+        bytes32 deliveryCircuitId;
+        bytes32 listingVkDigest;
+        bytes32 deliveryVkDigest;
+        uint256 deliveryNumPublicInputs;
+        uint256 commitment;
+        uint256 outputHash;
+        uint256 price;
+    }
+
+    /// @notice Lifecycle of an order. `None` means "no such order".
+    ///         Open → Delivered (seller proved delivery before the deadline), or
+    ///         Open → Refunded (buyer reclaimed at/after the deadline). Both are final.
+    enum OrderStatus {
+        None,
+        Open,
+        Delivered,
+        Refunded
+    }
+
+    /// @notice A purchase, escrowing `amount` wei until it settles.
+    struct Order {
+        uint256 listingId;
+        address buyer;
+        OrderStatus status;
+        uint64 deadline;
+        uint256 amount;
+        uint256 pkX;
+        uint256 pkY;
+    }
+
+    // ------------------------------------------------------------------ events
+
+    /// @notice A listing was created with its circuits pinned.
+    event Listed(
+        uint256 indexed listingId,
+        address indexed seller,
+        bytes32 listingCircuitId,
+        bytes32 deliveryCircuitId,
+        uint256 commitment,
+        uint256 outputHash,
+        uint256 price
+    );
+    /// @notice The seller stopped new purchases of `listingId`.
+    event ListingCancelled(uint256 indexed listingId);
+    /// @notice `buyer` escrowed `amount` for `listingId`; the seller must deliver before `deadline`.
+    event Purchased(
+        uint256 indexed orderId,
+        uint256 indexed listingId,
+        address indexed buyer,
+        uint256 pkX,
+        uint256 pkY,
+        uint256 amount,
+        uint64 deadline
+    );
+    /// @notice The delivery proof verified; the buyer decrypts `ciphertext` with the secret key
+    ///         of PK_B and the ephemeral key R = (ephX, ephY).
+    event Delivered(uint256 indexed orderId, uint256 ephX, uint256 ephY, uint256[] ciphertext);
+    /// @notice The buyer reclaimed an undelivered order after its deadline.
+    event Refunded(uint256 indexed orderId, address indexed buyer, uint256 amount);
+    /// @notice `account`'s withdrawable balance grew by `amount` because order `orderId` settled.
+    event Credited(address indexed account, uint256 indexed orderId, uint256 amount);
+    /// @notice `account` withdrew its whole balance `amount` to `to`.
+    event Withdrawn(address indexed account, address indexed to, uint256 amount);
+
+    // ------------------------------------------------------------------ errors
+
+    /// @notice A constructor argument is the zero address or has no code.
+    error InvalidAddress(address account);
+    /// @notice `feeBps` exceeds the maximum `maxFeeBps`.
+    error FeeTooHigh(uint256 feeBps, uint256 maxFeeBps);
+    /// @notice The delivery window `window` is zero or above `maxWindow`.
+    error DeliveryWindowOutOfRange(uint256 window, uint256 maxWindow);
+    /// @notice Re-entrant call into a guarded function.
+    error ReentrantCall();
+    /// @notice `circuitId` is not in the registry.
+    error UnknownCircuit(bytes32 circuitId);
+    /// @notice `circuitId` is deprecated in the registry and cannot back a new listing.
+    error CircuitDeprecated(bytes32 circuitId);
+    /// @notice `circuitId` has `numPublicInputs` public inputs, which does not fit its role
+    ///         (listing: exactly 2; delivery: at least 7).
+    error CircuitArityMismatch(bytes32 circuitId, uint256 numPublicInputs);
+    /// @notice Public input `index` of `circuitId`'s layout has value `value` ≥ r.
+    error PublicInputNotInField(bytes32 circuitId, uint256 index, uint256 value);
+    /// @notice The pinned verifier rejected the proof for `circuitId`.
+    error InvalidProof(bytes32 circuitId);
+    /// @notice Listings must have a non-zero price.
+    error ZeroPrice();
+    /// @notice No listing has id `listingId`.
+    error ListingNotFound(uint256 listingId);
+    /// @notice `listingId` was cancelled by its seller.
+    error ListingNotActive(uint256 listingId);
+    /// @notice `caller` is not `seller`, the seller of the listing concerned.
+    error NotSeller(address caller, address seller);
+    /// @notice `caller` is not `buyer`, the buyer of the order concerned.
+    error NotBuyer(address caller, address buyer);
+    /// @notice `msg.value` was `sent`, the listing's price is `price`.
+    error IncorrectPayment(uint256 price, uint256 sent);
+    /// @notice (pkX, pkY) is not a Baby Jubjub point, or has small order (e.g. the identity).
+    error InvalidPublicKey(uint256 pkX, uint256 pkY);
+    /// @notice No order has id `orderId`.
+    error OrderNotFound(uint256 orderId);
+    /// @notice `orderId` is not open (already `status`).
+    error OrderNotOpen(uint256 orderId, OrderStatus status);
+    /// @notice Delivery attempted at `timestamp` ≥ the order's `deadline`.
+    error DeadlinePassed(uint256 orderId, uint64 deadline, uint256 timestamp);
+    /// @notice Refund attempted at `timestamp` < the order's `deadline`.
+    error DeadlineNotReached(uint256 orderId, uint64 deadline, uint256 timestamp);
+    /// @notice The ciphertext has `got` elements; the pinned delivery circuit needs `expected`.
+    error CiphertextLengthMismatch(uint256 expected, uint256 got);
+    /// @notice `account` has no withdrawable balance.
+    error NothingToWithdraw(address account);
+    /// @notice Sending `amount` wei to `to` failed.
+    error TransferFailed(address to, uint256 amount);
+
+    // ------------------------------------------------------------------ functions
+
+    /// @notice Lists a prompt. See the contract documentation for the listing layout.
+    function list(
+        bytes32 listingCircuitId,
+        bytes32 deliveryCircuitId,
+        uint256 commitment,
+        uint256 outputHash,
+        uint256 price,
+        bytes calldata listingProof
+    ) external returns (uint256 listingId);
+
+    /// @notice Buys `listingId`, escrowing exactly its price; PK_B = (pkX, pkY).
+    function buy(uint256 listingId, uint256 pkX, uint256 pkY) external payable returns (uint256 orderId);
+
+    /// @notice Seller delivers the prompt encrypted to the order's PK_B, with a delivery proof.
+    function deliver(
+        uint256 orderId,
+        uint256 ephX,
+        uint256 ephY,
+        uint256[] calldata ciphertext,
+        bytes calldata deliveryProof
+    ) external;
+
+    /// @notice Buyer reclaims an undelivered order at/after its deadline (credited, then {withdraw}).
+    function refund(uint256 orderId) external;
+
+    /// @notice Seller stops new purchases of `listingId`; open orders are unaffected.
+    function cancel(uint256 listingId) external;
+
+    /// @notice Sends the caller's whole withdrawable balance to the caller.
+    function withdraw() external returns (uint256 amount);
+
+    /// @notice Sends the caller's whole withdrawable balance to `to`.
+    function withdrawTo(address payable to) external returns (uint256 amount);
+}
