@@ -159,12 +159,7 @@ contract PromptMarketplace is IPromptMarketplace {
     /// @dev Reverts `ListingNotFound`, `ListingNotActive`, `IncorrectPayment` unless
     ///      `msg.value == price`, and `InvalidPublicKey` unless (pkX, pkY) is a canonical
     ///      Baby Jubjub point (EIP-2494 form) not of small order.
-    function buy(uint256 listingId, uint256 pkX, uint256 pkY)
-        external
-        payable
-        nonReentrant
-        returns (uint256 orderId)
-    {
+    function buy(uint256 listingId, uint256 pkX, uint256 pkY) external payable nonReentrant returns (uint256 orderId) {
         Listing storage l = _existingListing(listingId);
         if (!l.active) revert ListingNotActive(listingId);
         if (msg.value != l.price) revert IncorrectPayment(l.price, msg.value);
@@ -337,10 +332,7 @@ contract PromptMarketplace is IPromptMarketplace {
     }
 
     /// @dev Checks every input is < r (whatever the verifier does), then verifies.
-    function _verify(bytes32 circuitId, address verifier, bytes calldata proof, uint256[] memory inputs)
-        private
-        view
-    {
+    function _verify(bytes32 circuitId, address verifier, bytes calldata proof, uint256[] memory inputs) private view {
         uint256 n = inputs.length;
         for (uint256 i = 0; i < n; ++i) {
             if (inputs[i] >= SNARK_SCALAR_FIELD) revert PublicInputNotInField(circuitId, i, inputs[i]);

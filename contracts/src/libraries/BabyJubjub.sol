@@ -10,8 +10,7 @@ pragma solidity ^0.8.19;
 ///      keys for which an encryption's shared secret takes one of at most 8 public values.
 library BabyJubjub {
     /// @notice The BN254 scalar field modulus r (Baby Jubjub's base field).
-    uint256 internal constant Q =
-        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    uint256 internal constant Q = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant A = 168700;
     uint256 internal constant D = 168696;
 

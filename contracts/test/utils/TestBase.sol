@@ -15,8 +15,7 @@ interface Vm {
     function warp(uint256 newTimestamp) external;
     /// @dev Checks topic 1, topic 2, topic 3 and data of the next event against the one emitted next here.
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData) external;
-    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
-        external;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter) external;
     function label(address account, string calldata newLabel) external;
 }
 

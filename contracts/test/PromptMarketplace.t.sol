@@ -1,0 +1,797 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.19;
+
+import {MarketFixture} from "./utils/MarketFixture.sol";
+import {MarketEvents} from "./utils/MarketEvents.sol";
+import {PromptMarketplace} from "../src/PromptMarketplace.sol";
+import {VerifierRegistry} from "../src/VerifierRegistry.sol";
+import {IPromptMarketplace} from "../src/interfaces/IPromptMarketplace.sol";
+import {ConstVerifier, HashVerifier, ExpectInputsVerifier, MutableRegistry} from "./mocks/MarketMocks.sol";
+
+/// @dev Rejects every ether transfer.
+contract RejectsEther {
+    receive() external payable {
+        revert("no ether");
+    }
+}
+
+contract PromptMarketplaceTest is MarketFixture, MarketEvents {
+    // ================================================================ happy paths
+
+    function test_listBuyDeliverWithdraw() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        assertEq(listingId, 1, "first listing id");
+
+        uint256 orderId = doBuy(BUYER, listingId, PRICE);
+        assertEq(orderId, 1, "first order id");
+        assertEq(address(market).balance, PRICE, "escrowed");
+        assertEq(BUYER.balance, 0, "buyer paid");
+
+        uint256[] memory ct = ciphertext(orderId);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, orderId, ct);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit Delivered(orderId, B8X2, B8Y2, ct);
+        vm.prank(SELLER);
+        market.deliver(orderId, B8X2, B8Y2, ct, proof);
+
+        IPromptMarketplace.Order memory o = market.getOrder(orderId);
+        assertTrue(o.status == IPromptMarketplace.OrderStatus.Delivered, "status");
+        uint256 fee = PRICE * FEE_BPS / 10_000;
+        assertEq(market.withdrawable(SELLER), PRICE - fee, "seller credit");
+        assertEq(market.withdrawable(FEES), fee, "fee credit");
+        assertEq(market.withdrawable(BUYER), 0, "buyer credit");
+
+        vm.prank(SELLER);
+        assertEq(market.withdraw(), PRICE - fee, "seller withdrew");
+        vm.prank(FEES);
+        market.withdraw();
+        assertEq(SELLER.balance, PRICE - fee, "seller paid");
+        assertEq(FEES.balance, fee, "fees paid");
+        assertEq(address(market).balance, 0, "market empty");
+        assertEq(market.withdrawable(SELLER), 0, "seller credit cleared");
+    }
+
+    function test_listPinsCircuitsAndStoresSeller() public {
+        vm.expectEmit(true, true, true, true, address(market));
+        emit Listed(1, SELLER, LISTING_ID, DELIVERY_ID, C, OUT, PRICE);
+        uint256 id = doList(SELLER, C, PRICE);
+        IPromptMarketplace.Listing memory l = market.getListing(id);
+        assertEq(l.seller, SELLER, "seller");
+        assertTrue(l.active, "active");
+        assertEq(l.listingVerifier, address(listingVerifier), "listing verifier");
+        assertEq(l.deliveryVerifier, address(deliveryVerifier), "delivery verifier");
+        assertEq(l.listingVkDigest, LISTING_VK, "listing vk");
+        assertEq(l.deliveryVkDigest, DELIVERY_VK, "delivery vk");
+        assertEq(l.listingCircuitId, LISTING_ID, "listing circuit");
+        assertEq(l.deliveryCircuitId, DELIVERY_ID, "delivery circuit");
+        assertEq(l.deliveryNumPublicInputs, 6 + CT_LEN, "delivery arity");
+        assertEq(l.commitment, C, "commitment");
+        assertEq(l.outputHash, OUT, "output hash");
+        assertEq(l.price, PRICE, "price");
+    }
+
+    function test_buyRecordsOrder() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        vm.deal(BUYER, PRICE);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit Purchased(1, listingId, BUYER, B8X, B8Y, PRICE, uint64(T0 + WINDOW));
+        vm.prank(BUYER);
+        uint256 orderId = market.buy{value: PRICE}(listingId, B8X, B8Y);
+        IPromptMarketplace.Order memory o = market.getOrder(orderId);
+        assertEq(o.listingId, listingId, "listing");
+        assertEq(o.buyer, BUYER, "buyer");
+        assertTrue(o.status == IPromptMarketplace.OrderStatus.Open, "open");
+        assertEq(o.deadline, T0 + WINDOW, "deadline");
+        assertEq(o.amount, PRICE, "amount");
+        assertEq(o.pkX, B8X, "pkX");
+        assertEq(o.pkY, B8Y, "pkY");
+    }
+
+    function test_buyAcceptsFullGroupPoint() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        vm.deal(BUYER, PRICE);
+        vm.prank(BUYER);
+        market.buy{value: PRICE}(listingId, GX, GY);
+    }
+
+    /// The exact array the verifier sees is [C, pkX, pkY, ephX, ephY, orderId, ct...], with C,
+    /// PK_B and the order id taken from storage.
+    function test_deliveryPublicInputsAreRebuiltFromStorage() public {
+        ExpectInputsVerifier ev = new ExpectInputsVerifier();
+        bytes32 id = keccak256("expect-delivery");
+        registry.register(id, address(ev), bytes32(0), 6 + CT_LEN);
+        vm.prank(SELLER);
+        uint256 listingId = market.list(LISTING_ID, id, C, OUT, PRICE, listingProof(C, OUT));
+        doBuy(BUYER, listingId, PRICE); // order 1, unused
+        uint256 orderId = doBuy(BUYER, listingId, PRICE); // order 2
+        vm.deal(BUYER, PRICE);
+        vm.prank(BUYER);
+        market.buy{value: PRICE}(listingId, GX, GY); // order 3, another key
+
+        uint256[] memory ct = ciphertext(7);
+        uint256[] memory expected = deliveryInputs(C, B8X, B8Y, B8X2, B8Y2, orderId, ct);
+        assertEq(market.deliveryPublicInputs(orderId, B8X2, B8Y2, ct), expected, "view layout");
+        ev.expect(expected);
+
+        // Same seller arguments, other orders: different (order id / key) inputs → rejected.
+        vm.startPrank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, id));
+        market.deliver(1, B8X2, B8Y2, ct, "");
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, id));
+        market.deliver(3, B8X2, B8Y2, ct, "");
+        market.deliver(orderId, B8X2, B8Y2, ct, "");
+        vm.stopPrank();
+        assertTrue(market.getOrder(orderId).status == IPromptMarketplace.OrderStatus.Delivered, "delivered");
+    }
+
+    function test_listingPublicInputsAreCommitmentThenOutput() public {
+        ExpectInputsVerifier ev = new ExpectInputsVerifier();
+        bytes32 id = keccak256("expect-listing");
+        registry.register(id, address(ev), bytes32(0), 2);
+        ev.expect(listingInputs(C, OUT));
+        vm.startPrank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, id));
+        market.list(id, DELIVERY_ID, OUT, C, PRICE, ""); // swapped
+        market.list(id, DELIVERY_ID, C, OUT, PRICE, "");
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_deliveryProofMadeForAnotherOrder() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        uint256 o1 = doBuy(BUYER, listingId, PRICE);
+        uint256 o2 = doBuy(BUYER, listingId, PRICE);
+        uint256[] memory ct = ciphertext(1);
+        bytes memory proofFor1 = deliveryProof(C, B8X, B8Y, o1, ct);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
+        market.deliver(o2, B8X2, B8Y2, ct, proofFor1);
+    }
+
+    function test_RevertWhen_deliveryProofMadeForAnotherKeyOrCommitment() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        uint256 o = doBuy(BUYER, listingId, PRICE);
+        uint256[] memory ct = ciphertext(1);
+        vm.startPrank(SELLER);
+        bytes memory otherKey = deliveryProof(C, GX, GY, o, ct);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
+        market.deliver(o, B8X2, B8Y2, ct, otherKey);
+        bytes memory otherCommitment = deliveryProof(C + 1, B8X, B8Y, o, ct);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
+        market.deliver(o, B8X2, B8Y2, ct, otherCommitment);
+        // the listing verifier's proof for the same inputs is not a delivery proof
+        bytes memory wrongVk = proofFor(LISTING_VK, deliveryInputs(C, B8X, B8Y, B8X2, B8Y2, o, ct));
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
+        market.deliver(o, B8X2, B8Y2, ct, wrongVk);
+        vm.stopPrank();
+    }
+
+    function test_refundAfterDeadlineThenWithdraw() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        uint256 o = doBuy(BUYER, listingId, PRICE);
+        vm.warp(T0 + WINDOW);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit Refunded(o, BUYER, PRICE);
+        vm.prank(BUYER);
+        market.refund(o);
+        assertTrue(market.getOrder(o).status == IPromptMarketplace.OrderStatus.Refunded, "refunded");
+        assertEq(market.withdrawable(BUYER), PRICE, "credited");
+        assertEq(market.withdrawable(SELLER), 0, "seller nothing");
+        assertEq(market.withdrawable(FEES), 0, "no fee on refund");
+        vm.prank(BUYER);
+        market.withdraw();
+        assertEq(BUYER.balance, PRICE, "buyer repaid");
+        assertEq(address(market).balance, 0, "market empty");
+    }
+
+    function test_deliverJustBeforeDeadline() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        uint256 o = doBuy(BUYER, listingId, PRICE);
+        vm.warp(T0 + WINDOW - 1);
+        doDeliver(SELLER, o, C);
+    }
+
+    function test_cancelKeepsOpenOrdersDeliverableAndRefundable() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        uint256 o1 = doBuy(BUYER, listingId, PRICE);
+        uint256 o2 = doBuy(BUYER, listingId, PRICE);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ListingCancelled(listingId);
+        vm.prank(SELLER);
+        market.cancel(listingId);
+        assertFalse(market.getListing(listingId).active, "inactive");
+        doDeliver(SELLER, o1, C);
+        vm.warp(T0 + WINDOW);
+        vm.prank(BUYER);
+        market.refund(o2);
+        assertEq(market.withdrawable(BUYER), PRICE, "refund credited");
+    }
+
+    function test_zeroFeeMarket() public {
+        market = new PromptMarketplace(address(registry), FEES, 0, WINDOW);
+        uint256 listingId = doList(SELLER, C, PRICE);
+        uint256 o = doBuy(BUYER, listingId, PRICE);
+        doDeliver(SELLER, o, C);
+        assertEq(market.withdrawable(SELLER), PRICE, "all to seller");
+        assertEq(market.withdrawable(FEES), 0, "no fee");
+    }
+
+    function test_withdrawTo() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        uint256 o = doBuy(BUYER, listingId, PRICE);
+        doDeliver(SELLER, o, C);
+        uint256 owed = market.withdrawable(SELLER);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit Withdrawn(SELLER, address(0xCAFE), owed);
+        vm.prank(SELLER);
+        market.withdrawTo(payable(address(0xCAFE)));
+        assertEq(address(0xCAFE).balance, owed, "paid to other address");
+        assertEq(SELLER.balance, 0, "not to seller");
+    }
+
+    // ================================================================ pinning
+
+    /// Overwriting the registry entries (other verifiers, digests, arity, deprecation) after a
+    /// listing exists changes nothing for that listing.
+    function test_registryChangeAfterListingDoesNotChangePinnedVerifier() public {
+        MutableRegistry mreg = new MutableRegistry();
+        mreg.set(LISTING_ID, address(listingVerifier), LISTING_VK, 2, false);
+        mreg.set(DELIVERY_ID, address(deliveryVerifier), DELIVERY_VK, 6 + CT_LEN, false);
+        market = new PromptMarketplace(address(mreg), FEES, FEE_BPS, WINDOW);
+        uint256 listingId = doList(SELLER, C, PRICE);
+
+        ConstVerifier accepting = new ConstVerifier(true);
+        mreg.set(LISTING_ID, address(accepting), bytes32(uint256(1)), 2, true);
+        mreg.set(DELIVERY_ID, address(accepting), bytes32(uint256(2)), 7, true);
+
+        IPromptMarketplace.Listing memory l = market.getListing(listingId);
+        assertEq(l.deliveryVerifier, address(deliveryVerifier), "delivery verifier pinned");
+        assertEq(l.listingVerifier, address(listingVerifier), "listing verifier pinned");
+        assertEq(l.deliveryVkDigest, DELIVERY_VK, "vk pinned");
+        assertEq(l.deliveryNumPublicInputs, 6 + CT_LEN, "arity pinned");
+
+        uint256 o = doBuy(BUYER, listingId, PRICE);
+        // The now-registered accept-all verifier is NOT used: a junk proof still fails...
+        uint256[] memory ct = ciphertext(o);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
+        market.deliver(o, B8X2, B8Y2, ct, hex"00");
+        // ... and the pinned verifier's valid proof, for the pinned arity, still settles.
+        doDeliver(SELLER, o, C);
+        assertTrue(market.getOrder(o).status == IPromptMarketplace.OrderStatus.Delivered, "delivered");
+        // New listings, however, see the deprecation.
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitDeprecated.selector, LISTING_ID));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, "");
+    }
+
+    function test_deprecationAfterListingKeepsListingUsable() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        registry.deprecate(DELIVERY_ID);
+        registry.deprecate(LISTING_ID);
+        uint256 o = doBuy(BUYER, listingId, PRICE);
+        doDeliver(SELLER, o, C);
+        assertEq(market.withdrawable(SELLER), PRICE - PRICE * FEE_BPS / 10_000, "seller paid");
+    }
+
+    // ================================================================ constructor errors
+
+    function test_RevertWhen_constructorRegistryHasNoCode() public {
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidAddress.selector, address(0x1234)));
+        new PromptMarketplace(address(0x1234), FEES, FEE_BPS, WINDOW);
+    }
+
+    function test_RevertWhen_constructorFeeRecipientZero() public {
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidAddress.selector, address(0)));
+        new PromptMarketplace(address(registry), address(0), FEE_BPS, WINDOW);
+    }
+
+    function test_RevertWhen_constructorFeeTooHigh() public {
+        new PromptMarketplace(address(registry), FEES, 1000, WINDOW); // the maximum is fine
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.FeeTooHigh.selector, 1001, 1000));
+        new PromptMarketplace(address(registry), FEES, 1001, WINDOW);
+    }
+
+    function test_RevertWhen_constructorDeliveryWindowOutOfRange() public {
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.DeliveryWindowOutOfRange.selector, 0, 365 days));
+        new PromptMarketplace(address(registry), FEES, FEE_BPS, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.DeliveryWindowOutOfRange.selector, 365 days + 1, 365 days)
+        );
+        new PromptMarketplace(address(registry), FEES, FEE_BPS, 365 days + 1);
+    }
+
+    // ================================================================ list errors
+
+    function test_RevertWhen_listZeroPrice() public {
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.ZeroPrice.selector));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, 0, listingProof(C, OUT));
+    }
+
+    function test_RevertWhen_listUnknownCircuit() public {
+        bytes32 unknown = keccak256("nope");
+        vm.startPrank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.UnknownCircuit.selector, unknown));
+        market.list(unknown, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT));
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.UnknownCircuit.selector, unknown));
+        market.list(LISTING_ID, unknown, C, OUT, PRICE, listingProof(C, OUT));
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_listDeprecatedCircuit() public {
+        registry.deprecate(LISTING_ID);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitDeprecated.selector, LISTING_ID));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT));
+    }
+
+    function test_RevertWhen_listDeprecatedDeliveryCircuit() public {
+        registry.deprecate(DELIVERY_ID);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitDeprecated.selector, DELIVERY_ID));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT));
+    }
+
+    function test_RevertWhen_listCircuitArityMismatch() public {
+        bytes32 three = keccak256("three-inputs");
+        bytes32 six = keccak256("six-inputs");
+        registry.register(three, address(listingVerifier), LISTING_VK, 3);
+        registry.register(six, address(deliveryVerifier), DELIVERY_VK, 6);
+        vm.startPrank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitArityMismatch.selector, three, 3));
+        market.list(three, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT));
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitArityMismatch.selector, six, 6));
+        market.list(LISTING_ID, six, C, OUT, PRICE, listingProof(C, OUT));
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_listInvalidProof() public {
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, LISTING_ID));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT + 1));
+    }
+
+    function test_RevertWhen_listCommitmentNotInField() public {
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, LISTING_ID, 0, R));
+        market.list(LISTING_ID, DELIVERY_ID, R, OUT, PRICE, listingProof(R, OUT));
+    }
+
+    function test_RevertWhen_listOutputHashNotInField() public {
+        vm.prank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, LISTING_ID, 1, OUT + R)
+        );
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT + R, PRICE, listingProof(C, OUT + R));
+    }
+
+    // ================================================================ cancel errors
+
+    function test_RevertWhen_cancelByNonSeller() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.NotSeller.selector, BUYER, SELLER));
+        market.cancel(listingId);
+    }
+
+    function test_RevertWhen_cancelTwice() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        vm.startPrank(SELLER);
+        market.cancel(listingId);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.ListingNotActive.selector, listingId));
+        market.cancel(listingId);
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_cancelUnknownListing() public {
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.ListingNotFound.selector, 9));
+        market.cancel(9);
+    }
+
+    // ================================================================ buy errors
+
+    function test_RevertWhen_buyUnknownListing() public {
+        vm.deal(BUYER, PRICE);
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.ListingNotFound.selector, 1));
+        market.buy{value: PRICE}(1, B8X, B8Y);
+    }
+
+    function test_RevertWhen_buyAfterCancel() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        vm.prank(SELLER);
+        market.cancel(listingId);
+        vm.deal(BUYER, PRICE);
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.ListingNotActive.selector, listingId));
+        market.buy{value: PRICE}(listingId, B8X, B8Y);
+    }
+
+    function test_RevertWhen_buyWrongPrice() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        vm.deal(BUYER, 2 * PRICE);
+        vm.startPrank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.IncorrectPayment.selector, PRICE, PRICE - 1));
+        market.buy{value: PRICE - 1}(listingId, B8X, B8Y);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.IncorrectPayment.selector, PRICE, PRICE + 1));
+        market.buy{value: PRICE + 1}(listingId, B8X, B8Y);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.IncorrectPayment.selector, PRICE, 0));
+        market.buy(listingId, B8X, B8Y);
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_buyKeyNotOnCurve() public {
+        _expectBadKey(B8X, B8Y + 1);
+        _expectBadKey(0, 0);
+        _expectBadKey(1, 1);
+    }
+
+    function test_RevertWhen_buyKeyHasSmallOrder() public {
+        _expectBadKey(0, 1); // identity: the "ciphertext" would be readable by anyone
+        _expectBadKey(0, R - 1); // order 2
+        uint256 x4 = 18930368022820495955728484915491405972470733850014661777449844430438130630919;
+        _expectBadKey(x4, 0); // order 4
+        _expectBadKey(R - x4, 0); // order 4
+        _expectBadKey( // order 8
+            17545522957889784193459637215142187266023652151580582754000402781682644312291,
+            17061719626832259898845741003733890968968767993363194771977168648564009544074
+        );
+    }
+
+    function test_RevertWhen_buyKeyNotCanonical() public {
+        _expectBadKey(B8X + R, B8Y);
+        _expectBadKey(B8X, B8Y + R);
+    }
+
+    function _expectBadKey(uint256 x, uint256 y) internal {
+        uint256 listingId = market.listingCount() == 0 ? doList(SELLER, C, PRICE) : 1;
+        vm.deal(BUYER, PRICE);
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidPublicKey.selector, x, y));
+        market.buy{value: PRICE}(listingId, x, y);
+    }
+
+    // ================================================================ deliver errors
+
+    function _order() internal returns (uint256 orderId) {
+        orderId = doBuy(BUYER, doList(SELLER, C, PRICE), PRICE);
+    }
+
+    function test_RevertWhen_deliverUnknownOrder() public {
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.OrderNotFound.selector, 5));
+        market.deliver(5, B8X2, B8Y2, ciphertext(5), "");
+    }
+
+    function test_RevertWhen_deliverByNonSeller() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.NotSeller.selector, BUYER, SELLER));
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+    }
+
+    function test_RevertWhen_deliverAfterDeadline() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        vm.warp(T0 + WINDOW); // the deadline itself is already too late
+        vm.prank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.DeadlinePassed.selector, o, uint64(T0 + WINDOW), T0 + WINDOW)
+        );
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+    }
+
+    function test_RevertWhen_deliverTwice() public {
+        uint256 o = _order();
+        doDeliver(SELLER, o, C);
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        vm.prank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPromptMarketplace.OrderNotOpen.selector, o, IPromptMarketplace.OrderStatus.Delivered
+            )
+        );
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+    }
+
+    function test_RevertWhen_deliverAfterRefund() public {
+        uint256 o = _order();
+        vm.warp(T0 + WINDOW);
+        vm.prank(BUYER);
+        market.refund(o);
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        vm.prank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.OrderNotOpen.selector, o, IPromptMarketplace.OrderStatus.Refunded)
+        );
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+    }
+
+    function test_RevertWhen_deliverInvalidProof() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        proof[0] ^= 0x01;
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+    }
+
+    function test_RevertWhen_deliverCiphertextLengthMismatch() public {
+        uint256 o = _order();
+        uint256[] memory shortCt = new uint256[](CT_LEN - 1);
+        vm.startPrank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.CiphertextLengthMismatch.selector, CT_LEN, CT_LEN - 1)
+        );
+        market.deliver(o, B8X2, B8Y2, shortCt, "");
+        uint256[] memory longCt = new uint256[](CT_LEN + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.CiphertextLengthMismatch.selector, CT_LEN, CT_LEN + 1)
+        );
+        market.deliver(o, B8X2, B8Y2, longCt, "");
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_deliverInputNotInField() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        vm.startPrank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, DELIVERY_ID, 3, R));
+        market.deliver(o, R, B8Y2, ct, "");
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, DELIVERY_ID, 4, B8Y2 + R)
+        );
+        market.deliver(o, B8X2, B8Y2 + R, ct, "");
+        ct[CT_LEN - 1] = type(uint256).max;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPromptMarketplace.PublicInputNotInField.selector, DELIVERY_ID, 6 + CT_LEN - 1, type(uint256).max
+            )
+        );
+        market.deliver(o, B8X2, B8Y2, ct, "");
+        vm.stopPrank();
+    }
+
+    // ================================================================ refund errors
+
+    function test_RevertWhen_refundUnknownOrder() public {
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.OrderNotFound.selector, 1));
+        market.refund(1);
+    }
+
+    function test_RevertWhen_refundBeforeDeadline() public {
+        uint256 o = _order();
+        vm.warp(T0 + WINDOW - 1);
+        vm.prank(BUYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPromptMarketplace.DeadlineNotReached.selector, o, uint64(T0 + WINDOW), T0 + WINDOW - 1
+            )
+        );
+        market.refund(o);
+    }
+
+    function test_RevertWhen_refundByNonBuyer() public {
+        uint256 o = _order();
+        vm.warp(T0 + WINDOW);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.NotBuyer.selector, SELLER, BUYER));
+        market.refund(o);
+    }
+
+    function test_RevertWhen_refundAfterDeliver() public {
+        uint256 o = _order();
+        doDeliver(SELLER, o, C);
+        vm.warp(T0 + WINDOW);
+        vm.prank(BUYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPromptMarketplace.OrderNotOpen.selector, o, IPromptMarketplace.OrderStatus.Delivered
+            )
+        );
+        market.refund(o);
+    }
+
+    function test_RevertWhen_refundTwice() public {
+        uint256 o = _order();
+        vm.warp(T0 + WINDOW);
+        vm.startPrank(BUYER);
+        market.refund(o);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.OrderNotOpen.selector, o, IPromptMarketplace.OrderStatus.Refunded)
+        );
+        market.refund(o);
+        vm.stopPrank();
+        assertEq(market.withdrawable(BUYER), PRICE, "credited once");
+    }
+
+    // ================================================================ withdraw errors
+
+    function test_RevertWhen_withdrawNothing() public {
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.NothingToWithdraw.selector, BUYER));
+        market.withdraw();
+    }
+
+    function test_RevertWhen_withdrawTwice() public {
+        uint256 o = _order();
+        doDeliver(SELLER, o, C);
+        vm.startPrank(SELLER);
+        market.withdraw();
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.NothingToWithdraw.selector, SELLER));
+        market.withdraw();
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_withdrawToZero() public {
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidAddress.selector, address(0)));
+        market.withdrawTo(payable(address(0)));
+    }
+
+    function test_RevertWhen_withdrawRecipientRejects() public {
+        uint256 o = _order();
+        doDeliver(SELLER, o, C);
+        address rejecter = address(new RejectsEther());
+        uint256 owed = market.withdrawable(SELLER);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.TransferFailed.selector, rejecter, owed));
+        market.withdrawTo(payable(rejecter));
+        assertEq(market.withdrawable(SELLER), owed, "credit kept after failed transfer");
+    }
+
+    function test_RevertWhen_etherSentDirectly() public {
+        vm.deal(BUYER, 1 ether);
+        vm.prank(BUYER);
+        (bool ok,) = address(market).call{value: 1 ether}("");
+        assertFalse(ok, "market accepted plain ether");
+    }
+
+    // ================================================================ fuzz
+
+    /// seller + fee == price for every price and fee rate; fee is floor(price·bps/10⁴).
+    function testFuzz_feeSplitSumsToPrice(uint256 price, uint256 bps) public {
+        price = bound(price, 1, 1e30);
+        bps = bound(bps, 0, 1000);
+        market = new PromptMarketplace(address(registry), FEES, bps, WINDOW);
+        uint256 listingId = doList(SELLER, C, price);
+        uint256 o = doBuy(BUYER, listingId, price);
+        doDeliver(SELLER, o, C);
+        uint256 s = market.withdrawable(SELLER);
+        uint256 f = market.withdrawable(FEES);
+        assertEq(s + f, price, "seller + fee != price");
+        assertEq(f, price * bps / 10_000, "fee not floor(price*bps/1e4)");
+        assertEq(address(market).balance, price, "balance");
+    }
+
+    /// feeOf never overflows and is the exact floor, even for amounts where amount·bps overflows.
+    function testFuzz_feeOfExactFloor(uint256 amount, uint256 bps) public {
+        bps = bound(bps, 0, 1000);
+        PromptMarketplace m = new PromptMarketplace(address(registry), FEES, bps, WINDOW);
+        uint256 fee = m.feeOf(amount);
+        assertLe(fee, amount, "fee > amount");
+        // floor(a·b/B) == (a/B)·b + floor((a%B)·b/B) — check against a 512-bit-free identity:
+        // fee·B ≤ a·b < (fee+1)·B, evaluated as a·b − fee·B ∈ [0, B) using wrapping arithmetic.
+        unchecked {
+            uint256 rem = amount * bps - fee * 10_000;
+            assertLe(rem, 9_999, "not the floor");
+        }
+    }
+
+    /// Delivery is possible strictly before the deadline, refund at or after it, never both.
+    function testFuzz_deadlineSplitsDeliverAndRefund(uint256 dt, bool tryRefundFirst) public {
+        dt = bound(dt, 0, 3 * WINDOW);
+        uint256 o = _order();
+        vm.warp(T0 + dt);
+        bool beforeDeadline = dt < WINDOW;
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+
+        if (tryRefundFirst) {
+            vm.prank(BUYER);
+            if (beforeDeadline) {
+                vm.expectRevert(
+                    abi.encodeWithSelector(
+                        IPromptMarketplace.DeadlineNotReached.selector, o, uint64(T0 + WINDOW), T0 + dt
+                    )
+                );
+            }
+            market.refund(o);
+        }
+        vm.prank(SELLER);
+        if (!beforeDeadline) {
+            if (tryRefundFirst) {
+                vm.expectRevert(
+                    abi.encodeWithSelector(
+                        IPromptMarketplace.OrderNotOpen.selector, o, IPromptMarketplace.OrderStatus.Refunded
+                    )
+                );
+            } else {
+                vm.expectRevert(
+                    abi.encodeWithSelector(IPromptMarketplace.DeadlinePassed.selector, o, uint64(T0 + WINDOW), T0 + dt)
+                );
+            }
+        }
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+
+        IPromptMarketplace.OrderStatus st = market.getOrder(o).status;
+        if (beforeDeadline) {
+            assertTrue(st == IPromptMarketplace.OrderStatus.Delivered, "should be delivered");
+            assertEq(market.withdrawable(BUYER), 0, "buyer credited");
+        } else {
+            assertTrue(
+                st == (tryRefundFirst ? IPromptMarketplace.OrderStatus.Refunded : IPromptMarketplace.OrderStatus.Open),
+                "wrong status"
+            );
+            assertEq(market.withdrawable(SELLER), 0, "seller credited");
+        }
+    }
+
+    function testFuzz_RevertWhen_buyWrongPayment(uint256 price, uint256 sent) public {
+        price = bound(price, 1, 1e30);
+        sent = bound(sent, 0, 2e30);
+        vm.assume(sent != price);
+        uint256 listingId = doList(SELLER, C, price);
+        vm.deal(BUYER, sent);
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.IncorrectPayment.selector, price, sent));
+        market.buy{value: sent}(listingId, B8X, B8Y);
+    }
+
+    function testFuzz_RevertWhen_listInputNotInField(uint256 x, bool second) public {
+        vm.assume(x >= R);
+        uint256 c = second ? C : x;
+        uint256 out = second ? x : OUT;
+        vm.prank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, LISTING_ID, second ? 1 : 0, x)
+        );
+        market.list(LISTING_ID, DELIVERY_ID, c, out, PRICE, listingProof(c, out));
+    }
+
+    function testFuzz_RevertWhen_deliveryInputNotInField(uint256 x, uint256 slot) public {
+        vm.assume(x >= R);
+        slot = bound(slot, 0, 1 + CT_LEN); // 0: ephX, 1: ephY, 2..: ciphertext
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        uint256 ephX = B8X2;
+        uint256 ephY = B8Y2;
+        if (slot == 0) ephX = x;
+        else if (slot == 1) ephY = x;
+        else ct[slot - 2] = x;
+        bytes memory proof = proofFor(DELIVERY_VK, deliveryInputs(C, B8X, B8Y, ephX, ephY, o, ct));
+        vm.prank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPromptMarketplace.PublicInputNotInField.selector, DELIVERY_ID, slot < 2 ? 3 + slot : 4 + slot, x
+            )
+        );
+        market.deliver(o, ephX, ephY, ct, proof);
+    }
+
+    function testFuzz_RevertWhen_buyKeyNotInField(uint256 x, bool second) public {
+        vm.assume(x >= R);
+        _expectBadKey(second ? B8X : x, second ? x : B8Y);
+    }
+
+    /// Any canonical ciphertext/ephemeral key is passed through verbatim and settles once.
+    function testFuzz_deliverPassesSellerValuesThrough(uint256 ephX, uint256 ephY, uint256 seed) public {
+        ephX = ephX % R;
+        ephY = ephY % R;
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(seed);
+        bytes memory proof = proofFor(DELIVERY_VK, deliveryInputs(C, B8X, B8Y, ephX, ephY, o, ct));
+        vm.expectEmit(true, true, true, true, address(market));
+        emit Delivered(o, ephX, ephY, ct);
+        vm.prank(SELLER);
+        market.deliver(o, ephX, ephY, ct, proof);
+    }
+}
