@@ -1,0 +1,228 @@
+//! The delivery circuit: "the published ciphertext encrypts, for this buyer and this order,
+//! the prompt committed as `C`".
+//!
+//! # Public instance (one column, this exact order — the Solidity marketplace rebuilds it)
+//!
+//! ```text
+//! [C, PK.x, PK.y, R.x, R.y, order_id, ct_0, ..., ct_{n-1}]
+//! ```
+//!
+//! # Relation (witness: prompt m_0..m_{n-1}, salt, ephemeral r)
+//!
+//! ```text
+//! C    = trustml_poseidon::commit(m, salt)             = hash(m ‖ [salt])
+//! PK   on the curve
+//! R    = r·B8,   S = r·PK                             (same 254 bits for both)
+//! ct_i = m_i + hash([S.x, S.y, order_id, i])           for i = 0..n-1
+//! ```
+//!
+//! i.e. exactly [`crate::encrypt`]. The buyer can therefore decrypt with `S = sk·R`, and gets
+//! the committed prompt. Not enforced here (check natively / in the contract): `PK` is a
+//! valid key of the buyer (not small order), `R ≠ (0, 1)` (i.e. `r ≢ 0 mod l`), and the
+//! token range `m_i < 2^16` (the commitment binds `m` whatever its range).
+//!
+//! # Layout
+//!
+//! [`EccChip`] columns: two scalar multiplications + one point + one scalar row = 512 rows.
+//! [`PoseidonChip`] columns: `n` keystream hashes of 4 inputs (82 rows each) and the
+//! commitment (`rows_per_hash(n + 1)`). Three extra advice columns `w0..w2` (witnesses and
+//! the addition gate `q_add: w0 + w1 = w2`, degree 2), one instance column.
+
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance, Selector};
+use halo2_proofs::poly::Rotation;
+use trustml_poseidon::{rows_per_hash, PoseidonChip, PoseidonConfig};
+
+use crate::babyjubjub::Point;
+use crate::ecc_chip::{EccChip, EccConfig, ROWS_PER_MUL};
+use crate::encryption::{keystream, Ciphertext};
+use crate::Fr;
+
+/// Public-instance index of the commitment.
+pub const IDX_COMMITMENT: usize = 0;
+/// Public-instance index of `PK.x` (`PK.y` follows).
+pub const IDX_PK: usize = 1;
+/// Public-instance index of `R.x` (`R.y` follows).
+pub const IDX_R: usize = 3;
+/// Public-instance index of the order id.
+pub const IDX_ORDER: usize = 5;
+/// Public-instance index of the first ciphertext block.
+pub const IDX_CT: usize = 6;
+
+/// Witness of a delivery proof.
+#[derive(Clone, Debug)]
+pub struct DeliveryCircuit {
+    /// Prompt blocks `m_i` (the circuit shape depends on `prompt.len()`).
+    pub prompt: Vec<Fr>,
+    /// Commitment salt.
+    pub salt: Fr,
+    /// Ephemeral scalar.
+    pub r: Fr,
+    /// Buyer public key.
+    pub pk: Point,
+    /// Order id (the encryption nonce).
+    pub order_id: u64,
+}
+
+/// Columns of the delivery circuit.
+#[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    /// Baby Jubjub chip.
+    pub ecc: EccConfig,
+    /// Poseidon chip.
+    pub poseidon: PoseidonConfig,
+    /// Witness / addition columns.
+    pub w: [Column<Advice>; 3],
+    /// `w0 + w1 = w2`.
+    pub q_add: Selector,
+    /// Public inputs.
+    pub instance: Column<Instance>,
+}
+
+impl DeliveryCircuit {
+    /// Public instance `[C, PK.x, PK.y, R.x, R.y, order_id, ct_0..]`.
+    pub fn instance(commitment: Fr, pk: &Point, ct: &Ciphertext, order_id: u64) -> Vec<Fr> {
+        let mut v = vec![commitment, pk.x, pk.y, ct.r_point.x, ct.r_point.y];
+        v.push(Fr::from(order_id));
+        v.extend_from_slice(&ct.blocks);
+        v
+    }
+
+    /// The honest public instance of this witness.
+    pub fn public_inputs(&self) -> Vec<Fr> {
+        let ct = crate::encrypt(&self.prompt, &self.r, &self.pk, self.order_id)
+            .expect("valid key and non-zero r");
+        Self::instance(
+            trustml_poseidon::commit(&self.prompt, self.salt),
+            &self.pk,
+            &ct,
+            self.order_id,
+        )
+    }
+
+    /// Smallest `k` fitting a prompt of `n` blocks (with 16 rows of margin for blinding).
+    pub fn min_k(n: usize) -> u32 {
+        let ecc = 2 * ROWS_PER_MUL + 2;
+        let poseidon = n * rows_per_hash(4) + rows_per_hash(n + 1);
+        let rows = ecc.max(poseidon).max(3 * n + 1) + 16;
+        (rows as f64).log2().ceil() as u32
+    }
+}
+
+impl Circuit<Fr> for DeliveryCircuit {
+    type Config = DeliveryConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = ();
+
+    fn without_witnesses(&self) -> Self {
+        // The shape depends only on `prompt.len()`; witness values are ignored by keygen.
+        self.clone()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> DeliveryConfig {
+        let poseidon = PoseidonChip::configure(meta);
+        let ecc = EccChip::configure(meta);
+        let w = [
+            meta.advice_column(),
+            meta.advice_column(),
+            meta.advice_column(),
+        ];
+        for c in w {
+            meta.enable_equality(c);
+        }
+        let q_add = meta.selector();
+        meta.create_gate("ct = m + ks", |meta| {
+            let q = meta.query_selector(q_add);
+            let [a, b, c] = w.map(|c| meta.query_advice(c, Rotation::cur()));
+            vec![q * (a + b - c)]
+        });
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        DeliveryConfig {
+            ecc,
+            poseidon,
+            w,
+            q_add,
+            instance,
+        }
+    }
+
+    fn synthesize(
+        &self,
+        cfg: DeliveryConfig,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
+        let n = self.prompt.len();
+        let ecc = EccChip::new(cfg.ecc);
+        let poseidon = PoseidonChip::new(cfg.poseidon);
+        let [w0, w1, w2] = cfg.w;
+
+        // Witnesses in w0/w1, rows [0, 2n + 1): m_i, salt, order_id, constants i.
+        let (m, salt, order, idx) = layouter.assign_region(
+            || "delivery witnesses",
+            |mut region| {
+                let m: Vec<_> = (0..n)
+                    .map(|i| region.assign_advice(w0, i, Value::known(self.prompt[i])))
+                    .collect();
+                let salt = region.assign_advice(w0, n, Value::known(self.salt));
+                let order = region.assign_advice(w1, n, Value::known(Fr::from(self.order_id)));
+                let mut idx = Vec::with_capacity(n);
+                for i in 0..n {
+                    let c = region.assign_advice(w0, n + 1 + i, Value::known(Fr::from(i as u64)));
+                    region.constrain_constant(c.cell(), Fr::from(i as u64))?;
+                    idx.push(c);
+                }
+                Ok((m, salt, order, idx))
+            },
+        )?;
+        layouter.constrain_instance(order.cell(), cfg.instance, IDX_ORDER);
+
+        // R = r·B8, S = r·PK with shared bits.
+        let r = ecc.assign_scalar(&mut layouter, Value::known(self.r))?;
+        let pk = ecc.assign_point(&mut layouter, Value::known(self.pk))?;
+        layouter.constrain_instance(pk.x.cell(), cfg.instance, IDX_PK);
+        layouter.constrain_instance(pk.y.cell(), cfg.instance, IDX_PK + 1);
+        let big_r = ecc.fixed_base_mul(&mut layouter, &r)?;
+        layouter.constrain_instance(big_r.point.x.cell(), cfg.instance, IDX_R);
+        layouter.constrain_instance(big_r.point.y.cell(), cfg.instance, IDX_R + 1);
+        let s = ecc.variable_base_mul(&mut layouter, &r, &pk, Some(&big_r.bits))?;
+
+        // Commitment.
+        let mut committed = m.clone();
+        committed.push(salt);
+        let c = poseidon.hash(&mut layouter, &committed)?;
+        layouter.constrain_instance(c.cell(), cfg.instance, IDX_COMMITMENT);
+
+        // Keystream and ciphertext blocks.
+        let mut ks = Vec::with_capacity(n);
+        for idx_i in &idx {
+            let inputs = [
+                s.point.x.clone(),
+                s.point.y.clone(),
+                order.clone(),
+                idx_i.clone(),
+            ];
+            ks.push(poseidon.hash(&mut layouter, &inputs)?);
+        }
+        let shared = s.point.value();
+        let ct = layouter.assign_region(
+            || "ct = m + ks",
+            |mut region| {
+                let mut out = Vec::with_capacity(n);
+                for i in 0..n {
+                    let row = 2 * n + 1 + i;
+                    cfg.q_add.enable(&mut region, row)?;
+                    m[i].copy_advice(&mut region, w0, row);
+                    ks[i].copy_advice(&mut region, w1, row);
+                    let c = shared.map(|s| self.prompt[i] + keystream(&s, self.order_id, i));
+                    out.push(region.assign_advice(w2, row, c));
+                }
+                Ok(out)
+            },
+        )?;
+        for (i, c) in ct.iter().enumerate() {
+            layouter.constrain_instance(c.cell(), cfg.instance, IDX_CT + i);
+        }
+        Ok(())
+    }
+}

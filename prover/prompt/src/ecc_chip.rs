@@ -1,0 +1,493 @@
+//! A halo2 chip for Baby Jubjub scalar multiplication over the native field (BN254 `Fr`).
+//!
+//! # Layout
+//!
+//! 12 advice columns `b, z, x, y, t, dx, dy, u, sx, sy, px, py` (`b, z, x, y, px, py`
+//! equality-enabled), one fixed column registered with `enable_constant`, and 3 selectors.
+//! A scalar multiplication `k·P` takes [`ROWS_PER_MUL`] = 255 rows: 254 step rows (one per
+//! scalar bit, most significant first) and one output row. Step row `j` handles bit
+//! `i = 253 − j`:
+//!
+//! ```text
+//! (x, y)   accumulator entering the step        (row 0: the constant identity (0, 1))
+//! z        recomposed scalar so far             (row 0: the constant 0)
+//! t        = x·y
+//! (dx, dy) = 2·(x, y):   dx·(1 + d·t²) = 2t,   dy·(1 − d·t²) = y² − a·x²
+//! u        = dx·dy
+//! (sx, sy) = (dx, dy) + P:  sx·(1 + d·u·Px·Py) = dx·Py + dy·Px
+//!                           sy·(1 − d·u·Px·Py) = dy·Py − a·dx·Px
+//! b·(1 − b) = 0
+//! next (x, y) = (dx, dy) + b·((sx, sy) − (dx, dy))
+//! next z      = 2z + b
+//! ```
+//!
+//! For the fixed base, `P = B8` enters the gate as constants (selector `q_fixed`); for a
+//! variable base `P` lives in `px, py`, is copied from the input point on row 0, checked to
+//! be on the curve there (`q_on_curve`: `a·Px² + Py² = 1 + d·Px²·Py²`, degree 4 + 1) and
+//! propagated by `px_next = px, py_next = py` (`q_var`). The output row holds the result in
+//! `(x, y)` and `z`, which is copy-constrained to the scalar cell. Max gate degree: 5
+//! (`q_var · sx · u · px · py`).
+//!
+//! # Why the product form is sound
+//!
+//! The addition law is complete on the curve (`d` is a non-square), so for an on-curve input
+//! every denominator `1 ± d·(...)` is non-zero and each constraint `num = den·out` has exactly
+//! one solution; by induction every accumulator is on the curve. This is why the variable
+//! base must be checked on the curve (the identity start and `B8` are).
+//!
+//! # Bits
+//!
+//! The 254 bits recompose to the scalar mod `p`; an integer `k < 2^254 − p` also has the
+//! decomposition `k + p`, which multiplies by a different scalar mod `l`. Circuits that must
+//! use *the same* multiplier twice (e.g. `R = r·B8` and `S = r·PK`) therefore pass the bits of
+//! the first multiplication to the second ([`EccChip::variable_base_mul`]'s `share_bits`),
+//! which copy-constrains them bit by bit.
+//!
+//! # Row placement
+//!
+//! As for `trustml_poseidon::PoseidonChip`: halo2-axiom's `SimpleFloorPlanner` uses absolute
+//! rows, so the chip keeps its own row cursor; use one chip per `synthesize`.
+
+use std::cell::Cell as StdCell;
+
+use halo2_proofs::circuit::{AssignedCell, Layouter, Region, Value};
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::plonk::{
+    Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed, Selector,
+};
+use halo2_proofs::poly::Rotation;
+
+use crate::babyjubjub::{coeff_a, coeff_d, scalar_bits, Point, SCALAR_BITS};
+use crate::Fr;
+
+/// Rows used by one scalar multiplication (254 steps + output row).
+pub const ROWS_PER_MUL: usize = SCALAR_BITS + 1;
+
+/// An assigned advice cell.
+pub type ACell<'v> = AssignedCell<&'v Assigned<Fr>, Fr>;
+
+/// An assigned point (coordinates in the chip's columns).
+#[derive(Clone, Debug)]
+pub struct AssignedPoint<'v> {
+    /// `x` coordinate.
+    pub x: ACell<'v>,
+    /// `y` coordinate.
+    pub y: ACell<'v>,
+}
+
+impl AssignedPoint<'_> {
+    /// The point's value.
+    pub fn value(&self) -> Value<Point> {
+        self.x.value().zip(self.y.value()).map(|(x, y)| Point {
+            x: x.evaluate(),
+            y: y.evaluate(),
+        })
+    }
+}
+
+/// Result of a scalar multiplication.
+#[derive(Clone, Debug)]
+pub struct MulOutput<'v> {
+    /// `k·P`.
+    pub point: AssignedPoint<'v>,
+    /// The 254 scalar bits, little-endian (`bits[i]` is bit `i`).
+    pub bits: Vec<ACell<'v>>,
+}
+
+/// Columns and selectors of the chip.
+#[derive(Clone, Copy, Debug)]
+pub struct EccConfig {
+    /// Scalar bit of the step.
+    pub b: Column<Advice>,
+    /// Running recomposition of the scalar.
+    pub z: Column<Advice>,
+    /// Accumulator.
+    pub x: Column<Advice>,
+    /// Accumulator.
+    pub y: Column<Advice>,
+    /// `x·y`.
+    pub t: Column<Advice>,
+    /// Doubled accumulator.
+    pub dx: Column<Advice>,
+    /// Doubled accumulator.
+    pub dy: Column<Advice>,
+    /// `dx·dy`.
+    pub u: Column<Advice>,
+    /// Doubled accumulator plus base.
+    pub sx: Column<Advice>,
+    /// Doubled accumulator plus base.
+    pub sy: Column<Advice>,
+    /// Variable base.
+    pub px: Column<Advice>,
+    /// Variable base.
+    pub py: Column<Advice>,
+    /// Constants (identity, initial zero).
+    pub constants: Column<Fixed>,
+    /// Fixed-base (`B8`) step.
+    pub q_fixed: Selector,
+    /// Variable-base step.
+    pub q_var: Selector,
+    /// On-curve check of `(px, py)`.
+    pub q_on_curve: Selector,
+}
+
+/// Witness of one step row.
+#[derive(Clone, Copy, Debug, Default)]
+struct StepRow {
+    b: Fr,
+    z: Fr,
+    x: Fr,
+    y: Fr,
+    t: Fr,
+    dx: Fr,
+    dy: Fr,
+    u: Fr,
+    sx: Fr,
+    sy: Fr,
+}
+
+fn inv0(v: Fr) -> Fr {
+    Option::from(v.invert()).unwrap_or(Fr::ZERO)
+}
+
+/// Step rows for `base`, bits given most significant first (values not necessarily boolean,
+/// so tests can build traces of malicious bits), plus the output `(x, y, z)`.
+fn trace(base: Point, bits_msb_first: &[Fr]) -> (Vec<StepRow>, [Fr; 3]) {
+    let (a, d) = (coeff_a(), coeff_d());
+    let (mut x, mut y, mut z) = (Fr::ZERO, Fr::ONE, Fr::ZERO);
+    let mut rows = Vec::with_capacity(bits_msb_first.len());
+    for &b in bits_msb_first {
+        let t = x * y;
+        let dt2 = d * t.square();
+        let dx = t.double() * inv0(Fr::ONE + dt2);
+        let dy = (y.square() - a * x.square()) * inv0(Fr::ONE - dt2);
+        let u = dx * dy;
+        let dup = d * u * base.x * base.y;
+        let sx = (dx * base.y + dy * base.x) * inv0(Fr::ONE + dup);
+        let sy = (dy * base.y - a * dx * base.x) * inv0(Fr::ONE - dup);
+        rows.push(StepRow {
+            b,
+            z,
+            x,
+            y,
+            t,
+            dx,
+            dy,
+            u,
+            sx,
+            sy,
+        });
+        x = dx + b * (sx - dx);
+        y = dy + b * (sy - dy);
+        z = z.double() + b;
+    }
+    (rows, [x, y, z])
+}
+
+/// The chip. See the module docs.
+#[derive(Debug)]
+pub struct EccChip {
+    config: EccConfig,
+    start_row: usize,
+    next_row: StdCell<usize>,
+}
+
+impl EccChip {
+    /// Allocates the chip's columns and gates.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>) -> EccConfig {
+        let adv = |meta: &mut ConstraintSystem<Fr>, eq: bool| {
+            let c = meta.advice_column();
+            if eq {
+                meta.enable_equality(c);
+            }
+            c
+        };
+        let (b, z, x, y) = (
+            adv(meta, true),
+            adv(meta, true),
+            adv(meta, true),
+            adv(meta, true),
+        );
+        let (t, dx, dy, u) = (
+            adv(meta, false),
+            adv(meta, false),
+            adv(meta, false),
+            adv(meta, false),
+        );
+        let (sx, sy) = (adv(meta, false), adv(meta, false));
+        let (px, py) = (adv(meta, true), adv(meta, true));
+        let constants = meta.fixed_column();
+        meta.enable_constant(constants);
+        let config = EccConfig {
+            b,
+            z,
+            x,
+            y,
+            t,
+            dx,
+            dy,
+            u,
+            sx,
+            sy,
+            px,
+            py,
+            constants,
+            q_fixed: meta.selector(),
+            q_var: meta.selector(),
+            q_on_curve: meta.selector(),
+        };
+
+        let a = Expression::Constant(coeff_a());
+        let d = Expression::Constant(coeff_d());
+        let one = Expression::Constant(Fr::ONE);
+        let g = Point::generator();
+
+        // The step constraints for base (px, py) given as expressions.
+        let step = |meta: &mut halo2_proofs::plonk::VirtualCells<Fr>,
+                    px: Expression<Fr>,
+                    py: Expression<Fr>|
+         -> Vec<Expression<Fr>> {
+            let cur = |meta: &mut halo2_proofs::plonk::VirtualCells<Fr>, c| {
+                meta.query_advice(c, Rotation::cur())
+            };
+            let (b, z, x, y) = (cur(meta, b), cur(meta, z), cur(meta, x), cur(meta, y));
+            let (t, dx, dy, u) = (cur(meta, t), cur(meta, dx), cur(meta, dy), cur(meta, u));
+            let (sx, sy) = (cur(meta, sx), cur(meta, sy));
+            let x_next = meta.query_advice(config.x, Rotation::next());
+            let y_next = meta.query_advice(config.y, Rotation::next());
+            let z_next = meta.query_advice(config.z, Rotation::next());
+            let dt2 = d.clone() * t.clone() * t.clone();
+            let dup = d.clone() * u.clone() * px.clone() * py.clone();
+            vec![
+                t.clone() - x.clone() * y.clone(),
+                dx.clone() * (one.clone() + dt2.clone()) - t.clone() - t,
+                dy.clone() * (one.clone() - dt2) - (y.clone() * y - a.clone() * x.clone() * x),
+                u - dx.clone() * dy.clone(),
+                sx.clone() * (one.clone() + dup.clone())
+                    - (dx.clone() * py.clone() + dy.clone() * px.clone()),
+                sy.clone() * (one.clone() - dup) - (dy.clone() * py - a.clone() * dx.clone() * px),
+                b.clone() * (one.clone() - b.clone()),
+                x_next - (dx.clone() + b.clone() * (sx - dx)),
+                y_next - (dy.clone() + b.clone() * (sy - dy)),
+                z_next - (z.clone() + z + b),
+            ]
+        };
+
+        meta.create_gate("babyjub fixed-base step", |meta| {
+            let q = meta.query_selector(config.q_fixed);
+            step(meta, Expression::Constant(g.x), Expression::Constant(g.y))
+                .into_iter()
+                .map(|e| q.clone() * e)
+                .collect::<Vec<_>>()
+        });
+        meta.create_gate("babyjub variable-base step", |meta| {
+            let q = meta.query_selector(config.q_var);
+            let px = meta.query_advice(config.px, Rotation::cur());
+            let py = meta.query_advice(config.py, Rotation::cur());
+            let px_next = meta.query_advice(config.px, Rotation::next());
+            let py_next = meta.query_advice(config.py, Rotation::next());
+            let mut cs = step(meta, px.clone(), py.clone());
+            cs.push(px_next - px);
+            cs.push(py_next - py);
+            cs.into_iter().map(|e| q.clone() * e).collect::<Vec<_>>()
+        });
+        meta.create_gate("babyjub on curve", |meta| {
+            let q = meta.query_selector(config.q_on_curve);
+            let px = meta.query_advice(config.px, Rotation::cur());
+            let py = meta.query_advice(config.py, Rotation::cur());
+            let x2 = px.clone() * px;
+            let y2 = py.clone() * py;
+            vec![q * (a.clone() * x2.clone() + y2.clone() - one.clone() - d.clone() * x2 * y2)]
+        });
+        config
+    }
+
+    /// A chip placing its first assignment at row 0 of its columns.
+    pub fn new(config: EccConfig) -> Self {
+        Self::with_start_row(config, 0)
+    }
+
+    /// A chip placing its first assignment at absolute row `start_row` of its columns.
+    pub fn with_start_row(config: EccConfig, start_row: usize) -> Self {
+        Self {
+            config,
+            start_row,
+            next_row: StdCell::new(start_row),
+        }
+    }
+
+    /// The chip's configuration.
+    pub fn config(&self) -> &EccConfig {
+        &self.config
+    }
+
+    /// Rows used so far.
+    pub fn rows_used(&self) -> usize {
+        self.next_row.get() - self.start_row
+    }
+
+    fn take_rows(&self, n: usize) -> usize {
+        let r = self.next_row.get();
+        self.next_row.set(r + n);
+        r
+    }
+
+    /// Witnesses a point in `(x, y)` of one row (no constraint; a variable-base
+    /// multiplication checks its base is on the curve).
+    pub fn assign_point<'v>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        p: Value<Point>,
+    ) -> Result<AssignedPoint<'v>, Error> {
+        let row = self.take_rows(1);
+        layouter.assign_region(
+            || "babyjub point",
+            |mut region| {
+                Ok(AssignedPoint {
+                    x: region.assign_advice(self.config.x, row, p.map(|p| p.x)),
+                    y: region.assign_advice(self.config.y, row, p.map(|p| p.y)),
+                })
+            },
+        )
+    }
+
+    /// Witnesses a scalar in `z` of one row.
+    pub fn assign_scalar<'v>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        k: Value<Fr>,
+    ) -> Result<ACell<'v>, Error> {
+        let row = self.take_rows(1);
+        layouter.assign_region(
+            || "babyjub scalar",
+            |mut region| Ok(region.assign_advice(self.config.z, row, k)),
+        )
+    }
+
+    /// `scalar·B8`. The scalar cell's column must be equality-enabled.
+    pub fn fixed_base_mul<'v, V>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        scalar: &AssignedCell<V, Fr>,
+    ) -> Result<MulOutput<'v>, Error>
+    where
+        V: Clone + Into<Assigned<Fr>>,
+    {
+        let bits = scalar_value(scalar).map(canonical_bits);
+        self.mul_with_bits(layouter, scalar, None, None, bits)
+    }
+
+    /// `scalar·base`; constrains `base` to be on the curve. If `share_bits` is given (the
+    /// little-endian bits of an earlier multiplication by the same scalar), the bits used
+    /// here are copy-constrained to them.
+    pub fn variable_base_mul<'v, V>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        scalar: &AssignedCell<V, Fr>,
+        base: &AssignedPoint<'_>,
+        share_bits: Option<&[ACell<'_>]>,
+    ) -> Result<MulOutput<'v>, Error>
+    where
+        V: Clone + Into<Assigned<Fr>>,
+    {
+        let bits = scalar_value(scalar).map(canonical_bits);
+        self.mul_with_bits(layouter, scalar, Some(base), share_bits, bits)
+    }
+
+    /// Scalar multiplication with explicit bit values (most significant first). Honest
+    /// callers use [`Self::fixed_base_mul`] / [`Self::variable_base_mul`]; tests use this to
+    /// build traces of malicious bits.
+    pub(crate) fn mul_with_bits<'v, V>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        scalar: &AssignedCell<V, Fr>,
+        base: Option<&AssignedPoint<'_>>,
+        share_bits: Option<&[ACell<'_>]>,
+        bits_msb_first: Value<Vec<Fr>>,
+    ) -> Result<MulOutput<'v>, Error>
+    where
+        V: Clone + Into<Assigned<Fr>>,
+    {
+        let cfg = self.config;
+        let start = self.take_rows(ROWS_PER_MUL);
+        let base_value = match base {
+            Some(p) => p.value(),
+            None => Value::known(Point::generator()),
+        };
+        let tr = base_value.zip(bits_msb_first).map(|(p, bits)| {
+            assert_eq!(bits.len(), SCALAR_BITS);
+            trace(p, &bits)
+        });
+        layouter.assign_region(
+            || "babyjub scalar mul",
+            |mut region: Region<'_, Fr>| {
+                let mut bit_cells = Vec::with_capacity(SCALAR_BITS);
+                for j in 0..SCALAR_BITS {
+                    let r = start + j;
+                    let row = tr.as_ref().map(|t| t.0[j]);
+                    if base.is_some() {
+                        cfg.q_var.enable(&mut region, r)?;
+                    } else {
+                        cfg.q_fixed.enable(&mut region, r)?;
+                    }
+                    bit_cells.push(region.assign_advice(cfg.b, r, row.map(|w| w.b)));
+                    if j == 0 {
+                        region.assign_advice_from_constant(|| "z0", cfg.z, r, Fr::ZERO)?;
+                        region.assign_advice_from_constant(|| "x0", cfg.x, r, Fr::ZERO)?;
+                        region.assign_advice_from_constant(|| "y0", cfg.y, r, Fr::ONE)?;
+                    } else {
+                        region.assign_advice(cfg.z, r, row.map(|w| w.z));
+                        region.assign_advice(cfg.x, r, row.map(|w| w.x));
+                        region.assign_advice(cfg.y, r, row.map(|w| w.y));
+                    }
+                    let cols = [cfg.t, cfg.dx, cfg.dy, cfg.u, cfg.sx, cfg.sy];
+                    let vals = row.map(|w| [w.t, w.dx, w.dy, w.u, w.sx, w.sy]);
+                    for (k, col) in cols.iter().enumerate() {
+                        region.assign_advice(*col, r, vals.map(|v| v[k]));
+                    }
+                }
+                // Variable base: copied on row 0, on-curve there, propagated to the output row.
+                if let Some(p) = base {
+                    cfg.q_on_curve.enable(&mut region, start)?;
+                    p.x.copy_advice(&mut region, cfg.px, start);
+                    p.y.copy_advice(&mut region, cfg.py, start);
+                    for j in 1..ROWS_PER_MUL {
+                        region.assign_advice(cfg.px, start + j, p.x.value().map(|v| v.evaluate()));
+                        region.assign_advice(cfg.py, start + j, p.y.value().map(|v| v.evaluate()));
+                    }
+                }
+                let out = start + SCALAR_BITS;
+                let fin = tr.as_ref().map(|t| t.1);
+                let x = region.assign_advice(cfg.x, out, fin.map(|f| f[0]));
+                let y = region.assign_advice(cfg.y, out, fin.map(|f| f[1]));
+                let z = region.assign_advice(cfg.z, out, fin.map(|f| f[2]));
+                region.constrain_equal(z.cell(), scalar.cell());
+                // Little-endian order for the caller.
+                bit_cells.reverse();
+                if let Some(shared) = share_bits {
+                    assert_eq!(shared.len(), SCALAR_BITS);
+                    for (mine, theirs) in bit_cells.iter().zip(shared) {
+                        region.constrain_equal(mine.cell(), theirs.cell());
+                    }
+                }
+                Ok(MulOutput {
+                    point: AssignedPoint { x, y },
+                    bits: bit_cells,
+                })
+            },
+        )
+    }
+}
+
+fn scalar_value<V: Clone + Into<Assigned<Fr>>>(cell: &AssignedCell<V, Fr>) -> Value<Fr> {
+    cell.value().map(|v| v.clone().into().evaluate())
+}
+
+/// The canonical 254 bits of `k`, most significant first, as field elements.
+pub(crate) fn canonical_bits(k: Fr) -> Vec<Fr> {
+    scalar_bits(&k)
+        .into_iter()
+        .rev()
+        .map(|b| if b { Fr::ONE } else { Fr::ZERO })
+        .collect()
+}
