@@ -615,8 +615,7 @@ impl<'m> Builder<'m> {
     }
 
     fn wire(&mut self) -> Wire {
-        self.p.num_wires += 1;
-        self.p.num_wires - 1
+        self.p.new_wire()
     }
 
     fn dot(&mut self, terms: Vec<(Wire, WRef)>) -> Wire {
@@ -698,31 +697,7 @@ impl<'m> Builder<'m> {
             .into_iter()
             .map(|win| {
                 let sum = self.dot(win.into_iter().map(|x| (x, WRef::Const(1))).collect());
-                let (out, rem, slack) = (self.wire(), self.wire(), self.wire());
-                self.p.instrs.push(Instr::DivRound {
-                    num: sum,
-                    den,
-                    out,
-                    rem,
-                    slack,
-                    node: node as u32,
-                });
-                // rem and slack are stored minus 2^(s-1): a rescaling NonNeg lookup proves
-                // each non-negative (see chips::div).
-                for w in [rem, slack] {
-                    let tag = self.p.funcs.tag(Func::NonNeg) as u16;
-                    let scratch = self.wire();
-                    self.p.instrs.push(Instr::Lookup {
-                        input: w,
-                        rescale: true,
-                        tag,
-                        out: scratch,
-                        node: node as u32,
-                        wide: false,
-                    });
-                }
-                self.coarse_range_check(node, out);
-                out
+                self.p.push_div_round(node as u32, sum, den)
             })
             .collect()
     }

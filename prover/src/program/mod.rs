@@ -170,8 +170,7 @@ impl<'g> Lowering<'g> {
     }
 
     fn wire(&mut self) -> Wire {
-        self.p.num_wires += 1;
-        self.p.num_wires - 1
+        self.p.new_wire()
     }
 
     fn param(&mut self, v: i64) -> WRef {
@@ -267,15 +266,7 @@ impl<'g> Lowering<'g> {
     /// Bounds `w` to `[-2^(B+s-1), 2^(B+s-1))` (roughly): `round(w / 2^s)` must be in the
     /// lookup domain. One lane, and no table wider than the activations need.
     fn coarse_range_check(&mut self, idx: usize, w: Wire) {
-        let out = self.wire();
-        self.p.instrs.push(Instr::Lookup {
-            input: w,
-            rescale: true,
-            tag: 0,
-            out,
-            node: idx as u32,
-            wide: false,
-        });
+        self.p.push_coarse_check(idx as u32, w);
     }
 
     fn dot(&mut self, terms: Vec<(Wire, WRef)>) -> Wire {
@@ -679,28 +670,7 @@ impl<'g> Lowering<'g> {
                     .collect();
                 let sum = self.dot(exps.iter().map(|&e| (e, WRef::Const(1))).collect());
                 for (&p, &e) in at.iter().zip(&exps) {
-                    let (out, rem, slack) = (self.wire(), self.wire(), self.wire());
-                    self.p.instrs.push(Instr::DivRound {
-                        num: e,
-                        den: sum,
-                        out,
-                        rem,
-                        slack,
-                        node: idx as u32,
-                    });
-                    for w in [rem, slack] {
-                        let tag = self.p.funcs.tag(Func::NonNeg) as u16;
-                        let scratch = self.wire();
-                        self.p.instrs.push(Instr::Lookup {
-                            input: w,
-                            rescale: true,
-                            tag,
-                            out: scratch,
-                            node: idx as u32,
-                            wide: false,
-                        });
-                    }
-                    self.coarse_range_check(idx, out);
+                    let out = self.p.push_div_round(idx as u32, e, sum);
                     outs[p] = out;
                 }
             }
@@ -911,6 +881,55 @@ impl Program {
             .iter()
             .map(|(_, ws)| ws.iter().map(|&w| witness[w as usize]).collect())
             .collect()
+    }
+
+    /// A fresh wire.
+    pub(crate) fn new_wire(&mut self) -> Wire {
+        self.num_wires += 1;
+        self.num_wires - 1
+    }
+
+    /// Bounds `w` to `[-2^(B+s-1), 2^(B+s-1))` (roughly): `round(w / 2^s)` must be in the
+    /// lookup domain. One lane, and no table wider than the activations need.
+    pub(crate) fn push_coarse_check(&mut self, node: u32, w: Wire) {
+        let out = self.new_wire();
+        self.instrs.push(Instr::Lookup {
+            input: w,
+            rescale: true,
+            tag: 0,
+            out,
+            node,
+            wide: false,
+        });
+    }
+
+    /// `round(num · 2^s / den)` with everything that makes it unique: the remainder and the
+    /// slack (stored minus `2^(s-1)`, see `chips::div`) shown non-negative by rescaling
+    /// `NonNeg` lookups, and the quotient coarsely range-checked.
+    pub(crate) fn push_div_round(&mut self, node: u32, num: Wire, den: Wire) -> Wire {
+        let (out, rem, slack) = (self.new_wire(), self.new_wire(), self.new_wire());
+        self.instrs.push(Instr::DivRound {
+            num,
+            den,
+            out,
+            rem,
+            slack,
+            node,
+        });
+        let tag = self.funcs.tag(Func::NonNeg) as u16;
+        for w in [rem, slack] {
+            let scratch = self.new_wire();
+            self.instrs.push(Instr::Lookup {
+                input: w,
+                rescale: true,
+                tag,
+                out: scratch,
+                node,
+                wide: false,
+            });
+        }
+        self.push_coarse_check(node, out);
+        out
     }
 
     /// Whether some dot product multiplies two activations.
