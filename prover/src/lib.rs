@@ -14,5 +14,6 @@ pub mod circuit;
 pub mod data;
 pub mod inspect;
 pub mod model;
+pub mod prompt;
 pub mod proof;
 pub mod zkml;

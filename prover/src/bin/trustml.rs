@@ -100,10 +100,31 @@ enum Cmd {
     Verify { dir: PathBuf, proof: PathBuf },
     /// Show a model directory's circuit: k, rows, columns, lookups, public inputs.
     Inspect { dir: PathBuf },
+    /// Prompt marketplace, buyer side: keys and decryption of a delivered prompt.
+    Prompt {
+        #[command(subcommand)]
+        cmd: PromptCmd,
+    },
     /// On-chain verification: Solidity verifier generation, deployment, checks.
     Evm {
         #[command(subcommand)]
         cmd: evm_cmd::EvmCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum PromptCmd {
+    /// Make a Baby Jubjub key pair; give the public key to `buy`, keep the file secret.
+    Keygen {
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Decrypt a delivered prompt ({"order_id", "r": {x, y}, "blocks": [...]}, from the
+    /// marketplace's `Delivered` event) with your key file.
+    Decrypt {
+        #[arg(long)]
+        key: PathBuf,
+        ciphertext: PathBuf,
     },
 }
 
@@ -350,6 +371,38 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             println!("INVALID proof");
             return Ok(ExitCode::from(1));
+        }
+        Cmd::Prompt {
+            cmd: PromptCmd::Keygen { output },
+        } => {
+            if output.exists() {
+                bail!(
+                    "{} exists; refusing to overwrite a key (it may hold bought prompts)",
+                    output.display()
+                );
+            }
+            let key = trustml::prompt::keygen();
+            write_atomic(&output, serde_json::to_string_pretty(&key)?.as_bytes())?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o600))?;
+            }
+            println!("key pair written to {} (keep it secret)", output.display());
+            println!("public key: x = {}, y = {}", key.public.x, key.public.y);
+        }
+        Cmd::Prompt {
+            cmd: PromptCmd::Decrypt { key, ciphertext },
+        } => {
+            let (plain, tokens) = trustml::prompt::decrypt_files(&key, &ciphertext)?;
+            match tokens {
+                Some(t) => println!("{}", serde_json::json!({ "tokens": t })),
+                None => {
+                    eprintln!("warning: the plaintext is not a list of 16-bit tokens: wrong key or order id?");
+                    let hex: Vec<String> = plain.iter().map(fr_to_hex).collect();
+                    println!("{}", serde_json::json!({ "field_elements": hex }));
+                }
+            }
         }
         Cmd::Inspect { dir } => {
             let m = CompiledModel::load(&dir)?;
