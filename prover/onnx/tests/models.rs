@@ -266,7 +266,7 @@ fn garbage_truncated_and_mutated_files_do_not_panic() {
         .map(|n| data_dir().join(format!("{n}.onnx")))
         .collect();
     // The peer fixtures, when present, add more op variety (their loads may fail cleanly).
-    if let Ok(rd) = std::fs::read_dir("/work/shared/fixtures/peer-onnx") {
+    if let Some(rd) = peer_dir().and_then(|d| std::fs::read_dir(d).ok()) {
         files.extend(
             rd.filter_map(|e| e.ok())
                 .map(|e| e.path().join("network.onnx"))

@@ -8,10 +8,8 @@
 mod common;
 
 use common::*;
-use std::path::Path;
-use trustml_onnx::{load_onnx, outputs};
 
-const PEER_DIR: &str = "/work/shared/fixtures/peer-onnx";
+use trustml_onnx::{load_onnx, outputs};
 
 /// Must load and match.
 const MUST_LOAD: &[&str] = &[
@@ -50,11 +48,11 @@ const EXPECTED_UNSUPPORTED: &[&str] = &[];
 
 #[test]
 fn peer_models() {
-    let root = Path::new(PEER_DIR);
-    if !root.is_dir() {
-        println!("note: {PEER_DIR} not found; peer model tests skipped");
+    let Some(root) = peer_dir() else {
+        println!("note: no shared/fixtures/peer-onnx found; peer model tests skipped");
         return;
-    }
+    };
+    let root = root.as_path();
     let expected = read_json(&data_dir().join("peer_expected.json"));
     let mut dirs: Vec<_> = std::fs::read_dir(root)
         .unwrap()

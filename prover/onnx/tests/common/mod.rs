@@ -8,6 +8,16 @@ pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
+/// The shared peer models (EZKL's examples), when present: `shared/` beside the checkout
+/// (as CI lays it out), else the developers' `/work/shared`.
+#[allow(dead_code)]
+pub fn peer_dir() -> Option<PathBuf> {
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/peer-onnx");
+    [beside, PathBuf::from("/work/shared/fixtures/peer-onnx")]
+        .into_iter()
+        .find(|p| p.is_dir())
+}
+
 pub fn floats(v: &serde_json::Value) -> Vec<Vec<f64>> {
     v.as_array()
         .map(|rows| {
