@@ -123,6 +123,9 @@ pub struct Settings {
     /// Keccak-256 of model.onnx.
     pub model_keccak: String,
     pub quant: QuantParams,
+    /// Lookup domain bits per function tag (see `FuncSet::bits`).
+    #[serde(default)]
+    pub func_bits: Vec<u32>,
     pub shape: CircuitShape,
     pub k: u32,
     pub rows: RowPlan,
@@ -141,6 +144,7 @@ impl Settings {
             "format": self.format,
             "model_keccak": self.model_keccak,
             "quant": self.quant,
+            "func_bits": self.func_bits,
             "shape": self.shape,
             "k": self.k,
             "num_instances": self.num_instances,
@@ -195,14 +199,18 @@ fn keccak_hex(bytes: &[u8]) -> String {
 }
 
 /// Largest |lookup input| the witness exercises.
-fn lookup_extent(p: &Program, wires: &[i128]) -> (i128, String) {
+/// Largest |lookup input| the witness exercises (and where), and per function tag in
+/// `per_tag`.
+fn lookup_extent(p: &Program, wires: &[i128], per_tag: &mut Vec<i128>) -> (i128, String) {
     let mut m = (0i128, String::new());
+    per_tag.resize(p.funcs.funcs.len(), 0);
     for ins in &p.instrs {
         if let Instr::Lookup {
             input,
             rescale,
             wide: false,
             node,
+            tag,
             ..
         } = ins
         {
@@ -213,6 +221,7 @@ fn lookup_extent(p: &Program, wires: &[i128]) -> (i128, String) {
                 v
             };
             let e = if q < 0 { -q - 1 } else { q };
+            per_tag[*tag as usize] = per_tag[*tag as usize].max(e);
             if e > m.0 {
                 let name = p.node_names[(*node as usize).min(p.node_names.len() - 1)].clone();
                 m = (e, name);
@@ -220,6 +229,14 @@ fn lookup_extent(p: &Program, wires: &[i128]) -> (i128, String) {
         }
     }
     m
+}
+
+/// Domain bits per function: what calibration saw plus headroom, at most `cap`.
+fn tag_bits(per_tag: &[i128], headroom: u32, cap: u32) -> Vec<u32> {
+    per_tag
+        .iter()
+        .map(|&e| (bits_for(e) + headroom).clamp(2, cap))
+        .collect()
 }
 
 /// Bits `B` so that `[-2^(B-1), 2^(B-1))` holds `[-m-1, m]`.
@@ -361,13 +378,14 @@ impl CompiledModel {
                 },
             )?;
             let mut extent = 0;
+            let mut per_tag = vec![];
             let mut report = CalibrationReport {
                 samples: samples.len(),
                 ..Default::default()
             };
             for (sample, fl) in samples.iter().zip(&floats) {
                 let w = probe.eval(&probe.quantize_inputs(&sample.input_data))?;
-                let (e, node) = lookup_extent(&probe, &w);
+                let (e, node) = lookup_extent(&probe, &w, &mut per_tag);
                 if e > extent {
                     extent = e;
                     report.widest_layer = node;
@@ -401,7 +419,12 @@ impl CompiledModel {
                 scale_bits: s,
                 lookup_bits,
             };
-            let program = lower(&graph, qp)?;
+            let mut program = lower(&graph, qp)?;
+            // Each function's table spans only its own inputs (unless the user fixed the
+            // domain): Identity (coarse checks) usually needs far fewer bits than Relu.
+            if opts.lookup_bits.is_none() && program.funcs.funcs == probe.funcs.funcs {
+                program.funcs.bits = tag_bits(&per_tag, opts.headroom_bits, lookup_bits);
+            }
             let (cost, shape, plan) = best_layout(&program, s, opts)?;
             best.push((s, cost, shape, program, plan, report));
         }
@@ -421,6 +444,7 @@ impl CompiledModel {
             format: ModelFormat::Onnx,
             model_keccak: keccak_hex(&bytes),
             quant: program.qp,
+            func_bits: program.funcs.bits.clone(),
             shape,
             k,
             rows,
@@ -496,9 +520,10 @@ impl CompiledModel {
             samples: samples.len(),
             ..Default::default()
         };
+        let mut per_tag = vec![];
         for sample in samples {
             let w = probe.eval(&probe.quantize_inputs(&sample.input_data))?;
-            let (e, node) = lookup_extent(&probe, &w);
+            let (e, node) = lookup_extent(&probe, &w, &mut per_tag);
             if e > report.max_lookup_input {
                 report.max_lookup_input = e;
                 report.widest_layer = node;
@@ -507,7 +532,10 @@ impl CompiledModel {
         let lookup_bits = opts
             .lookup_bits
             .unwrap_or((bits_for(report.max_lookup_input) + opts.headroom_bits).max(s + 4));
-        let program = zm.to_program(lookup_bits)?;
+        let mut program = zm.to_program(lookup_bits)?;
+        if opts.lookup_bits.is_none() && program.funcs.funcs == probe.funcs.funcs {
+            program.funcs.bits = tag_bits(&per_tag, opts.headroom_bits, lookup_bits);
+        }
         let (_, shape, rows) = best_layout(&program, s, opts)?;
         let k = k_for(&rows, &shape);
         let info = |i: usize, shape: &Vec<usize>, what: &str| TensorInfo {
@@ -519,6 +547,7 @@ impl CompiledModel {
             format: ModelFormat::Zkml,
             model_keccak: keccak_hex(bytes),
             quant: program.qp,
+            func_bits: program.funcs.bits.clone(),
             shape,
             k,
             rows,
@@ -579,6 +608,8 @@ impl CompiledModel {
                 (None, zm.to_program(settings.quant.lookup_bits)?)
             }
         };
+        let mut program = program;
+        program.funcs.bits = settings.func_bits.clone();
         Ok(Self {
             dir: dir.to_path_buf(),
             settings,

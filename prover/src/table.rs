@@ -152,12 +152,18 @@ impl Func {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FuncSet {
     pub funcs: Vec<Func>,
+    /// Domain bits per function (by tag), set by calibration: each function's table spans
+    /// only what its inputs reach. A function without an entry uses the global
+    /// `lookup_bits`.
+    #[serde(default)]
+    pub bits: Vec<u32>,
 }
 
 impl Default for FuncSet {
     fn default() -> Self {
         Self {
             funcs: vec![Func::Identity],
+            bits: vec![],
         }
     }
 }
@@ -172,9 +178,26 @@ impl FuncSet {
         self.funcs.len() - 1
     }
 
+    /// Domain bits of the function with tag `tag`.
+    pub fn domain_bits(&self, tag: usize, qp: &QuantParams) -> u32 {
+        self.bits
+            .get(tag)
+            .copied()
+            .unwrap_or(qp.lookup_bits)
+            .min(qp.lookup_bits)
+    }
+
+    /// The domain `[min, end)` of the function with tag `tag`.
+    pub fn domain(&self, tag: usize, qp: &QuantParams) -> (i64, i64) {
+        let b = self.domain_bits(tag, qp);
+        (-(1i64 << (b - 1)), 1i64 << (b - 1))
+    }
+
     /// Rows the tagged table needs.
     pub fn rows(&self, qp: &QuantParams) -> usize {
-        self.funcs.len() << qp.lookup_bits
+        (0..self.funcs.len())
+            .map(|t| 1usize << self.domain_bits(t, qp))
+            .sum()
     }
 }
 

@@ -145,7 +145,8 @@ impl LookupChip {
         }
         let mut row = 0;
         for (tag, f) in funcs.funcs.iter().enumerate() {
-            for x in qp.lookup_min()..qp.lookup_end() {
+            let (lo, hi) = funcs.domain(tag, qp);
+            for x in lo..hi {
                 // Where a function is undefined the row repeats (tag, 0, f(0)).
                 let x = if f.defined_at(x) { x } else { 0 };
                 region.assign_fixed(c.t_tag, row, Fr::from(tag as u64));

@@ -787,13 +787,14 @@ impl Program {
                         w[*out as usize] = q;
                         continue;
                     }
-                    if !qp.in_lookup_domain(q) {
+                    let (lo, hi) = self.funcs.domain(*tag as usize, qp);
+                    if q < lo as i128 || q >= hi as i128 {
                         return Err(ProgramError::OutOfRange {
                             node: self.node_name(*node),
                             value: q,
                             real: q as f64 / qp.scale(),
-                            min: qp.lookup_min(),
-                            max: qp.lookup_end(),
+                            min: lo,
+                            max: hi,
                             scale: qp.scale_bits,
                         });
                     }
