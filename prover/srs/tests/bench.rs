@@ -11,7 +11,7 @@ use std::time::Instant;
 use trustml_srs::{generate_insecure, Srs};
 
 #[test]
-#[ignore]
+#[ignore = "a timing benchmark, not a check: run with `--ignored --nocapture`"]
 fn timings() {
     let dir = tempfile::tempdir().unwrap();
     let ks: Vec<u32> = std::env::var("SRS_BENCH_KS")
@@ -53,7 +53,7 @@ fn timings() {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a timing benchmark, not a check: run with `--ignored --nocapture`"]
 fn ptau_and_downsize_timings() {
     use halo2_proofs::halo2curves::bn256::Fr;
     use halo2_proofs::halo2curves::ff::Field;
