@@ -43,27 +43,8 @@ pub enum Func {
     NonNeg,
 }
 
-/// `erf` to about 1e-7 (Abramowitz & Stegun 7.1.26 is 1.5e-7; this uses the complementary
-/// error function's Chebyshev fit from Numerical Recipes, |error| < 1.2e-7).
-pub fn erf(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.26551223
-            + t * (1.00002368
-                + t * (0.37409196
-                    + t * (0.09678418
-                        + t * (-0.18628806
-                            + t * (0.27886807
-                                + t * (-1.13520398
-                                    + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
-            .exp();
-    if x >= 0.0 {
-        1.0 - r
-    } else {
-        r - 1.0
-    }
-}
+/// `erf`, shared with the float evaluator (so table and reference agree).
+pub use trustml_onnx::eval::nn::erf;
 
 fn gelu(x: f64, tanh_approx: bool) -> f64 {
     if tanh_approx {

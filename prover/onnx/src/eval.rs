@@ -11,7 +11,7 @@ use crate::tensor::{broadcast_index_map, broadcast_shape, Tensor};
 type R<T> = Result<T, OnnxError>;
 
 // Transformer and upsampling ops (also used by constant folding).
-pub(crate) mod nn;
+pub mod nn;
 
 fn err<T>(msg: impl Into<String>) -> R<T> {
     Err(OnnxError::Eval(msg.into()))
@@ -341,7 +341,7 @@ fn check_len<T>(t: &Tensor<T>) -> Result<(), String> {
     }
 }
 
-pub(crate) fn transpose<T: Copy>(t: &Tensor<T>, perm: &[usize]) -> Result<Tensor<T>, String> {
+pub fn transpose<T: Copy>(t: &Tensor<T>, perm: &[usize]) -> Result<Tensor<T>, String> {
     check_len(t)?;
     let r = t.shape.len();
     let mut seen = vec![false; r];
@@ -370,7 +370,7 @@ pub(crate) fn transpose<T: Copy>(t: &Tensor<T>, perm: &[usize]) -> Result<Tensor
     Ok(Tensor { shape, data })
 }
 
-pub(crate) fn concat<T: Copy>(ins: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>, String> {
+pub fn concat<T: Copy>(ins: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>, String> {
     let first = ins.first().ok_or("no inputs")?;
     if axis >= first.shape.len() {
         return Err(format!(
@@ -409,7 +409,7 @@ pub(crate) fn concat<T: Copy>(ins: &[&Tensor<T>], axis: usize) -> Result<Tensor<
 }
 
 /// Constant padding; `pads` = all begins then all ends.
-pub(crate) fn pad<T: Copy>(t: &Tensor<T>, pads: &[usize], value: T) -> Result<Tensor<T>, String> {
+pub fn pad<T: Copy>(t: &Tensor<T>, pads: &[usize], value: T) -> Result<Tensor<T>, String> {
     check_len(t)?;
     let r = t.shape.len();
     if pads.len() != 2 * r {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use thiserror::Error;
 use trustml_onnx::tensor::{broadcast_index_map, broadcast_shape};
-use trustml_onnx::{Graph, Op, Tensor, ValueId};
+use trustml_onnx::{eval, Graph, Op, Tensor, ValueId};
 
 mod nn;
 
@@ -198,6 +198,11 @@ impl<'g> Lowering<'g> {
             self.p.outputs.push((self.g.shape(o).to_vec(), ws));
         }
         Ok(self.p)
+    }
+
+    /// Input `i` of a node as a tensor of wires.
+    fn tensor(&self, ins: &[Vec<Wire>], shapes: &[Vec<usize>], i: usize) -> Tensor<Wire> {
+        Tensor::new(shapes[i].clone(), ins[i].clone())
     }
 
     fn err(&self, idx: usize, msg: impl Into<String>) -> ProgramError {
@@ -488,20 +493,25 @@ impl<'g> Lowering<'g> {
                 self.rescale_out(idx, wide);
             }
             Op::Reshape => set(self, ins[0].clone()),
+            // Shape-only ops move wires with the same index code the float evaluator uses.
             Op::Transpose { perm } => {
-                let t = Tensor::new(in_shapes[0].clone(), ins[0].clone());
-                set(self, transpose(&t, perm).data);
+                let t = shape_op(
+                    idx,
+                    self,
+                    eval::transpose(&self.tensor(&ins, &in_shapes, 0), perm),
+                )?;
+                set(self, t);
             }
             Op::Concat { axis } => {
-                let outer: usize = out_shape[..*axis].iter().product();
-                let mut outs = Vec::with_capacity(out_shape.iter().product());
-                for o in 0..outer {
-                    for (x, s) in ins.iter().zip(&in_shapes) {
-                        let inner: usize = s[*axis..].iter().product();
-                        outs.extend_from_slice(&x[o * inner..(o + 1) * inner]);
-                    }
-                }
-                set(self, outs);
+                let ts: Vec<Tensor<Wire>> = (0..ins.len())
+                    .map(|i| self.tensor(&ins, &in_shapes, i))
+                    .collect();
+                let t = shape_op(
+                    idx,
+                    self,
+                    eval::concat(&ts.iter().collect::<Vec<_>>(), *axis),
+                )?;
+                set(self, t);
             }
             Op::Pad { pads, value } => {
                 let fill = if *value == 0.0 {
@@ -510,7 +520,12 @@ impl<'g> Lowering<'g> {
                     let q = qp.quantize(*value);
                     self.arith(ZERO, ZERO, [0, 0, 0, q])
                 };
-                set(self, pad(&ins[0], &in_shapes[0], &out_shape, pads, fill));
+                let t = shape_op(
+                    idx,
+                    self,
+                    eval::pad(&self.tensor(&ins, &in_shapes, 0), pads, fill),
+                )?;
+                set(self, t);
             }
             Op::Softmax { axis } => {
                 let outs = self.softmax(idx, &ins[0], &in_shapes[0], *axis)?;
@@ -696,47 +711,13 @@ fn activation(op: &Op) -> Option<Func> {
     })
 }
 
-fn transpose<T: Clone>(t: &Tensor<T>, perm: &[usize]) -> Tensor<T> {
-    let shape: Vec<usize> = perm.iter().map(|&p| t.shape[p]).collect();
-    let src_strides = Tensor::<T>::strides(&t.shape);
-    let n = t.len();
-    let mut data = Vec::with_capacity(n);
-    let mut idx = vec![0usize; shape.len()];
-    for _ in 0..n {
-        let flat: usize = idx
-            .iter()
-            .zip(perm)
-            .map(|(&i, &p)| i * src_strides[p])
-            .sum();
-        data.push(t.data[flat].clone());
-        for d in (0..shape.len()).rev() {
-            idx[d] += 1;
-            if idx[d] < shape[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
-    Tensor { shape, data }
-}
-
-fn pad(x: &[Wire], xs: &[usize], ys: &[usize], pads: &[usize], fill: Wire) -> Vec<Wire> {
-    let r = xs.len();
-    let ystr = Tensor::<u8>::strides(ys);
-    let mut out = vec![fill; ys.iter().product()];
-    let mut idx = vec![0usize; r];
-    for &w in x {
-        let flat: usize = (0..r).map(|d| (idx[d] + pads[d]) * ystr[d]).sum();
-        out[flat] = w;
-        for d in (0..r).rev() {
-            idx[d] += 1;
-            if idx[d] < xs[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
-    out
+/// The wires of a shape-only op's result, or an error naming the node.
+fn shape_op(
+    idx: usize,
+    l: &Lowering<'_>,
+    r: Result<Tensor<Wire>, String>,
+) -> Result<Vec<Wire>, ProgramError> {
+    r.map(|t| t.data).map_err(|e| l.err(idx, e))
 }
 
 impl Program {

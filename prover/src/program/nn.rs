@@ -4,7 +4,7 @@
 use super::{Instr, Lowering, ProgramError, WRef, Wire};
 use crate::table::Func;
 use trustml_onnx::tensor::{broadcast_index_map, broadcast_shape};
-use trustml_onnx::{Op, Tensor};
+use trustml_onnx::{eval, Op, Tensor};
 
 /// Where a mask constant (−1e9, −inf…) is clamped to: `exp(−16)` rounds to 0 at every
 /// scale we use, and the value stays inside a modest lookup domain.
@@ -166,23 +166,12 @@ impl Lowering<'_> {
                 ends,
                 steps,
             } => {
-                let t = Tensor::new(in_shapes[0].clone(), ins[0].clone());
-                slice(&t, axes, starts, ends, steps).data
+                let t = self.tensor(ins, in_shapes, 0);
+                super::shape_op(idx, self, eval::nn::slice(&t, axes, starts, ends, steps))?
             }
             Op::Gather { axis, indices } => {
-                let s = &in_shapes[0];
-                let outer: usize = s[..*axis].iter().product();
-                let inner: usize = s[*axis + 1..].iter().product();
-                let mut v = Vec::with_capacity(outer * indices.len() * inner);
-                for o in 0..outer {
-                    for &i in &indices.data {
-                        let i = i as usize;
-                        v.extend_from_slice(
-                            &ins[0][(o * s[*axis] + i) * inner..(o * s[*axis] + i + 1) * inner],
-                        );
-                    }
-                }
-                v
+                let t = self.tensor(ins, in_shapes, 0);
+                super::shape_op(idx, self, eval::nn::gather(&t, *axis, indices))?
             }
             Op::Where {
                 cond,
@@ -467,43 +456,6 @@ fn reduce_groups(shape: &[usize], axes: &[usize]) -> Vec<Vec<usize>> {
     groups
 }
 
-fn slice<T: Clone>(
-    t: &Tensor<T>,
-    axes: &[usize],
-    starts: &[usize],
-    ends: &[usize],
-    steps: &[usize],
-) -> Tensor<T> {
-    let r = t.shape.len();
-    let mut lo = vec![0; r];
-    let mut hi = t.shape.clone();
-    let mut step = vec![1; r];
-    for (i, &a) in axes.iter().enumerate() {
-        lo[a] = starts[i].min(t.shape[a]);
-        hi[a] = ends[i].min(t.shape[a]).max(lo[a]);
-        step[a] = steps[i].max(1);
-    }
-    let shape: Vec<usize> = (0..r).map(|d| (hi[d] - lo[d]).div_ceil(step[d])).collect();
-    let strides = Tensor::<T>::strides(&t.shape);
-    let total: usize = shape.iter().product();
-    let mut data = Vec::with_capacity(total);
-    let mut idx = vec![0usize; r];
-    for _ in 0..total {
-        let flat: usize = (0..r)
-            .map(|d| (lo[d] + idx[d] * step[d]) * strides[d])
-            .sum();
-        data.push(t.data[flat].clone());
-        for d in (0..r).rev() {
-            idx[d] += 1;
-            if idx[d] < shape[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
-    Tensor { shape, data }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,13 +476,5 @@ mod tests {
             reduce_groups(&[2, 3], &[0, 1]),
             vec![vec![0, 1, 2, 3, 4, 5]]
         );
-    }
-
-    #[test]
-    fn slice_with_steps() {
-        let t = Tensor::new(vec![2, 5], (0..10).collect::<Vec<i32>>());
-        let s = slice(&t, &[1], &[1], &[5], &[2]);
-        assert_eq!(s.shape, vec![2, 2]);
-        assert_eq!(s.data, vec![1, 3, 6, 8]);
     }
 }

@@ -110,7 +110,7 @@ pub(crate) fn reduce_f32(
 
 /// The error function, to ~1e-13 absolute: Maclaurin series below 2.5, the Laplace
 /// continued fraction of erfc above.
-pub(crate) fn erf(x: f64) -> f64 {
+pub fn erf(x: f64) -> f64 {
     const TWO_OVER_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;
     let a = x.abs();
     if a.is_nan() {
@@ -187,7 +187,7 @@ pub(crate) fn layer_norm(
 }
 
 /// Strided slice with normalized bounds (`start <= end <= dim`, `step >= 1`).
-pub(crate) fn slice<T: Copy>(
+pub fn slice<T: Copy>(
     x: &Tensor<T>,
     axes: &[usize],
     starts: &[usize],
@@ -224,7 +224,7 @@ pub(crate) fn slice<T: Copy>(
 }
 
 /// Gather along `axis` with in-range, non-negative indices.
-pub(crate) fn gather<T: Copy>(
+pub fn gather<T: Copy>(
     x: &Tensor<T>,
     axis: usize,
     indices: &Tensor<i64>,
