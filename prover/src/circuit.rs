@@ -13,7 +13,9 @@ use crate::chips::lookup::LookupChip;
 use crate::program::{Instr, Program, WRef, Wire, ONE, ZERO};
 use halo2_proofs::circuit::{AssignedCell, Layouter, Region, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{Advice, Assigned, Circuit, Column, ConstraintSystem, Error, Instance};
+use halo2_proofs::plonk::{
+    Advice, Assigned, Circuit, Column, ConstraintSystem, Error, Fixed, Instance,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use trustml_poseidon::{PoseidonChip, PoseidonConfig};
@@ -186,9 +188,15 @@ impl RowPlan {
         1 + self.inputs + self.params + self.dot + self.arith + self.div + self.lookup
     }
 
+    /// First row of the Poseidon hashes (they share the grid's columns; one row of gap
+    /// keeps the grid's last gates from reading them).
+    pub fn poseidon_start(&self) -> usize {
+        self.grid() + 1
+    }
+
     /// Rows the circuit needs, before blinding rows.
     pub fn usable(&self) -> usize {
-        self.grid().max(self.poseidon).max(self.table)
+        (self.poseidon_start() + self.poseidon).max(self.table)
     }
 }
 
@@ -296,7 +304,34 @@ impl Circuit<Fr> for ModelCircuit {
                 shape.scale_bits,
             ),
         });
-        let poseidon = shape.uses_poseidon().then(|| PoseidonChip::configure(meta));
+        // Poseidon shares the grid (its rows come after the grid's) and, when the weights are
+        // fixed columns, their columns: every column costs a commitment per proof.
+        let poseidon = shape.uses_poseidon().then(|| {
+            let mut adv = grid.clone();
+            while adv.len() < 6 {
+                adv.push(meta.advice_column());
+            }
+            // (Only weight columns: the dot gate multiplies them by its selector, off here.)
+            let fixed_w: Vec<Column<Fixed>> = dot
+                .config
+                .w
+                .iter()
+                .filter_map(|c| match c {
+                    WeightColumn::Fixed(f) => Some(*f),
+                    WeightColumn::Advice(_) => None,
+                })
+                .collect();
+            let rc: [Column<Fixed>; 3] = std::array::from_fn(|i| {
+                fixed_w.get(i).copied().unwrap_or_else(|| meta.fixed_column())
+            });
+            PoseidonChip::configure_with(
+                meta,
+                [adv[0], adv[1], adv[2]],
+                [adv[3], adv[4], adv[5]],
+                rc,
+                constants,
+            )
+        });
         ModelConfig {
             grid,
             dot,
@@ -319,7 +354,10 @@ impl Circuit<Fr> for ModelCircuit {
             |mut region| self.assign_model(&config, &mut region),
         )?;
         let vis = self.shape.vis;
-        let poseidon = config.poseidon.map(PoseidonChip::new);
+        let start = RowPlan::new(&self.program, &self.shape).poseidon_start();
+        let poseidon = config
+            .poseidon
+            .map(|c| PoseidonChip::with_start_row(c, start));
         let mut row = 0;
         let classes = [
             (vis.input, &exposed.inputs),

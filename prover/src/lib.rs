@@ -11,6 +11,7 @@ pub mod table;
 
 pub use trustml_onnx as onnx;
 pub mod circuit;
+pub mod circuit_dir;
 pub mod data;
 pub mod inspect;
 pub mod model;

@@ -7,9 +7,9 @@ use crate::model::{write_atomic, CompiledModel, ModelError, OutputTensor, FORMAT
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
+    create_proof, keygen_pk, keygen_vk, verify_proof, Circuit, ProvingKey, VerifyingKey,
 };
-use halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
@@ -156,9 +156,29 @@ pub struct Keys {
 pub fn setup(
     model: &CompiledModel,
     srs: &Srs,
+    step: impl FnMut(&str),
+) -> Result<Keys, ProofError> {
+    let circuit = model.circuit(None);
+    setup_circuit(
+        &model.dir,
+        &model.settings.digest(),
+        model.settings.k,
+        srs,
+        &circuit,
+        step,
+    )
+}
+
+/// Key generation for any circuit of this project: trims `srs` to `k`, writes `srs.bin`,
+/// `vk.bin` and `pk.bin` into `dir`, the keys headed by `digest` (what they were made for).
+pub fn setup_circuit<C: Circuit<Fr>>(
+    dir: &Path,
+    digest: &[u8; 32],
+    k: u32,
+    srs: &Srs,
+    circuit: &C,
     mut step: impl FnMut(&str),
 ) -> Result<Keys, ProofError> {
-    let k = model.settings.k;
     if srs.k() < k {
         return Err(ProofError::SrsTooSmall {
             have: srs.k(),
@@ -167,25 +187,23 @@ pub fn setup(
     }
     step("trimming the SRS");
     let srs = srs.downsized(k)?;
-    let circuit = model.circuit(None);
     step("generating the verifying key");
-    let vk = keygen_vk(&srs.params, &circuit).map_err(ProofError::Keygen)?;
+    let vk = keygen_vk(&srs.params, circuit).map_err(ProofError::Keygen)?;
     step("generating the proving key");
-    let pk = keygen_pk(&srs.params, vk.clone(), &circuit).map_err(ProofError::Keygen)?;
+    let pk = keygen_pk(&srs.params, vk.clone(), circuit).map_err(ProofError::Keygen)?;
     step("writing keys");
-    let digest = model.settings.digest();
-    srs.write(model.dir.join("srs.bin"))?;
+    srs.write(dir.join("srs.bin"))?;
     let mut buf = vec![];
-    write_key_header(&mut buf, b'V', &digest).expect("in memory");
+    write_key_header(&mut buf, b'V', digest).expect("in memory");
     vk.write(&mut buf, SerdeFormat::RawBytes)
         .expect("in memory");
-    write_atomic(&model.dir.join("vk.bin"), &buf)?;
-    let pk_path = model.dir.join("pk.bin");
+    write_atomic(&dir.join("vk.bin"), &buf)?;
+    let pk_path = dir.join("pk.bin");
     let tmp = pk_path.with_extension("tmp-write");
     {
         let f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
         let mut w = BufWriter::new(f);
-        write_key_header(&mut w, b'P', &digest).map_err(io_err(&tmp))?;
+        write_key_header(&mut w, b'P', digest).map_err(io_err(&tmp))?;
         pk.write(&mut w, SerdeFormat::RawBytes)
             .map_err(io_err(&tmp))?;
         w.flush().map_err(io_err(&tmp))?;
@@ -202,42 +220,54 @@ pub fn setup(
 
 /// Loads the parameters and verifying key (and the proving key when `with_pk`).
 pub fn load_keys(model: &CompiledModel, with_pk: bool) -> Result<Keys, ProofError> {
-    let digest = model.settings.digest();
-    let srs = Srs::read(model.dir.join("srs.bin"))?;
-    if srs.k() != model.settings.k {
+    load_circuit_keys::<ModelCircuit>(
+        &model.dir,
+        &model.settings.digest(),
+        model.settings.k,
+        model.settings.shape.clone(),
+        with_pk,
+    )
+}
+
+/// Loads `srs.bin`, `vk.bin` (and `pk.bin` when `with_pk`) of a circuit from `dir`,
+/// checking that the keys were made for `digest` and the SRS has exactly `k`.
+pub fn load_circuit_keys<C: Circuit<Fr>>(
+    dir: &Path,
+    digest: &[u8; 32],
+    k: u32,
+    params: C::Params,
+    with_pk: bool,
+) -> Result<Keys, ProofError>
+where
+    C::Params: Clone,
+{
+    let srs = Srs::read(dir.join("srs.bin"))?;
+    if srs.k() != k {
         return Err(ProofError::SrsTooSmall {
             have: srs.k(),
-            need: model.settings.k,
+            need: k,
         });
     }
-    let vk_path = model.dir.join("vk.bin");
+    let vk_path = dir.join("vk.bin");
     let f = std::fs::File::open(&vk_path).map_err(io_err(&vk_path))?;
     let mut r = BufReader::new(f);
-    read_key_header(&mut r, &vk_path, b'V', "verifying key", &digest)?;
-    let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(
-        &mut r,
-        SerdeFormat::RawBytes,
-        model.settings.shape.clone(),
-    )
-    .map_err(|_| ProofError::NotAKey {
-        path: vk_path.display().to_string(),
-        what: "verifying key",
-    })?;
+    read_key_header(&mut r, &vk_path, b'V', "verifying key", digest)?;
+    let vk = VerifyingKey::<G1Affine>::read::<_, C>(&mut r, SerdeFormat::RawBytes, params.clone())
+        .map_err(|_| ProofError::NotAKey {
+            path: vk_path.display().to_string(),
+            what: "verifying key",
+        })?;
     let pk = if with_pk {
-        let pk_path = model.dir.join("pk.bin");
+        let pk_path = dir.join("pk.bin");
         let f = std::fs::File::open(&pk_path).map_err(io_err(&pk_path))?;
         let mut r = BufReader::new(f);
-        read_key_header(&mut r, &pk_path, b'P', "proving key", &digest)?;
+        read_key_header(&mut r, &pk_path, b'P', "proving key", digest)?;
         Some(
-            ProvingKey::<G1Affine>::read::<_, ModelCircuit>(
-                &mut r,
-                SerdeFormat::RawBytes,
-                model.settings.shape.clone(),
-            )
-            .map_err(|_| ProofError::NotAKey {
-                path: pk_path.display().to_string(),
-                what: "proving key",
-            })?,
+            ProvingKey::<G1Affine>::read::<_, C>(&mut r, SerdeFormat::RawBytes, params)
+                .map_err(|_| ProofError::NotAKey {
+                    path: pk_path.display().to_string(),
+                    what: "proving key",
+                })?,
         )
     } else {
         None
@@ -249,6 +279,26 @@ pub fn load_keys(model: &CompiledModel, with_pk: bool) -> Result<Keys, ProofErro
         vk,
         insecure_srs,
     })
+}
+
+/// Proves `circuit` for `instances` (one instance column) with the EVM transcript.
+pub fn prove_circuit<C: Circuit<Fr>>(
+    keys: &Keys,
+    circuit: C,
+    instances: &[Fr],
+) -> Result<Vec<u8>, ProofError> {
+    let pk = keys.pk.as_ref().expect("proving key loaded");
+    let mut transcript = Transcript::<Vec<u8>>::init(Vec::new());
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+        &keys.params,
+        pk,
+        &[circuit],
+        &[&[instances]],
+        rand::rngs::OsRng,
+        &mut transcript,
+    )
+    .map_err(ProofError::Prove)?;
+    Ok(transcript.finalize())
 }
 
 /// A proof file.
@@ -321,18 +371,7 @@ pub fn prove(
     let outputs = model.outputs(&witness);
     let circuit = model.circuit(Some(witness));
     let instances = circuit.instances().expect("witness is present");
-    let pk = keys.pk.as_ref().expect("proving key loaded");
-    let mut transcript = Transcript::<Vec<u8>>::init(Vec::new());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-        &keys.params,
-        pk,
-        &[circuit],
-        &[&[&instances]],
-        rand::rngs::OsRng,
-        &mut transcript,
-    )
-    .map_err(ProofError::Prove)?;
-    let proof = transcript.finalize();
+    let proof = prove_circuit(keys, circuit, &instances)?;
     Ok(ProofFile {
         format_version: FORMAT_VERSION,
         settings_digest: model.settings.digest_hex(),
@@ -369,21 +408,37 @@ pub fn verify(
     pf: &ProofFile,
     path: &Path,
 ) -> Result<bool, ProofError> {
-    let expected = model.settings.digest_hex();
-    if pf.settings_digest != expected {
+    verify_file(
+        &model.settings.digest_hex(),
+        model.settings.num_instances,
+        keys,
+        pf,
+        path,
+    )
+}
+
+/// Verifies a proof file against the keys of a circuit with settings digest `digest_hex`
+/// and `num_instances` public inputs.
+pub fn verify_file(
+    digest_hex: &str,
+    num_instances: usize,
+    keys: &Keys,
+    pf: &ProofFile,
+    path: &Path,
+) -> Result<bool, ProofError> {
+    if pf.settings_digest != digest_hex {
         return Err(ProofError::ProofForOtherCircuit {
             found: pf.settings_digest.clone(),
-            expected,
+            expected: digest_hex.to_string(),
         });
     }
     let instances = pf.instances_fr(path)?;
-    if instances.len() != model.settings.num_instances {
+    if instances.len() != num_instances {
         return Err(ProofError::InstanceCount {
-            expected: model.settings.num_instances,
+            expected: num_instances,
             got: instances.len(),
         });
     }
     let proof = pf.proof_bytes(path)?;
-    let _ = keys.params.k();
     Ok(verify_raw(&keys.params, &keys.vk, &instances, &proof))
 }

@@ -1,45 +1,47 @@
-//! A halo2 chip computing [`crate::hash`] in-circuit, with every gate of degree ≤ 5
-//! (selector included).
+//! A halo2 chip computing [`crate::hash`] in-circuit: six advice columns, one round per row,
+//! every gate of degree ≤ 4 (selector included).
 //!
 //! # Layout
 //!
-//! Columns (all owned by the chip): 3 state advice columns `s0..s2`, 5 helper advice columns
-//! `h0..h4` (all equality-enabled), 3 fixed round-constant columns `c0..c2`, 1 fixed column for
-//! constants (`enable_constant`) and 3 selectors.
+//! Columns: 3 state advice columns `s0..s2` and 3 helper advice columns `h0..h2` (all
+//! equality-enabled), 3 fixed round-constant columns `c0..c2`, 1 fixed column for constants
+//! (`enable_constant`) and 3 selectors. [`PoseidonChip::configure`] allocates them;
+//! [`PoseidonChip::configure_with`] takes columns the circuit already has (a model's advice
+//! grid, a delivery circuit's columns): each column costs a commitment in every proof and
+//! ~6k gas in every on-chain verification, while rows are nearly free.
 //!
-//! One permutation takes [`ROWS_PER_PERMUTATION`] = 27 rows; row `k` holds the state *before*
-//! its round(s) and the gate writes the state after them into row `k + 1`:
+//! One permutation takes [`ROWS_PER_PERMUTATION`] = 66 rows; row `k` holds the state *before*
+//! its step and the gate writes the state after it into row `k + 1`:
 //!
-//! | rows    | selector        | rounds                | helpers                                  |
-//! |---------|-----------------|-----------------------|------------------------------------------|
-//! | 0       | `q_full_absorb` | full round 0          | `h0..h2 = x^4` per lane, `h3, h4` = absorbed pair |
-//! | 1..=3   | `q_full`        | full rounds 1..=3     | `h0..h2 = x^4` per lane                  |
-//! | 4..=22  | `q_partial`     | 3 partial rounds/row  | `h0 = x^4`, `h1` = lane 0, `h2 = x^4`, `h3` = lane 0, `h4 = x^4` |
-//! | 23..=26 | `q_full`        | full rounds 61..=64   | `h0..h2 = x^4` per lane                  |
+//! | rows    | selector    | step                   | helpers                             |
+//! |---------|-------------|------------------------|-------------------------------------|
+//! | 0       | `q_absorb`  | add the absorbed pair  | `h1, h2` = the pair                 |
+//! | 1..=4   | `q_full`    | full rounds 0..=3      | `h_i = x_i²` per lane               |
+//! | 5..=61  | `q_partial` | partial rounds         | `h0 = x_0²`                         |
+//! | 62..=65 | `q_full`    | full rounds 61..=64    | `h_i = x_i²` per lane               |
 //!
-//! where `x = s + c` is the S-box input (in the absorb row `x_i = s_i + h_{2+i} + c_i` for
-//! lanes 1 and 2, i.e. the pair is added to the state inside the first round's gate). The S-box output `x^5` is written as `h * x` with
-//! `h = x^4` constrained by `q * (h - x^4) = 0` (degree 5); the MDS output constraints are of
-//! degree 3. Partial rounds use the equivalent "folded" round constants (lanes 1 and 2 of a
-//! partial round's constants are pushed through the linear layer into the next round), so only
-//! one constant per partial round is needed and the intermediate in-circuit states of partial
-//! rows differ from the textbook ones; the permutation output is identical.
+//! where `x = s + c`. The S-box `x⁵` is written `x·h²` with `h = x²` constrained by
+//! `q·(h − x²) = 0`; the MDS outputs `next_i = Σ_j M_ij·x_j·h_j²` are of degree 3 (4 with the
+//! selector). Partial rounds use the equivalent "folded" round constants (lanes 1 and 2 of a
+//! partial round's constants are pushed through the linear layer into the next round), so one
+//! constant per partial round suffices and the intermediate in-circuit states of partial rows
+//! differ from the textbook ones; the permutation output is identical.
 //!
 //! The output state of one permutation is the input row of the next one (its absorb row), and
 //! the last permutation's output row carries no selector. A hash of `n` inputs therefore uses
-//! [`rows_per_hash`]`(n) = 27 * (n / 2 + 1) + 1` rows of the chip's columns.
+//! [`rows_per_hash`]`(n) = 66 * (n / 2 + 1) + 1` rows of the chip's columns.
 //!
 //! # Row placement
 //!
 //! halo2-axiom's `SimpleFloorPlanner` does not move regions: region offsets are absolute rows.
 //! The chip therefore keeps its own row cursor (starting at the row given to
 //! [`PoseidonChip::with_start_row`], 0 by default) and places successive hashes one after the
-//! other in its own columns. Create one `PoseidonChip` per `synthesize` call and use it for all
-//! hashes of that circuit; [`PoseidonChip::rows_used`] tells how far it went.
+//! other in its columns. Create one `PoseidonChip` per `synthesize` call and use it for all
+//! hashes of that circuit; [`PoseidonChip::rows_used`] tells how far it went. A circuit that
+//! shares the columns must keep its own cells out of the chip's rows.
 //!
 //! Constants (initial zero state, padding) go through `Region::assign_advice_from_constant`:
-//! the floor planner stores them in the *first* column registered with `enable_constant`
-//! (the chip's `constants` column unless the outer circuit registered one earlier).
+//! the floor planner stores them in the *first* column registered with `enable_constant`.
 
 use std::cell::Cell as StdCell;
 
@@ -56,12 +58,10 @@ use crate::native::{
     ROUNDS, WIDTH,
 };
 
-/// Partial rounds computed per row.
-pub const PARTIAL_ROUNDS_PER_ROW: usize = 3;
-/// Rows used by one permutation (4 + 19 + 4).
-pub const ROWS_PER_PERMUTATION: usize = FULL_ROUNDS + PARTIAL_ROUNDS / PARTIAL_ROUNDS_PER_ROW;
+/// Rows used by one permutation: the absorb row and one row per round (1 + 8 + 57).
+pub const ROWS_PER_PERMUTATION: usize = 1 + ROUNDS;
 /// Number of helper advice columns.
-pub const NUM_HELPERS: usize = 5;
+pub const NUM_HELPERS: usize = WIDTH;
 /// Total number of advice columns allocated by [`PoseidonChip::configure`].
 pub const NUM_ADVICE_COLUMNS: usize = WIDTH + NUM_HELPERS;
 /// Total number of fixed columns allocated by [`PoseidonChip::configure`] (selectors excluded).
@@ -69,10 +69,9 @@ pub const NUM_FIXED_COLUMNS: usize = WIDTH + 1;
 /// Number of selectors allocated by [`PoseidonChip::configure`].
 pub const NUM_SELECTORS: usize = 3;
 
-const _: () = assert!(PARTIAL_ROUNDS.is_multiple_of(PARTIAL_ROUNDS_PER_ROW));
 
 /// Rows of the chip's columns used by one `hash` of `n_inputs` inputs:
-/// `27 * (n_inputs / 2 + 1) + 1`.
+/// `66 * (n_inputs / 2 + 1) + 1`.
 pub const fn rows_per_hash(n_inputs: usize) -> usize {
     ROWS_PER_PERMUTATION * permutations_for(n_inputs) + 1
 }
@@ -88,11 +87,11 @@ pub struct PoseidonConfig {
     pub round_constants: [Column<Fixed>; WIDTH],
     /// Fixed column registered with `enable_constant` (initial zero state, padding).
     pub constants: Column<Fixed>,
-    /// First full round of a permutation, absorbing `(h3, h4)` into lanes 1 and 2.
-    pub q_full_absorb: Selector,
+    /// Absorbs `(h1, h2)` into lanes 1 and 2.
+    pub q_absorb: Selector,
     /// Full round.
     pub q_full: Selector,
-    /// Three partial rounds.
+    /// Partial round.
     pub q_partial: Selector,
 }
 
@@ -138,55 +137,37 @@ fn circuit_constants() -> &'static CircuitConstants {
 /// One row of the witness: `(state, helpers)`.
 type TraceRow = ([Fr; WIDTH], [Fr; NUM_HELPERS]);
 
-/// Witness of one permutation: `ROWS_PER_PERMUTATION` rows plus the output state.
-/// `state` is the state *after* absorption; `absorbed` the absorbed pair (goes to `h3, h4` of
-/// row 0, and row 0's state is `state - (0, a, b)`).
+/// Witness of one permutation: `ROWS_PER_PERMUTATION` rows plus the output state. `state` is
+/// the state *before* absorbing `absorbed` (row 0).
 fn permutation_trace(mut state: [Fr; WIDTH], absorbed: [Fr; RATE]) -> (Vec<TraceRow>, [Fr; 3]) {
     let cc = circuit_constants();
     let mds = &params().mds;
     let mut rows = Vec::with_capacity(ROWS_PER_PERMUTATION);
+    rows.push((state, [Fr::ZERO, absorbed[0], absorbed[1]]));
+    state[1] += absorbed[0];
+    state[2] += absorbed[1];
     let mut full_idx = 0;
-    let mut r = 0;
-    while r < ROUNDS {
+    for r in 0..ROUNDS {
         let mut h = [Fr::ZERO; NUM_HELPERS];
-        let row_state = if r == 0 {
-            h[3] = absorbed[0];
-            h[4] = absorbed[1];
-            [state[0], state[1] - absorbed[0], state[2] - absorbed[1]]
-        } else {
-            state
-        };
+        let row_state = state;
         if is_full_round(r) {
             let c = cc.full[full_idx];
             full_idx += 1;
             let x: [Fr; WIDTH] = std::array::from_fn(|i| state[i] + c[i]);
             for i in 0..WIDTH {
-                h[i] = x[i].square().square();
+                h[i] = x[i].square();
             }
             state = mds_mul(mds, &x.map(sbox));
-            r += 1;
         } else {
-            let k = r - FULL_ROUNDS / 2;
-            for j in 0..PARTIAL_ROUNDS_PER_ROW {
-                if j > 0 {
-                    h[2 * j - 1] = state[0];
-                }
-                let x0 = state[0] + cc.partial[k + j];
-                h[2 * j] = x0.square().square();
-                state = mds_mul(mds, &[sbox(x0), state[1], state[2]]);
-            }
-            r += PARTIAL_ROUNDS_PER_ROW;
+            let x0 = state[0] + cc.partial[r - FULL_ROUNDS / 2];
+            h[0] = x0.square();
+            state = mds_mul(mds, &[sbox(x0), state[1], state[2]]);
         }
         rows.push((row_state, h));
     }
     (rows, state)
 }
 
-/// `x^4` as an expression.
-fn pow4(x: &Expression<Fr>) -> Expression<Fr> {
-    let x2 = x.clone() * x.clone();
-    x2.clone() * x2
-}
 
 fn constant(c: Fr) -> Expression<Fr> {
     Expression::Constant(c)
@@ -210,6 +191,19 @@ impl PoseidonChip {
         let helpers = std::array::from_fn(|_| meta.advice_column());
         let round_constants = std::array::from_fn(|_| meta.fixed_column());
         let constants = meta.fixed_column();
+        Self::configure_with(meta, state, helpers, round_constants, constants)
+    }
+
+    /// The chip's gates over columns the circuit already has (they are made equality-enabled,
+    /// `constants` is registered with `enable_constant`). Advice columns may be shared with
+    /// other chips whose cells stay out of this chip's rows; `round_constants` likewise.
+    pub fn configure_with(
+        meta: &mut ConstraintSystem<Fr>,
+        state: [Column<Advice>; WIDTH],
+        helpers: [Column<Advice>; NUM_HELPERS],
+        round_constants: [Column<Fixed>; WIDTH],
+        constants: Column<Fixed>,
+    ) -> PoseidonConfig {
         for col in state.iter().chain(helpers.iter()) {
             meta.enable_equality(*col);
         }
@@ -219,79 +213,60 @@ impl PoseidonChip {
             helpers,
             round_constants,
             constants,
-            q_full_absorb: meta.selector(),
+            q_absorb: meta.selector(),
             q_full: meta.selector(),
             q_partial: meta.selector(),
         };
-
-        for absorb in [true, false] {
-            let (name, selector) = if absorb {
-                ("poseidon full round + absorb", config.q_full_absorb)
-            } else {
-                ("poseidon full round", config.q_full)
-            };
-            meta.create_gate(name, |meta| {
-                let q = meta.query_selector(selector);
-                let s: [_; WIDTH] =
-                    std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation::cur()));
-                let next: [_; WIDTH] =
-                    std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation::next()));
-                let h: [_; NUM_HELPERS] =
-                    std::array::from_fn(|i| meta.query_advice(config.helpers[i], Rotation::cur()));
-                let c: [_; WIDTH] = std::array::from_fn(|i| {
-                    meta.query_fixed(config.round_constants[i], Rotation::cur())
-                });
-                let x: [Expression<Fr>; WIDTH] = std::array::from_fn(|i| {
-                    let base = s[i].clone() + c[i].clone();
-                    if absorb && i > 0 {
-                        base + h[2 + i].clone()
-                    } else {
-                        base
-                    }
-                });
-                // S-box output x^5 = h_i * x_i (degree 2).
-                let y: [Expression<Fr>; WIDTH] =
-                    std::array::from_fn(|i| h[i].clone() * x[i].clone());
-                let out = mds_expr(&y);
-                let mut constraints = Vec::with_capacity(2 * WIDTH);
-                for i in 0..WIDTH {
-                    constraints.push(q.clone() * (h[i].clone() - pow4(&x[i])));
-                }
-                for (n, o) in next.into_iter().zip(out) {
-                    constraints.push(q.clone() * (n - o));
-                }
-                constraints
-            });
-        }
-
-        meta.create_gate("poseidon 3 partial rounds", |meta| {
-            let q = meta.query_selector(config.q_partial);
+        let query = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
             let s: [_; WIDTH] =
                 std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation::cur()));
             let next: [_; WIDTH] =
                 std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation::next()));
             let h: [_; NUM_HELPERS] =
                 std::array::from_fn(|i| meta.query_advice(config.helpers[i], Rotation::cur()));
-            let c: [_; PARTIAL_ROUNDS_PER_ROW] = std::array::from_fn(|i| {
+            let c: [_; WIDTH] = std::array::from_fn(|i| {
                 meta.query_fixed(config.round_constants[i], Rotation::cur())
             });
-            let mut constraints = Vec::with_capacity(2 * PARTIAL_ROUNDS_PER_ROW - 1 + WIDTH);
-            // `cur` holds the state entering the round, as expressions of degree <= 2.
-            let mut cur: [Expression<Fr>; WIDTH] = s;
-            for j in 0..PARTIAL_ROUNDS_PER_ROW {
-                if j > 0 {
-                    // Lane 0 is materialised in a helper so that its S-box stays low-degree.
-                    let lane0 = h[2 * j - 1].clone();
-                    constraints.push(q.clone() * (lane0.clone() - cur[0].clone()));
-                    cur[0] = lane0;
-                }
-                let x0 = cur[0].clone() + c[j].clone();
-                let h4 = h[2 * j].clone();
-                constraints.push(q.clone() * (h4.clone() - pow4(&x0)));
-                let y = [h4 * x0, cur[1].clone(), cur[2].clone()];
-                cur = mds_expr(&y);
+            (s, next, h, c)
+        };
+
+        meta.create_gate("poseidon absorb", |meta| {
+            let q = meta.query_selector(config.q_absorb);
+            let (s, next, h, _) = query(meta);
+            vec![
+                q.clone() * (next[0].clone() - s[0].clone()),
+                q.clone() * (next[1].clone() - s[1].clone() - h[1].clone()),
+                q * (next[2].clone() - s[2].clone() - h[2].clone()),
+            ]
+        });
+
+        meta.create_gate("poseidon full round", |meta| {
+            let q = meta.query_selector(config.q_full);
+            let (s, next, h, c) = query(meta);
+            let x: [Expression<Fr>; WIDTH] = std::array::from_fn(|i| s[i].clone() + c[i].clone());
+            let mut constraints = Vec::with_capacity(2 * WIDTH);
+            for i in 0..WIDTH {
+                constraints.push(q.clone() * (h[i].clone() - x[i].clone() * x[i].clone()));
             }
-            for (n, o) in next.into_iter().zip(cur) {
+            let y: [Expression<Fr>; WIDTH] =
+                std::array::from_fn(|i| x[i].clone() * h[i].clone() * h[i].clone());
+            for (n, o) in next.into_iter().zip(mds_expr(&y)) {
+                constraints.push(q.clone() * (n - o));
+            }
+            constraints
+        });
+
+        meta.create_gate("poseidon partial round", |meta| {
+            let q = meta.query_selector(config.q_partial);
+            let (s, next, h, c) = query(meta);
+            let x0 = s[0].clone() + c[0].clone();
+            let mut constraints = vec![q.clone() * (h[0].clone() - x0.clone() * x0.clone())];
+            let y = [
+                x0 * h[0].clone() * h[0].clone(),
+                s[1].clone(),
+                s[2].clone(),
+            ];
+            for (n, o) in next.into_iter().zip(mds_expr(&y)) {
                 constraints.push(q.clone() * (n - o));
             }
             constraints
@@ -389,10 +364,10 @@ impl PoseidonChip {
         let mut state: Value<[Fr; WIDTH]> = Value::known([Fr::ZERO; WIDTH]);
 
         for (p, pair) in message.chunks(RATE).enumerate() {
-            // Absorbed values into h3, h4 of the absorb row.
+            // Absorbed values into h1, h2 of the absorb row.
             let mut absorbed: Vec<Value<Fr>> = Vec::with_capacity(RATE);
             for (k, elem) in pair.iter().enumerate() {
-                let col = cfg.helpers[3 + k];
+                let col = cfg.helpers[1 + k];
                 match elem {
                     Some(cell) => {
                         let v = cell.value().map(|v| v.clone().into().evaluate());
@@ -410,43 +385,30 @@ impl PoseidonChip {
             let absorbed: Value<[Fr; RATE]> = absorbed[0].zip(absorbed[1]).map(|(a, b)| [a, b]);
             let trace = state
                 .zip(absorbed)
-                .map(|(s, ab)| permutation_trace([s[0], s[1] + ab[0], s[2] + ab[1]], ab));
+                .map(|(s, ab)| permutation_trace(s, ab));
 
+            cfg.q_absorb.enable(region, row)?;
+            region.assign_advice(cfg.helpers[0], row, Value::known(Fr::ZERO));
             let mut full_idx = 0;
-            let mut partial_idx = 0;
-            for k in 0..ROWS_PER_PERMUTATION {
+            for k in 1..ROWS_PER_PERMUTATION {
                 let r = row + k;
-                // Round constants and selector.
-                let is_full =
-                    !(FULL_ROUNDS / 2..ROWS_PER_PERMUTATION - FULL_ROUNDS / 2).contains(&k);
-                if is_full {
+                let round = k - 1;
+                if is_full_round(round) {
                     for (col, c) in cfg.round_constants.iter().zip(cc.full[full_idx]) {
                         region.assign_fixed(*col, r, c);
                     }
                     full_idx += 1;
-                    if k == 0 {
-                        cfg.q_full_absorb.enable(region, r)?;
-                    } else {
-                        cfg.q_full.enable(region, r)?;
-                    }
+                    cfg.q_full.enable(region, r)?;
                 } else {
-                    for (j, col) in cfg.round_constants.iter().enumerate() {
-                        region.assign_fixed(*col, r, cc.partial[partial_idx + j]);
-                    }
-                    partial_idx += PARTIAL_ROUNDS_PER_ROW;
+                    let c = cc.partial[round - FULL_ROUNDS / 2];
+                    region.assign_fixed(cfg.round_constants[0], r, c);
                     cfg.q_partial.enable(region, r)?;
                 }
-                // Helpers (h3, h4 of the absorb row are already assigned).
-                let n_helpers = if k == 0 { 3 } else { NUM_HELPERS };
-                for (i, col) in cfg.helpers.iter().enumerate().take(n_helpers) {
+                for (i, col) in cfg.helpers.iter().enumerate() {
                     region.assign_advice(*col, r, trace.as_ref().map(|t| t.0[k].1[i]));
                 }
-                // State of this row (row 0 of the first permutation is the constant zero
-                // state; later absorb rows are the previous permutation's output row).
-                if k > 0 {
-                    for (i, col) in cfg.state.iter().enumerate() {
-                        region.assign_advice(*col, r, trace.as_ref().map(|t| t.0[k].0[i]));
-                    }
+                for (i, col) in cfg.state.iter().enumerate() {
+                    region.assign_advice(*col, r, trace.as_ref().map(|t| t.0[k].0[i]));
                 }
             }
             row += ROWS_PER_PERMUTATION;

@@ -237,7 +237,7 @@ impl Circuit<Fr> for TestCircuit {
     }
 }
 
-const K: u32 = 8;
+const K: u32 = 9;
 
 fn run(circuit: &TestCircuit, claimed: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
     MockProver::run(K, circuit, vec![claimed])
@@ -315,13 +315,14 @@ fn chip_rejects_tampered_intermediate_cells() {
             lane: 0,
         },
         Tamper::State {
-            row: 2 * ROWS_PER_PERMUTATION + 26,
+            row: 2 * ROWS_PER_PERMUTATION + 65,
             lane: 2,
         },
         Tamper::Helper { row: 1, idx: 0 },
-        Tamper::Helper { row: 5, idx: 1 },
-        Tamper::Helper { row: 5, idx: 4 },
-        Tamper::Helper { row: 25, idx: 2 },
+        Tamper::Helper { row: 5, idx: 0 },
+        Tamper::Helper { row: 40, idx: 0 },
+        Tamper::Helper { row: 63, idx: 2 },
+        Tamper::Helper { row: 0, idx: 1 },
     ];
     for t in tampers {
         let c = circuit(n, t);
@@ -332,16 +333,16 @@ fn chip_rejects_tampered_intermediate_cells() {
 
 #[test]
 fn chip_rejects_tampered_constants() {
-    // Initial zero state (row 0), padding `1` of n = 1 (row 0, h4), padding `0` of n = 2
-    // (second permutation's absorb row, h4): both the constant copy and the gates fail.
+    // Initial zero state (row 0), padding `1` of n = 1 (row 0, h2), padding `0` of n = 2
+    // (second permutation's absorb row, h2): both the constant copy and the gates fail.
     for (n, t) in [
         (1, Tamper::State { row: 0, lane: 0 }),
-        (1, Tamper::Helper { row: 0, idx: 4 }),
+        (1, Tamper::Helper { row: 0, idx: 2 }),
         (
             2,
             Tamper::Helper {
                 row: ROWS_PER_PERMUTATION,
-                idx: 4,
+                idx: 2,
             },
         ),
     ] {
@@ -437,16 +438,16 @@ fn max_gate_degree(cs: &ConstraintSystem<Fr>) -> usize {
 fn gate_degree_and_shape() {
     let mut cs = ConstraintSystem::<Fr>::default();
     let _config = PoseidonChip::configure(&mut cs);
-    assert_eq!(max_gate_degree(&cs), 5);
-    assert!(cs.degree() <= 5);
+    assert_eq!(max_gate_degree(&cs), 4);
+    assert!(cs.degree() <= 4);
     assert_eq!(cs.num_advice_columns(), NUM_ADVICE_COLUMNS);
-    assert_eq!(cs.num_advice_columns(), 8);
+    assert_eq!(cs.num_advice_columns(), 6);
     assert_eq!(cs.num_fixed_columns(), NUM_FIXED_COLUMNS);
     assert_eq!(cs.num_selectors(), NUM_SELECTORS);
     assert_eq!(WIDTH, 3);
-    assert_eq!(ROWS_PER_PERMUTATION, 27);
-    assert_eq!(rows_per_hash(0), 28);
-    assert_eq!(rows_per_hash(1), 28);
-    assert_eq!(rows_per_hash(2), 55);
-    assert_eq!(rows_per_hash(5), 82);
+    assert_eq!(ROWS_PER_PERMUTATION, 66);
+    assert_eq!(rows_per_hash(0), 67);
+    assert_eq!(rows_per_hash(1), 67);
+    assert_eq!(rows_per_hash(2), 133);
+    assert_eq!(rows_per_hash(5), 199);
 }

@@ -17,6 +17,8 @@ use trustml_srs::{generate_insecure, import_ptau, Srs, INSECURE_WARNING};
 // Not src/bin/evm_cmd.rs: Cargo would take that for a second binary.
 #[path = "trustml/evm_cmd.rs"]
 mod evm_cmd;
+#[path = "trustml/prompt_cmd.rs"]
+mod prompt_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -100,31 +102,15 @@ enum Cmd {
     Verify { dir: PathBuf, proof: PathBuf },
     /// Show a model directory's circuit: k, rows, columns, lookups, public inputs.
     Inspect { dir: PathBuf },
-    /// Prompt marketplace, buyer side: keys and decryption of a delivered prompt.
+    /// Prompt marketplace: listing and delivery proofs, buyer keys, decryption.
     Prompt {
         #[command(subcommand)]
-        cmd: PromptCmd,
+        cmd: prompt_cmd::PromptCmd,
     },
     /// On-chain verification: Solidity verifier generation, deployment, checks.
     Evm {
         #[command(subcommand)]
         cmd: evm_cmd::EvmCmd,
-    },
-}
-
-#[derive(Subcommand)]
-enum PromptCmd {
-    /// Make a Baby Jubjub key pair; give the public key to `buy`, keep the file secret.
-    Keygen {
-        #[arg(short, long)]
-        output: PathBuf,
-    },
-    /// Decrypt a delivered prompt ({"order_id", "r": {x, y}, "blocks": [...]}, from the
-    /// marketplace's `Delivered` event) with your key file.
-    Decrypt {
-        #[arg(long)]
-        key: PathBuf,
-        ciphertext: PathBuf,
     },
 }
 
@@ -352,11 +338,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Cmd::Verify { dir, proof: path } => {
-            let m = CompiledModel::load(&dir)?;
-            let keys = proof::load_keys(&m, false)?;
+            let m = trustml::circuit_dir::CircuitDir::load(&dir)?;
+            let keys = m.keys(false)?;
             let pf = ProofFile::read(&path)?;
             let t = Instant::now();
-            let ok = proof::verify(&m, &keys, &pf, &path)?;
+            let ok = m.verify(&keys, &pf, &path)?;
             if ok {
                 println!(
                     "valid proof ({:.1} ms){}",
@@ -372,38 +358,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("INVALID proof");
             return Ok(ExitCode::from(1));
         }
-        Cmd::Prompt {
-            cmd: PromptCmd::Keygen { output },
-        } => {
-            if output.exists() {
-                bail!(
-                    "{} exists; refusing to overwrite a key (it may hold bought prompts)",
-                    output.display()
-                );
-            }
-            let key = trustml::prompt::keygen();
-            write_atomic(&output, serde_json::to_string_pretty(&key)?.as_bytes())?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o600))?;
-            }
-            println!("key pair written to {} (keep it secret)", output.display());
-            println!("public key: x = {}, y = {}", key.public.x, key.public.y);
-        }
-        Cmd::Prompt {
-            cmd: PromptCmd::Decrypt { key, ciphertext },
-        } => {
-            let (plain, tokens) = trustml::prompt::decrypt_files(&key, &ciphertext)?;
-            match tokens {
-                Some(t) => println!("{}", serde_json::json!({ "tokens": t })),
-                None => {
-                    eprintln!("warning: the plaintext is not a list of 16-bit tokens: wrong key or order id?");
-                    let hex: Vec<String> = plain.iter().map(fr_to_hex).collect();
-                    println!("{}", serde_json::json!({ "field_elements": hex }));
-                }
-            }
-        }
+        Cmd::Prompt { cmd } => return prompt_cmd::run(cmd),
         Cmd::Inspect { dir } => {
             let m = CompiledModel::load(&dir)?;
             print!("{}", trustml::inspect::report(&m));

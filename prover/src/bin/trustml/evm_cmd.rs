@@ -5,8 +5,8 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use trustml::model::CompiledModel;
-use trustml::proof::{self, ProofFile};
+use trustml::circuit_dir::CircuitDir;
+use trustml::proof::ProofFile;
 use verifier_gen::rpc::{self, Deployment};
 use verifier_gen::{CompiledContract, GeneratedVerifier};
 
@@ -59,20 +59,13 @@ fn key(arg: Option<String>) -> Option<String> {
     })
 }
 
-fn shape_hint(m: &CompiledModel) -> String {
-    format!(
-        "dot width {}, {} lanes",
-        m.settings.shape.dot_width, m.settings.shape.lanes
-    )
-}
-
-fn generate(dir: &Path) -> Result<(CompiledModel, GeneratedVerifier)> {
-    let m = CompiledModel::load(dir)?;
-    let keys = proof::load_keys(&m, false)?;
+fn generate(dir: &Path) -> Result<(CircuitDir, GeneratedVerifier)> {
+    let m = CircuitDir::load(dir)?;
+    let keys = m.keys(false)?;
     if keys.insecure_srs {
         eprintln!("WARNING: these keys come from an INSECURE development SRS; a verifier made from them accepts forged proofs");
     }
-    let gen = verifier_gen::gen_verifier(&keys.params, &keys.vk, m.settings.num_instances);
+    let gen = verifier_gen::gen_verifier(&keys.params, &keys.vk, m.num_instances());
     Ok((m, gen))
 }
 
@@ -92,11 +85,11 @@ fn compiled_verifier(dir: &Path) -> Result<(GeneratedVerifier, CompiledContract)
                 runtime: hex::decode(r.trim())?,
                 compiler: meta.solc,
             };
-            verifier_gen::check_size(&c, &shape_hint(&m))?;
+            verifier_gen::check_size(&c, &m.shape_hint())?;
             return Ok((gen, c));
         }
     }
-    let c = verifier_gen::compile_verifier_hinted(&gen, &shape_hint(&m));
+    let c = verifier_gen::compile_verifier_hinted(&gen, &m.shape_hint());
     verifier_gen::write_artifacts(dir, &gen, c.as_ref().ok())?;
     Ok((gen, c?))
 }
@@ -110,7 +103,7 @@ pub fn run(cmd: EvmCmd) -> Result<ExitCode> {
                 println!("wrote {}", dir.join("Verifier.sol").display());
                 return Ok(ExitCode::SUCCESS);
             }
-            let c = verifier_gen::compile_verifier_hinted(&gen, &shape_hint(&m));
+            let c = verifier_gen::compile_verifier_hinted(&gen, &m.shape_hint());
             verifier_gen::write_artifacts(&dir, &gen, c.as_ref().ok())?;
             let c = c.with_context(|| {
                 format!(
@@ -179,9 +172,9 @@ pub fn run(cmd: EvmCmd) -> Result<ExitCode> {
                         .adapter
                 }
             };
-            let m = CompiledModel::load(&dir)?;
+            let m = CircuitDir::load(&dir)?;
             let pf = ProofFile::read(&path)?;
-            if pf.settings_digest != m.settings.digest_hex() {
+            if pf.settings_digest != m.digest_hex() {
                 bail!(
                     "{} was made for other circuit settings than {}",
                     path.display(),

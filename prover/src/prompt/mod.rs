@@ -8,8 +8,19 @@ use std::path::Path;
 use thiserror::Error;
 use trustml_prompt::{decode_tokens, decrypt, Ciphertext, Fr, Point};
 
+pub mod delivery;
+pub mod listing;
+
 #[derive(Debug, Error)]
 pub enum PromptError {
+    #[error(transparent)]
+    Proof(#[from] crate::proof::ProofError),
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error("{0}")]
+    WrongModel(String),
+    #[error("{0} exists; refusing to overwrite it (move it away first)")]
+    WouldOverwrite(String),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -23,6 +34,8 @@ pub enum PromptError {
     },
     #[error("the ciphertext's ephemeral key R is not a valid Baby Jubjub point")]
     BadPoint,
+    #[error("the buyer's public key is not a valid Baby Jubjub key (off the curve, small order or outside the prime-order subgroup); ask the buyer for the `public` of `trustml prompt keygen`")]
+    BadBuyerKey,
     #[error("decryption failed: {0}")]
     Decrypt(String),
 }
@@ -35,14 +48,14 @@ pub struct PointJson {
 }
 
 impl PointJson {
-    fn of(p: &Point) -> Self {
+    pub fn of(p: &Point) -> Self {
         Self {
             x: fr_to_hex(&p.x),
             y: fr_to_hex(&p.y),
         }
     }
 
-    fn point(&self) -> Option<Point> {
+    pub fn point(&self) -> Option<Point> {
         let p = Point {
             x: fr_from_hex(&self.x)?,
             y: fr_from_hex(&self.y)?,
@@ -66,7 +79,7 @@ pub struct CiphertextFile {
     pub blocks: Vec<String>,
 }
 
-fn read<T: for<'de> Deserialize<'de>>(path: &Path, what: &'static str) -> Result<T, PromptError> {
+pub(crate) fn read<T: for<'de> Deserialize<'de>>(path: &Path, what: &'static str) -> Result<T, PromptError> {
     let text = std::fs::read_to_string(path).map_err(|source| PromptError::Io {
         path: path.display().to_string(),
         source,
@@ -87,7 +100,33 @@ pub fn keygen() -> KeyFile {
     }
 }
 
+/// Field elements as signed integers (`p − x` is `−x`), when all are below 2^62 in size.
+pub fn small_ints(v: &[Fr]) -> Option<Vec<i64>> {
+    use halo2_proofs::halo2curves::ff::PrimeField;
+    let small = |f: &Fr| {
+        let repr = f.to_repr();
+        let b = repr.as_ref();
+        (b[8..].iter().all(|&x| x == 0) && b[7] < 0x40)
+            .then(|| u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as i64)
+    };
+    v.iter()
+        .map(|f| small(f).or_else(|| small(&-*f).map(|x| -x)))
+        .collect()
+}
+
 impl CiphertextFile {
+    /// Reads a ciphertext file, or the ciphertext in a delivery proof file's public inputs.
+    pub fn read(path: &Path) -> Result<Self, PromptError> {
+        if let Ok(pf) = read::<crate::proof::ProofFile>(path, "delivery proof") {
+            return Self::from_instances(&pf.instances).ok_or_else(|| PromptError::Format {
+                path: path.display().to_string(),
+                what: "ciphertext",
+                msg: "this proof file is not a delivery proof".into(),
+            });
+        }
+        read(path, "ciphertext")
+    }
+
     pub fn of(ct: &Ciphertext, order_id: u64) -> Self {
         Self {
             order_id,
@@ -104,7 +143,7 @@ pub fn decrypt_files(
     ciphertext: &Path,
 ) -> Result<(Vec<Fr>, Option<Vec<u16>>), PromptError> {
     let k: KeyFile = read(key, "key")?;
-    let c: CiphertextFile = read(ciphertext, "ciphertext")?;
+    let c = CiphertextFile::read(ciphertext)?;
     let bad = |what: &'static str, path: &Path, v: &str| PromptError::Format {
         path: path.display().to_string(),
         what,

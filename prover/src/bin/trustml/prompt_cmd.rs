@@ -1,0 +1,232 @@
+//! `trustml prompt …`: the proofs and files of the prompt marketplace (no chain access; the
+//! `market` commands send them).
+
+use crate::spinner;
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+use trustml::data::read_input;
+use trustml::model::{write_atomic, CompiledModel};
+use trustml::proof::{self, fr_to_hex};
+use trustml::prompt::delivery::DeliveryDir;
+use trustml::prompt::listing::{self, ListingSecret};
+use trustml::prompt::{KeyFile, PointJson};
+use trustml_srs::{Srs, INSECURE_WARNING};
+
+#[derive(Subcommand)]
+pub enum PromptCmd {
+    /// Buyer: make a Baby Jubjub key pair; give the public key to `market buy`, keep the
+    /// file secret.
+    Keygen {
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Seller: prove that a hidden prompt, run through the generator in MODEL_DIR (compiled
+    /// with --input-visibility hashed --output-visibility hashed), yields the output shown.
+    /// Writes the listing (public) and the listing secret (keep it: every delivery needs it).
+    ProveListing {
+        model_dir: PathBuf,
+        /// The prompt: {"input_data": [[tokens…]]}.
+        prompt: PathBuf,
+        /// Listing file (default MODEL_DIR/listing.json).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Secret file (default: the listing file with extension .secret.json).
+        #[arg(long)]
+        secret: Option<PathBuf>,
+    },
+    /// Make the keys of the delivery circuit for prompts of the model in MODEL_DIR (or of
+    /// --blocks blocks) into DIR.
+    SetupDelivery {
+        dir: PathBuf,
+        #[arg(long, required_unless_present = "blocks")]
+        model: Option<PathBuf>,
+        #[arg(long, conflicts_with = "model")]
+        blocks: Option<usize>,
+        #[arg(long)]
+        srs: PathBuf,
+    },
+    /// Seller: prove that a fresh ciphertext holds the listed prompt, for this buyer and
+    /// this order (the order id is the encryption nonce).
+    ProveDelivery {
+        /// Delivery circuit directory (`setup-delivery`).
+        dir: PathBuf,
+        #[arg(long)]
+        secret: PathBuf,
+        /// The buyer's public key: their key file's "public" part, {"x": "0x…", "y": "0x…"}.
+        #[arg(long)]
+        buyer: PathBuf,
+        #[arg(long)]
+        order: u64,
+        /// Proof file (default DIR/delivery-ORDER.json).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Buyer: decrypt a delivered prompt with your key file. CIPHERTEXT is what `market
+    /// receive` wrote, or a delivery proof file.
+    Decrypt {
+        #[arg(long)]
+        key: PathBuf,
+        ciphertext: PathBuf,
+        /// The listing's model directory: also print the prompt as model input values.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+}
+
+/// A public key from a key file (its "public") or a bare {"x", "y"}.
+pub fn read_public_key(path: &Path) -> Result<PointJson> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if let Ok(k) = serde_json::from_str::<KeyFile>(&text) {
+        return Ok(k.public);
+    }
+    serde_json::from_str::<PointJson>(&text).with_context(|| {
+        format!(
+            "{} holds neither a key file nor {{\"x\": \"0x…\", \"y\": \"0x…\"}}",
+            path.display()
+        )
+    })
+}
+
+pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
+    match cmd {
+        PromptCmd::Keygen { output } => {
+            if output.exists() {
+                bail!(
+                    "{} exists; refusing to overwrite a key (it may hold bought prompts)",
+                    output.display()
+                );
+            }
+            let key = trustml::prompt::keygen();
+            write_atomic(&output, serde_json::to_string_pretty(&key)?.as_bytes())?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o600))?;
+            }
+            println!("key pair written to {} (keep it secret)", output.display());
+            println!("public key: x = {}, y = {}", key.public.x, key.public.y);
+        }
+        PromptCmd::ProveListing {
+            model_dir,
+            prompt,
+            output,
+            secret,
+        } => {
+            let m = CompiledModel::load(&model_dir)?;
+            listing::check_listing_model(&m)?;
+            let out = output.unwrap_or_else(|| model_dir.join("listing.json"));
+            let secret = secret.unwrap_or_else(|| out.with_extension("secret.json"));
+            if secret.exists() {
+                bail!("{} exists; refusing to overwrite a listing secret (it opens a listed commitment)", secret.display());
+            }
+            let keys = proof::load_keys(&m, true)?;
+            if keys.insecure_srs {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+            let data = read_input(&prompt)?;
+            let t = Instant::now();
+            let pb = spinner("proving the listing");
+            let (l, s) = listing::prove_listing(&m, &keys, &data, &prompt)?;
+            pb.finish_and_clear();
+            listing::write_listing(&l, &out, &s, &secret)?;
+            println!(
+                "listing proof written to {} in {:.2} s",
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
+            println!("  commitment C = {}", l.commitment);
+            println!("  output hash H = {} (Poseidon of the output, salt 0)", l.output_hash);
+            println!(
+                "secret (prompt + salt: keep it, every delivery needs it) written to {}",
+                secret.display()
+            );
+        }
+        PromptCmd::SetupDelivery {
+            dir,
+            model,
+            blocks,
+            srs,
+        } => {
+            let blocks = match (model, blocks) {
+                (_, Some(b)) => b,
+                (Some(m), None) => {
+                    let m = CompiledModel::load(&m)?;
+                    listing::check_listing_model(&m)?;
+                    m.program.inputs.iter().map(|(_, w)| w.len()).sum()
+                }
+                (None, None) => bail!("give --model or --blocks"),
+            };
+            let srs = Srs::read(&srs).with_context(|| format!("reading {}", srs.display()))?;
+            if srs.is_insecure() {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+            let d = DeliveryDir::create(&dir, blocks)?;
+            let t = Instant::now();
+            let pb = spinner("setup");
+            d.setup(&srs, |step| pb.set_message(step.to_string()))?;
+            pb.finish_and_clear();
+            println!(
+                "delivery keys for {blocks}-block prompts written to {} in {:.1} s (k = {})",
+                dir.display(),
+                t.elapsed().as_secs_f64(),
+                d.settings.k
+            );
+        }
+        PromptCmd::ProveDelivery {
+            dir,
+            secret,
+            buyer,
+            order,
+            output,
+        } => {
+            let d = DeliveryDir::load(&dir)?;
+            let s = ListingSecret::read(&secret)?;
+            let pk = read_public_key(&buyer)?
+                .point()
+                .context("the buyer's public key is not a valid Baby Jubjub key")?;
+            let keys = d.keys(true)?;
+            if keys.insecure_srs {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+            let t = Instant::now();
+            let pb = spinner("proving the delivery");
+            let pf = d.prove(&keys, &s, &secret, &pk, order)?;
+            pb.finish_and_clear();
+            let out = output.unwrap_or_else(|| dir.join(format!("delivery-{order}.json")));
+            write_atomic(&out, serde_json::to_string_pretty(&pf)?.as_bytes())?;
+            println!(
+                "delivery proof for order {order} written to {} in {:.2} s",
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
+        }
+        PromptCmd::Decrypt {
+            key,
+            ciphertext,
+            model,
+        } => {
+            let (plain, _) = trustml::prompt::decrypt_files(&key, &ciphertext)?;
+            match trustml::prompt::small_ints(&plain) {
+                Some(ints) => {
+                    let mut out = serde_json::json!({ "blocks": ints });
+                    if let Some(m) = model {
+                        let m = CompiledModel::load(&m)?;
+                        let scale = (1u64 << m.settings.quant.scale_bits) as f64;
+                        let prompt: Vec<f64> = ints.iter().map(|&v| v as f64 / scale).collect();
+                        out["input_data"] = serde_json::json!([prompt]);
+                    }
+                    println!("{out}");
+                }
+                None => {
+                    eprintln!("warning: the plaintext is not a list of small integers: wrong key or order id?");
+                    let hex: Vec<String> = plain.iter().map(fr_to_hex).collect();
+                    println!("{}", serde_json::json!({ "field_elements": hex }));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
