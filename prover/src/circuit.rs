@@ -322,7 +322,10 @@ impl Circuit<Fr> for ModelCircuit {
                 })
                 .collect();
             let rc: [Column<Fixed>; 3] = std::array::from_fn(|i| {
-                fixed_w.get(i).copied().unwrap_or_else(|| meta.fixed_column())
+                fixed_w
+                    .get(i)
+                    .copied()
+                    .unwrap_or_else(|| meta.fixed_column())
             });
             PoseidonChip::configure_with(
                 meta,

@@ -153,11 +153,7 @@ pub struct Keys {
 }
 
 /// Runs key generation for `model` with `srs`, writing `srs.bin`, `vk.bin`, `pk.bin`.
-pub fn setup(
-    model: &CompiledModel,
-    srs: &Srs,
-    step: impl FnMut(&str),
-) -> Result<Keys, ProofError> {
+pub fn setup(model: &CompiledModel, srs: &Srs, step: impl FnMut(&str)) -> Result<Keys, ProofError> {
     let circuit = model.circuit(None);
     setup_circuit(
         &model.dir,
@@ -263,11 +259,12 @@ where
         let mut r = BufReader::new(f);
         read_key_header(&mut r, &pk_path, b'P', "proving key", digest)?;
         Some(
-            ProvingKey::<G1Affine>::read::<_, C>(&mut r, SerdeFormat::RawBytes, params)
-                .map_err(|_| ProofError::NotAKey {
+            ProvingKey::<G1Affine>::read::<_, C>(&mut r, SerdeFormat::RawBytes, params).map_err(
+                |_| ProofError::NotAKey {
                     path: pk_path.display().to_string(),
                     what: "proving key",
-                })?,
+                },
+            )?,
         )
     } else {
         None

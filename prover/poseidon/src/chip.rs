@@ -69,7 +69,6 @@ pub const NUM_FIXED_COLUMNS: usize = WIDTH + 1;
 /// Number of selectors allocated by [`PoseidonChip::configure`].
 pub const NUM_SELECTORS: usize = 3;
 
-
 /// Rows of the chip's columns used by one `hash` of `n_inputs` inputs:
 /// `66 * (n_inputs / 2 + 1) + 1`.
 pub const fn rows_per_hash(n_inputs: usize) -> usize {
@@ -168,7 +167,6 @@ fn permutation_trace(mut state: [Fr; WIDTH], absorbed: [Fr; RATE]) -> (Vec<Trace
     (rows, state)
 }
 
-
 fn constant(c: Fr) -> Expression<Fr> {
     Expression::Constant(c)
 }
@@ -261,11 +259,7 @@ impl PoseidonChip {
             let (s, next, h, c) = query(meta);
             let x0 = s[0].clone() + c[0].clone();
             let mut constraints = vec![q.clone() * (h[0].clone() - x0.clone() * x0.clone())];
-            let y = [
-                x0 * h[0].clone() * h[0].clone(),
-                s[1].clone(),
-                s[2].clone(),
-            ];
+            let y = [x0 * h[0].clone() * h[0].clone(), s[1].clone(), s[2].clone()];
             for (n, o) in next.into_iter().zip(mds_expr(&y)) {
                 constraints.push(q.clone() * (n - o));
             }
@@ -383,9 +377,7 @@ impl PoseidonChip {
                 }
             }
             let absorbed: Value<[Fr; RATE]> = absorbed[0].zip(absorbed[1]).map(|(a, b)| [a, b]);
-            let trace = state
-                .zip(absorbed)
-                .map(|(s, ab)| permutation_trace(s, ab));
+            let trace = state.zip(absorbed).map(|(s, ab)| permutation_trace(s, ab));
 
             cfg.q_absorb.enable(region, row)?;
             region.assign_advice(cfg.helpers[0], row, Value::known(Fr::ZERO));

@@ -23,10 +23,12 @@
 //!
 //! # Layout
 //!
-//! [`EccChip`] columns: two scalar multiplications + one point + one scalar row = 512 rows.
-//! [`PoseidonChip`] columns: `n` keystream hashes of 4 inputs (82 rows each) and the
-//! commitment (`rows_per_hash(n + 1)`). Three extra advice columns `w0..w2` (witnesses and
-//! the addition gate `q_add: w0 + w1 = w2`, degree 2), one instance column.
+//! Six equality-enabled advice columns shared by everything (each column costs a commitment
+//! per proof and ~6k gas per on-chain verification; rows are nearly free), one after the other:
+//! [`EccChip`] (a scalar row, a point row, two scalar multiplications: 1022 rows), then
+//! [`PoseidonChip`] (`n` keystream hashes of 4 inputs and the commitment), then the witnesses
+//! and the `n` addition rows (`q_add: c0 + c1 = c2`). Fixed: one constants column and three
+//! Poseidon round-constant columns. One instance column.
 
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance, Selector};
@@ -37,6 +39,7 @@ use crate::babyjubjub::Point;
 use crate::ecc_chip::{EccChip, EccConfig, ROWS_PER_MUL};
 use crate::encryption::{keystream, Ciphertext};
 use crate::Fr;
+use halo2_proofs::plonk::Fixed;
 
 /// Public-instance index of the commitment.
 pub const IDX_COMMITMENT: usize = 0;
@@ -71,9 +74,9 @@ pub struct DeliveryConfig {
     pub ecc: EccConfig,
     /// Poseidon chip.
     pub poseidon: PoseidonConfig,
-    /// Witness / addition columns.
-    pub w: [Column<Advice>; 3],
-    /// `w0 + w1 = w2`.
+    /// The six shared advice columns.
+    pub cols: [Column<Advice>; 6],
+    /// `c0 + c1 = c2`.
     pub q_add: Selector,
     /// Public inputs.
     pub instance: Column<Instance>,
@@ -100,11 +103,17 @@ impl DeliveryCircuit {
         )
     }
 
+    /// Rows of the ECC part (scalar row, point row, two multiplications).
+    const ECC_ROWS: usize = 2 + 2 * ROWS_PER_MUL;
+
+    /// First row after the hashes (witnesses, then additions).
+    fn witness_row(n: usize) -> usize {
+        Self::ECC_ROWS + n * rows_per_hash(4) + rows_per_hash(n + 1)
+    }
+
     /// Smallest `k` fitting a prompt of `n` blocks (with 16 rows of margin for blinding).
     pub fn min_k(n: usize) -> u32 {
-        let ecc = 2 * ROWS_PER_MUL + 2;
-        let poseidon = n * rows_per_hash(4) + rows_per_hash(n + 1);
-        let rows = ecc.max(poseidon).max(3 * n + 1) + 16;
+        let rows = Self::witness_row(n) + 2 * n + 16;
         (rows as f64).log2().ceil() as u32
     }
 }
@@ -120,20 +129,21 @@ impl Circuit<Fr> for DeliveryCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> DeliveryConfig {
-        let poseidon = PoseidonChip::configure(meta);
-        let ecc = EccChip::configure(meta);
-        let w = [
-            meta.advice_column(),
-            meta.advice_column(),
-            meta.advice_column(),
-        ];
-        for c in w {
-            meta.enable_equality(c);
-        }
+        let cols: [Column<Advice>; 6] = std::array::from_fn(|_| meta.advice_column());
+        let constants = meta.fixed_column();
+        let rc: [Column<Fixed>; 3] = std::array::from_fn(|_| meta.fixed_column());
+        let ecc = EccChip::configure_with(meta, cols, constants);
+        let poseidon = PoseidonChip::configure_with(
+            meta,
+            [cols[0], cols[1], cols[2]],
+            [cols[3], cols[4], cols[5]],
+            rc,
+            constants,
+        );
         let q_add = meta.selector();
         meta.create_gate("ct = m + ks", |meta| {
             let q = meta.query_selector(q_add);
-            let [a, b, c] = w.map(|c| meta.query_advice(c, Rotation::cur()));
+            let [a, b, c] = [0, 1, 2].map(|i| meta.query_advice(cols[i], Rotation::cur()));
             vec![q * (a + b - c)]
         });
         let instance = meta.instance_column();
@@ -141,7 +151,7 @@ impl Circuit<Fr> for DeliveryCircuit {
         DeliveryConfig {
             ecc,
             poseidon,
-            w,
+            cols,
             q_add,
             instance,
         }
@@ -154,21 +164,23 @@ impl Circuit<Fr> for DeliveryCircuit {
     ) -> Result<(), Error> {
         let n = self.prompt.len();
         let ecc = EccChip::new(cfg.ecc);
-        let poseidon = PoseidonChip::new(cfg.poseidon);
-        let [w0, w1, w2] = cfg.w;
+        let poseidon = PoseidonChip::with_start_row(cfg.poseidon, Self::ECC_ROWS);
+        let [c0, c1, c2, c3, _, _] = cfg.cols;
+        let w = Self::witness_row(n);
 
-        // Witnesses in w0/w1, rows [0, 2n + 1): m_i, salt, order_id, constants i.
+        // Witnesses from row w: m_i (c0) and the constants i (c3) on rows w + i; salt (c1) and
+        // order id (c2) on row w.
         let (m, salt, order, idx) = layouter.assign_region(
             || "delivery witnesses",
             |mut region| {
                 let m: Vec<_> = (0..n)
-                    .map(|i| region.assign_advice(w0, i, Value::known(self.prompt[i])))
+                    .map(|i| region.assign_advice(c0, w + i, Value::known(self.prompt[i])))
                     .collect();
-                let salt = region.assign_advice(w0, n, Value::known(self.salt));
-                let order = region.assign_advice(w1, n, Value::known(Fr::from(self.order_id)));
+                let salt = region.assign_advice(c1, w, Value::known(self.salt));
+                let order = region.assign_advice(c2, w, Value::known(Fr::from(self.order_id)));
                 let mut idx = Vec::with_capacity(n);
                 for i in 0..n {
-                    let c = region.assign_advice(w0, n + 1 + i, Value::known(Fr::from(i as u64)));
+                    let c = region.assign_advice(c3, w + i, Value::known(Fr::from(i as u64)));
                     region.constrain_constant(c.cell(), Fr::from(i as u64))?;
                     idx.push(c);
                 }
@@ -210,12 +222,12 @@ impl Circuit<Fr> for DeliveryCircuit {
             |mut region| {
                 let mut out = Vec::with_capacity(n);
                 for i in 0..n {
-                    let row = 2 * n + 1 + i;
+                    let row = w + n + i;
                     cfg.q_add.enable(&mut region, row)?;
-                    m[i].copy_advice(&mut region, w0, row);
-                    ks[i].copy_advice(&mut region, w1, row);
+                    m[i].copy_advice(&mut region, c0, row);
+                    ks[i].copy_advice(&mut region, c1, row);
                     let c = shared.map(|s| self.prompt[i] + keystream(&s, self.order_id, i));
-                    out.push(region.assign_advice(w2, row, c));
+                    out.push(region.assign_advice(c2, row, c));
                 }
                 Ok(out)
             },

@@ -2,31 +2,38 @@
 //!
 //! # Layout
 //!
-//! 12 advice columns `b, z, x, y, t, dx, dy, u, sx, sy, px, py` (`b, z, x, y, px, py`
-//! equality-enabled), one fixed column registered with `enable_constant`, and 3 selectors.
-//! A scalar multiplication `k·P` takes [`ROWS_PER_MUL`] = 255 rows: 254 step rows (one per
-//! scalar bit, most significant first) and one output row. Step row `j` handles bit
-//! `i = 253 − j`:
+//! Six equality-enabled advice columns `c0..c5` (allocated by [`EccChip::configure`] or
+//! shared with the rest of the circuit via [`EccChip::configure_with`]: every column costs a
+//! commitment per proof and ~6k gas per on-chain verification, rows are nearly free), one
+//! fixed column registered with `enable_constant`, and 3 selectors. A scalar multiplication
+//! `k·P` takes [`ROWS_PER_MUL`] = 510 rows: 254 steps of two rows (one per scalar bit, most
+//! significant first), an output row and one more row (the base's last copy). Step `j` (bit `i = 253 − j`) holds
 //!
 //! ```text
-//! (x, y)   accumulator entering the step        (row 0: the constant identity (0, 1))
-//! z        recomposed scalar so far             (row 0: the constant 0)
+//!          c0   c1   c2   c3   c4   c5
+//! row A:   b    z    x    y    t    dx      (selector here)
+//! row B:   dy   u    sx   sy   px   py
+//! ```
+//!
+//! ```text
+//! (x, y)   accumulator entering the step        (step 0: the constant identity (0, 1))
+//! z        recomposed scalar so far             (step 0: the constant 0)
 //! t        = x·y
 //! (dx, dy) = 2·(x, y):   dx·(1 + d·t²) = 2t,   dy·(1 − d·t²) = y² − a·x²
 //! u        = dx·dy
 //! (sx, sy) = (dx, dy) + P:  sx·(1 + d·u·Px·Py) = dx·Py + dy·Px
 //!                           sy·(1 − d·u·Px·Py) = dy·Py − a·dx·Px
 //! b·(1 − b) = 0
-//! next (x, y) = (dx, dy) + b·((sx, sy) − (dx, dy))
+//! next (x, y) = (dx, dy) + b·((sx, sy) − (dx, dy))     (row A of the next step)
 //! next z      = 2z + b
 //! ```
 //!
 //! For the fixed base, `P = B8` enters the gate as constants (selector `q_fixed`); for a
-//! variable base `P` lives in `px, py`, is copied from the input point on row 0, checked to
+//! variable base `P` lives in `px, py`, is copied from the input point in step 0, checked to
 //! be on the curve there (`q_on_curve`: `a·Px² + Py² = 1 + d·Px²·Py²`, degree 4 + 1) and
-//! propagated by `px_next = px, py_next = py` (`q_var`). The output row holds the result in
-//! `(x, y)` and `z`, which is copy-constrained to the scalar cell. Max gate degree: 5
-//! (`q_var · sx · u · px · py`).
+//! propagated from step to step (`q_var`). The output row has the layout of a row A and holds
+//! the result in `(x, y)` and `z`, which is copy-constrained to the scalar cell. Max gate
+//! degree: 5 (`q_var · sx · u · px · py`).
 //!
 //! # Why the product form is sound
 //!
@@ -60,8 +67,9 @@ use halo2_proofs::poly::Rotation;
 use crate::babyjubjub::{coeff_a, coeff_d, scalar_bits, Point, SCALAR_BITS};
 use crate::Fr;
 
-/// Rows used by one scalar multiplication (254 steps + output row).
-pub const ROWS_PER_MUL: usize = SCALAR_BITS + 1;
+/// Rows used by one scalar multiplication: 254 steps of 2 rows, the output row, and the row
+/// after it (where the last variable-base step reads the propagated base).
+pub const ROWS_PER_MUL: usize = 2 * SCALAR_BITS + 2;
 
 /// An assigned advice cell.
 pub type ACell<'v> = AssignedCell<&'v Assigned<Fr>, Fr>;
@@ -97,30 +105,8 @@ pub struct MulOutput<'v> {
 /// Columns and selectors of the chip.
 #[derive(Clone, Copy, Debug)]
 pub struct EccConfig {
-    /// Scalar bit of the step.
-    pub b: Column<Advice>,
-    /// Running recomposition of the scalar.
-    pub z: Column<Advice>,
-    /// Accumulator.
-    pub x: Column<Advice>,
-    /// Accumulator.
-    pub y: Column<Advice>,
-    /// `x·y`.
-    pub t: Column<Advice>,
-    /// Doubled accumulator.
-    pub dx: Column<Advice>,
-    /// Doubled accumulator.
-    pub dy: Column<Advice>,
-    /// `dx·dy`.
-    pub u: Column<Advice>,
-    /// Doubled accumulator plus base.
-    pub sx: Column<Advice>,
-    /// Doubled accumulator plus base.
-    pub sy: Column<Advice>,
-    /// Variable base.
-    pub px: Column<Advice>,
-    /// Variable base.
-    pub py: Column<Advice>,
+    /// The six advice columns (see the module docs for what each row holds).
+    pub cols: [Column<Advice>; 6],
     /// Constants (identity, initial zero).
     pub constants: Column<Fixed>,
     /// Fixed-base (`B8`) step.
@@ -130,6 +116,25 @@ pub struct EccConfig {
     /// On-curve check of `(px, py)`.
     pub q_on_curve: Selector,
 }
+
+/// Cell positions: `(rotation from row A, column index)`.
+mod at {
+    pub const B: (i32, usize) = (0, 0);
+    pub const Z: (i32, usize) = (0, 1);
+    pub const X: (i32, usize) = (0, 2);
+    pub const Y: (i32, usize) = (0, 3);
+    pub const T: (i32, usize) = (0, 4);
+    pub const DX: (i32, usize) = (0, 5);
+    pub const DY: (i32, usize) = (1, 0);
+    pub const U: (i32, usize) = (1, 1);
+    pub const SX: (i32, usize) = (1, 2);
+    pub const SY: (i32, usize) = (1, 3);
+    pub const PX: (i32, usize) = (1, 4);
+    pub const PY: (i32, usize) = (1, 5);
+}
+
+/// Rows per step.
+const STEP_ROWS: usize = 2;
 
 /// Witness of one step row.
 #[derive(Clone, Copy, Debug, Default)]
@@ -195,42 +200,25 @@ pub struct EccChip {
 impl EccChip {
     /// Allocates the chip's columns and gates.
     pub fn configure(meta: &mut ConstraintSystem<Fr>) -> EccConfig {
-        let adv = |meta: &mut ConstraintSystem<Fr>, eq: bool| {
-            let c = meta.advice_column();
-            if eq {
-                meta.enable_equality(c);
-            }
-            c
-        };
-        let (b, z, x, y) = (
-            adv(meta, true),
-            adv(meta, true),
-            adv(meta, true),
-            adv(meta, true),
-        );
-        let (t, dx, dy, u) = (
-            adv(meta, false),
-            adv(meta, false),
-            adv(meta, false),
-            adv(meta, false),
-        );
-        let (sx, sy) = (adv(meta, false), adv(meta, false));
-        let (px, py) = (adv(meta, true), adv(meta, true));
+        let cols = std::array::from_fn(|_| meta.advice_column());
         let constants = meta.fixed_column();
+        Self::configure_with(meta, cols, constants)
+    }
+
+    /// The chip's gates over six advice columns the circuit already has (made
+    /// equality-enabled; `constants` is registered with `enable_constant`). Other chips may
+    /// share them outside this chip's rows.
+    pub fn configure_with(
+        meta: &mut ConstraintSystem<Fr>,
+        cols: [Column<Advice>; 6],
+        constants: Column<Fixed>,
+    ) -> EccConfig {
+        for c in cols {
+            meta.enable_equality(c);
+        }
         meta.enable_constant(constants);
         let config = EccConfig {
-            b,
-            z,
-            x,
-            y,
-            t,
-            dx,
-            dy,
-            u,
-            sx,
-            sy,
-            px,
-            py,
+            cols,
             constants,
             q_fixed: meta.selector(),
             q_var: meta.selector(),
@@ -241,21 +229,33 @@ impl EccChip {
         let d = Expression::Constant(coeff_d());
         let one = Expression::Constant(Fr::ONE);
         let g = Point::generator();
+        let q = move |meta: &mut halo2_proofs::plonk::VirtualCells<Fr>,
+                      (rot, col): (i32, usize),
+                      step: i32| {
+            meta.query_advice(cols[col], Rotation(rot + STEP_ROWS as i32 * step))
+        };
 
         // The step constraints for base (px, py) given as expressions.
         let step = |meta: &mut halo2_proofs::plonk::VirtualCells<Fr>,
                     px: Expression<Fr>,
                     py: Expression<Fr>|
          -> Vec<Expression<Fr>> {
-            let cur = |meta: &mut halo2_proofs::plonk::VirtualCells<Fr>, c| {
-                meta.query_advice(c, Rotation::cur())
-            };
-            let (b, z, x, y) = (cur(meta, b), cur(meta, z), cur(meta, x), cur(meta, y));
-            let (t, dx, dy, u) = (cur(meta, t), cur(meta, dx), cur(meta, dy), cur(meta, u));
-            let (sx, sy) = (cur(meta, sx), cur(meta, sy));
-            let x_next = meta.query_advice(config.x, Rotation::next());
-            let y_next = meta.query_advice(config.y, Rotation::next());
-            let z_next = meta.query_advice(config.z, Rotation::next());
+            let (b, z, x, y) = (
+                q(meta, at::B, 0),
+                q(meta, at::Z, 0),
+                q(meta, at::X, 0),
+                q(meta, at::Y, 0),
+            );
+            let (t, dx, dy, u) = (
+                q(meta, at::T, 0),
+                q(meta, at::DX, 0),
+                q(meta, at::DY, 0),
+                q(meta, at::U, 0),
+            );
+            let (sx, sy) = (q(meta, at::SX, 0), q(meta, at::SY, 0));
+            let x_next = q(meta, at::X, 1);
+            let y_next = q(meta, at::Y, 1);
+            let z_next = q(meta, at::Z, 1);
             let dt2 = d.clone() * t.clone() * t.clone();
             let dup = d.clone() * u.clone() * px.clone() * py.clone();
             vec![
@@ -274,30 +274,30 @@ impl EccChip {
         };
 
         meta.create_gate("babyjub fixed-base step", |meta| {
-            let q = meta.query_selector(config.q_fixed);
+            let s = meta.query_selector(config.q_fixed);
             step(meta, Expression::Constant(g.x), Expression::Constant(g.y))
                 .into_iter()
-                .map(|e| q.clone() * e)
+                .map(|e| s.clone() * e)
                 .collect::<Vec<_>>()
         });
         meta.create_gate("babyjub variable-base step", |meta| {
-            let q = meta.query_selector(config.q_var);
-            let px = meta.query_advice(config.px, Rotation::cur());
-            let py = meta.query_advice(config.py, Rotation::cur());
-            let px_next = meta.query_advice(config.px, Rotation::next());
-            let py_next = meta.query_advice(config.py, Rotation::next());
+            let s = meta.query_selector(config.q_var);
+            let px = q(meta, at::PX, 0);
+            let py = q(meta, at::PY, 0);
+            let px_next = q(meta, at::PX, 1);
+            let py_next = q(meta, at::PY, 1);
             let mut cs = step(meta, px.clone(), py.clone());
             cs.push(px_next - px);
             cs.push(py_next - py);
-            cs.into_iter().map(|e| q.clone() * e).collect::<Vec<_>>()
+            cs.into_iter().map(|e| s.clone() * e).collect::<Vec<_>>()
         });
         meta.create_gate("babyjub on curve", |meta| {
-            let q = meta.query_selector(config.q_on_curve);
-            let px = meta.query_advice(config.px, Rotation::cur());
-            let py = meta.query_advice(config.py, Rotation::cur());
+            let s = meta.query_selector(config.q_on_curve);
+            let px = q(meta, at::PX, 0);
+            let py = q(meta, at::PY, 0);
             let x2 = px.clone() * px;
             let y2 = py.clone() * py;
-            vec![q * (a.clone() * x2.clone() + y2.clone() - one.clone() - d.clone() * x2 * y2)]
+            vec![s * (a.clone() * x2.clone() + y2.clone() - one.clone() - d.clone() * x2 * y2)]
         });
         config
     }
@@ -344,8 +344,8 @@ impl EccChip {
             || "babyjub point",
             |mut region| {
                 Ok(AssignedPoint {
-                    x: region.assign_advice(self.config.x, row, p.map(|p| p.x)),
-                    y: region.assign_advice(self.config.y, row, p.map(|p| p.y)),
+                    x: region.assign_advice(self.config.cols[at::X.1], row, p.map(|p| p.x)),
+                    y: region.assign_advice(self.config.cols[at::Y.1], row, p.map(|p| p.y)),
                 })
             },
         )
@@ -360,7 +360,7 @@ impl EccChip {
         let row = self.take_rows(1);
         layouter.assign_region(
             || "babyjub scalar",
-            |mut region| Ok(region.assign_advice(self.config.z, row, k)),
+            |mut region| Ok(region.assign_advice(self.config.cols[at::Z.1], row, k)),
         )
     }
 
@@ -418,49 +418,77 @@ impl EccChip {
             assert_eq!(bits.len(), SCALAR_BITS);
             trace(p, &bits)
         });
+        // Cell of `pos` in step `j` (the output row is "step 254", a row A).
+        let cell = |j: usize, (rot, col): (i32, usize)| {
+            (cfg.cols[col], start + STEP_ROWS * j + rot as usize)
+        };
         layouter.assign_region(
             || "babyjub scalar mul",
             |mut region: Region<'_, Fr>| {
                 let mut bit_cells = Vec::with_capacity(SCALAR_BITS);
                 for j in 0..SCALAR_BITS {
-                    let r = start + j;
                     let row = tr.as_ref().map(|t| t.0[j]);
+                    let r = start + STEP_ROWS * j;
                     if base.is_some() {
                         cfg.q_var.enable(&mut region, r)?;
                     } else {
                         cfg.q_fixed.enable(&mut region, r)?;
                     }
-                    bit_cells.push(region.assign_advice(cfg.b, r, row.map(|w| w.b)));
+                    let (c, rr) = cell(j, at::B);
+                    bit_cells.push(region.assign_advice(c, rr, row.map(|w| w.b)));
                     if j == 0 {
-                        region.assign_advice_from_constant(|| "z0", cfg.z, r, Fr::ZERO)?;
-                        region.assign_advice_from_constant(|| "x0", cfg.x, r, Fr::ZERO)?;
-                        region.assign_advice_from_constant(|| "y0", cfg.y, r, Fr::ONE)?;
+                        for (pos, v) in [(at::Z, Fr::ZERO), (at::X, Fr::ZERO), (at::Y, Fr::ONE)] {
+                            let (c, rr) = cell(j, pos);
+                            region.assign_advice_from_constant(|| "identity / zero", c, rr, v)?;
+                        }
                     } else {
-                        region.assign_advice(cfg.z, r, row.map(|w| w.z));
-                        region.assign_advice(cfg.x, r, row.map(|w| w.x));
-                        region.assign_advice(cfg.y, r, row.map(|w| w.y));
+                        for (pos, v) in [
+                            (at::Z, row.map(|w| w.z)),
+                            (at::X, row.map(|w| w.x)),
+                            (at::Y, row.map(|w| w.y)),
+                        ] {
+                            let (c, rr) = cell(j, pos);
+                            region.assign_advice(c, rr, v);
+                        }
                     }
-                    let cols = [cfg.t, cfg.dx, cfg.dy, cfg.u, cfg.sx, cfg.sy];
-                    let vals = row.map(|w| [w.t, w.dx, w.dy, w.u, w.sx, w.sy]);
-                    for (k, col) in cols.iter().enumerate() {
-                        region.assign_advice(*col, r, vals.map(|v| v[k]));
+                    let vals = [
+                        (at::T, row.map(|w| w.t)),
+                        (at::DX, row.map(|w| w.dx)),
+                        (at::DY, row.map(|w| w.dy)),
+                        (at::U, row.map(|w| w.u)),
+                        (at::SX, row.map(|w| w.sx)),
+                        (at::SY, row.map(|w| w.sy)),
+                    ];
+                    for (pos, v) in vals {
+                        let (c, rr) = cell(j, pos);
+                        region.assign_advice(c, rr, v);
                     }
                 }
-                // Variable base: copied on row 0, on-curve there, propagated to the output row.
+                // Variable base: copied in step 0, on-curve there, propagated to the last step.
                 if let Some(p) = base {
                     cfg.q_on_curve.enable(&mut region, start)?;
-                    p.x.copy_advice(&mut region, cfg.px, start);
-                    p.y.copy_advice(&mut region, cfg.py, start);
-                    for j in 1..ROWS_PER_MUL {
-                        region.assign_advice(cfg.px, start + j, p.x.value().map(|v| v.evaluate()));
-                        region.assign_advice(cfg.py, start + j, p.y.value().map(|v| v.evaluate()));
+                    let (cx, rx) = cell(0, at::PX);
+                    let (cy, ry) = cell(0, at::PY);
+                    p.x.copy_advice(&mut region, cx, rx);
+                    p.y.copy_advice(&mut region, cy, ry);
+                    for j in 1..=SCALAR_BITS {
+                        let (cx, rx) = cell(j, at::PX);
+                        let (cy, ry) = cell(j, at::PY);
+                        region.assign_advice(cx, rx, p.x.value().map(|v| v.evaluate()));
+                        region.assign_advice(cy, ry, p.y.value().map(|v| v.evaluate()));
                     }
                 }
-                let out = start + SCALAR_BITS;
                 let fin = tr.as_ref().map(|t| t.1);
-                let x = region.assign_advice(cfg.x, out, fin.map(|f| f[0]));
-                let y = region.assign_advice(cfg.y, out, fin.map(|f| f[1]));
-                let z = region.assign_advice(cfg.z, out, fin.map(|f| f[2]));
+                let out = |pos, i: usize| {
+                    let (c, r) = cell(SCALAR_BITS, pos);
+                    (c, r, fin.map(move |f: [Fr; 3]| f[i]))
+                };
+                let (c, r, v) = out(at::X, 0);
+                let x = region.assign_advice(c, r, v);
+                let (c, r, v) = out(at::Y, 1);
+                let y = region.assign_advice(c, r, v);
+                let (c, r, v) = out(at::Z, 2);
+                let z = region.assign_advice(c, r, v);
                 region.constrain_equal(z.cell(), scalar.cell());
                 // Little-endian order for the caller.
                 bit_cells.reverse();

@@ -16,8 +16,8 @@
 //! open the same `C`.
 
 use super::{read, PromptError};
-use crate::circuit::{Salts, Visibility};
 use crate::chips::fe;
+use crate::circuit::{Salts, Visibility};
 use crate::data::InputData;
 use crate::model::{write_atomic, CompiledModel};
 use crate::proof::{self, fr_from_hex, fr_to_hex, Keys, ProofFile};
@@ -159,7 +159,9 @@ pub fn write_listing(
     secret_out: &Path,
 ) -> Result<(), PromptError> {
     if secret_out.exists() {
-        return Err(PromptError::WouldOverwrite(secret_out.display().to_string()));
+        return Err(PromptError::WouldOverwrite(
+            secret_out.display().to_string(),
+        ));
     }
     let io = |p: &Path| {
         let p = p.display().to_string();

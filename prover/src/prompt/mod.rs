@@ -79,7 +79,10 @@ pub struct CiphertextFile {
     pub blocks: Vec<String>,
 }
 
-pub(crate) fn read<T: for<'de> Deserialize<'de>>(path: &Path, what: &'static str) -> Result<T, PromptError> {
+pub(crate) fn read<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    what: &'static str,
+) -> Result<T, PromptError> {
     let text = std::fs::read_to_string(path).map_err(|source| PromptError::Io {
         path: path.display().to_string(),
         source,

@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 use trustml::data::read_input;
 use trustml::model::{write_atomic, CompiledModel};
-use trustml::proof::{self, fr_to_hex};
 use trustml::prompt::delivery::DeliveryDir;
 use trustml::prompt::listing::{self, ListingSecret};
 use trustml::prompt::{KeyFile, PointJson};
+use trustml::proof::{self, fr_to_hex};
 use trustml_srs::{Srs, INSECURE_WARNING};
 
 #[derive(Subcommand)]
@@ -78,7 +78,8 @@ pub enum PromptCmd {
 
 /// A public key from a key file (its "public") or a bare {"x", "y"}.
 pub fn read_public_key(path: &Path) -> Result<PointJson> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     if let Ok(k) = serde_json::from_str::<KeyFile>(&text) {
         return Ok(k.public);
     }
@@ -138,7 +139,10 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
                 t.elapsed().as_secs_f64()
             );
             println!("  commitment C = {}", l.commitment);
-            println!("  output hash H = {} (Poseidon of the output, salt 0)", l.output_hash);
+            println!(
+                "  output hash H = {} (Poseidon of the output, salt 0)",
+                l.output_hash
+            );
             println!(
                 "secret (prompt + salt: keep it, every delivery needs it) written to {}",
                 secret.display()
