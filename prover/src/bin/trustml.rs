@@ -17,6 +17,8 @@ use trustml_srs::{generate_insecure, import_ptau, Srs, INSECURE_WARNING};
 // Not src/bin/evm_cmd.rs: Cargo would take that for a second binary.
 #[path = "trustml/evm_cmd.rs"]
 mod evm_cmd;
+#[path = "trustml/market_cmd.rs"]
+mod market_cmd;
 #[path = "trustml/prompt_cmd.rs"]
 mod prompt_cmd;
 
@@ -106,6 +108,11 @@ enum Cmd {
     Prompt {
         #[command(subcommand)]
         cmd: prompt_cmd::PromptCmd,
+    },
+    /// Prompt marketplace on chain: deploy, list, buy, deliver, receive, withdraw, refund.
+    Market {
+        #[command(subcommand)]
+        cmd: market_cmd::MarketCmd,
     },
     /// On-chain verification: Solidity verifier generation, deployment, checks.
     Evm {
@@ -364,6 +371,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", trustml::inspect::report(&m));
         }
         Cmd::Evm { cmd } => return evm_cmd::run(cmd),
+        Cmd::Market { cmd } => return market_cmd::run(cmd),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -70,7 +70,7 @@ fn generate(dir: &Path) -> Result<(CircuitDir, GeneratedVerifier)> {
 }
 
 /// DIR's compiled verifier, reusing verifier.bin when evm.json matches the current key.
-fn compiled_verifier(dir: &Path) -> Result<(GeneratedVerifier, CompiledContract)> {
+pub fn compiled_verifier(dir: &Path) -> Result<(GeneratedVerifier, CompiledContract)> {
     let (m, gen) = generate(dir)?;
     let meta = std::fs::read_to_string(dir.join("evm.json"))
         .ok()

@@ -1,0 +1,436 @@
+//! `trustml market …`: the prompt marketplace on chain (deploy, list, buy, deliver, receive,
+//! withdraw, refund, cancel, show). Chain access is `verifier_gen::market`'s; proofs are made
+//! with the `trustml::prompt` modules.
+
+use crate::evm_cmd::compiled_verifier;
+use crate::prompt_cmd::read_public_key;
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+use trustml::model::write_atomic;
+use trustml::prompt::delivery::{DeliveryDir, HEADER};
+use trustml::prompt::listing::{Listing, ListingSecret};
+use trustml::prompt::{CiphertextFile, PointJson};
+use trustml::proof::{fr_from_hex, fr_to_hex, ProofFile};
+use verifier_gen::market::{self, CircuitArtifacts, MarketDeployment, MarketParams};
+use verifier_gen::rpc::{self, EvmU256 as U256};
+
+#[derive(clap::Args)]
+pub struct Chain {
+    #[arg(long, default_value = "http://127.0.0.1:8545")]
+    rpc_url: String,
+    /// Sender key (hex). Default: $TRUSTML_PRIVATE_KEY, else Anvil's first dev account when
+    /// the chain id is 31337.
+    #[arg(long)]
+    private_key: Option<String>,
+    /// The deployment record written by `market deploy`.
+    #[arg(long, default_value = "market.json")]
+    market: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum MarketCmd {
+    /// Deploy the listing and delivery verifiers, a VerifierRegistry with both registered, and
+    /// a PromptMarketplace; writes --market (default market.json).
+    Deploy {
+        #[command(flatten)]
+        chain: Chain,
+        /// The generator's model directory (compiled for listings, keys made).
+        #[arg(long)]
+        listing_dir: PathBuf,
+        /// The delivery circuit directory (`trustml prompt setup-delivery`).
+        #[arg(long)]
+        delivery_dir: PathBuf,
+        /// Platform fee in basis points (≤ 1000).
+        #[arg(long, default_value_t = 0)]
+        fee_bps: u64,
+        /// Seconds a seller has to deliver after a purchase before the buyer may refund.
+        #[arg(long, default_value_t = 86_400)]
+        delivery_window: u64,
+    },
+    /// Seller: list a prompt (the listing proof is verified on chain).
+    List {
+        #[command(flatten)]
+        chain: Chain,
+        /// `trustml prompt prove-listing`'s listing file.
+        listing: PathBuf,
+        /// Price in wei (or with an "eth" suffix, e.g. 0.01eth).
+        #[arg(long)]
+        price: String,
+    },
+    /// Buyer: pay a listing's price into escrow, naming your Baby Jubjub public key.
+    Buy {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        listing_id: u64,
+        /// Your key file (`trustml prompt keygen`) or its public part.
+        #[arg(long)]
+        buyer_key: PathBuf,
+    },
+    /// Seller: encrypt the prompt to the order's buyer, prove it and get paid. Proves with
+    /// --secret and --delivery-dir, or sends an existing --proof.
+    Deliver {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        order: u64,
+        #[arg(long, required_unless_present = "proof")]
+        secret: Option<PathBuf>,
+        #[arg(long, required_unless_present = "proof")]
+        delivery_dir: Option<PathBuf>,
+        /// A delivery proof made by `trustml prompt prove-delivery`.
+        #[arg(long, conflicts_with_all = ["secret", "delivery_dir"])]
+        proof: Option<PathBuf>,
+    },
+    /// Buyer: fetch the delivered ciphertext of an order and decrypt it with your key.
+    Receive {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        order: u64,
+        #[arg(long)]
+        key: PathBuf,
+        /// Also write the ciphertext file here.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Pay out what the sender is owed (seller proceeds, refunds, fees).
+    Withdraw {
+        #[command(flatten)]
+        chain: Chain,
+    },
+    /// Buyer: reclaim an undelivered order once its deadline has passed.
+    Refund {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        order: u64,
+    },
+    /// Seller: take a listing off sale.
+    Cancel {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        listing_id: u64,
+    },
+    /// Print a listing or an order.
+    Show {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long, required_unless_present = "order")]
+        listing_id: Option<u64>,
+        #[arg(long)]
+        order: Option<u64>,
+    },
+}
+
+fn key(arg: &Option<String>) -> Option<String> {
+    arg.clone().or_else(|| {
+        std::env::var("TRUSTML_PRIVATE_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+    })
+}
+
+fn load(path: &Path) -> Result<MarketDeployment> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "reading {} (run `trustml market deploy` first, or pass --market)",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a market record", path.display()))
+}
+
+fn u256_of_hex(s: &str) -> Result<U256> {
+    let f = fr_from_hex(s).with_context(|| format!("{s} is not a field element"))?;
+    Ok(rpc::word_to_u256(verifier_gen::fr_to_word(&f)))
+}
+
+fn hex_of_u256(v: U256) -> String {
+    format!("0x{v:064x}")
+}
+
+/// Wei from "123" or "0.5eth".
+pub fn parse_price(s: &str) -> Result<U256> {
+    let s = s.trim();
+    if let Some(eth) = s.strip_suffix("eth").or_else(|| s.strip_suffix("ether")) {
+        let (int, frac) = eth.trim().split_once('.').unwrap_or((eth.trim(), ""));
+        if frac.len() > 18 || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+            bail!("bad price {s}: expected e.g. 0.01eth or a wei amount");
+        }
+        let wei = format!("{int}{frac:0<18}");
+        return U256::from_str_radix(wei.trim_start_matches('0').max("0"), 10)
+            .with_context(|| format!("bad price {s}"));
+    }
+    U256::from_str_radix(s, 10)
+        .with_context(|| format!("bad price {s}: expected e.g. 0.01eth or a wei amount"))
+}
+
+fn artifacts_of(dir: &Path) -> Result<(verifier_gen::CompiledContract, usize, [u8; 32])> {
+    let (gen, c) = compiled_verifier(dir)?;
+    Ok((c, gen.num_instances, gen.vk_digest))
+}
+
+pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
+    match cmd {
+        MarketCmd::Deploy {
+            chain,
+            listing_dir,
+            delivery_dir,
+            fee_bps,
+            delivery_window,
+        } => {
+            if !DeliveryDir::is_delivery_dir(&delivery_dir) {
+                bail!(
+                    "{} is not a delivery circuit directory (run `trustml prompt setup-delivery`)",
+                    delivery_dir.display()
+                );
+            }
+            let (lv, ln, ld) = artifacts_of(&listing_dir)?;
+            let (dv, dn, dd) = artifacts_of(&delivery_dir)?;
+            if ln != 2 {
+                bail!("{} has {ln} public inputs; a listing circuit has 2 (C, H): compile the generator with --input-visibility hashed --output-visibility hashed", listing_dir.display());
+            }
+            let m = market::deploy(
+                &chain.rpc_url,
+                key(&chain.private_key).as_deref(),
+                CircuitArtifacts {
+                    verifier: &lv,
+                    num_public_inputs: ln,
+                    vk_digest: ld,
+                },
+                CircuitArtifacts {
+                    verifier: &dv,
+                    num_public_inputs: dn,
+                    vk_digest: dd,
+                },
+                &MarketParams {
+                    fee_recipient: None,
+                    fee_bps,
+                    delivery_window,
+                    verifier_gas_limit: verifier_gen::DEFAULT_VERIFIER_GAS_LIMIT,
+                },
+            )?;
+            write_atomic(&chain.market, serde_json::to_string_pretty(&m)?.as_bytes())?;
+            println!(
+                "chain {}: PromptMarketplace {}, VerifierRegistry {}",
+                m.chain_id, m.marketplace, m.registry
+            );
+            println!(
+                "  listing circuit {} (adapter {}), delivery circuit {} (adapter {})",
+                m.listing_circuit_id, m.listing.adapter, m.delivery_circuit_id, m.delivery.adapter
+            );
+            println!("wrote {}", chain.market.display());
+        }
+        MarketCmd::List {
+            chain,
+            listing,
+            price,
+        } => {
+            let m = load(&chain.market)?;
+            let l = Listing::read(&listing)?;
+            let proof = l.proof.proof_bytes(&listing)?;
+            let s = market::list(
+                &chain.rpc_url,
+                key(&chain.private_key).as_deref(),
+                &m,
+                u256_of_hex(&l.commitment)?,
+                u256_of_hex(&l.output_hash)?,
+                parse_price(&price)?,
+                &proof,
+            )?;
+            println!(
+                "listed: listing id {} (tx {}, gasUsed {})",
+                s.id.unwrap_or_default(),
+                s.tx,
+                s.gas_used
+            );
+        }
+        MarketCmd::Buy {
+            chain,
+            listing_id,
+            buyer_key,
+        } => {
+            let m = load(&chain.market)?;
+            let pk = read_public_key(&buyer_key)?;
+            pk.point()
+                .context("the buyer key is not a valid Baby Jubjub public key")?;
+            let s = market::buy(
+                &chain.rpc_url,
+                key(&chain.private_key).as_deref(),
+                &m,
+                U256::from(listing_id),
+                (u256_of_hex(&pk.x)?, u256_of_hex(&pk.y)?),
+            )?;
+            println!(
+                "bought: order id {} (tx {}, gasUsed {})",
+                s.id.unwrap_or_default(),
+                s.tx,
+                s.gas_used
+            );
+        }
+        MarketCmd::Deliver {
+            chain,
+            order,
+            secret,
+            delivery_dir,
+            proof,
+        } => {
+            let m = load(&chain.market)?;
+            let o = market::get_order(&chain.rpc_url, &m, U256::from(order))?;
+            if o.buyer == rpc::EvmAddress::ZERO {
+                bail!("no order {order} on this marketplace");
+            }
+            let buyer = PointJson {
+                x: hex_of_u256(o.pkX),
+                y: hex_of_u256(o.pkY),
+            };
+            let (pf, path) = match proof {
+                Some(p) => (ProofFile::read(&p)?, p),
+                None => {
+                    let (secret, dir) = (secret.expect("clap"), delivery_dir.expect("clap"));
+                    let d = DeliveryDir::load(&dir)?;
+                    let s = ListingSecret::read(&secret)?;
+                    let pk = buyer.point().context("the order's buyer key is invalid")?;
+                    let keys = d.keys(true)?;
+                    let t = Instant::now();
+                    let pf = d.prove(&keys, &s, &secret, &pk, order)?;
+                    let out = dir.join(format!("delivery-{order}.json"));
+                    write_atomic(&out, serde_json::to_string_pretty(&pf)?.as_bytes())?;
+                    println!(
+                        "delivery proof written to {} in {:.2} s",
+                        out.display(),
+                        t.elapsed().as_secs_f64()
+                    );
+                    (pf, out)
+                }
+            };
+            let inst = &pf.instances;
+            if inst.len() <= HEADER {
+                bail!("{} is not a delivery proof", path.display());
+            }
+            let ct = CiphertextFile::from_instances(inst).context("not a delivery proof")?;
+            if ct.order_id != order || inst[1] != buyer.x || inst[2] != buyer.y {
+                bail!(
+                    "{} was made for order {} and another buyer key; this order's buyer key is ({}, {})",
+                    path.display(),
+                    ct.order_id,
+                    buyer.x,
+                    buyer.y
+                );
+            }
+            let blocks = ct
+                .blocks
+                .iter()
+                .map(|b| u256_of_hex(b))
+                .collect::<Result<Vec<_>>>()?;
+            let s = market::deliver(
+                &chain.rpc_url,
+                key(&chain.private_key).as_deref(),
+                &m,
+                U256::from(order),
+                (u256_of_hex(&ct.r.x)?, u256_of_hex(&ct.r.y)?),
+                blocks,
+                &pf.proof_bytes(&path)?,
+            )?;
+            println!(
+                "delivered order {order}: proof verified on chain, payment credited (tx {}, gasUsed {}); `trustml market withdraw` pays it out",
+                s.tx, s.gas_used
+            );
+        }
+        MarketCmd::Receive {
+            chain,
+            order,
+            key: key_file,
+            output,
+        } => {
+            let m = load(&chain.market)?;
+            let (rx, ry, blocks) = market::delivery(&chain.rpc_url, &m, U256::from(order))?
+                .with_context(|| format!("order {order} has not been delivered yet"))?;
+            let ct = CiphertextFile {
+                order_id: order,
+                r: PointJson {
+                    x: hex_of_u256(rx),
+                    y: hex_of_u256(ry),
+                },
+                blocks: blocks.into_iter().map(hex_of_u256).collect(),
+            };
+            let dir;
+            let path = match output {
+                Some(p) => p,
+                None => {
+                    dir = std::env::temp_dir().join(format!("trustml-ct-{}", std::process::id()));
+                    std::fs::create_dir_all(&dir)?;
+                    dir.join("ct.json")
+                }
+            };
+            write_atomic(&path, serde_json::to_string_pretty(&ct)?.as_bytes())?;
+            let (plain, _) = trustml::prompt::decrypt_files(&key_file, &path)?;
+            match trustml::prompt::small_ints(&plain) {
+                Some(ints) => println!("{}", serde_json::json!({ "order": order, "blocks": ints })),
+                None => {
+                    let hex: Vec<String> = plain.iter().map(fr_to_hex).collect();
+                    eprintln!("warning: the plaintext is not small integers: is this your key?");
+                    println!(
+                        "{}",
+                        serde_json::json!({ "order": order, "field_elements": hex })
+                    );
+                }
+            }
+        }
+        MarketCmd::Withdraw { chain } => {
+            let m = load(&chain.market)?;
+            let s = market::withdraw(&chain.rpc_url, key(&chain.private_key).as_deref(), &m)?;
+            println!(
+                "withdrew {} wei (tx {}, gasUsed {})",
+                s.id.unwrap_or_default(),
+                s.tx,
+                s.gas_used
+            );
+        }
+        MarketCmd::Refund { chain, order } => {
+            let m = load(&chain.market)?;
+            let s = market::refund(
+                &chain.rpc_url,
+                key(&chain.private_key).as_deref(),
+                &m,
+                U256::from(order),
+            )?;
+            println!(
+                "order {order} refunded: credited to you, `trustml market withdraw` pays it out (tx {}, gasUsed {})",
+                s.tx, s.gas_used
+            );
+        }
+        MarketCmd::Cancel { chain, listing_id } => {
+            let m = load(&chain.market)?;
+            let s = market::cancel(
+                &chain.rpc_url,
+                key(&chain.private_key).as_deref(),
+                &m,
+                U256::from(listing_id),
+            )?;
+            println!("listing {listing_id} cancelled (tx {})", s.tx);
+        }
+        MarketCmd::Show {
+            chain,
+            listing_id,
+            order,
+        } => {
+            let m = load(&chain.market)?;
+            if let Some(id) = listing_id {
+                let l = market::get_listing(&chain.rpc_url, &m, U256::from(id))?;
+                println!("{l:#?}");
+            }
+            if let Some(id) = order {
+                let o = market::get_order(&chain.rpc_url, &m, U256::from(id))?;
+                println!("{o:#?}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
