@@ -8,7 +8,7 @@ use crate::proof::{self, Keys};
 use std::path::Path;
 
 pub enum CircuitDir {
-    Model(CompiledModel),
+    Model(Box<CompiledModel>),
     Delivery(DeliveryDir),
 }
 
@@ -17,7 +17,7 @@ impl CircuitDir {
         if DeliveryDir::is_delivery_dir(dir) {
             Ok(Self::Delivery(DeliveryDir::load(dir)?))
         } else {
-            Ok(Self::Model(CompiledModel::load(dir)?))
+            Ok(Self::Model(Box::new(CompiledModel::load(dir)?)))
         }
     }
 

@@ -15,6 +15,7 @@
 //!
 //! This crate does not depend on the `trustml` library (whose binary depends on it).
 
+pub mod anvil;
 pub mod market;
 pub mod rpc;
 pub mod solc;

@@ -6,70 +6,16 @@ mod common;
 
 use alloy::primitives::U256;
 use common::*;
-use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use verifier_gen::anvil::Anvil;
 use verifier_gen::rpc;
 
-struct Anvil {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn anvil_bin() -> Option<std::path::PathBuf> {
-    let root = repo_root();
-    [
-        root.join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"),
-        root.join("node_modules/.bin/anvil"),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
-}
-
 fn start_anvil() -> Option<Anvil> {
-    let Some(bin) = anvil_bin() else {
+    let a = Anvil::start(&repo_root());
+    if a.is_none() {
         println!("NOTE: node_modules/@foundry-rs/anvil-linux-amd64 is missing (run `npm ci` at the repo root); skipping the Anvil test");
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--chain-id",
-            "31337",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn anvil");
-    let a = Anvil {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let t = Instant::now();
-    while rpc::chain_id(&a.url).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "anvil did not answer on {}",
-            a.url
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
-    Some(a)
+    a
 }
 
 fn anvil() -> Option<&'static Anvil> {
@@ -191,34 +137,7 @@ fn cnn_verifier_on_anvil() {
 fn deploy_refuses_other_chains_without_a_key() {
     // The default key is only used on chain 31337.
     let Some(_) = anvil() else { return };
-    let Some(bin) = anvil_bin() else { return };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--chain-id",
-            "1337",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let a = Anvil {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let t = Instant::now();
-    while rpc::chain_id(&a.url).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(20));
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let a = Anvil::start_with_chain_id(&repo_root(), 1337).expect("second anvil");
     let e = rpc::resolve_key(&a.url, None).unwrap_err().to_string();
     assert!(e.contains("TRUSTML_PRIVATE_KEY"), "{e}");
     assert!(rpc::resolve_key(&a.url, Some(rpc::ANVIL_DEV_KEY)).is_ok());

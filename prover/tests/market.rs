@@ -1,0 +1,259 @@
+//! The prompt marketplace end to end on a local Anvil, with the real generated verifiers:
+//! list (listing proof verified on chain) → buy → deliver (delivery proof verified on chain,
+//! seller credited) → withdraw → the buyer decrypts exactly the listed prompt; and the
+//! rejections: a delivery proof for another buyer or another order, a tampered ciphertext, a
+//! different prompt, a delivery after the deadline; refunds only after the deadline.
+//!
+//! Skipped, with a note, only when node_modules is absent (CI runs `npm ci` first).
+
+use std::path::{Path, PathBuf};
+use trustml::circuit::{Visibilities, Visibility};
+use trustml::data::{read_input, read_samples};
+use trustml::model::{CompileOptions, CompiledModel};
+use trustml::prompt::delivery::DeliveryDir;
+use trustml::prompt::listing::{prove_listing, ListingSecret};
+use trustml::prompt::CiphertextFile;
+use trustml::proof::{fr_from_hex, fr_to_hex, Keys, ProofFile};
+use trustml_prompt::{keygen, Ciphertext, Fr, Point};
+use verifier_gen::anvil::Anvil;
+use verifier_gen::market::{self, CircuitArtifacts, MarketDeployment, MarketParams, OrderStatus};
+use verifier_gen::rpc::{word_to_u256, EvmU256 as U256};
+
+const BUYER1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const BUYER2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+const WINDOW: u64 = 3600;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/prompt_generator")
+}
+
+fn u(f: &Fr) -> U256 {
+    word_to_u256(verifier_gen::fr_to_word(f))
+}
+
+fn uh(s: &str) -> U256 {
+    u(&fr_from_hex(s).unwrap())
+}
+
+fn artifacts(keys: &Keys, n: usize) -> (verifier_gen::CompiledContract, [u8; 32]) {
+    let gen = verifier_gen::gen_verifier(&keys.params, &keys.vk, n);
+    let c = verifier_gen::compile_verifier(&gen).expect("verifier compiles within EIP-170");
+    (c, gen.vk_digest)
+}
+
+/// A delivery proof's arguments for `deliver`.
+struct Delivery {
+    eph: (U256, U256),
+    ct: Vec<U256>,
+    proof: Vec<u8>,
+}
+
+fn delivery_of(pf: &ProofFile) -> Delivery {
+    let ct = CiphertextFile::from_instances(&pf.instances).unwrap();
+    Delivery {
+        eph: (uh(&ct.r.x), uh(&ct.r.y)),
+        ct: ct.blocks.iter().map(|b| uh(b)).collect(),
+        proof: pf.proof_bytes(Path::new("proof")).unwrap(),
+    }
+}
+
+fn deliver(url: &str, m: &MarketDeployment, order: u64, d: &Delivery) -> Result<u64, String> {
+    market::deliver(
+        url,
+        None,
+        m,
+        U256::from(order),
+        d.eph,
+        d.ct.clone(),
+        &d.proof,
+    )
+    .map(|s| s.gas_used)
+    .map_err(|e| e.to_string())
+}
+
+fn expect_revert(r: Result<u64, String>, error: &str) {
+    let e = r.expect_err("the marketplace accepted it");
+    assert!(e.contains(error), "expected {error}, got: {e}");
+}
+
+#[test]
+fn prompt_sale_on_anvil() {
+    let Some(node) = Anvil::start(&repo_root()) else {
+        println!("NOTE: node_modules/@foundry-rs/anvil-linux-amd64 is missing (run `npm ci` at the repo root); skipping");
+        return;
+    };
+    let url = node.url.as_str();
+    let work = tempfile::tempdir().unwrap();
+
+    // The generator, compiled for listings; its keys and the delivery circuit's.
+    let samples = read_samples(&fixtures().join("generator_calibration.json")).unwrap();
+    let opts = CompileOptions {
+        vis: Visibilities {
+            input: Visibility::Hashed,
+            weights: Visibility::Fixed,
+            output: Visibility::Hashed,
+        },
+        ..Default::default()
+    };
+    let gen_dir = work.path().join("generator");
+    let model = CompiledModel::compile(
+        &fixtures().join("generator.onnx"),
+        &samples,
+        &opts,
+        &gen_dir,
+    )
+    .unwrap();
+    let srs = trustml_srs::generate_insecure(model.settings.k, Some(11));
+    let model_keys = trustml::proof::setup(&model, &srs, |_| {}).unwrap();
+    let blocks: usize = model.program.inputs.iter().map(|(_, w)| w.len()).sum();
+    let deliv = DeliveryDir::create(&work.path().join("delivery"), blocks).unwrap();
+    let srs = trustml_srs::generate_insecure(deliv.settings.k, Some(12));
+    let deliv_keys = deliv.setup(&srs, |_| {}).unwrap();
+
+    // Listing proof of the fixture prompt.
+    let prompt_path = fixtures().join("generator.input.json");
+    let prompt = read_input(&prompt_path).unwrap();
+    let (listing, secret) = prove_listing(&model, &model_keys, &prompt, &prompt_path).unwrap();
+    let secret_path = work.path().join("listing.secret.json");
+    std::fs::write(&secret_path, serde_json::to_string(&secret).unwrap()).unwrap();
+
+    // Deploy: verifiers + adapters, registry, marketplace (1% fee).
+    let (lv, ld) = artifacts(&model_keys, 2);
+    let (dv, dd) = artifacts(&deliv_keys, deliv.settings.num_instances);
+    let m = market::deploy(
+        url,
+        None,
+        CircuitArtifacts {
+            verifier: &lv,
+            num_public_inputs: 2,
+            vk_digest: ld,
+        },
+        CircuitArtifacts {
+            verifier: &dv,
+            num_public_inputs: deliv.settings.num_instances,
+            vk_digest: dd,
+        },
+        &MarketParams {
+            fee_recipient: None,
+            fee_bps: 100,
+            delivery_window: WINDOW,
+            verifier_gas_limit: verifier_gen::DEFAULT_VERIFIER_GAS_LIMIT,
+        },
+    )
+    .unwrap();
+
+    // List. A listing whose output hash does not match its proof is refused.
+    let price = U256::from(10u64.pow(16));
+    let proof = listing.proof.proof_bytes(&gen_dir).unwrap();
+    let (c, h) = (uh(&listing.commitment), uh(&listing.output_hash));
+    let bad = market::list(url, None, &m, c, h + U256::from(1), price, &proof).unwrap_err();
+    assert!(bad.to_string().contains("InvalidProof"), "{bad}");
+    let listed = market::list(url, None, &m, c, h, price, &proof).unwrap();
+    assert_eq!(listed.id, Some(U256::from(1)));
+    println!("list gasUsed {}", listed.gas_used);
+
+    // Two buyers, two orders.
+    let mut rng = rand::rngs::OsRng;
+    let (sk1, pk1) = keygen(&mut rng);
+    let (_, pk2) = keygen(&mut rng);
+    let pk = |p: &Point| (u(&p.x), u(&p.y));
+    let o1 = market::buy(url, Some(BUYER1), &m, U256::from(1), pk(&pk1)).unwrap();
+    let o2 = market::buy(url, Some(BUYER2), &m, U256::from(1), pk(&pk2)).unwrap();
+    assert_eq!((o1.id, o2.id), (Some(U256::from(1)), Some(U256::from(2))));
+
+    let prove = |s: &ListingSecret, buyer: &Point, order: u64| {
+        delivery_of(
+            &deliv
+                .prove(&deliv_keys, s, &secret_path, buyer, order)
+                .unwrap(),
+        )
+    };
+
+    // Rejected deliveries of order 1.
+    expect_revert(
+        deliver(url, &m, 1, &prove(&secret, &pk2, 1)),
+        "InvalidProof",
+    ); // other buyer
+    expect_revert(
+        deliver(url, &m, 1, &prove(&secret, &pk1, 2)),
+        "InvalidProof",
+    ); // other order
+    let mut tampered = prove(&secret, &pk1, 1);
+    tampered.ct[0] += U256::from(1);
+    expect_revert(deliver(url, &m, 1, &tampered), "InvalidProof");
+    // Another prompt (its own commitment; the contract checks against the listed one).
+    let mut other_blocks: Vec<Fr> = secret
+        .blocks
+        .iter()
+        .map(|b| fr_from_hex(b).unwrap())
+        .collect();
+    other_blocks[0] += Fr::from(64);
+    let salt = fr_from_hex(&secret.salt).unwrap();
+    let other = ListingSecret {
+        commitment: fr_to_hex(&trustml_poseidon::commit(&other_blocks, salt)),
+        blocks: other_blocks.iter().map(fr_to_hex).collect(),
+        ..secret.clone()
+    };
+    expect_revert(deliver(url, &m, 1, &prove(&other, &pk1, 1)), "InvalidProof");
+    // Not delivered yet: no refund before the deadline.
+    let e = market::refund(url, Some(BUYER1), &m, U256::from(1)).unwrap_err();
+    assert!(e.to_string().contains("DeadlineNotReached"), "{e}");
+
+    // The honest delivery pays the seller (minus the fee) and settles the order once.
+    let good = prove(&secret, &pk1, 1);
+    let gas = deliver(url, &m, 1, &good).unwrap();
+    println!("deliver gasUsed {gas}");
+    expect_revert(deliver(url, &m, 1, &good), "OrderNotOpen");
+    let o = market::get_order(url, &m, U256::from(1)).unwrap();
+    assert_eq!(o.status, OrderStatus::Delivered);
+    let seller = market::get_listing(url, &m, U256::from(1)).unwrap().seller;
+    let fee = price / U256::from(100);
+    assert_eq!(
+        market::withdrawable(url, &m, seller).unwrap(),
+        price - fee + fee
+    );
+    let w = market::withdraw(url, None, &m).unwrap();
+    assert_eq!(w.id, Some(price));
+
+    // The buyer reads the Delivered event and decrypts exactly the listed prompt.
+    let (rx, ry, ct) = market::delivery(url, &m, U256::from(1)).unwrap().unwrap();
+    let fr = |v: U256| fr_from_hex(&format!("0x{v:064x}")).unwrap();
+    let ciphertext = Ciphertext {
+        r_point: Point {
+            x: fr(rx),
+            y: fr(ry),
+        },
+        blocks: ct.into_iter().map(fr).collect(),
+    };
+    let plain = trustml_prompt::decrypt(&ciphertext, &sk1, 1).unwrap();
+    let listed_blocks: Vec<Fr> = secret
+        .blocks
+        .iter()
+        .map(|b| fr_from_hex(b).unwrap())
+        .collect();
+    assert_eq!(plain, listed_blocks);
+    let scale = f64::from(1u32 << secret.scale_bits);
+    let ints = trustml::prompt::small_ints(&plain).unwrap();
+    let tokens: Vec<f32> = ints.iter().map(|&v| (v as f64 / scale) as f32).collect();
+    assert_eq!(tokens, prompt.input_data[0]);
+
+    // Order 2 is never delivered: after the deadline delivery is refused, refund works once.
+    market::anvil_increase_time(url, WINDOW + 1).unwrap();
+    expect_revert(
+        deliver(url, &m, 2, &prove(&secret, &pk2, 2)),
+        "DeadlinePassed",
+    );
+    let e = market::refund(url, Some(BUYER1), &m, U256::from(2)).unwrap_err();
+    assert!(e.to_string().contains("NotBuyer"), "{e}");
+    market::refund(url, Some(BUYER2), &m, U256::from(2)).unwrap();
+    let e = market::refund(url, Some(BUYER2), &m, U256::from(2)).unwrap_err();
+    assert!(e.to_string().contains("OrderNotOpen"), "{e}");
+    let w = market::withdraw(url, Some(BUYER2), &m).unwrap();
+    assert_eq!(w.id, Some(price));
+    let e = market::withdraw(url, Some(BUYER2), &m).unwrap_err();
+    assert!(e.to_string().contains("NothingToWithdraw"), "{e}");
+}
