@@ -6,7 +6,6 @@ mod common;
 
 use alloy::primitives::U256;
 use common::*;
-use std::sync::OnceLock;
 use verifier_gen::anvil::Anvil;
 use verifier_gen::rpc;
 
@@ -18,9 +17,9 @@ fn start_anvil() -> Option<Anvil> {
     a
 }
 
-fn anvil() -> Option<&'static Anvil> {
-    static A: OnceLock<Option<Anvil>> = OnceLock::new();
-    A.get_or_init(start_anvil).as_ref()
+/// One node per test, killed when the test ends (a static one would outlive the process).
+fn anvil() -> Option<Anvil> {
+    start_anvil()
 }
 
 fn u256s(ws: &[[u8; 32]]) -> Vec<U256> {
