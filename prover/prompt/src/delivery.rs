@@ -27,12 +27,11 @@
 //! per proof and ~6k gas per on-chain verification; rows are nearly free), one after the other:
 //! [`EccChip`] (a scalar row, a point row, two scalar multiplications: 1022 rows), then
 //! [`PoseidonChip`] (`n` keystream hashes of 4 inputs and the commitment), then the witnesses
-//! and the `n` addition rows (`q_add: c0 + c1 = c2`). Fixed: one constants column and three
+//! and `n` pairs of addition rows (`ct_i = ks_i + m_i` by Poseidon's absorb gate). Fixed: one constants column and three
 //! Poseidon round-constant columns. One instance column.
 
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
-use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance, Selector};
-use halo2_proofs::poly::Rotation;
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance};
 use trustml_poseidon::{rows_per_hash, PoseidonChip, PoseidonConfig};
 
 use crate::babyjubjub::Point;
@@ -76,8 +75,6 @@ pub struct DeliveryConfig {
     pub poseidon: PoseidonConfig,
     /// The six shared advice columns.
     pub cols: [Column<Advice>; 6],
-    /// `c0 + c1 = c2`.
-    pub q_add: Selector,
     /// Public inputs.
     pub instance: Column<Instance>,
 }
@@ -113,7 +110,7 @@ impl DeliveryCircuit {
 
     /// Smallest `k` fitting a prompt of `n` blocks (with 16 rows of margin for blinding).
     pub fn min_k(n: usize) -> u32 {
-        let rows = Self::witness_row(n) + 2 * n + 16;
+        let rows = Self::witness_row(n) + 3 * n + 16;
         (rows as f64).log2().ceil() as u32
     }
 }
@@ -140,19 +137,12 @@ impl Circuit<Fr> for DeliveryCircuit {
             rc,
             constants,
         );
-        let q_add = meta.selector();
-        meta.create_gate("ct = m + ks", |meta| {
-            let q = meta.query_selector(q_add);
-            let [a, b, c] = [0, 1, 2].map(|i| meta.query_advice(cols[i], Rotation::cur()));
-            vec![q * (a + b - c)]
-        });
         let instance = meta.instance_column();
         meta.enable_equality(instance);
         DeliveryConfig {
             ecc,
             poseidon,
             cols,
-            q_add,
             instance,
         }
     }
@@ -217,17 +207,26 @@ impl Circuit<Fr> for DeliveryCircuit {
             ks.push(poseidon.hash(&mut layouter, &inputs)?);
         }
         let shared = s.point.value();
+        // ct_i = ks_i + m_i through the Poseidon absorb gate (next = s + (0, h1, h2)), on a
+        // pair of rows each: no gate of its own, so no selector column of its own.
+        let p = cfg.poseidon;
         let ct = layouter.assign_region(
             || "ct = m + ks",
             |mut region| {
                 let mut out = Vec::with_capacity(n);
+                let zero = Value::known(Fr::zero());
                 for i in 0..n {
-                    let row = w + n + i;
-                    cfg.q_add.enable(&mut region, row)?;
-                    m[i].copy_advice(&mut region, c0, row);
-                    ks[i].copy_advice(&mut region, c1, row);
+                    let row = w + n + 2 * i;
+                    p.q_absorb.enable(&mut region, row)?;
+                    region.assign_advice(p.state[0], row, zero);
+                    ks[i].copy_advice(&mut region, p.state[1], row);
+                    region.assign_advice(p.state[2], row, zero);
+                    m[i].copy_advice(&mut region, p.helpers[1], row);
+                    region.assign_advice(p.helpers[2], row, zero);
+                    region.assign_advice(p.state[0], row + 1, zero);
                     let c = shared.map(|s| self.prompt[i] + keystream(&s, self.order_id, i));
-                    out.push(region.assign_advice(c2, row, c));
+                    out.push(region.assign_advice(p.state[1], row + 1, c));
+                    region.assign_advice(p.state[2], row + 1, zero);
                 }
                 Ok(out)
             },

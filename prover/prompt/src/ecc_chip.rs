@@ -28,12 +28,13 @@
 //! next z      = 2z + b
 //! ```
 //!
-//! For the fixed base, `P = B8` enters the gate as constants (selector `q_fixed`); for a
-//! variable base `P` lives in `px, py`, is copied from the input point in step 0, checked to
-//! be on the curve there (`q_on_curve`: `a·Px² + Py² = 1 + d·Px²·Py²`, degree 4 + 1) and
-//! propagated from step to step (`q_var`). The output row has the layout of a row A and holds
-//! the result in `(x, y)` and `z`, which is copy-constrained to the scalar cell. Max gate
-//! degree: 5 (`q_var · sx · u · px · py`).
+//! One gate (selector `q_step`) serves both kinds of base: `P` lives in `px, py`, is copied
+//! from the input point (variable base) or fixed to the constants `B8` (fixed base) in step 0,
+//! propagated from step to step, and checked to be on the curve in every step (`a·Px² + Py² =
+//! 1 + d·Px²·Py²`; once would do, but a single gate means a single selector column: each fixed
+//! column costs a commitment in every proof). The output row has the layout of a row A and
+//! holds the result in `(x, y)` and `z`, which is copy-constrained to the scalar cell. Max
+//! gate degree: 5 (`q_step · sx · u · px · py`).
 //!
 //! # Why the product form is sound
 //!
@@ -109,12 +110,8 @@ pub struct EccConfig {
     pub cols: [Column<Advice>; 6],
     /// Constants (identity, initial zero).
     pub constants: Column<Fixed>,
-    /// Fixed-base (`B8`) step.
-    pub q_fixed: Selector,
-    /// Variable-base step.
-    pub q_var: Selector,
-    /// On-curve check of `(px, py)`.
-    pub q_on_curve: Selector,
+    /// A double-and-add step (either base).
+    pub q_step: Selector,
 }
 
 /// Cell positions: `(rotation from row A, column index)`.
@@ -220,15 +217,12 @@ impl EccChip {
         let config = EccConfig {
             cols,
             constants,
-            q_fixed: meta.selector(),
-            q_var: meta.selector(),
-            q_on_curve: meta.selector(),
+            q_step: meta.selector(),
         };
 
         let a = Expression::Constant(coeff_a());
         let d = Expression::Constant(coeff_d());
         let one = Expression::Constant(Fr::ONE);
-        let g = Point::generator();
         let q = move |meta: &mut halo2_proofs::plonk::VirtualCells<Fr>,
                       (rot, col): (i32, usize),
                       step: i32| {
@@ -273,31 +267,20 @@ impl EccChip {
             ]
         };
 
-        meta.create_gate("babyjub fixed-base step", |meta| {
-            let s = meta.query_selector(config.q_fixed);
-            step(meta, Expression::Constant(g.x), Expression::Constant(g.y))
-                .into_iter()
-                .map(|e| s.clone() * e)
-                .collect::<Vec<_>>()
-        });
-        meta.create_gate("babyjub variable-base step", |meta| {
-            let s = meta.query_selector(config.q_var);
+        meta.create_gate("babyjub step", |meta| {
+            let s = meta.query_selector(config.q_step);
             let px = q(meta, at::PX, 0);
             let py = q(meta, at::PY, 0);
             let px_next = q(meta, at::PX, 1);
             let py_next = q(meta, at::PY, 1);
+            let x2 = px.clone() * px.clone();
+            let y2 = py.clone() * py.clone();
+            let on_curve = a.clone() * x2.clone() + y2.clone() - one.clone() - d.clone() * x2 * y2;
             let mut cs = step(meta, px.clone(), py.clone());
             cs.push(px_next - px);
             cs.push(py_next - py);
+            cs.push(on_curve);
             cs.into_iter().map(|e| s.clone() * e).collect::<Vec<_>>()
-        });
-        meta.create_gate("babyjub on curve", |meta| {
-            let s = meta.query_selector(config.q_on_curve);
-            let px = q(meta, at::PX, 0);
-            let py = q(meta, at::PY, 0);
-            let x2 = px.clone() * px;
-            let y2 = py.clone() * py;
-            vec![s * (a.clone() * x2.clone() + y2.clone() - one.clone() - d.clone() * x2 * y2)]
         });
         config
     }
@@ -429,11 +412,7 @@ impl EccChip {
                 for j in 0..SCALAR_BITS {
                     let row = tr.as_ref().map(|t| t.0[j]);
                     let r = start + STEP_ROWS * j;
-                    if base.is_some() {
-                        cfg.q_var.enable(&mut region, r)?;
-                    } else {
-                        cfg.q_fixed.enable(&mut region, r)?;
-                    }
+                    cfg.q_step.enable(&mut region, r)?;
                     let (c, rr) = cell(j, at::B);
                     bit_cells.push(region.assign_advice(c, rr, row.map(|w| w.b)));
                     if j == 0 {
@@ -464,19 +443,26 @@ impl EccChip {
                         region.assign_advice(c, rr, v);
                     }
                 }
-                // Variable base: copied in step 0, on-curve there, propagated to the last step.
-                if let Some(p) = base {
-                    cfg.q_on_curve.enable(&mut region, start)?;
-                    let (cx, rx) = cell(0, at::PX);
-                    let (cy, ry) = cell(0, at::PY);
-                    p.x.copy_advice(&mut region, cx, rx);
-                    p.y.copy_advice(&mut region, cy, ry);
-                    for j in 1..=SCALAR_BITS {
-                        let (cx, rx) = cell(j, at::PX);
-                        let (cy, ry) = cell(j, at::PY);
-                        region.assign_advice(cx, rx, p.x.value().map(|v| v.evaluate()));
-                        region.assign_advice(cy, ry, p.y.value().map(|v| v.evaluate()));
+                // The base: copied (variable) or the constants B8 (fixed) in step 0, then
+                // propagated to the last step's successor row.
+                let (cx, rx) = cell(0, at::PX);
+                let (cy, ry) = cell(0, at::PY);
+                match base {
+                    Some(p) => {
+                        p.x.copy_advice(&mut region, cx, rx);
+                        p.y.copy_advice(&mut region, cy, ry);
                     }
+                    None => {
+                        let g = Point::generator();
+                        region.assign_advice_from_constant(|| "B8.x", cx, rx, g.x)?;
+                        region.assign_advice_from_constant(|| "B8.y", cy, ry, g.y)?;
+                    }
+                }
+                for j in 1..=SCALAR_BITS {
+                    let (cx, rx) = cell(j, at::PX);
+                    let (cy, ry) = cell(j, at::PY);
+                    region.assign_advice(cx, rx, base_value.map(|p| p.x));
+                    region.assign_advice(cy, ry, base_value.map(|p| p.y));
                 }
                 let fin = tr.as_ref().map(|t| t.1);
                 let out = |pos, i: usize| {
