@@ -3,22 +3,23 @@
 //!
 //! # Layout
 //!
-//! Columns: 3 state advice columns `s0..s2` and 3 helper advice columns `h0..h2` (all
-//! equality-enabled), 3 fixed round-constant columns `c0..c2`, 1 fixed column for constants
+//! Columns: 3 state advice columns `s0..s2` and 3 helper advice columns `h0..h2` (`s0..s2`
+//! and `h0` equality-enabled: inputs are copied into `h0`, so `h1, h2` need no permutation
+//! column), 3 fixed round-constant columns `c0..c2`, 1 fixed column for constants
 //! (`enable_constant`) and 3 selectors. [`PoseidonChip::configure`] allocates them;
 //! [`PoseidonChip::configure_with`] takes columns the circuit already has (a model's advice
 //! grid, a delivery circuit's columns): each column costs a commitment in every proof and
 //! ~6k gas in every on-chain verification, while rows are nearly free.
 //!
-//! One permutation takes [`ROWS_PER_PERMUTATION`] = 66 rows; row `k` holds the state *before*
-//! its step and the gate writes the state after it into row `k + 1`:
+//! One permutation takes [`ROWS_PER_PERMUTATION`] = 67 rows; row `k` holds the state *before*
+//! its step and the gate writes the state after it into row `k + 1` (the absorb step: `k + 2`):
 //!
 //! | rows    | selector    | step                   | helpers                             |
 //! |---------|-------------|------------------------|-------------------------------------|
-//! | 0       | `q_absorb`  | add the absorbed pair  | `h1, h2` = the pair                 |
-//! | 1..=4   | `q_full`    | full rounds 0..=3      | `h_i = x_i²` per lane               |
-//! | 5..=61  | `q_partial` | partial rounds         | `h0 = x_0²`                         |
-//! | 62..=65 | `q_full`    | full rounds 61..=64    | `h_i = x_i²` per lane               |
+//! | 0, 1    | `q_absorb`  | add the absorbed pair  | `h0` of rows 0 and 1 = the pair     |
+//! | 2..=5   | `q_full`    | full rounds 0..=3      | `h_i = x_i²` per lane               |
+//! | 6..=62  | `q_partial` | partial rounds         | `h0 = x_0²`                         |
+//! | 63..=66 | `q_full`    | full rounds 61..=64    | `h_i = x_i²` per lane               |
 //!
 //! where `x = s + c`. The S-box `x⁵` is written `x·h²` with `h = x²` constrained by
 //! `q·(h − x²) = 0`; the MDS outputs `next_i = Σ_j M_ij·x_j·h_j²` are of degree 3 (4 with the
@@ -29,7 +30,7 @@
 //!
 //! The output state of one permutation is the input row of the next one (its absorb row), and
 //! the last permutation's output row carries no selector. A hash of `n` inputs therefore uses
-//! [`rows_per_hash`]`(n) = 66 * (n / 2 + 1) + 1` rows of the chip's columns.
+//! [`rows_per_hash`]`(n) = 67 * (n / 2 + 1) + 1` rows of the chip's columns.
 //!
 //! # Row placement
 //!
@@ -58,8 +59,8 @@ use crate::native::{
     ROUNDS, WIDTH,
 };
 
-/// Rows used by one permutation: the absorb row and one row per round (1 + 8 + 57).
-pub const ROWS_PER_PERMUTATION: usize = 1 + ROUNDS;
+/// Rows used by one permutation: two absorb rows and one row per round (2 + 8 + 57).
+pub const ROWS_PER_PERMUTATION: usize = 2 + ROUNDS;
 /// Number of helper advice columns.
 pub const NUM_HELPERS: usize = WIDTH;
 /// Total number of advice columns allocated by [`PoseidonChip::configure`].
@@ -70,7 +71,7 @@ pub const NUM_FIXED_COLUMNS: usize = WIDTH + 1;
 pub const NUM_SELECTORS: usize = 3;
 
 /// Rows of the chip's columns used by one `hash` of `n_inputs` inputs:
-/// `66 * (n_inputs / 2 + 1) + 1`.
+/// `67 * (n_inputs / 2 + 1) + 1`.
 pub const fn rows_per_hash(n_inputs: usize) -> usize {
     ROWS_PER_PERMUTATION * permutations_for(n_inputs) + 1
 }
@@ -86,7 +87,7 @@ pub struct PoseidonConfig {
     pub round_constants: [Column<Fixed>; WIDTH],
     /// Fixed column registered with `enable_constant` (initial zero state, padding).
     pub constants: Column<Fixed>,
-    /// Absorbs `(h1, h2)` into lanes 1 and 2.
+    /// Absorbs `(h0, h0 of the next row)` into lanes 1 and 2 (result two rows down).
     pub q_absorb: Selector,
     /// Full round.
     pub q_full: Selector,
@@ -142,7 +143,8 @@ fn permutation_trace(mut state: [Fr; WIDTH], absorbed: [Fr; RATE]) -> (Vec<Trace
     let cc = circuit_constants();
     let mds = &params().mds;
     let mut rows = Vec::with_capacity(ROWS_PER_PERMUTATION);
-    rows.push((state, [Fr::ZERO, absorbed[0], absorbed[1]]));
+    rows.push((state, [absorbed[0], Fr::ZERO, Fr::ZERO]));
+    rows.push(([Fr::ZERO; WIDTH], [absorbed[1], Fr::ZERO, Fr::ZERO]));
     state[1] += absorbed[0];
     state[2] += absorbed[1];
     let mut full_idx = 0;
@@ -202,7 +204,7 @@ impl PoseidonChip {
         round_constants: [Column<Fixed>; WIDTH],
         constants: Column<Fixed>,
     ) -> PoseidonConfig {
-        for col in state.iter().chain(helpers.iter()) {
+        for col in state.iter().chain(&helpers[..1]) {
             meta.enable_equality(*col);
         }
         meta.enable_constant(constants);
@@ -230,11 +232,14 @@ impl PoseidonChip {
 
         meta.create_gate("poseidon absorb", |meta| {
             let q = meta.query_selector(config.q_absorb);
-            let (s, next, h, _) = query(meta);
+            let (s, _, h, _) = query(meta);
+            let b = meta.query_advice(config.helpers[0], Rotation::next());
+            let out: [_; WIDTH] =
+                std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation(2)));
             vec![
-                q.clone() * (next[0].clone() - s[0].clone()),
-                q.clone() * (next[1].clone() - s[1].clone() - h[1].clone()),
-                q * (next[2].clone() - s[2].clone() - h[2].clone()),
+                q.clone() * (out[0].clone() - s[0].clone()),
+                q.clone() * (out[1].clone() - s[1].clone() - h[0].clone()),
+                q * (out[2].clone() - s[2].clone() - b),
             ]
         });
 
@@ -358,10 +363,11 @@ impl PoseidonChip {
         let mut state: Value<[Fr; WIDTH]> = Value::known([Fr::ZERO; WIDTH]);
 
         for (p, pair) in message.chunks(RATE).enumerate() {
-            // Absorbed values into h1, h2 of the absorb row.
+            // Absorbed values into h0 of the two absorb rows.
             let mut absorbed: Vec<Value<Fr>> = Vec::with_capacity(RATE);
             for (k, elem) in pair.iter().enumerate() {
-                let col = cfg.helpers[1 + k];
+                let col = cfg.helpers[0];
+                let row = row + k;
                 match elem {
                     Some(cell) => {
                         let v = cell.value().map(|v| v.clone().into().evaluate());
@@ -380,11 +386,10 @@ impl PoseidonChip {
             let trace = state.zip(absorbed).map(|(s, ab)| permutation_trace(s, ab));
 
             cfg.q_absorb.enable(region, row)?;
-            region.assign_advice(cfg.helpers[0], row, Value::known(Fr::ZERO));
             let mut full_idx = 0;
-            for k in 1..ROWS_PER_PERMUTATION {
+            for k in 2..ROWS_PER_PERMUTATION {
                 let r = row + k;
-                let round = k - 1;
+                let round = k - 2;
                 if is_full_round(round) {
                     for (col, c) in cfg.round_constants.iter().zip(cc.full[full_idx]) {
                         region.assign_fixed(*col, r, c);

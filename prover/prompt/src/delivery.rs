@@ -23,11 +23,12 @@
 //!
 //! # Layout
 //!
-//! Six equality-enabled advice columns shared by everything (each column costs a commitment
+//! Six advice columns shared by everything (each column costs a commitment
 //! per proof and ~6k gas per on-chain verification; rows are nearly free), one after the other:
 //! [`EccChip`] (a scalar row, a point row, two scalar multiplications: 1022 rows), then
 //! [`PoseidonChip`] (`n` keystream hashes of 4 inputs and the commitment), then the witnesses
-//! and `n` pairs of addition rows (`ct_i = ks_i + m_i` by Poseidon's absorb gate). Fixed: one constants column and three
+//! and `n` triples of addition rows (`ct_i = ks_i + m_i` by Poseidon's absorb gate). Only
+//! `c0..c3` are equality-enabled. Fixed: one constants column and three
 //! Poseidon round-constant columns. One instance column.
 
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
@@ -110,7 +111,7 @@ impl DeliveryCircuit {
 
     /// Smallest `k` fitting a prompt of `n` blocks (with 16 rows of margin for blinding).
     pub fn min_k(n: usize) -> u32 {
-        let rows = Self::witness_row(n) + 3 * n + 16;
+        let rows = Self::witness_row(n) + 4 * n + 16;
         (rows as f64).log2().ceil() as u32
     }
 }
@@ -207,8 +208,8 @@ impl Circuit<Fr> for DeliveryCircuit {
             ks.push(poseidon.hash(&mut layouter, &inputs)?);
         }
         let shared = s.point.value();
-        // ct_i = ks_i + m_i through the Poseidon absorb gate (next = s + (0, h1, h2)), on a
-        // pair of rows each: no gate of its own, so no selector column of its own.
+        // ct_i = ks_i + m_i through the Poseidon absorb gate (state two rows down = s + (0, h0,
+        // h0 of the next row)), on three rows each: no gate of its own, so no selector column.
         let p = cfg.poseidon;
         let ct = layouter.assign_region(
             || "ct = m + ks",
@@ -216,17 +217,17 @@ impl Circuit<Fr> for DeliveryCircuit {
                 let mut out = Vec::with_capacity(n);
                 let zero = Value::known(Fr::zero());
                 for i in 0..n {
-                    let row = w + n + 2 * i;
+                    let row = w + n + 3 * i;
                     p.q_absorb.enable(&mut region, row)?;
                     region.assign_advice(p.state[0], row, zero);
                     ks[i].copy_advice(&mut region, p.state[1], row);
                     region.assign_advice(p.state[2], row, zero);
-                    m[i].copy_advice(&mut region, p.helpers[1], row);
-                    region.assign_advice(p.helpers[2], row, zero);
-                    region.assign_advice(p.state[0], row + 1, zero);
+                    m[i].copy_advice(&mut region, p.helpers[0], row);
+                    region.assign_advice(p.helpers[0], row + 1, zero);
+                    region.assign_advice(p.state[0], row + 2, zero);
                     let c = shared.map(|s| self.prompt[i] + keystream(&s, self.order_id, i));
-                    out.push(region.assign_advice(p.state[1], row + 1, c));
-                    region.assign_advice(p.state[2], row + 1, zero);
+                    out.push(region.assign_advice(p.state[1], row + 2, c));
+                    region.assign_advice(p.state[2], row + 2, zero);
                 }
                 Ok(out)
             },

@@ -2,7 +2,9 @@
 //!
 //! # Layout
 //!
-//! Six equality-enabled advice columns `c0..c5` (allocated by [`EccChip::configure`] or
+//! Six advice columns `c0..c5`, only `c0..c3` equality-enabled (every cell that is copied —
+//! bits, scalars, points, the base — sits there; a permutation column is a commitment too)
+//! (allocated by [`EccChip::configure`] or
 //! shared with the rest of the circuit via [`EccChip::configure_with`]: every column costs a
 //! commitment per proof and ~6k gas per on-chain verification, rows are nearly free), one
 //! fixed column registered with `enable_constant`, and 3 selectors. A scalar multiplication
@@ -12,7 +14,7 @@
 //! ```text
 //!          c0   c1   c2   c3   c4   c5
 //! row A:   b    z    x    y    t    dx      (selector here)
-//! row B:   dy   u    sx   sy   px   py
+//! row B:   dy   u    px   py   sx   sy
 //! ```
 //!
 //! ```text
@@ -124,10 +126,10 @@ mod at {
     pub const DX: (i32, usize) = (0, 5);
     pub const DY: (i32, usize) = (1, 0);
     pub const U: (i32, usize) = (1, 1);
-    pub const SX: (i32, usize) = (1, 2);
-    pub const SY: (i32, usize) = (1, 3);
-    pub const PX: (i32, usize) = (1, 4);
-    pub const PY: (i32, usize) = (1, 5);
+    pub const PX: (i32, usize) = (1, 2);
+    pub const PY: (i32, usize) = (1, 3);
+    pub const SX: (i32, usize) = (1, 4);
+    pub const SY: (i32, usize) = (1, 5);
 }
 
 /// Rows per step.
@@ -202,16 +204,16 @@ impl EccChip {
         Self::configure_with(meta, cols, constants)
     }
 
-    /// The chip's gates over six advice columns the circuit already has (made
-    /// equality-enabled; `constants` is registered with `enable_constant`). Other chips may
-    /// share them outside this chip's rows.
+    /// The chip's gates over six advice columns the circuit already has (the first four are
+    /// made equality-enabled; `constants` is registered with `enable_constant`). Other chips
+    /// may share them outside this chip's rows.
     pub fn configure_with(
         meta: &mut ConstraintSystem<Fr>,
         cols: [Column<Advice>; 6],
         constants: Column<Fixed>,
     ) -> EccConfig {
-        for c in cols {
-            meta.enable_equality(c);
+        for c in &cols[..4] {
+            meta.enable_equality(*c);
         }
         meta.enable_constant(constants);
         let config = EccConfig {

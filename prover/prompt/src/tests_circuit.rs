@@ -237,7 +237,7 @@ fn delivery_honest_accepted_and_decryptable() {
     let mut c = honest_delivery(20);
     c.pk = pk;
     let k = DeliveryCircuit::min_k(N);
-    assert_eq!(k, 11);
+    assert_eq!(k, 12);
     let inst = c.public_inputs();
     assert_eq!(inst.len(), IDX_CT + N);
     assert_eq!(run(&c, k, inst.clone()), Ok(()));
@@ -378,5 +378,6 @@ fn delivery_columns() {
     assert_eq!(cs.num_advice_columns(), 6);
     assert_eq!(cs.num_fixed_columns(), 4);
     assert_eq!(cs.num_instance_columns(), 1);
-    assert_eq!(cs.permutation().get_columns().len(), 6 + 1 + 1);
+    // c0..c3, the instance and the constants column.
+    assert_eq!(cs.permutation().get_columns().len(), 4 + 1 + 1);
 }
