@@ -18,7 +18,7 @@ use halo2_proofs::plonk::{
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use trustml_poseidon::{PoseidonChip, PoseidonConfig};
+use trustml_poseidon::{PoseidonChip, PoseidonConfig, RoundConstants};
 
 /// Who may see a tensor class.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -311,7 +311,8 @@ impl Circuit<Fr> for ModelCircuit {
             while adv.len() < 6 {
                 adv.push(meta.advice_column());
             }
-            // (Only weight columns: the dot gate multiplies them by its selector, off here.)
+            // Round constants in the fixed weight columns when there are three (the dot gate
+            // multiplies them by its selector, off in Poseidon's rows), else in one column.
             let fixed_w: Vec<Column<Fixed>> = dot
                 .config
                 .w
@@ -321,12 +322,11 @@ impl Circuit<Fr> for ModelCircuit {
                     WeightColumn::Advice(_) => None,
                 })
                 .collect();
-            let rc: [Column<Fixed>; 3] = std::array::from_fn(|i| {
-                fixed_w
-                    .get(i)
-                    .copied()
-                    .unwrap_or_else(|| meta.fixed_column())
-            });
+            let rc = match fixed_w[..] {
+                [a, b, c, ..] => RoundConstants::Lanes([a, b, c]),
+                [a, ..] => RoundConstants::Rows(a),
+                [] => RoundConstants::Rows(meta.fixed_column()),
+            };
             PoseidonChip::configure_with(
                 meta,
                 [adv[0], adv[1], adv[2]],

@@ -1,36 +1,37 @@
-//! A halo2 chip computing [`crate::hash`] in-circuit: six advice columns, one round per row,
-//! every gate of degree ≤ 4 (selector included).
+//! A halo2 chip computing [`crate::hash`] in-circuit: six advice columns, one fixed column of
+//! round constants, every gate of degree ≤ 3 (selector included).
 //!
 //! # Layout
 //!
 //! Columns: 3 state advice columns `s0..s2` and 3 helper advice columns `h0..h2` (`s0..s2`
 //! and `h0` equality-enabled: inputs are copied into `h0`, so `h1, h2` need no permutation
-//! column), 3 fixed round-constant columns `c0..c2`, 1 fixed column for constants
-//! (`enable_constant`) and 3 selectors. [`PoseidonChip::configure`] allocates them;
-//! [`PoseidonChip::configure_with`] takes columns the circuit already has (a model's advice
-//! grid, a delivery circuit's columns): each column costs a commitment in every proof and
-//! ~6k gas in every on-chain verification, while rows are nearly free.
+//! column), 1 fixed round-constant column `rc`, 1 fixed column for constants
+//! (`enable_constant`; it may be the same column as `rc`, see [`PoseidonChip::configure_with`])
+//! and 3 selectors. [`PoseidonChip::configure`] allocates them; `configure_with` takes columns
+//! the circuit already has (a model's advice grid, a delivery circuit's columns): each column
+//! costs a commitment in every proof and ~6k gas in every on-chain verification, while rows
+//! are nearly free. Low-degree gates let halo2 pack the three selectors into one fixed column.
 //!
-//! One permutation takes [`ROWS_PER_PERMUTATION`] = 67 rows; row `k` holds the state *before*
-//! its step and the gate writes the state after it into row `k + 1` (the absorb step: `k + 2`):
+//! One permutation takes [`ROWS_PER_PERMUTATION`] = 83 rows:
 //!
-//! | rows    | selector    | step                   | helpers                             |
-//! |---------|-------------|------------------------|-------------------------------------|
-//! | 0, 1    | `q_absorb`  | add the absorbed pair  | `h0` of rows 0 and 1 = the pair     |
-//! | 2..=5   | `q_full`    | full rounds 0..=3      | `h_i = x_i²` per lane               |
-//! | 6..=62  | `q_partial` | partial rounds         | `h0 = x_0²`                         |
-//! | 63..=66 | `q_full`    | full rounds 61..=64    | `h_i = x_i²` per lane               |
+//! | rows          | selector    | step                  | cells                                        |
+//! |---------------|-------------|-----------------------|----------------------------------------------|
+//! | 0, 1          | `q_absorb`  | add the absorbed pair | `h0` of rows 0 and 1 = the pair; state → row 2 |
+//! | 2 + 3j (j<4)  | `q_full`    | full round j          | row: `s`, `h_i = x_i²`; next row: `h_i = x_i⁴`; `rc` of the 3 rows = the 3 lane constants; state → 3 rows down |
+//! | 14..=70       | `q_partial` | partial rounds        | `h0 = x_0²`, `h1 = x_0⁴`, `rc` = lane-0 constant; state → next row |
+//! | 71 + 3j (j<4) | `q_full`    | full rounds 61..=64   | as above                                     |
 //!
-//! where `x = s + c`. The S-box `x⁵` is written `x·h²` with `h = x²` constrained by
-//! `q·(h − x²) = 0`; the MDS outputs `next_i = Σ_j M_ij·x_j·h_j²` are of degree 3 (4 with the
-//! selector). Partial rounds use the equivalent "folded" round constants (lanes 1 and 2 of a
-//! partial round's constants are pushed through the linear layer into the next round), so one
-//! constant per partial round suffices and the intermediate in-circuit states of partial rows
-//! differ from the textbook ones; the permutation output is identical.
+//! (that is [`RoundConstants::Rows`]; with [`RoundConstants::Lanes`], three fixed columns, a
+//! full round takes two rows and 75 rows make a permutation). Here `x = s + c`. The S-box `x⁵` is `x·h` with `h = x⁴` built from two squarings; the MDS
+//! outputs `next_i = Σ_j M_ij·x_j·x_j⁴` are of degree 2. Partial rounds use the equivalent
+//! "folded" round constants (lanes 1 and 2 of a partial round's constants are pushed through
+//! the linear layer into the next round), so one constant per partial round suffices and the
+//! intermediate in-circuit states of partial rows differ from the textbook ones; the
+//! permutation output is identical.
 //!
 //! The output state of one permutation is the input row of the next one (its absorb row), and
 //! the last permutation's output row carries no selector. A hash of `n` inputs therefore uses
-//! [`rows_per_hash`]`(n) = 67 * (n / 2 + 1) + 1` rows of the chip's columns.
+//! [`rows_per_hash`]`(n) = 83 * (n / 2 + 1) + 1` rows of the chip's columns.
 //!
 //! # Row placement
 //!
@@ -59,19 +60,62 @@ use crate::native::{
     ROUNDS, WIDTH,
 };
 
-/// Rows used by one permutation: two absorb rows and one row per round (2 + 8 + 57).
-pub const ROWS_PER_PERMUTATION: usize = 2 + ROUNDS;
+/// Where the round constants live.
+#[derive(Clone, Copy, Debug)]
+pub enum RoundConstants {
+    /// One fixed column: a full round spans three rows and reads its three lane constants
+    /// from them (fewest columns; what [`PoseidonChip::configure`] uses).
+    Rows(Column<Fixed>),
+    /// One fixed column per lane: a full round spans two rows (fewer rotations: better when
+    /// the circuit already has fixed columns to lend, e.g. a model's weight columns).
+    Lanes([Column<Fixed>; WIDTH]),
+}
+
+impl RoundConstants {
+    /// Rows of a full round.
+    pub fn full_rows(&self) -> usize {
+        match self {
+            Self::Rows(_) => WIDTH,
+            Self::Lanes(_) => 2,
+        }
+    }
+
+    /// Rows of a permutation: two absorb rows, the full rounds, one row per partial round.
+    pub fn rows_per_permutation(&self) -> usize {
+        2 + self.full_rows() * FULL_ROUNDS + PARTIAL_ROUNDS
+    }
+
+    /// Where lane `lane`'s constant of a full round starting at row `r` goes.
+    fn full_slot(&self, lane: usize, r: usize) -> (Column<Fixed>, usize) {
+        match self {
+            Self::Rows(c) => (*c, r + lane),
+            Self::Lanes(cs) => (cs[lane], r),
+        }
+    }
+
+    fn lane0(&self) -> Column<Fixed> {
+        match self {
+            Self::Rows(c) => *c,
+            Self::Lanes(cs) => cs[0],
+        }
+    }
+}
+
+/// Rows used by one permutation with [`RoundConstants::Rows`] (the most of either layout):
+/// two absorb rows, three rows per full round and one per partial round (2 + 8·3 + 57).
+pub const ROWS_PER_PERMUTATION: usize = 2 + WIDTH * FULL_ROUNDS + PARTIAL_ROUNDS;
 /// Number of helper advice columns.
 pub const NUM_HELPERS: usize = WIDTH;
 /// Total number of advice columns allocated by [`PoseidonChip::configure`].
 pub const NUM_ADVICE_COLUMNS: usize = WIDTH + NUM_HELPERS;
 /// Total number of fixed columns allocated by [`PoseidonChip::configure`] (selectors excluded).
-pub const NUM_FIXED_COLUMNS: usize = WIDTH + 1;
+pub const NUM_FIXED_COLUMNS: usize = 2;
 /// Number of selectors allocated by [`PoseidonChip::configure`].
 pub const NUM_SELECTORS: usize = 3;
 
-/// Rows of the chip's columns used by one `hash` of `n_inputs` inputs:
-/// `67 * (n_inputs / 2 + 1) + 1`.
+/// Rows of the chip's columns used by one `hash` of `n_inputs` inputs with
+/// [`RoundConstants::Rows`], `83 * (n_inputs / 2 + 1) + 1`; an upper bound for
+/// [`RoundConstants::Lanes`] (`75 * (n_inputs / 2 + 1) + 1`).
 pub const fn rows_per_hash(n_inputs: usize) -> usize {
     ROWS_PER_PERMUTATION * permutations_for(n_inputs) + 1
 }
@@ -83,13 +127,13 @@ pub struct PoseidonConfig {
     pub state: [Column<Advice>; WIDTH],
     /// Helper cells (`x^4` values, intermediate lane-0 values, absorbed inputs).
     pub helpers: [Column<Advice>; NUM_HELPERS],
-    /// Per-row round constants (full rows: one per lane; partial rows: one per round).
-    pub round_constants: [Column<Fixed>; WIDTH],
+    /// Round constants.
+    pub round_constants: RoundConstants,
     /// Fixed column registered with `enable_constant` (initial zero state, padding).
     pub constants: Column<Fixed>,
     /// Absorbs `(h0, h0 of the next row)` into lanes 1 and 2 (result two rows down).
     pub q_absorb: Selector,
-    /// Full round.
+    /// Full round (first of its three rows).
     pub q_full: Selector,
     /// Partial round.
     pub q_partial: Selector,
@@ -139,33 +183,40 @@ type TraceRow = ([Fr; WIDTH], [Fr; NUM_HELPERS]);
 
 /// Witness of one permutation: `ROWS_PER_PERMUTATION` rows plus the output state. `state` is
 /// the state *before* absorbing `absorbed` (row 0).
-fn permutation_trace(mut state: [Fr; WIDTH], absorbed: [Fr; RATE]) -> (Vec<TraceRow>, [Fr; 3]) {
+fn permutation_trace(
+    mut state: [Fr; WIDTH],
+    absorbed: [Fr; RATE],
+    full_rows: usize,
+) -> (Vec<TraceRow>, [Fr; 3]) {
     let cc = circuit_constants();
     let mds = &params().mds;
+    let zero = [Fr::ZERO; WIDTH];
     let mut rows = Vec::with_capacity(ROWS_PER_PERMUTATION);
     rows.push((state, [absorbed[0], Fr::ZERO, Fr::ZERO]));
-    rows.push(([Fr::ZERO; WIDTH], [absorbed[1], Fr::ZERO, Fr::ZERO]));
+    rows.push((zero, [absorbed[1], Fr::ZERO, Fr::ZERO]));
     state[1] += absorbed[0];
     state[2] += absorbed[1];
     let mut full_idx = 0;
     for r in 0..ROUNDS {
-        let mut h = [Fr::ZERO; NUM_HELPERS];
-        let row_state = state;
         if is_full_round(r) {
             let c = cc.full[full_idx];
             full_idx += 1;
             let x: [Fr; WIDTH] = std::array::from_fn(|i| state[i] + c[i]);
-            for i in 0..WIDTH {
-                h[i] = x[i].square();
+            let h = x.map(|v| v.square());
+            rows.push((state, h));
+            rows.push((zero, h.map(|v| v.square())));
+            for _ in 2..full_rows {
+                rows.push((zero, zero));
             }
             state = mds_mul(mds, &x.map(sbox));
         } else {
             let x0 = state[0] + cc.partial[r - FULL_ROUNDS / 2];
-            h[0] = x0.square();
+            let h0 = x0.square();
+            rows.push((state, [h0, h0.square(), Fr::ZERO]));
             state = mds_mul(mds, &[sbox(x0), state[1], state[2]]);
         }
-        rows.push((row_state, h));
     }
+    debug_assert_eq!(rows.len(), 2 + full_rows * FULL_ROUNDS + PARTIAL_ROUNDS);
     (rows, state)
 }
 
@@ -189,7 +240,7 @@ impl PoseidonChip {
     pub fn configure(meta: &mut ConstraintSystem<Fr>) -> PoseidonConfig {
         let state = std::array::from_fn(|_| meta.advice_column());
         let helpers = std::array::from_fn(|_| meta.advice_column());
-        let round_constants = std::array::from_fn(|_| meta.fixed_column());
+        let round_constants = RoundConstants::Rows(meta.fixed_column());
         let constants = meta.fixed_column();
         Self::configure_with(meta, state, helpers, round_constants, constants)
     }
@@ -201,7 +252,7 @@ impl PoseidonChip {
         meta: &mut ConstraintSystem<Fr>,
         state: [Column<Advice>; WIDTH],
         helpers: [Column<Advice>; NUM_HELPERS],
-        round_constants: [Column<Fixed>; WIDTH],
+        round_constants: RoundConstants,
         constants: Column<Fixed>,
     ) -> PoseidonConfig {
         for col in state.iter().chain(&helpers[..1]) {
@@ -217,42 +268,49 @@ impl PoseidonChip {
             q_full: meta.selector(),
             q_partial: meta.selector(),
         };
-        let query = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
-            let s: [_; WIDTH] =
-                std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation::cur()));
-            let next: [_; WIDTH] =
-                std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation::next()));
-            let h: [_; NUM_HELPERS] =
-                std::array::from_fn(|i| meta.query_advice(config.helpers[i], Rotation::cur()));
-            let c: [_; WIDTH] = std::array::from_fn(|i| {
-                meta.query_fixed(config.round_constants[i], Rotation::cur())
-            });
-            (s, next, h, c)
+        let state_at = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>, rot: i32| {
+            let s: [Expression<Fr>; WIDTH] =
+                std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation(rot)));
+            s
+        };
+        let helpers_at = |meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>, rot: i32| {
+            let h: [Expression<Fr>; NUM_HELPERS] =
+                std::array::from_fn(|i| meta.query_advice(config.helpers[i], Rotation(rot)));
+            h
         };
 
         meta.create_gate("poseidon absorb", |meta| {
             let q = meta.query_selector(config.q_absorb);
-            let (s, _, h, _) = query(meta);
+            let s = state_at(meta, 0);
+            let a = meta.query_advice(config.helpers[0], Rotation::cur());
             let b = meta.query_advice(config.helpers[0], Rotation::next());
-            let out: [_; WIDTH] =
-                std::array::from_fn(|i| meta.query_advice(config.state[i], Rotation(2)));
+            let out = state_at(meta, 2);
             vec![
                 q.clone() * (out[0].clone() - s[0].clone()),
-                q.clone() * (out[1].clone() - s[1].clone() - h[0].clone()),
+                q.clone() * (out[1].clone() - s[1].clone() - a),
                 q * (out[2].clone() - s[2].clone() - b),
             ]
         });
 
         meta.create_gate("poseidon full round", |meta| {
             let q = meta.query_selector(config.q_full);
-            let (s, next, h, c) = query(meta);
-            let x: [Expression<Fr>; WIDTH] = std::array::from_fn(|i| s[i].clone() + c[i].clone());
-            let mut constraints = Vec::with_capacity(2 * WIDTH);
+            let s = state_at(meta, 0);
+            let h = helpers_at(meta, 0);
+            let g = helpers_at(meta, 1);
+            let next = state_at(meta, config.round_constants.full_rows() as i32);
+            let x: [Expression<Fr>; WIDTH] = std::array::from_fn(|i| {
+                let c = match config.round_constants {
+                    RoundConstants::Rows(c) => meta.query_fixed(c, Rotation(i as i32)),
+                    RoundConstants::Lanes(cs) => meta.query_fixed(cs[i], Rotation::cur()),
+                };
+                s[i].clone() + c
+            });
+            let mut constraints = Vec::with_capacity(3 * WIDTH);
             for i in 0..WIDTH {
                 constraints.push(q.clone() * (h[i].clone() - x[i].clone() * x[i].clone()));
+                constraints.push(q.clone() * (g[i].clone() - h[i].clone() * h[i].clone()));
             }
-            let y: [Expression<Fr>; WIDTH] =
-                std::array::from_fn(|i| x[i].clone() * h[i].clone() * h[i].clone());
+            let y: [Expression<Fr>; WIDTH] = std::array::from_fn(|i| x[i].clone() * g[i].clone());
             for (n, o) in next.into_iter().zip(mds_expr(&y)) {
                 constraints.push(q.clone() * (n - o));
             }
@@ -261,10 +319,16 @@ impl PoseidonChip {
 
         meta.create_gate("poseidon partial round", |meta| {
             let q = meta.query_selector(config.q_partial);
-            let (s, next, h, c) = query(meta);
-            let x0 = s[0].clone() + c[0].clone();
-            let mut constraints = vec![q.clone() * (h[0].clone() - x0.clone() * x0.clone())];
-            let y = [x0 * h[0].clone() * h[0].clone(), s[1].clone(), s[2].clone()];
+            let s = state_at(meta, 0);
+            let h = helpers_at(meta, 0);
+            let next = state_at(meta, 1);
+            let x0 =
+                s[0].clone() + meta.query_fixed(config.round_constants.lane0(), Rotation::cur());
+            let mut constraints = vec![
+                q.clone() * (h[0].clone() - x0.clone() * x0.clone()),
+                q.clone() * (h[1].clone() - h[0].clone() * h[0].clone()),
+            ];
+            let y = [x0 * h[1].clone(), s[1].clone(), s[2].clone()];
             for (n, o) in next.into_iter().zip(mds_expr(&y)) {
                 constraints.push(q.clone() * (n - o));
             }
@@ -324,7 +388,8 @@ impl PoseidonChip {
             || "poseidon hash",
             |mut region| self.assign_hash(&mut region, start, inputs),
         )?;
-        self.next_row.set(start + ROWS_PER_PERMUTATION * n_perm + 1);
+        let per = self.config.round_constants.rows_per_permutation();
+        self.next_row.set(start + per * n_perm + 1);
         Ok(out)
     }
 
@@ -338,6 +403,8 @@ impl PoseidonChip {
         V: Clone + Into<Assigned<Fr>>,
     {
         let cfg = &self.config;
+        let full_rows = cfg.round_constants.full_rows();
+        let per = cfg.round_constants.rows_per_permutation();
         let cc = circuit_constants();
 
         // Padded message: `Some(cell)` for an input, `None` for padding (constant).
@@ -383,24 +450,32 @@ impl PoseidonChip {
                 }
             }
             let absorbed: Value<[Fr; RATE]> = absorbed[0].zip(absorbed[1]).map(|(a, b)| [a, b]);
-            let trace = state.zip(absorbed).map(|(s, ab)| permutation_trace(s, ab));
+            let trace = state
+                .zip(absorbed)
+                .map(|(s, ab)| permutation_trace(s, ab, full_rows));
 
             cfg.q_absorb.enable(region, row)?;
             let mut full_idx = 0;
-            for k in 2..ROWS_PER_PERMUTATION {
+            let mut k = 2;
+            for round in 0..ROUNDS {
                 let r = row + k;
-                let round = k - 2;
                 if is_full_round(round) {
-                    for (col, c) in cfg.round_constants.iter().zip(cc.full[full_idx]) {
-                        region.assign_fixed(*col, r, c);
+                    for (j, c) in cc.full[full_idx].iter().enumerate() {
+                        let (col, at) = cfg.round_constants.full_slot(j, r);
+                        region.assign_fixed(col, at, *c);
                     }
                     full_idx += 1;
                     cfg.q_full.enable(region, r)?;
+                    k += full_rows;
                 } else {
                     let c = cc.partial[round - FULL_ROUNDS / 2];
-                    region.assign_fixed(cfg.round_constants[0], r, c);
+                    region.assign_fixed(cfg.round_constants.lane0(), r, c);
                     cfg.q_partial.enable(region, r)?;
+                    k += 1;
                 }
+            }
+            for k in 2..per {
+                let r = row + k;
                 for (i, col) in cfg.helpers.iter().enumerate() {
                     region.assign_advice(*col, r, trace.as_ref().map(|t| t.0[k].1[i]));
                 }
@@ -408,7 +483,7 @@ impl PoseidonChip {
                     region.assign_advice(*col, r, trace.as_ref().map(|t| t.0[k].0[i]));
                 }
             }
-            row += ROWS_PER_PERMUTATION;
+            row += per;
             state = trace.map(|t| t.1);
             // Output row of this permutation (= absorb row of the next one).
             let mut first = None;
@@ -420,7 +495,7 @@ impl PoseidonChip {
             }
             out = first;
         }
-        debug_assert_eq!(row, start + ROWS_PER_PERMUTATION * (message.len() / RATE));
+        debug_assert_eq!(row, start + per * (message.len() / RATE));
         Ok(out.expect("at least one permutation"))
     }
 }

@@ -54,8 +54,8 @@ pub mod chip;
 pub mod native;
 
 pub use chip::{
-    rows_per_hash, PoseidonChip, PoseidonConfig, NUM_ADVICE_COLUMNS, NUM_FIXED_COLUMNS,
-    NUM_SELECTORS, ROWS_PER_PERMUTATION,
+    rows_per_hash, PoseidonChip, PoseidonConfig, RoundConstants, NUM_ADVICE_COLUMNS,
+    NUM_FIXED_COLUMNS, NUM_SELECTORS, ROWS_PER_PERMUTATION,
 };
 pub use native::{
     commit, fr_from_hex, fr_to_hex, hash, pad, params, permute, random_salt, Params, FULL_ROUNDS,

@@ -208,11 +208,14 @@ impl Circuit<Fr> for TestCircuit {
         )?;
         let out = chip.hash(&mut layouter, &cells)?;
         layouter.constrain_instance(out.cell(), config.instance, 0);
-        assert_eq!(chip.rows_used(), rows_per_hash(self.inputs.len()));
+        let per = config.poseidon.round_constants.rows_per_permutation();
+        let rows = per * (self.inputs.len() / 2 + 1) + 1;
+        assert_eq!(chip.rows_used(), rows);
+        assert!(rows <= rows_per_hash(self.inputs.len()));
         if self.twice {
             let out2 = chip.hash(&mut layouter, &cells)?;
             layouter.constrain_instance(out2.cell(), config.instance, 1);
-            assert_eq!(chip.rows_used(), 2 * rows_per_hash(self.inputs.len()));
+            assert_eq!(chip.rows_used(), 2 * rows);
         }
 
         let bogus = Value::known(Fr::from(0xdead_beefu64));
@@ -306,24 +309,26 @@ fn has_constraint_failure(errs: &[VerifyFailure]) -> bool {
 fn chip_rejects_tampered_intermediate_cells() {
     let n = 5;
     let tampers = [
-        // Full-round rows, partial-round rows, second permutation, last round.
+        // Full-round rows (row 2 = first full round; its x⁴ row 3), partial-round rows
+        // (14..=70), the second permutation's absorb row, the last full round (row 80).
         Tamper::State { row: 2, lane: 1 },
-        Tamper::State { row: 10, lane: 0 },
-        Tamper::State { row: 10, lane: 2 },
+        Tamper::State { row: 20, lane: 0 },
+        Tamper::State { row: 20, lane: 2 },
         Tamper::State {
             row: ROWS_PER_PERMUTATION,
             lane: 0,
         },
         Tamper::State {
-            row: 2 * ROWS_PER_PERMUTATION + 65,
+            row: 2 * ROWS_PER_PERMUTATION + 80,
             lane: 2,
         },
         Tamper::Helper { row: 0, idx: 0 },
         Tamper::Helper { row: 1, idx: 0 },
         Tamper::Helper { row: 2, idx: 0 },
-        Tamper::Helper { row: 5, idx: 1 },
+        Tamper::Helper { row: 3, idx: 1 },
         Tamper::Helper { row: 40, idx: 0 },
-        Tamper::Helper { row: 64, idx: 2 },
+        Tamper::Helper { row: 40, idx: 1 },
+        Tamper::Helper { row: 72, idx: 2 },
     ];
     for t in tampers {
         let c = circuit(n, t);
@@ -440,18 +445,81 @@ fn gate_degree_and_shape() {
     let mut cs = ConstraintSystem::<Fr>::default();
     let _config = PoseidonChip::configure(&mut cs);
     let cs = cs;
-    assert_eq!(max_gate_degree(&cs), 4);
-    assert!(cs.degree() <= 4);
+    assert_eq!(max_gate_degree(&cs), 3);
+    assert!(cs.degree() <= 3);
     assert_eq!(cs.num_advice_columns(), NUM_ADVICE_COLUMNS);
     assert_eq!(cs.num_advice_columns(), 6);
     assert_eq!(cs.num_fixed_columns(), NUM_FIXED_COLUMNS);
     assert_eq!(cs.num_selectors(), NUM_SELECTORS);
     assert_eq!(WIDTH, 3);
-    assert_eq!(ROWS_PER_PERMUTATION, 67);
-    assert_eq!(rows_per_hash(0), 68);
-    assert_eq!(rows_per_hash(1), 68);
-    assert_eq!(rows_per_hash(2), 135);
-    assert_eq!(rows_per_hash(5), 202);
+    assert_eq!(ROWS_PER_PERMUTATION, 83);
+    assert_eq!(rows_per_hash(0), 84);
+    assert_eq!(rows_per_hash(1), 84);
+    assert_eq!(rows_per_hash(2), 167);
+    assert_eq!(rows_per_hash(5), 250);
     // Inputs enter through h0 only: s0..s2, h0 and the constants column are in the permutation.
     assert_eq!(cs.permutation().get_columns().len(), 5);
+}
+
+// ---------------------------------------------------------------- RoundConstants::Lanes
+
+/// The same circuit with the round constants in three fixed columns (two-row full rounds).
+#[derive(Clone, Debug)]
+struct LanesCircuit(TestCircuit);
+
+impl Circuit<Fr> for LanesCircuit {
+    type Config = TestConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = ();
+
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
+        let state = std::array::from_fn(|_| meta.advice_column());
+        let helpers = std::array::from_fn(|_| meta.advice_column());
+        let lanes = crate::RoundConstants::Lanes(std::array::from_fn(|_| meta.fixed_column()));
+        let constants = meta.fixed_column();
+        let poseidon = PoseidonChip::configure_with(meta, state, helpers, lanes, constants);
+        let input = meta.advice_column();
+        meta.enable_equality(input);
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        TestConfig {
+            poseidon,
+            input,
+            instance,
+        }
+    }
+
+    fn synthesize(&self, config: TestConfig, layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        self.0.synthesize(config, layouter)
+    }
+}
+
+#[test]
+fn lanes_layout_honest_and_tampered() {
+    let run = |c: &LanesCircuit, claimed: Vec<Fr>| {
+        MockProver::run(K, c, vec![claimed])
+            .expect("synthesis")
+            .verify()
+    };
+    for n in [0, 1, 5] {
+        let c = LanesCircuit(circuit(n, Tamper::None));
+        let h = hash(&c.0.inputs);
+        assert_eq!(run(&c, vec![h]), Ok(()), "n = {n}");
+        assert!(run(&c, vec![h + Fr::ONE]).is_err());
+    }
+    // Rows: absorb 0..=1, full rounds at 2, 4, 6, 8 (x⁴ on the odd rows), partial 10..=66.
+    for t in [
+        Tamper::State { row: 4, lane: 2 },
+        Tamper::Helper { row: 3, idx: 1 },
+        Tamper::Helper { row: 30, idx: 1 },
+        Tamper::State { row: 50, lane: 0 },
+    ] {
+        let c = LanesCircuit(circuit(5, t));
+        let errs = run(&c, vec![hash(&c.0.inputs)]).expect_err("tampered witness accepted");
+        assert!(has_constraint_failure(&errs), "{t:?}: {errs:?}");
+    }
 }

@@ -33,13 +33,16 @@
 
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance};
-use trustml_poseidon::{rows_per_hash, PoseidonChip, PoseidonConfig};
+use trustml_poseidon::{rows_per_hash, PoseidonChip, PoseidonConfig, RoundConstants};
 
 use crate::babyjubjub::Point;
 use crate::ecc_chip::{EccChip, EccConfig, ROWS_PER_MUL};
 use crate::encryption::{keystream, Ciphertext};
 use crate::Fr;
-use halo2_proofs::plonk::Fixed;
+
+/// Most prompt blocks a delivery circuit takes: its constants (about `6n + 13`) must fit in
+/// the first rows of its single fixed column, below the Poseidon rows (see `configure`).
+pub const MAX_BLOCKS: usize = 128;
 
 /// Public-instance index of the commitment.
 pub const IDX_COMMITMENT: usize = 0;
@@ -128,14 +131,16 @@ impl Circuit<Fr> for DeliveryCircuit {
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> DeliveryConfig {
         let cols: [Column<Advice>; 6] = std::array::from_fn(|_| meta.advice_column());
+        // One fixed column for everything: the floor planner puts the circuit's constants in
+        // its first rows (about 6n + 13 of them, n ≤ `MAX_BLOCKS`: all inside the ECC
+        // rows, whose gate never reads that column) and Poseidon's round constants go in the Poseidon rows.
         let constants = meta.fixed_column();
-        let rc: [Column<Fixed>; 3] = std::array::from_fn(|_| meta.fixed_column());
         let ecc = EccChip::configure_with(meta, cols, constants);
         let poseidon = PoseidonChip::configure_with(
             meta,
             [cols[0], cols[1], cols[2]],
             [cols[3], cols[4], cols[5]],
-            rc,
+            RoundConstants::Rows(constants),
             constants,
         );
         let instance = meta.instance_column();
@@ -154,6 +159,9 @@ impl Circuit<Fr> for DeliveryCircuit {
         mut layouter: impl Layouter<Fr>,
     ) -> Result<(), Error> {
         let n = self.prompt.len();
+        if n == 0 || n > MAX_BLOCKS {
+            return Err(Error::Synthesis);
+        }
         let ecc = EccChip::new(cfg.ecc);
         let poseidon = PoseidonChip::with_start_row(cfg.poseidon, Self::ECC_ROWS);
         let [c0, c1, c2, c3, _, _] = cfg.cols;

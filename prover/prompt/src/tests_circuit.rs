@@ -376,7 +376,7 @@ fn delivery_columns() {
     let mut cs = ConstraintSystem::<Fr>::default();
     let _ = DeliveryCircuit::configure(&mut cs);
     assert_eq!(cs.num_advice_columns(), 6);
-    assert_eq!(cs.num_fixed_columns(), 4);
+    assert_eq!(cs.num_fixed_columns(), 1);
     assert_eq!(cs.num_instance_columns(), 1);
     // c0..c3, the instance and the constants column.
     assert_eq!(cs.permutation().get_columns().len(), 4 + 1 + 1);

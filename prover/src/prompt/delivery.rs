@@ -63,10 +63,11 @@ pub const SETTINGS_FILE: &str = "delivery.json";
 impl DeliveryDir {
     /// Creates `dir` (or reuses it) for prompts of `blocks` blocks.
     pub fn create(dir: &Path, blocks: usize) -> Result<Self, PromptError> {
-        if blocks == 0 {
-            return Err(PromptError::WrongModel(
-                "a prompt has at least one block".into(),
-            ));
+        if blocks == 0 || blocks > trustml_prompt::delivery::MAX_BLOCKS {
+            return Err(PromptError::WrongModel(format!(
+                "a delivery circuit takes 1 to {} prompt blocks, not {blocks}",
+                trustml_prompt::delivery::MAX_BLOCKS
+            )));
         }
         std::fs::create_dir_all(dir).map_err(|source| PromptError::Io {
             path: dir.display().to_string(),
