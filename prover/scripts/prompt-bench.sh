@@ -35,7 +35,7 @@ dk=$(python3 -c "import json; print(json.load(open('deliv/delivery.json'))['k'])
 "$TRUSTML" market deploy --rpc-url "$URL" --listing-dir gen --delivery-dir deliv >>"$LOG" 2>&1
 "$TRUSTML" market list --rpc-url "$URL" gen/listing.json --price 0.01eth >>"$LOG" 2>&1; list_gas=$(gas)
 "$TRUSTML" market buy --rpc-url "$URL" --listing-id 1 --buyer-key buyer.json --private-key $BUYER_TX_KEY >>"$LOG" 2>&1; buy_gas=$(gas)
-read -r deliv_s deliv_mb < <(t "$TRUSTML" prompt prove-delivery deliv --secret gen/listing.secret.json --buyer buyer.json --order 1)
+read -r deliv_s deliv_mb < <(t "$TRUSTML" prompt prove-delivery deliv --secret gen/listing.secret.json --buyer-key buyer.json --order 1)
 "$TRUSTML" market deliver --rpc-url "$URL" --order 1 --proof deliv/delivery-1.json >>"$LOG" 2>&1; deliver_gas=$(gas)
 "$TRUSTML" evm verify deliv deliv/delivery-1.json --rpc-url "$URL" --address "$(python3 -c "import json; print(json.load(open('market.json'))['delivery']['adapter'])")" --send >>"$LOG" 2>&1; dv_gas=$(gas)
 "$TRUSTML" evm verify gen gen/listing.json --rpc-url "$URL" --address "$(python3 -c "import json; print(json.load(open('market.json'))['listing']['adapter'])")" --send >>"$LOG" 2>&1; lv_gas=$(gas)

@@ -121,3 +121,78 @@ fn bad_files_give_clear_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("settings.json"), "{}", stderr(&o));
 }
+
+/// Marketplace commands refuse what cannot work, saying what to do, and write nothing.
+#[test]
+fn prompt_commands_refuse_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mlp");
+    let d = dir.to_str().unwrap();
+    let o = trustml(&[
+        "compile",
+        &fixture("digits_mlp.onnx"),
+        "--calibrate",
+        &fixture("digits_calibration.json"),
+        "-o",
+        d,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A model with a private input and a public output cannot back a listing.
+    let o = trustml(&[
+        "prompt",
+        "prove-listing",
+        d,
+        &fixture("digits_mlp.input.json"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--input-visibility hashed"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.join("listing.json").exists());
+    assert!(!dir.join("listing.secret.json").exists());
+    // Delivery circuits: 1..=MAX_BLOCKS blocks, checked before anything is read or written.
+    let deliv = tmp.path().join("deliv");
+    for blocks in ["0", "100000"] {
+        let o = trustml(&[
+            "prompt",
+            "setup-delivery",
+            deliv.to_str().unwrap(),
+            "--blocks",
+            blocks,
+            "--srs",
+            "missing.srs",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("prompt blocks"), "{}", stderr(&o));
+        assert!(!deliv.exists());
+    }
+    // A buyer key that is not a Baby Jubjub point.
+    let key = tmp.path().join("bad-key.json");
+    std::fs::write(&key, r#"{"x": "0x01", "y": "0x02"}"#).unwrap();
+    let secret = tmp.path().join("s.json");
+    std::fs::write(&secret, "{}").unwrap();
+    let o = trustml(&[
+        "prompt",
+        "prove-delivery",
+        deliv.to_str().unwrap(),
+        "--secret",
+        secret.to_str().unwrap(),
+        "--buyer-key",
+        key.to_str().unwrap(),
+        "--order",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Baby Jubjub"), "{}", stderr(&o));
+    // Keys are never overwritten.
+    let k = tmp.path().join("buyer.json");
+    assert!(trustml(&["prompt", "keygen", "-o", k.to_str().unwrap()])
+        .status
+        .success());
+    let before = std::fs::read(&k).unwrap();
+    let o = trustml(&["prompt", "keygen", "-o", k.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(&k).unwrap(), before);
+}

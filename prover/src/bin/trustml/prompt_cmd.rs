@@ -56,8 +56,8 @@ pub enum PromptCmd {
         #[arg(long)]
         secret: PathBuf,
         /// The buyer's public key: their key file's "public" part, {"x": "0x…", "y": "0x…"}.
-        #[arg(long)]
-        buyer: PathBuf,
+        #[arg(long, alias = "buyer")]
+        buyer_key: PathBuf,
         #[arg(long)]
         order: u64,
         /// Proof file (default DIR/delivery-ORDER.json).
@@ -163,6 +163,10 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
                 }
                 (None, None) => bail!("give --model or --blocks"),
             };
+            let max = trustml_prompt::delivery::MAX_BLOCKS;
+            if blocks == 0 || blocks > max {
+                bail!("a delivery circuit takes 1 to {max} prompt blocks, not {blocks}");
+            }
             let srs = Srs::read(&srs).with_context(|| format!("reading {}", srs.display()))?;
             if srs.is_insecure() {
                 eprintln!("WARNING: {INSECURE_WARNING}");
@@ -182,15 +186,15 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
         PromptCmd::ProveDelivery {
             dir,
             secret,
-            buyer,
+            buyer_key: buyer,
             order,
             output,
         } => {
-            let d = DeliveryDir::load(&dir)?;
-            let s = ListingSecret::read(&secret)?;
             let pk = read_public_key(&buyer)?
                 .point()
-                .context("the buyer's public key is not a valid Baby Jubjub key")?;
+                .context("the buyer's public key is not a valid Baby Jubjub key (off the curve or outside the prime-order subgroup); ask for the \"public\" of their `trustml prompt keygen` file")?;
+            let d = DeliveryDir::load(&dir)?;
+            let s = ListingSecret::read(&secret)?;
             let keys = d.keys(true)?;
             if keys.insecure_srs {
                 eprintln!("WARNING: {INSECURE_WARNING}");
