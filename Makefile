@@ -1,10 +1,10 @@
 # The two commands a newcomer needs:
-#   make demo   – compile, set up, prove and verify a trained digits CNN
+#   make demo   – prove a trained digits CNN (and on chain), then a prompt sale on Anvil
 #   make test   – every test of the project (Rust, then Solidity when present)
 
 .PHONY: demo test tools
 
-demo:
+demo: tools
 	bash prover/scripts/demo.sh
 
 # Ethereum tools (anvil, forge, cast, solcjs) come from npm, pinned in package.json.

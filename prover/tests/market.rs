@@ -236,9 +236,11 @@ fn prompt_sale_on_anvil() {
         .map(|b| fr_from_hex(b).unwrap())
         .collect();
     assert_eq!(plain, listed_blocks);
-    let scale = f64::from(1u32 << secret.scale_bits);
     let ints = trustml::prompt::small_ints(&plain).unwrap();
-    let tokens: Vec<f32> = ints.iter().map(|&v| (v as f64 / scale) as f32).collect();
+    let tokens: Vec<f32> = trustml::prompt::blocks_to_input(&ints, secret.scale_bits)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect();
     assert_eq!(tokens, prompt.input_data[0]);
 
     // Order 2 is never delivered: after the deadline delivery is refused, refund works once.

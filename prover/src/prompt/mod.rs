@@ -117,6 +117,12 @@ pub fn small_ints(v: &[Fr]) -> Option<Vec<i64>> {
         .collect()
 }
 
+/// Decrypted blocks as model input values (a block is a quantized input `round(x·2^scale)`).
+pub fn blocks_to_input(ints: &[i64], scale_bits: u32) -> Vec<f64> {
+    let scale = (1u64 << scale_bits) as f64;
+    ints.iter().map(|&v| v as f64 / scale).collect()
+}
+
 impl CiphertextFile {
     /// Reads a ciphertext file, or the ciphertext in a delivery proof file's public inputs.
     pub fn read(path: &Path) -> Result<Self, PromptError> {

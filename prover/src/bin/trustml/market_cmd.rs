@@ -96,6 +96,9 @@ pub enum MarketCmd {
         /// Also write the ciphertext file here.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// The listing's model directory: also print the prompt as model input values.
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
     /// Pay out what the sender is owed (seller proceeds, refunds, fees).
     Withdraw {
@@ -348,6 +351,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             order,
             key: key_file,
             output,
+            model,
         } => {
             let m = load(&chain.market)?;
             let (rx, ry, blocks) = market::delivery(&chain.rpc_url, &m, U256::from(order))?
@@ -372,7 +376,16 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             write_atomic(&path, serde_json::to_string_pretty(&ct)?.as_bytes())?;
             let (plain, _) = trustml::prompt::decrypt_files(&key_file, &path)?;
             match trustml::prompt::small_ints(&plain) {
-                Some(ints) => println!("{}", serde_json::json!({ "order": order, "blocks": ints })),
+                Some(ints) => {
+                    let mut out = serde_json::json!({ "order": order, "blocks": ints });
+                    if let Some(m) = model {
+                        let m = trustml::model::CompiledModel::load(&m)?;
+                        let prompt =
+                            trustml::prompt::blocks_to_input(&ints, m.settings.quant.scale_bits);
+                        out["input_data"] = serde_json::json!([prompt]);
+                    }
+                    println!("{out}");
+                }
                 None => {
                     let hex: Vec<String> = plain.iter().map(fr_to_hex).collect();
                     eprintln!("warning: the plaintext is not small integers: is this your key?");

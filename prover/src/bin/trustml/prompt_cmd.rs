@@ -222,8 +222,8 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
                     let mut out = serde_json::json!({ "blocks": ints });
                     if let Some(m) = model {
                         let m = CompiledModel::load(&m)?;
-                        let scale = (1u64 << m.settings.quant.scale_bits) as f64;
-                        let prompt: Vec<f64> = ints.iter().map(|&v| v as f64 / scale).collect();
+                        let prompt =
+                            trustml::prompt::blocks_to_input(&ints, m.settings.quant.scale_bits);
                         out["input_data"] = serde_json::json!([prompt]);
                     }
                     println!("{out}");
