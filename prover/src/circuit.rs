@@ -9,7 +9,7 @@ use crate::chips::arith::ArithChip;
 use crate::chips::div::DivChip;
 use crate::chips::dot::{DotChip, WeightColumn, WeightValue};
 use crate::chips::fe;
-use crate::chips::lookup::LookupChip;
+use crate::chips::lookup::{LookupChip, LANE_ROWS, LANE_WIDTH};
 use crate::program::{Instr, Program, WRef, Wire, ONE, ZERO};
 use halo2_proofs::circuit::{AssignedCell, Layouter, Region, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -95,7 +95,7 @@ impl CircuitShape {
             } else {
                 0
             };
-        dot.max(4 * self.lanes).max(5)
+        dot.max(LANE_WIDTH * self.lanes).max(5)
     }
 }
 
@@ -167,7 +167,7 @@ impl RowPlan {
                 Instr::Lookup { .. } => lookups += 1,
             }
         }
-        plan.lookup = lookups.div_ceil(shape.lanes);
+        plan.lookup = LANE_ROWS * lookups.div_ceil(shape.lanes);
         let hashed = |v: Visibility, n: usize| {
             if v == Visibility::Hashed {
                 trustml_poseidon::rows_per_hash(n + 1) + 1
@@ -580,7 +580,7 @@ impl ModelCircuit {
             lane += 1;
             if lane == shape.lanes {
                 lane = 0;
-                row += 1;
+                row += LANE_ROWS;
             }
         }
 

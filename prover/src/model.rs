@@ -266,7 +266,7 @@ pub fn k_for(plan: &RowPlan, shape: &CircuitShape) -> u32 {
 /// go wide (fast to prove).
 fn layout_cost(shape: &CircuitShape, k: u32) -> u64 {
     let n = shape.grid_width() as u64;
-    let lookups = 2 * shape.lanes as u64;
+    let lookups = shape.lanes as u64;
     let committed = n + 3 * lookups + (n + 2).div_ceil(3);
     committed * ((1u64 << k) + (1 << 13))
 }

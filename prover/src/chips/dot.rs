@@ -26,8 +26,9 @@ pub struct DotConfig {
     pub x: Vec<Column<Advice>>,
     pub w: Vec<WeightColumn>,
     pub acc: Column<Advice>,
-    pub q: Column<Fixed>,
-    pub chain: Column<Fixed>,
+    /// Row mode: 0 off, 1 `acc = Σ x·w`, 2 `acc = acc[-1] + Σ x·w` (one fixed column for
+    /// what would be a selector and a chain flag: each column costs a commitment).
+    pub mode: Column<Fixed>,
 }
 
 /// A weight operand as the chip lays it out.
@@ -59,11 +60,14 @@ impl DotChip {
         w: Vec<WeightColumn>,
     ) -> DotConfig {
         assert_eq!(x.len(), w.len(), "one weight column per input column");
-        let q = meta.fixed_column();
-        let chain = meta.fixed_column();
+        let mode = meta.fixed_column();
         meta.create_gate("dot", |meta| {
-            let q = cur_f(meta, q);
-            let chain = cur_f(meta, chain);
+            // on(m) = m(3 − m)/2 and chain(m) = m(m − 1)/2: (0, 1, 1) and (0, 0, 1) at m = 0, 1, 2.
+            let m = cur_f(meta, mode);
+            let c = |v: u64| Expression::Constant(Fr::from(v));
+            let half = Expression::Constant(Fr::from(2).invert().unwrap());
+            let on = m.clone() * (c(3) - m.clone()) * half.clone();
+            let chain = m.clone() * (m - c(1)) * half;
             let acc_cur = cur_a(meta, acc);
             let acc_prev = meta.query_advice(acc, Rotation::prev());
             let mut sum = Expression::Constant(Fr::zero());
@@ -74,15 +78,9 @@ impl DotChip {
                 };
                 sum = sum + cur_a(meta, xc) * wv;
             }
-            vec![q * (acc_cur - chain * acc_prev - sum)]
+            vec![on * (acc_cur - sum) - chain * acc_prev]
         });
-        DotConfig {
-            x,
-            w,
-            acc,
-            q,
-            chain,
-        }
+        DotConfig { x, w, acc, mode }
     }
 
     pub fn width(&self) -> usize {
@@ -102,8 +100,7 @@ impl DotChip {
     ) -> Result<(DotRow<'v>, Value<Fr>), Error> {
         let c = &self.config;
         assert!(xs.len() <= c.x.len() && xs.len() == ws.len());
-        region.assign_fixed(c.q, row, Fr::one());
-        region.assign_fixed(c.chain, row, if chained { Fr::one() } else { Fr::zero() });
+        region.assign_fixed(c.mode, row, Fr::from(if chained { 2 } else { 1 }));
         let mut sum = if chained {
             prev
         } else {
