@@ -151,8 +151,17 @@ pub fn decrypt_files(
     key: &Path,
     ciphertext: &Path,
 ) -> Result<(Vec<Fr>, Option<Vec<u16>>), PromptError> {
-    let k: KeyFile = read(key, "key")?;
     let c = CiphertextFile::read(ciphertext)?;
+    decrypt_with_key_file(key, &c, ciphertext)
+}
+
+/// Decrypts `c` with the key file at `key`; `source` names where `c` came from in errors.
+pub fn decrypt_with_key_file(
+    key: &Path,
+    c: &CiphertextFile,
+    source: &Path,
+) -> Result<(Vec<Fr>, Option<Vec<u16>>), PromptError> {
+    let k: KeyFile = read(key, "key")?;
     let bad = |what: &'static str, path: &Path, v: &str| PromptError::Format {
         path: path.display().to_string(),
         what,
@@ -163,7 +172,7 @@ pub fn decrypt_files(
     let blocks = c
         .blocks
         .iter()
-        .map(|b| fr_from_hex(b).ok_or_else(|| bad("ciphertext", ciphertext, b)))
+        .map(|b| fr_from_hex(b).ok_or_else(|| bad("ciphertext", source, b)))
         .collect::<Result<Vec<_>, _>>()?;
     let plain = decrypt(&Ciphertext { r_point, blocks }, &sk, c.order_id)
         .map_err(|e| PromptError::Decrypt(e.to_string()))?;

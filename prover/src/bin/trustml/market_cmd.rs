@@ -364,17 +364,11 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                 },
                 blocks: blocks.into_iter().map(hex_of_u256).collect(),
             };
-            let dir;
-            let path = match output {
-                Some(p) => p,
-                None => {
-                    dir = std::env::temp_dir().join(format!("trustml-ct-{}", std::process::id()));
-                    std::fs::create_dir_all(&dir)?;
-                    dir.join("ct.json")
-                }
-            };
-            write_atomic(&path, serde_json::to_string_pretty(&ct)?.as_bytes())?;
-            let (plain, _) = trustml::prompt::decrypt_files(&key_file, &path)?;
+            if let Some(p) = &output {
+                write_atomic(p, serde_json::to_string_pretty(&ct)?.as_bytes())?;
+            }
+            let source = PathBuf::from(format!("the Delivered event of order {order}"));
+            let (plain, _) = trustml::prompt::decrypt_with_key_file(&key_file, &ct, &source)?;
             match trustml::prompt::small_ints(&plain) {
                 Some(ints) => {
                     let mut out = serde_json::json!({ "order": order, "blocks": ints });
