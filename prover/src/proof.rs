@@ -1,7 +1,7 @@
 //! Keys, proofs and verification: halo2-KZG on BN254, SHPLONK multi-opening, and the
 //! Keccak-256 EVM transcript (so the same proof verifies in Solidity).
 
-use crate::circuit::{ModelCircuit, Salts};
+use crate::circuit::{ModelCircuit, Salts, Witness};
 use crate::data::InputData;
 use crate::model::{write_atomic, CompiledModel, ModelError, OutputTensor, FORMAT_VERSION};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
@@ -364,7 +364,15 @@ pub fn prove(
     input_path: &Path,
     salts: Salts,
 ) -> Result<ProofFile, ProofError> {
-    let witness = model.witness(input, input_path, salts)?;
+    prove_witness(model, keys, model.witness(input, input_path, salts)?)
+}
+
+/// Proves an already computed witness of `model`.
+pub fn prove_witness(
+    model: &CompiledModel,
+    keys: &Keys,
+    witness: Witness,
+) -> Result<ProofFile, ProofError> {
     let outputs = model.outputs(&witness);
     let circuit = model.circuit(Some(witness));
     let instances = circuit.instances().expect("witness is present");

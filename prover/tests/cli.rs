@@ -22,20 +22,25 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-#[test]
-fn whole_flow_and_exit_codes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("mlp");
-    let d = dir.to_str().unwrap();
+/// `trustml compile` of the digits MLP (default visibilities) into `dir`.
+fn compile_mlp(dir: &str) {
     let o = trustml(&[
         "compile",
         &fixture("digits_mlp.onnx"),
         "--calibrate",
         &fixture("digits_calibration.json"),
         "-o",
-        d,
+        dir,
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn whole_flow_and_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mlp");
+    let d = dir.to_str().unwrap();
+    compile_mlp(d);
     let settings: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("settings.json")).unwrap()).unwrap();
     let k = settings["k"].as_u64().unwrap().to_string();
@@ -128,15 +133,7 @@ fn prompt_commands_refuse_bad_input() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("mlp");
     let d = dir.to_str().unwrap();
-    let o = trustml(&[
-        "compile",
-        &fixture("digits_mlp.onnx"),
-        "--calibrate",
-        &fixture("digits_calibration.json"),
-        "-o",
-        d,
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    compile_mlp(d);
     // A model with a private input and a public output cannot back a listing.
     let o = trustml(&[
         "prompt",

@@ -2,7 +2,7 @@
 //! `PromptMarketplace`), then list / buy / deliver / withdraw / refund / cancel and read
 //! orders and deliveries. Blocking, like [`crate::rpc`].
 
-use crate::rpc::{self, Deployment};
+use crate::rpc::{self, block_on, rpc_err, Deployment};
 use crate::solc::Solc;
 use crate::{CompiledContract, Error, Result};
 use alloy::network::{EthereumWallet, TransactionBuilder};
@@ -106,9 +106,7 @@ pub struct CircuitArtifacts<'a> {
 fn provider(rpc_url: &str, key: Option<&str>) -> Result<(impl Provider + Clone, Address)> {
     let signer: PrivateKeySigner = rpc::resolve_key(rpc_url, key)?;
     let me = signer.address();
-    let url = rpc_url
-        .parse()
-        .map_err(|e| Error::Invalid(format!("bad RPC URL {rpc_url}: {e}")))?;
+    let url = rpc::parse_url(rpc_url)?;
     Ok((
         ProviderBuilder::new()
             .wallet(EthereumWallet::from(signer))
@@ -165,18 +163,6 @@ async fn send<P: Provider>(
     Ok(r)
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
-}
-
-fn rpc_err(e: impl std::fmt::Display) -> Error {
-    Error::Rpc(e.to_string())
-}
-
 /// Deploys both circuits' verifiers and adapters, a registry owned by the deployer with both
 /// circuits registered (circuit id = the vk digest), and the marketplace.
 pub fn deploy(
@@ -212,7 +198,7 @@ pub fn deploy(
         let chain_id = p.get_chain_id().await.map_err(rpc_err)?;
         let mut code = registry_code.creation.clone();
         code.extend(me.abi_encode());
-        let registry = deploy_code(&p, code, "VerifierRegistry").await?;
+        let registry = rpc::deploy_code(&p, code, "VerifierRegistry").await?.0;
         for (d, art) in [(&ld, &listing), (&dd, &delivery)] {
             let call = IRegistryAdmin::registerCall {
                 circuitId: B256::from(art.vk_digest),
@@ -232,7 +218,7 @@ pub fn deploy(
             )
                 .abi_encode_params(),
         );
-        let marketplace = deploy_code(&p, code, "PromptMarketplace").await?;
+        let marketplace = rpc::deploy_code(&p, code, "PromptMarketplace").await?.0;
         Ok(MarketDeployment {
             chain_id,
             registry,
@@ -245,22 +231,6 @@ pub fn deploy(
             delivery_window: params.delivery_window,
         })
     })
-}
-
-async fn deploy_code<P: Provider>(p: &P, code: Vec<u8>, what: &str) -> Result<Address> {
-    let tx = TransactionRequest::default().with_deploy_code(code);
-    let r = p
-        .send_transaction(tx)
-        .await
-        .map_err(|e| Error::Rpc(format!("deploying {what}: {e}")))?
-        .get_receipt()
-        .await
-        .map_err(rpc_err)?;
-    if !r.status() {
-        return Err(Error::Rpc(format!("deploying {what} reverted")));
-    }
-    r.contract_address
-        .ok_or_else(|| Error::Rpc(format!("no address in {what}'s receipt")))
 }
 
 /// A sent transaction's hash and gas, and the id it created (listing / order), if any.
@@ -423,37 +393,29 @@ async fn view<
 }
 
 fn reader(rpc_url: &str) -> Result<impl Provider> {
-    let url = rpc_url
-        .parse()
-        .map_err(|e| Error::Invalid(format!("bad RPC URL {rpc_url}: {e}")))?;
-    Ok(ProviderBuilder::new().connect_http(url))
+    Ok(ProviderBuilder::new().connect_http(rpc::parse_url(rpc_url)?))
+}
+
+/// A view call on the marketplace, blocking.
+fn read<C: SolCall, T: SolValue + From<<T::SolType as alloy::sol_types::SolType>::RustType>>(
+    rpc_url: &str,
+    m: &MarketDeployment,
+    call: C,
+) -> Result<T> {
+    let p = reader(rpc_url)?;
+    block_on(view::<C, T>(&p, m.marketplace, call))
 }
 
 pub fn get_listing(rpc_url: &str, m: &MarketDeployment, id: U256) -> Result<Listing> {
-    let p = reader(rpc_url)?;
-    block_on(view::<_, Listing>(
-        &p,
-        m.marketplace,
-        IMarketViews::getListingCall { listingId: id },
-    ))
+    read(rpc_url, m, IMarketViews::getListingCall { listingId: id })
 }
 
 pub fn get_order(rpc_url: &str, m: &MarketDeployment, id: U256) -> Result<Order> {
-    let p = reader(rpc_url)?;
-    block_on(view::<_, Order>(
-        &p,
-        m.marketplace,
-        IMarketViews::getOrderCall { orderId: id },
-    ))
+    read(rpc_url, m, IMarketViews::getOrderCall { orderId: id })
 }
 
 pub fn withdrawable(rpc_url: &str, m: &MarketDeployment, who: Address) -> Result<U256> {
-    let p = reader(rpc_url)?;
-    block_on(view::<_, U256>(
-        &p,
-        m.marketplace,
-        IMarketViews::withdrawableCall { account: who },
-    ))
+    read(rpc_url, m, IMarketViews::withdrawableCall { account: who })
 }
 
 /// The `Delivered` event of an order: `(R.x, R.y, ciphertext)`.

@@ -30,7 +30,7 @@ sol! {
     error InsufficientGasForVerifier(uint256 gasLimit);
 }
 
-fn block_on<F: Future>(f: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -38,11 +38,11 @@ fn block_on<F: Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-fn rpc_err(e: impl std::fmt::Display) -> Error {
+pub(crate) fn rpc_err(e: impl std::fmt::Display) -> Error {
     Error::Rpc(e.to_string())
 }
 
-fn parse_url(url: &str) -> Result<reqwest_url::Url> {
+pub(crate) fn parse_url(url: &str) -> Result<reqwest_url::Url> {
     url.parse()
         .map_err(|e| Error::Invalid(format!("bad RPC URL {url}: {e}")))
 }
@@ -168,7 +168,8 @@ pub fn code_size(rpc_url: &str, addr: Address) -> Result<usize> {
     })
 }
 
-async fn deploy_code<P: Provider>(
+/// Deploys `code`; returns the address, tx hash, gas used and runtime code size (checked > 0).
+pub(crate) async fn deploy_code<P: Provider>(
     p: &P,
     code: Vec<u8>,
     what: &str,

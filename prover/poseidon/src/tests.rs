@@ -171,6 +171,21 @@ struct TestConfig {
     instance: Column<Instance>,
 }
 
+impl TestConfig {
+    /// The chip plus an input column and the instance column.
+    fn around(meta: &mut ConstraintSystem<Fr>, poseidon: PoseidonConfig) -> Self {
+        let input = meta.advice_column();
+        meta.enable_equality(input);
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        TestConfig {
+            poseidon,
+            input,
+            instance,
+        }
+    }
+}
+
 impl Circuit<Fr> for TestCircuit {
     type Config = TestConfig;
     type FloorPlanner = SimpleFloorPlanner;
@@ -182,15 +197,7 @@ impl Circuit<Fr> for TestCircuit {
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
         let poseidon = PoseidonChip::configure(meta);
-        let input = meta.advice_column();
-        meta.enable_equality(input);
-        let instance = meta.instance_column();
-        meta.enable_equality(instance);
-        TestConfig {
-            poseidon,
-            input,
-            instance,
-        }
+        TestConfig::around(meta, poseidon)
     }
 
     fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
@@ -242,7 +249,7 @@ impl Circuit<Fr> for TestCircuit {
 
 const K: u32 = 9;
 
-fn run(circuit: &TestCircuit, claimed: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
+fn run(circuit: &impl Circuit<Fr>, claimed: Vec<Fr>) -> Result<(), Vec<VerifyFailure>> {
     MockProver::run(K, circuit, vec![claimed])
         .expect("synthesis")
         .verify()
@@ -482,15 +489,7 @@ impl Circuit<Fr> for LanesCircuit {
         let lanes = crate::RoundConstants::Lanes(std::array::from_fn(|_| meta.fixed_column()));
         let constants = meta.fixed_column();
         let poseidon = PoseidonChip::configure_with(meta, state, helpers, lanes, constants);
-        let input = meta.advice_column();
-        meta.enable_equality(input);
-        let instance = meta.instance_column();
-        meta.enable_equality(instance);
-        TestConfig {
-            poseidon,
-            input,
-            instance,
-        }
+        TestConfig::around(meta, poseidon)
     }
 
     fn synthesize(&self, config: TestConfig, layouter: impl Layouter<Fr>) -> Result<(), Error> {
@@ -500,11 +499,6 @@ impl Circuit<Fr> for LanesCircuit {
 
 #[test]
 fn lanes_layout_honest_and_tampered() {
-    let run = |c: &LanesCircuit, claimed: Vec<Fr>| {
-        MockProver::run(K, c, vec![claimed])
-            .expect("synthesis")
-            .verify()
-    };
     for n in [0, 1, 5] {
         let c = LanesCircuit(circuit(n, Tamper::None));
         let h = hash(&c.0.inputs);

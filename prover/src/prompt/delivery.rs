@@ -80,11 +80,7 @@ impl DeliveryDir {
             serde_json::to_string_pretty(&settings)
                 .expect("serialize")
                 .as_bytes(),
-        )
-        .map_err(|e| PromptError::Io {
-            path: p.display().to_string(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        )?;
         Ok(Self {
             dir: dir.to_path_buf(),
             settings,

@@ -130,13 +130,11 @@ pub fn prove_listing(
         .iter()
         .flat_map(|(_, ws)| ws.iter().map(|&w| fe(witness.wires[w as usize])))
         .collect();
-    let pf = proof::prove(model, keys, prompt, prompt_path, salts)?;
-    let c = trustml_poseidon::commit(&blocks, salts.input);
-    debug_assert_eq!(fr_to_hex(&c), pf.instances[0]);
+    let pf = proof::prove_witness(model, keys, witness)?;
     let secret = ListingSecret {
         format_version: 1,
         model_digest: model.settings.digest_hex(),
-        commitment: fr_to_hex(&c),
+        commitment: pf.instances[0].clone(),
         salt: fr_to_hex(&salts.input),
         blocks: blocks.iter().map(fr_to_hex).collect(),
         prompt: prompt.input_data.iter().flatten().copied().collect(),
@@ -163,25 +161,17 @@ pub fn write_listing(
             secret_out.display().to_string(),
         ));
     }
-    let io = |p: &Path| {
-        let p = p.display().to_string();
-        move |e: crate::model::ModelError| PromptError::Io {
-            path: p,
-            source: std::io::Error::other(e.to_string()),
-        }
-    };
     write_atomic(
         secret_out,
         serde_json::to_string_pretty(secret)
             .expect("serialize")
             .as_bytes(),
-    )
-    .map_err(io(secret_out))?;
+    )?;
     write_atomic(
         out,
         serde_json::to_string_pretty(listing)
             .expect("serialize")
             .as_bytes(),
-    )
-    .map_err(io(out))
+    )?;
+    Ok(())
 }

@@ -51,7 +51,8 @@ pub enum EvmCmd {
     },
 }
 
-fn key(arg: Option<String>) -> Option<String> {
+/// The sender key: the flag, else $TRUSTML_PRIVATE_KEY (else the caller's default).
+pub fn key(arg: Option<String>) -> Option<String> {
     arg.or_else(|| {
         std::env::var("TRUSTML_PRIVATE_KEY")
             .ok()

@@ -2,18 +2,18 @@
 //! withdraw, refund, cancel, show). Chain access is `verifier_gen::market`'s; proofs are made
 //! with the `trustml::prompt` modules.
 
-use crate::evm_cmd::compiled_verifier;
-use crate::prompt_cmd::read_public_key;
+use crate::evm_cmd::{compiled_verifier, key};
+use crate::prompt_cmd::{print_plaintext, prove_delivery, read_public_key};
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 use trustml::model::write_atomic;
-use trustml::prompt::delivery::{DeliveryDir, HEADER};
-use trustml::prompt::listing::{Listing, ListingSecret};
+use trustml::prompt::delivery::DeliveryDir;
+use trustml::prompt::listing::Listing;
 use trustml::prompt::{CiphertextFile, PointJson};
-use trustml::proof::{fr_from_hex, fr_to_hex, ProofFile};
+use trustml::proof::{fr_from_hex, ProofFile};
+use trustml_prompt::delivery::IDX_PK;
 use verifier_gen::market::{self, CircuitArtifacts, MarketDeployment, MarketParams};
 use verifier_gen::rpc::{self, EvmU256 as U256};
 
@@ -130,14 +130,6 @@ pub enum MarketCmd {
     },
 }
 
-fn key(arg: &Option<String>) -> Option<String> {
-    arg.clone().or_else(|| {
-        std::env::var("TRUSTML_PRIVATE_KEY")
-            .ok()
-            .filter(|k| !k.is_empty())
-    })
-}
-
 fn load(path: &Path) -> Result<MarketDeployment> {
     let text = std::fs::read_to_string(path).with_context(|| {
         format!(
@@ -201,7 +193,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             }
             let m = market::deploy(
                 &chain.rpc_url,
-                key(&chain.private_key).as_deref(),
+                key(chain.private_key.clone()).as_deref(),
                 CircuitArtifacts {
                     verifier: &lv,
                     num_public_inputs: ln,
@@ -240,7 +232,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             let proof = l.proof.proof_bytes(&listing)?;
             let s = market::list(
                 &chain.rpc_url,
-                key(&chain.private_key).as_deref(),
+                key(chain.private_key.clone()).as_deref(),
                 &m,
                 u256_of_hex(&l.commitment)?,
                 u256_of_hex(&l.output_hash)?,
@@ -265,7 +257,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                 .context("the buyer key is not a valid Baby Jubjub public key")?;
             let s = market::buy(
                 &chain.rpc_url,
-                key(&chain.private_key).as_deref(),
+                key(chain.private_key.clone()).as_deref(),
                 &m,
                 U256::from(listing_id),
                 (u256_of_hex(&pk.x)?, u256_of_hex(&pk.y)?),
@@ -297,28 +289,14 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                 Some(p) => (ProofFile::read(&p)?, p),
                 None => {
                     let (secret, dir) = (secret.expect("clap"), delivery_dir.expect("clap"));
-                    let d = DeliveryDir::load(&dir)?;
-                    let s = ListingSecret::read(&secret)?;
                     let pk = buyer.point().context("the order's buyer key is invalid")?;
-                    let keys = d.keys(true)?;
-                    let t = Instant::now();
-                    let pf = d.prove(&keys, &s, &secret, &pk, order)?;
-                    let out = dir.join(format!("delivery-{order}.json"));
-                    write_atomic(&out, serde_json::to_string_pretty(&pf)?.as_bytes())?;
-                    println!(
-                        "delivery proof written to {} in {:.2} s",
-                        out.display(),
-                        t.elapsed().as_secs_f64()
-                    );
-                    (pf, out)
+                    prove_delivery(&dir, &secret, &pk, order, None)?
                 }
             };
             let inst = &pf.instances;
-            if inst.len() <= HEADER {
-                bail!("{} is not a delivery proof", path.display());
-            }
-            let ct = CiphertextFile::from_instances(inst).context("not a delivery proof")?;
-            if ct.order_id != order || inst[1] != buyer.x || inst[2] != buyer.y {
+            let ct = CiphertextFile::from_instances(inst)
+                .with_context(|| format!("{} is not a delivery proof", path.display()))?;
+            if ct.order_id != order || inst[IDX_PK] != buyer.x || inst[IDX_PK + 1] != buyer.y {
                 bail!(
                     "{} was made for order {} and another buyer key; this order's buyer key is ({}, {})",
                     path.display(),
@@ -334,7 +312,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                 .collect::<Result<Vec<_>>>()?;
             let s = market::deliver(
                 &chain.rpc_url,
-                key(&chain.private_key).as_deref(),
+                key(chain.private_key.clone()).as_deref(),
                 &m,
                 U256::from(order),
                 (u256_of_hex(&ct.r.x)?, u256_of_hex(&ct.r.y)?),
@@ -369,30 +347,19 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             }
             let source = PathBuf::from(format!("the Delivered event of order {order}"));
             let (plain, _) = trustml::prompt::decrypt_with_key_file(&key_file, &ct, &source)?;
-            match trustml::prompt::small_ints(&plain) {
-                Some(ints) => {
-                    let mut out = serde_json::json!({ "order": order, "blocks": ints });
-                    if let Some(m) = model {
-                        let m = trustml::model::CompiledModel::load(&m)?;
-                        let prompt =
-                            trustml::prompt::blocks_to_input(&ints, m.settings.quant.scale_bits);
-                        out["input_data"] = serde_json::json!([prompt]);
-                    }
-                    println!("{out}");
-                }
-                None => {
-                    let hex: Vec<String> = plain.iter().map(fr_to_hex).collect();
-                    eprintln!("warning: the plaintext is not small integers: is this your key?");
-                    println!(
-                        "{}",
-                        serde_json::json!({ "order": order, "field_elements": hex })
-                    );
-                }
-            }
+            print_plaintext(
+                &plain,
+                model.as_deref(),
+                serde_json::json!({ "order": order }),
+            )?;
         }
         MarketCmd::Withdraw { chain } => {
             let m = load(&chain.market)?;
-            let s = market::withdraw(&chain.rpc_url, key(&chain.private_key).as_deref(), &m)?;
+            let s = market::withdraw(
+                &chain.rpc_url,
+                key(chain.private_key.clone()).as_deref(),
+                &m,
+            )?;
             println!(
                 "withdrew {} wei (tx {}, gasUsed {})",
                 s.id.unwrap_or_default(),
@@ -404,7 +371,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             let m = load(&chain.market)?;
             let s = market::refund(
                 &chain.rpc_url,
-                key(&chain.private_key).as_deref(),
+                key(chain.private_key.clone()).as_deref(),
                 &m,
                 U256::from(order),
             )?;
@@ -417,7 +384,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             let m = load(&chain.market)?;
             let s = market::cancel(
                 &chain.rpc_url,
-                key(&chain.private_key).as_deref(),
+                key(chain.private_key.clone()).as_deref(),
                 &m,
                 U256::from(listing_id),
             )?;

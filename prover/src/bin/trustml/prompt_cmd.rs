@@ -12,7 +12,7 @@ use trustml::model::{write_atomic, CompiledModel};
 use trustml::prompt::delivery::DeliveryDir;
 use trustml::prompt::listing::{self, ListingSecret};
 use trustml::prompt::{KeyFile, PointJson};
-use trustml::proof::{self, fr_to_hex};
+use trustml::proof::{self, fr_to_hex, ProofFile};
 use trustml_srs::{Srs, INSECURE_WARNING};
 
 #[derive(Subcommand)]
@@ -193,23 +193,7 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
             let pk = read_public_key(&buyer)?
                 .point()
                 .context("the buyer's public key is not a valid Baby Jubjub key (off the curve or outside the prime-order subgroup); ask for the \"public\" of their `trustml prompt keygen` file")?;
-            let d = DeliveryDir::load(&dir)?;
-            let s = ListingSecret::read(&secret)?;
-            let keys = d.keys(true)?;
-            if keys.insecure_srs {
-                eprintln!("WARNING: {INSECURE_WARNING}");
-            }
-            let t = Instant::now();
-            let pb = spinner("proving the delivery");
-            let pf = d.prove(&keys, &s, &secret, &pk, order)?;
-            pb.finish_and_clear();
-            let out = output.unwrap_or_else(|| dir.join(format!("delivery-{order}.json")));
-            write_atomic(&out, serde_json::to_string_pretty(&pf)?.as_bytes())?;
-            println!(
-                "delivery proof for order {order} written to {} in {:.2} s",
-                out.display(),
-                t.elapsed().as_secs_f64()
-            );
+            prove_delivery(&dir, &secret, &pk, order, output)?;
         }
         PromptCmd::Decrypt {
             key,
@@ -217,24 +201,66 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
             model,
         } => {
             let (plain, _) = trustml::prompt::decrypt_files(&key, &ciphertext)?;
-            match trustml::prompt::small_ints(&plain) {
-                Some(ints) => {
-                    let mut out = serde_json::json!({ "blocks": ints });
-                    if let Some(m) = model {
-                        let m = CompiledModel::load(&m)?;
-                        let prompt =
-                            trustml::prompt::blocks_to_input(&ints, m.settings.quant.scale_bits);
-                        out["input_data"] = serde_json::json!([prompt]);
-                    }
-                    println!("{out}");
-                }
-                None => {
-                    eprintln!("warning: the plaintext is not a list of small integers: wrong key or order id?");
-                    let hex: Vec<String> = plain.iter().map(fr_to_hex).collect();
-                    println!("{}", serde_json::json!({ "field_elements": hex }));
-                }
-            }
+            print_plaintext(&plain, model.as_deref(), serde_json::json!({}))?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints decrypted blocks as JSON into `out` (an object): `blocks` as integers, and
+/// `input_data` (the prompt as model inputs) when the listing's `model` directory is given;
+/// `field_elements` with a warning when they are not small integers (wrong key or order).
+pub fn print_plaintext(
+    plain: &[trustml_prompt::Fr],
+    model: Option<&Path>,
+    mut out: serde_json::Value,
+) -> Result<()> {
+    match trustml::prompt::small_ints(plain) {
+        Some(ints) => {
+            if let Some(m) = model {
+                let m = CompiledModel::load(m)?;
+                let prompt = trustml::prompt::blocks_to_input(&ints, m.settings.quant.scale_bits);
+                out["input_data"] = serde_json::json!([prompt]);
+            }
+            out["blocks"] = serde_json::json!(ints);
+        }
+        None => {
+            eprintln!(
+                "warning: the plaintext is not a list of small integers: wrong key or order id?"
+            );
+            let hex: Vec<String> = plain.iter().map(fr_to_hex).collect();
+            out["field_elements"] = serde_json::json!(hex);
+        }
+    }
+    println!("{out}");
+    Ok(())
+}
+
+/// Proves the delivery of the prompt in `secret` to `buyer` for `order` with the delivery
+/// circuit in `dir`; writes the proof to `output` (default DIR/delivery-ORDER.json).
+pub fn prove_delivery(
+    dir: &Path,
+    secret: &Path,
+    buyer: &trustml_prompt::Point,
+    order: u64,
+    output: Option<PathBuf>,
+) -> Result<(ProofFile, PathBuf)> {
+    let d = DeliveryDir::load(dir)?;
+    let s = ListingSecret::read(secret)?;
+    let keys = d.keys(true)?;
+    if keys.insecure_srs {
+        eprintln!("WARNING: {INSECURE_WARNING}");
+    }
+    let t = Instant::now();
+    let pb = spinner("proving the delivery");
+    let pf = d.prove(&keys, &s, secret, buyer, order)?;
+    pb.finish_and_clear();
+    let out = output.unwrap_or_else(|| dir.join(format!("delivery-{order}.json")));
+    write_atomic(&out, serde_json::to_string_pretty(&pf)?.as_bytes())?;
+    println!(
+        "delivery proof for order {order} written to {} in {:.2} s",
+        out.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok((pf, out))
 }
