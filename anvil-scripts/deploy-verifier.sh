@@ -8,6 +8,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${1:?usage: deploy-verifier.sh MODEL_DIR [flags]}"; shift
 RPC_URL="${RPC_URL:-http://127.0.0.1:${ANVIL_PORT:-8545}}"
 TRUSTML="${TRUSTML:-$ROOT/target/release/trustml}"
-[ -x "$TRUSTML" ] || (cd "$ROOT" && cargo build --release -p trustml)
+[ -x "$TRUSTML" ] || (cd "$ROOT" && cargo build --release -p trustml-cli)
 "$TRUSTML" evm gen-verifier "$DIR"
 "$TRUSTML" evm deploy "$DIR" --rpc-url "$RPC_URL" "$@"

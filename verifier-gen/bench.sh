@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-$(mktemp -d)}"
 TRUSTML="${TRUSTML:-$ROOT/target/release/trustml}"
-[ -x "$TRUSTML" ] || (cd "$ROOT" && cargo build --release -p trustml)
+[ -x "$TRUSTML" ] || (cd "$ROOT" && cargo build --release -p trustml-cli)
 FX="$ROOT/prover/fixtures"
 PEER="$ROOT/../shared/fixtures/peer-onnx/4l_relu_conv_fc"
 [ -d "$PEER" ] || PEER="/work/shared/fixtures/peer-onnx/4l_relu_conv_fc"

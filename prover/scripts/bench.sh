@@ -18,7 +18,7 @@ VIS=${VIS:-private}
 WORK=${WORK:-$ROOT/out/bench}
 EZKL_PY=${EZKL_PY:-$HOME/.cache/ezkl-venv/bin/python}
 EZKL_HELPER=${EZKL_HELPER:-$ROOT/../shared/bench/ezkl/prove_once.sh}
-cargo build --release -q -p trustml
+cargo build --release -q -p trustml-cli
 T=$ROOT/target/release/trustml
 mkdir -p "$WORK"
 

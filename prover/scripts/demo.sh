@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-out/demo}
 FIX=prover/fixtures
 GEN=$FIX/prompt_generator
-cargo build --release -p trustml
+cargo build --release -p trustml-cli
 T=target/release/trustml
 rm -rf "$OUT" && mkdir -p "$OUT"
 k_of() { sed -n 's/^  "k": \([0-9]*\),/\1/p' "$1"; }

@@ -9,7 +9,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DIR=${1:-$ROOT/../shared/fixtures/peer-onnx}
 WORK=${WORK:-$ROOT/out/sweep}
 [ -d "$DIR" ] || { echo "no model folder at $DIR"; exit 1; }
-cargo build --release -q -p trustml --manifest-path "$ROOT/Cargo.toml"
+cargo build --release -q -p trustml-cli --manifest-path "$ROOT/Cargo.toml"
 T=$ROOT/target/release/trustml
 mkdir -p "$WORK"
 printf '%-22s %3s %8s %8s %6s %12s %s\n' model k prove_s rss_MiB valid argmax max_abs_err

@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${1:-$(mktemp -d)}"
 TRUSTML="${TRUSTML:-$ROOT/target/release/trustml}"
-[ -x "$TRUSTML" ] || (cd "$ROOT" && cargo build --release -p trustml)
+[ -x "$TRUSTML" ] || (cd "$ROOT" && cargo build --release -p trustml-cli)
 FX="$ROOT/prover/fixtures/prompt_generator"
 export ANVIL_PORT="${ANVIL_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
 export ANVIL_STATE_DIR="$OUT/.anvil"

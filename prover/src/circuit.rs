@@ -21,7 +21,7 @@ use std::sync::Arc;
 use trustml_poseidon::{PoseidonChip, PoseidonConfig, RoundConstants};
 
 /// Who may see a tensor class.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
     /// A witness only the prover knows.
@@ -35,11 +35,50 @@ pub enum Visibility {
     Fixed,
 }
 
+impl Visibility {
+    /// Every visibility, in the order front ends list them.
+    pub const ALL: [Visibility; 4] = [
+        Visibility::Private,
+        Visibility::Public,
+        Visibility::Hashed,
+        Visibility::Fixed,
+    ];
+
+    /// The lowercase name (as in settings files and on the command line).
+    pub fn name(self) -> &'static str {
+        match self {
+            Visibility::Private => "private",
+            Visibility::Public => "public",
+            Visibility::Hashed => "hashed",
+            Visibility::Fixed => "fixed",
+        }
+    }
+}
+
+impl std::fmt::Display for Visibility {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Visibility {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| format!("unknown visibility '{s}' (private, public, hashed or fixed)"))
+    }
+}
+
 /// The visibility of each tensor class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Visibilities {
+    /// Visibility of the model inputs.
     pub input: Visibility,
+    /// Visibility of the weights and biases.
     pub weights: Visibility,
+    /// Visibility of the model outputs.
     pub output: Visibility,
 }
 
@@ -60,7 +99,9 @@ pub struct CircuitShape {
     pub dot_width: usize,
     /// Lookup lanes per row.
     pub lanes: usize,
+    /// Fractional bits `s` of the fixed-point format (lookup and division gates rescale by `2^s`).
     pub scale_bits: u32,
+    /// Visibility of each tensor class.
     pub vis: Visibilities,
     /// Whether some dot product multiplies two activations (needs advice weight lanes).
     #[serde(default)]
@@ -69,6 +110,7 @@ pub struct CircuitShape {
     /// columns, each a commitment the on-chain verifier pays for) exist only if used.
     #[serde(default = "yes")]
     pub arith: bool,
+    /// Whether the program has rounding divisions (see `arith`).
     #[serde(default = "yes")]
     pub div: bool,
 }
@@ -78,10 +120,12 @@ fn yes() -> bool {
 }
 
 impl CircuitShape {
+    /// Whether the weights are advice cells (any visibility but `Fixed`) rather than fixed columns.
     pub fn advice_weights(&self) -> bool {
         self.vis.weights != Visibility::Fixed
     }
 
+    /// Whether some tensor class is `Hashed`, so the circuit needs the Poseidon chip.
     pub fn uses_poseidon(&self) -> bool {
         [self.vis.input, self.vis.weights, self.vis.output].contains(&Visibility::Hashed)
     }
@@ -99,56 +143,82 @@ impl CircuitShape {
     }
 }
 
+/// Columns and chips of the model circuit, as configured from a [`CircuitShape`].
 #[derive(Clone, Debug)]
 pub struct ModelConfig {
+    /// The shared equality-enabled advice grid ([`CircuitShape::grid_width`] columns).
     pub grid: Vec<Column<Advice>>,
+    /// Dot-product gate multiplying activations by the weights (fixed or advice columns).
     pub dot: DotChip,
     /// Dot products of two activations: `dot` itself when weights are advice, else a
     /// second gate over the same grid with advice weight lanes.
     pub dot_act: Option<DotChip>,
+    /// Lookup lanes and the function table.
     pub lookup: LookupChip,
+    /// Elementwise arithmetic gate, present when `CircuitShape::arith`.
     pub arith: Option<ArithChip>,
+    /// Rounding-division gate, present when `CircuitShape::div`.
     pub div: Option<DivChip>,
+    /// Poseidon chip over the grid's columns, present when some class is `Hashed`.
     pub poseidon: Option<PoseidonConfig>,
+    /// Public-input column: public values and commitments, in input, weights, output order.
     pub instance: Column<Instance>,
 }
 
 /// Salts of the hashed tensor classes (the commitments' blinding values).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Salts {
+    /// Salt of the input commitment.
     pub input: Fr,
+    /// Salt of the weights commitment.
     pub weights: Fr,
+    /// Salt of the output commitment.
     pub output: Fr,
 }
 
 /// A witness: every wire's integer value, and the salts.
 #[derive(Clone, Debug)]
 pub struct Witness {
+    /// Integer value of every wire, indexed by wire id.
     pub wires: Vec<i128>,
+    /// Salts of the hashed classes (ignored for the others).
     pub salts: Salts,
 }
 
+/// The halo2 circuit proving one evaluation of a [`Program`].
 #[derive(Clone, Debug)]
 pub struct ModelCircuit {
+    /// Column shape the circuit is configured with (its `Circuit::Params`).
     pub shape: CircuitShape,
+    /// The lowered model being proven.
     pub program: Arc<Program>,
+    /// Wire values and salts; `None` when only building keys.
     pub witness: Option<Arc<Witness>>,
 }
 
 /// Row counts of each section of the layout.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 pub struct RowPlan {
+    /// Input rows, including the constants row and the salts row.
     pub inputs: usize,
+    /// Rows of advice weights (0 when the weights are fixed columns).
     pub params: usize,
+    /// Dot-product rows (`dot_width` terms each).
     pub dot: usize,
+    /// Elementwise arithmetic rows (one per instruction).
     pub arith: usize,
+    /// Division rows (one per instruction).
     pub div: usize,
+    /// Lookup rows ([`LANE_ROWS`] per group of `lanes` lookups).
     pub lookup: usize,
+    /// Rows of the Poseidon hashes, placed after the grid.
     pub poseidon: usize,
+    /// Rows of the lookup table (fixed columns, laid out from row 0 alongside the grid).
     pub table: usize,
 }
 
 impl RowPlan {
+    /// Counts the rows of each section for `p` laid out with `shape`.
     pub fn new(p: &Program, shape: &CircuitShape) -> Self {
         let n = shape.grid_width();
         let w = shape.dot_width;
@@ -201,6 +271,7 @@ impl RowPlan {
 }
 
 impl ModelCircuit {
+    /// A circuit for `program`; `witness` is `None` for key generation.
     pub fn new(shape: CircuitShape, program: Arc<Program>, witness: Option<Arc<Witness>>) -> Self {
         Self {
             shape,

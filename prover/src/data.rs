@@ -6,44 +6,74 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use thiserror::Error;
 
+/// Errors reading or checking an input / calibration JSON file.
 #[derive(Debug, Error)]
 pub enum DataError {
-    #[error("cannot read {path}: {source}")]
+    /// The file could not be read.
+    #[error("cannot read {path}")]
     Read {
+        /// Path of the file.
         path: String,
+        /// The underlying I/O error.
         source: std::io::Error,
     },
-    #[error("{path} is not valid input JSON: {source}. Expected {{\"input_data\": [[numbers, ...]]}}, one flat list per model input")]
+    /// The file is not JSON of the expected shape.
+    #[error("{path} is not valid input JSON (expected {{\"input_data\": [[numbers, ...]]}}, one flat list per model input)")]
     Parse {
+        /// Path of the file.
         path: String,
+        /// The JSON error.
         source: serde_json::Error,
     },
+    /// `input_data` has a different number of lists than the model has inputs.
     #[error("{path}: expected {expected} model input(s), found {got} list(s) in input_data")]
     InputCount {
+        /// Path of the file.
         path: String,
+        /// Number of model inputs.
         expected: usize,
+        /// Number of lists in `input_data`.
         got: usize,
     },
+    /// One input list has a different length than its input's shape requires.
     #[error("{path}: model input {index} has shape {shape:?} ({expected} values) but input_data[{index}] has {got} values")]
     InputSize {
+        /// Path of the file.
         path: String,
+        /// Index of the model input.
         index: usize,
+        /// The model input's shape.
         shape: Vec<usize>,
+        /// Number of values the shape requires.
         expected: usize,
+        /// Number of values in the list.
         got: usize,
     },
+    /// An input list contains NaN or an infinity.
     #[error("{path}: input_data[{index}] contains a non-finite number")]
-    NonFinite { path: String, index: usize },
+    NonFinite {
+        /// Path of the file.
+        path: String,
+        /// Index of the model input.
+        index: usize,
+    },
+    /// A calibration file with an empty list of samples.
     #[error("{path}: the file holds no samples")]
-    Empty { path: String },
+    Empty {
+        /// Path of the file.
+        path: String,
+    },
 }
 
 /// One sample: a flat float list per model input.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InputData {
+    /// Values of each model input, flat and row-major, in model input order.
     pub input_data: Vec<Vec<f32>>,
+    /// Shapes of the inputs, if the file gives them (informational; not checked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_shapes: Option<Vec<Vec<usize>>>,
+    /// Expected outputs, flat and row-major, if the file gives them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_data: Option<Vec<Vec<f32>>>,
 }

@@ -9,14 +9,21 @@ use std::fmt::Write;
 /// Column and argument counts of a circuit shape.
 #[derive(Clone, Copy, Debug)]
 pub struct Columns {
+    /// Advice columns.
     pub advice: usize,
+    /// Fixed columns, selectors included.
     pub fixed: usize,
+    /// Instance (public-input) columns.
     pub instance: usize,
+    /// Lookup arguments.
     pub lookups: usize,
+    /// Columns in the permutation (equality-enabled) argument.
     pub permutation: usize,
+    /// Maximum degree of the constraint system.
     pub degree: usize,
 }
 
+/// Configures the model's circuit shape and counts its columns and arguments.
 pub fn columns(m: &CompiledModel) -> Columns {
     let mut cs = ConstraintSystem::<Fr>::default();
     let _ = ModelCircuit::configure_with_params(&mut cs, m.settings.shape.clone());
@@ -30,6 +37,7 @@ pub fn columns(m: &CompiledModel) -> Columns {
     }
 }
 
+/// The `trustml inspect` text: settings, rows, columns, lookups, public inputs and keys.
 pub fn report(m: &CompiledModel) -> String {
     let s = &m.settings;
     let c = columns(m);

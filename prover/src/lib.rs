@@ -2,19 +2,22 @@
 //!
 //! The pipeline: [`trustml_onnx`] imports a model → [`program::lower`] quantizes it into
 //! circuit instructions → [`circuit::ModelCircuit`] lays them out on halo2-KZG chips →
-//! [`prove`] makes and checks SHPLONK proofs with the EVM (Keccak) transcript.
+//! [`proof`] makes and checks SHPLONK proofs with the EVM (Keccak) transcript, through the
+//! circuit kit ([`kit`]). [`market`] holds the prompt marketplace's proofs and files;
+//! [`artifact`] opens any circuit directory by its header.
 
 pub mod chips;
 pub mod program;
 pub mod quant;
 pub mod table;
 
+pub use trustml_kit as kit;
 pub use trustml_onnx as onnx;
+pub mod artifact;
 pub mod circuit;
-pub mod circuit_dir;
 pub mod data;
 pub mod inspect;
+pub mod market;
 pub mod model;
-pub mod prompt;
 pub mod proof;
 pub mod zkml;

@@ -18,6 +18,7 @@ pub struct QuantParams {
 }
 
 impl QuantParams {
+    /// `2^s` as a float: the value of 1.0 in fixed point.
     pub fn scale(&self) -> f64 {
         (1u64 << self.scale_bits) as f64
     }
@@ -32,6 +33,7 @@ impl QuantParams {
         (x as f64 * self.scale() * self.scale()).round() as i64
     }
 
+    /// `q / 2^s`: the real number a scale-`s` integer stands for.
     pub fn dequantize(&self, q: i64) -> f64 {
         q as f64 / self.scale()
     }
@@ -46,6 +48,7 @@ impl QuantParams {
         1i64 << (self.lookup_bits - 1)
     }
 
+    /// Whether `v` lies in the lookup domain `[-2^(B-1), 2^(B-1))`.
     pub fn in_lookup_domain(&self, v: i128) -> bool {
         v >= self.lookup_min() as i128 && v < self.lookup_end() as i128
     }

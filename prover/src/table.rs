@@ -13,12 +13,16 @@ use serde::{Deserialize, Serialize};
 pub enum Func {
     /// `f(x) = x`: a pure range check (and, after a rescale, a plain rounding).
     Identity,
+    /// `f(x) = max(x, 0)`.
     Relu,
     /// `f(x) = x` for `x >= 0`, else `round(alpha · x)`.
     LeakyRelu {
+        /// Slope for negative inputs.
         alpha: f32,
     },
+    /// `1 / (1 + exp(-x))`.
     Sigmoid,
+    /// `tanh(x)`.
     Tanh,
     /// `f(x) = round(2^s · exp(x / 2^s))` for `x <= 0` (softmax after max-subtraction),
     /// saturating at `2^s` for `x > 0` (unreachable there).
@@ -31,11 +35,14 @@ pub enum Func {
     Reciprocal,
     /// `1 / sqrt(max(x, 0) + eps)` (layer normalization), saturating.
     Rsqrt {
+        /// Added under the square root.
         eps: f32,
     },
+    /// `erf(x)`.
     Erf,
     /// `x · Φ(x)`, exact (erf) or with the tanh approximation.
     Gelu {
+        /// Use the tanh approximation instead of the exact erf form.
         tanh_approx: bool,
     },
     /// `f(x) = x`, defined only for `x >= 0`: the table has no row for a negative `x`,
@@ -117,6 +124,7 @@ impl Func {
         }
     }
 
+    /// A short display name with parameters, e.g. `LeakyRelu(0.1)` or `Gelu(tanh)`.
     pub fn name(&self) -> String {
         match self {
             Func::LeakyRelu { alpha } => format!("LeakyRelu({alpha})"),
@@ -132,6 +140,7 @@ impl Func {
 /// produce is always in the table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FuncSet {
+    /// The functions, indexed by tag; `funcs[0]` is `Identity`.
     pub funcs: Vec<Func>,
     /// Domain bits per function (by tag), set by calibration: each function's table spans
     /// only what its inputs reach. A function without an entry uses the global

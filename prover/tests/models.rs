@@ -13,7 +13,11 @@ fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-fn setup_and_prove(model: &CompiledModel, input: &InputData, path: &Path) -> proof::ProofFile {
+fn setup_and_prove(
+    model: &CompiledModel,
+    input: &InputData,
+    path: &Path,
+) -> trustml::kit::ProofFile {
     let srs = trustml_srs::generate_insecure(model.settings.k, Some(3));
     let keys = proof::setup(model, &srs, |_| {}).unwrap();
     let pf = proof::prove(model, &keys, input, path, Salts::default()).unwrap();

@@ -3,25 +3,22 @@
 //! * [`gen_verifier`] turns a circuit's KZG parameters and verifying key into a Solidity
 //!   verifier (`Verifier.sol`, contract `Halo2Verifier`) with snark-verifier's EVM loader:
 //!   SHPLONK multi-opening, Keccak transcript — the same proofs `trustml prove` writes.
-//! * [`solc`] compiles it (and the stable [`ADAPTER_SOURCE`] contract) with solcjs through
-//!   `tools/solc-shim`, optimizer off, and enforces the EIP-170 code-size limit.
-//! * [`encode_calldata`] builds the raw verifier's calldata; [`rpc`] deploys and calls over
-//!   JSON-RPC (Anvil or any node).
+//! * [`solc`] compiles it with solcjs through `tools/solc-shim`, optimizer off, and enforces
+//!   the EIP-170 code-size limit.
+//! * [`encode_calldata`] builds the raw verifier's calldata; `trustml-chain` deploys it and
+//!   calls it (and its `ProofVerifierAdapter`).
 //!
 //! The raw verifier takes `instances (32-byte big-endian words) ‖ proof` with no selector,
 //! returns empty data when the proof is valid and reverts otherwise. It reduces public
 //! inputs mod r, so callers go through `ProofVerifierAdapter` (contracts/src), which rejects
 //! non-canonical inputs and never takes a call to an empty account for success.
 //!
-//! This crate does not depend on the `trustml` library (whose binary depends on it).
+//! This crate takes parameters and a verifying key, not circuits: it depends on no trustml
+//! crate.
 
-pub mod anvil;
-pub mod market;
-pub mod rpc;
 pub mod solc;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine};
-use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
@@ -36,9 +33,7 @@ use snark_verifier::verifier::{plonk::PlonkVerifier, SnarkVerifier};
 use std::path::Path;
 use std::rc::Rc;
 
-pub use solc::{
-    check_size, compile_adapter, compile_verifier, compile_verifier_hinted, CompiledContract,
-};
+pub use solc::{check_size, compile_verifier, compile_verifier_hinted, CompiledContract};
 
 /// SHPLONK (BDFG21) KZG accumulation, as the prover uses.
 type Shplonk = KzgAs<Bn256, Bdfg21>;
@@ -47,35 +42,34 @@ type Verifier = PlonkVerifier<Shplonk, LimbsEncoding<3, 88>>;
 /// EIP-170: the largest runtime bytecode a contract may have.
 pub const EIP170_MAX_RUNTIME_BYTES: usize = 24_576;
 
-/// Default gas the adapter gives the raw verifier (bounds what an invalid proof can burn).
-pub const DEFAULT_VERIFIER_GAS_LIMIT: u64 = 3_000_000;
-
-/// The adapter contract and its interface (sources also live in `contracts/src`).
-pub const ADAPTER_SOURCE: &str = include_str!("../../contracts/src/ProofVerifierAdapter.sol");
-pub const IPROOF_VERIFIER_SOURCE: &str =
-    include_str!("../../contracts/src/interfaces/IProofVerifier.sol");
-
+/// Errors of generation and compilation.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("the raw verifier's runtime bytecode is {size} bytes, over the EIP-170 limit of {limit} bytes, so no EVM chain would accept it. The verifier grows with the circuit's committed columns and lookups: recompile the model with fewer columns (`trustml compile ... --dot-width W --lanes L` with smaller W and L{hint}) or fewer lookups (fewer non-linear layers), then run `trustml setup` again")]
+    /// The verifier would not fit in a contract.
+    #[error("the raw verifier's runtime bytecode is {size} bytes, over the EIP-170 limit of {limit} bytes, so no EVM chain would accept it. The verifier grows with the circuit's committed columns and lookups: it needs a circuit with fewer columns (a narrower layout{hint}) or fewer lookups (fewer non-linear layers)")]
     CodeTooLarge {
+        /// Runtime bytes.
         size: usize,
+        /// EIP-170's limit.
         limit: usize,
+        /// The circuit's current shape, as " (now …)", or empty.
         hint: String,
     },
+    /// The compiler is missing or failed.
     #[error("Solidity compiler: {0}")]
     Solc(String),
-    #[error("{path}: {source}")]
+    /// A file could not be read or written.
+    #[error("{path}")]
     Io {
+        /// The file.
         path: String,
+        /// The cause.
+        #[source]
         source: std::io::Error,
     },
-    #[error("JSON-RPC: {0}")]
-    Rpc(String),
-    #[error("{0}")]
-    Invalid(String),
 }
 
+/// Result of this crate's calls.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -138,13 +132,6 @@ pub fn encode_calldata(instances: &[Fr], proof: &[u8]) -> Vec<u8> {
     snark_verifier::loader::evm::encode_calldata(&[instances.to_vec()], proof)
 }
 
-/// A field element as a 32-byte big-endian word (Solidity's uint256).
-pub fn fr_to_word(f: &Fr) -> [u8; 32] {
-    let mut b: [u8; 32] = f.to_repr();
-    b.reverse();
-    b
-}
-
 /// `0x`-prefixed hex.
 pub fn to_hex(b: &[u8]) -> String {
     format!("0x{}", hex::encode(b))
@@ -153,10 +140,15 @@ pub fn to_hex(b: &[u8]) -> String {
 /// What `write_artifacts` records in `DIR/evm.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EvmArtifacts {
+    /// Public inputs.
     pub num_instances: usize,
+    /// [`vk_digest`] of the embedded key, hex.
     pub vk_digest: String,
+    /// Runtime bytecode size.
     pub runtime_bytes: usize,
+    /// Creation bytecode size.
     pub creation_bytes: usize,
+    /// Compiler version.
     pub solc: String,
 }
 
@@ -188,4 +180,34 @@ pub fn write_artifacts(
         )?;
     }
     Ok(())
+}
+
+/// The compiled verifier of `gen` for a circuit directory: `dir/verifier.bin` when
+/// `dir/evm.json` says it embeds the same verifying key, else a fresh compile (whose
+/// artifacts are written into `dir`). `hint` names the circuit's shape in an EIP-170 error.
+pub fn compile_cached(dir: &Path, gen: &GeneratedVerifier, hint: &str) -> Result<CompiledContract> {
+    let meta = std::fs::read_to_string(dir.join("evm.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<EvmArtifacts>(&t).ok());
+    if let Some(meta) = meta.filter(|a| a.vk_digest == to_hex(&gen.vk_digest)) {
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .ok()
+                .and_then(|t| hex::decode(t.trim()).ok())
+        };
+        if let (Some(creation), Some(runtime)) =
+            (read("verifier.bin"), read("verifier.bin-runtime"))
+        {
+            let c = CompiledContract {
+                creation,
+                runtime,
+                compiler: meta.solc,
+            };
+            check_size(&c, hint)?;
+            return Ok(c);
+        }
+    }
+    let c = compile_verifier_hinted(gen, hint);
+    write_artifacts(dir, gen, c.as_ref().ok())?;
+    c
 }

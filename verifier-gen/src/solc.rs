@@ -7,10 +7,7 @@
 //! wrapper or a native solc 0.8.19+), else `tools/solc-shim/solc.js` found above the current
 //! directory or this crate's source directory, run with `node`.
 
-use crate::{
-    io_err, Error, GeneratedVerifier, Result, ADAPTER_SOURCE, EIP170_MAX_RUNTIME_BYTES,
-    IPROOF_VERIFIER_SOURCE,
-};
+use crate::{io_err, Error, GeneratedVerifier, Result, EIP170_MAX_RUNTIME_BYTES};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -239,18 +236,6 @@ pub fn check_size(c: &CompiledContract, hint: &str) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// Compiles `ProofVerifierAdapter` (sources embedded from contracts/src).
-pub fn compile_adapter() -> Result<CompiledContract> {
-    Solc::find()?.compile(
-        &[
-            ("src/ProofVerifierAdapter.sol", ADAPTER_SOURCE),
-            ("src/interfaces/IProofVerifier.sol", IPROOF_VERIFIER_SOURCE),
-        ],
-        "src/ProofVerifierAdapter.sol",
-        "ProofVerifierAdapter",
-    )
 }
 
 /// Compiles a Solidity file from disk (helper for scripts): returns `contract`.

@@ -6,8 +6,17 @@ mod common;
 
 use alloy::primitives::U256;
 use common::*;
-use verifier_gen::anvil::Anvil;
-use verifier_gen::rpc;
+use trustml_chain::anvil::Anvil;
+use trustml_chain::verifier::DEFAULT_VERIFIER_GAS_LIMIT;
+use trustml_chain::{resolve_key, Client, ANVIL_DEV_KEY};
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
 
 fn start_anvil() -> Option<Anvil> {
     let a = Anvil::start(&repo_root());
@@ -32,16 +41,20 @@ fn check(f: &Fixture, other: &Fixture) {
     // One sender account: serialize the tests' transactions (nonces).
     static SENDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = SENDER.lock().unwrap_or_else(|e| e.into_inner());
-    let d = rpc::deploy(
-        url,
-        None,
-        &f.verifier,
-        adapter(),
-        f.gen.num_instances,
-        f.gen.vk_digest,
-        verifier_gen::DEFAULT_VERIFIER_GAS_LIMIT,
-    )
-    .unwrap();
+    block_on(check_on(url, f, other));
+}
+
+async fn check_on(url: &str, f: &Fixture, other: &Fixture) {
+    let c = Client::connect_with_key(url, None).await.unwrap();
+    let d = c
+        .deploy_verifier(
+            &f.verifier.creation,
+            f.gen.num_instances,
+            f.gen.vk_digest,
+            DEFAULT_VERIFIER_GAS_LIMIT,
+        )
+        .await
+        .unwrap();
     assert_eq!(d.chain_id, 31337);
     assert!(
         d.verifier_code_size > 0 && d.adapter_code_size > 0,
@@ -49,60 +62,64 @@ fn check(f: &Fixture, other: &Fixture) {
     );
     assert_eq!(d.verifier_code_size, f.verifier.runtime.len());
     assert_eq!(
-        rpc::code_size(url, d.verifier).unwrap(),
+        c.code_size(d.verifier).await.unwrap(),
         f.verifier.runtime.len()
     );
 
     let good = words(&f.instances);
     // Raw verifier, by eth_call with a gas cap.
-    assert!(rpc::raw_verify(
-        url,
-        d.verifier,
-        verifier_gen::encode_calldata(&f.instances, &f.proof),
-        5_000_000
-    )
-    .unwrap());
-    assert!(!rpc::raw_verify(
-        url,
-        d.verifier,
-        verifier_gen::encode_calldata(&f.instances, &tampered(&f.proof)),
-        5_000_000
-    )
-    .unwrap());
+    assert!(c
+        .raw_verify(
+            d.verifier,
+            verifier_gen::encode_calldata(&f.instances, &f.proof),
+            5_000_000
+        )
+        .await
+        .unwrap());
+    assert!(!c
+        .raw_verify(
+            d.verifier,
+            verifier_gen::encode_calldata(&f.instances, &tampered(&f.proof)),
+            5_000_000
+        )
+        .await
+        .unwrap());
 
     // Adapter.
     assert!(
-        rpc::verify_call(url, d.adapter, &f.proof, &u256s(&good)).unwrap(),
+        c.verify_call(d.adapter, &f.proof, &u256s(&good))
+            .await
+            .unwrap(),
         "{}: valid proof",
         f.name
     );
     assert!(
-        !rpc::verify_call(url, d.adapter, &tampered(&f.proof), &u256s(&good)).unwrap(),
+        !c.verify_call(d.adapter, &tampered(&f.proof), &u256s(&good))
+            .await
+            .unwrap(),
         "tampered proof"
     );
     assert!(
-        !rpc::verify_call(
-            url,
+        !c.verify_call(
             d.adapter,
             &f.proof,
             &u256s(&words(&changed_input(&f.instances)))
         )
+        .await
         .unwrap(),
         "changed input"
     );
     assert!(
-        !rpc::verify_call(
-            url,
-            d.adapter,
-            &other.proof,
-            &u256s(&words(&other.instances))
-        )
-        .unwrap(),
+        !c.verify_call(d.adapter, &other.proof, &u256s(&words(&other.instances)))
+            .await
+            .unwrap(),
         "other circuit's proof"
     );
     let mut nc = good.clone();
     nc[0] = add_be(nc[0], modulus_be());
-    let e = rpc::verify_call(url, d.adapter, &f.proof, &u256s(&nc))
+    let e = c
+        .verify_call(d.adapter, &f.proof, &u256s(&nc))
+        .await
         .unwrap_err()
         .to_string();
     assert!(
@@ -110,7 +127,10 @@ fn check(f: &Fixture, other: &Fixture) {
         "non-canonical input: {e}"
     );
 
-    let s = rpc::verify_send(url, None, d.adapter, &f.proof, &u256s(&good)).unwrap();
+    let s = c
+        .verify_send(d.adapter, &f.proof, &u256s(&good))
+        .await
+        .unwrap();
     assert!(s.status && s.gas_used > 21_000);
     println!(
         "{}: verifyProof tx gasUsed {}, runtime bytecode {} bytes, adapter calldata {} bytes, raw calldata {} bytes",
@@ -137,7 +157,13 @@ fn deploy_refuses_other_chains_without_a_key() {
     // The default key is only used on chain 31337.
     let Some(_) = anvil() else { return };
     let a = Anvil::start_with_chain_id(&repo_root(), 1337).expect("second anvil");
-    let e = rpc::resolve_key(&a.url, None).unwrap_err().to_string();
-    assert!(e.contains("TRUSTML_PRIVATE_KEY"), "{e}");
-    assert!(rpc::resolve_key(&a.url, Some(rpc::ANVIL_DEV_KEY)).is_ok());
+    let e = block_on(Client::connect_with_key(&a.url, None))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("chain id 1337") && e.contains("sender key"),
+        "{e}"
+    );
+    assert!(resolve_key(1337, Some(ANVIL_DEV_KEY)).is_ok());
+    assert!(block_on(Client::connect_with_key(&a.url, Some(ANVIL_DEV_KEY))).is_ok());
 }

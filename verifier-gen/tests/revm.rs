@@ -5,14 +5,13 @@
 mod common;
 
 use alloy::primitives::U256;
-use alloy::sol_types::SolCall;
 use common::*;
 use revm::context::result::{ExecutionResult, Output};
 use revm::context::TxEnv;
 use revm::database::InMemoryDB;
 use revm::primitives::{Address, TxKind};
 use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
-use verifier_gen::rpc;
+use trustml_chain::{revert, verifier};
 
 type Evm = revm::MainnetEvm<revm::handler::MainnetContext<InMemoryDB>>;
 
@@ -87,13 +86,11 @@ impl Chain {
         let inputs: Vec<U256> = words.iter().map(|w| U256::from_be_bytes(*w)).collect();
         match self.call(
             adapter,
-            rpc::encode_verify_proof(proof, &inputs),
+            verifier::encode_verify_proof(proof, &inputs),
             10_000_000,
         ) {
-            Res::Ok(d, _) => {
-                Ok(rpc::IProofVerifier::verifyProofCall::abi_decode_returns(&d).unwrap())
-            }
-            Res::Revert(d) => Err(rpc::describe_revert(&d)),
+            Res::Ok(d, _) => Ok(verifier::decode_verify_proof(&d).unwrap()),
+            Res::Revert(d) => Err(revert::describe(&d)),
             Res::Halt => Err("halt".into()),
         }
     }
@@ -103,12 +100,11 @@ fn deploy_pair(chain: &mut Chain, f: &Fixture) -> (Address, Address) {
     let v = chain.deploy(f.verifier.creation.clone());
     // The adapter's constructor reverts when the verifier has no code: its success is the
     // in-EVM code-size check.
-    let a = chain.deploy(rpc::adapter_deploy_code(
-        adapter(),
+    let a = chain.deploy(verifier::adapter_deploy_code(
         v,
         f.gen.num_instances,
         f.gen.vk_digest,
-        verifier_gen::DEFAULT_VERIFIER_GAS_LIMIT,
+        verifier::DEFAULT_VERIFIER_GAS_LIMIT,
     ));
     (v, a)
 }
@@ -230,16 +226,10 @@ fn cnn_verifier_in_revm() {
 #[test]
 fn adapter_refuses_a_verifier_without_code() {
     let mut c = Chain::new();
-    let code = rpc::adapter_deploy_code(
-        adapter(),
-        Address::repeat_byte(0x42),
-        10,
-        [0; 32],
-        1_000_000,
-    );
+    let code = verifier::adapter_deploy_code(Address::repeat_byte(0x42), 10, [0; 32], 1_000_000);
     match c.tx(TxKind::Create, code, 5_000_000) {
         ExecutionResult::Revert { output, .. } => {
-            assert!(rpc::describe_revert(&output).contains("VerifierHasNoCode"))
+            assert!(revert::describe(&output).contains("VerifierHasNoCode"))
         }
         other => panic!("adapter deployed over an empty account: {other:?}"),
     }
@@ -258,8 +248,7 @@ fn oversized_bytecode_is_a_clear_error() {
     assert!(
         e.contains("24577")
             && e.contains("EIP-170")
-            && e.contains("--dot-width")
-            && e.contains("--lanes")
+            && e.contains("dot width 32, 4 lanes")
             && e.contains("lookups"),
         "{e}"
     );

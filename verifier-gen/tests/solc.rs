@@ -10,7 +10,24 @@ fn shim_reports_a_native_style_version() {
 
 #[test]
 fn adapter_compiles_to_nonempty_code() {
-    let a = verifier_gen::compile_adapter().unwrap();
+    // A real two-file project through the shim (the chain crate deploys forge's build).
+    let a = Solc::find()
+        .unwrap()
+        .compile(
+            &[
+                (
+                    "src/ProofVerifierAdapter.sol",
+                    include_str!("../../contracts/src/ProofVerifierAdapter.sol"),
+                ),
+                (
+                    "src/interfaces/IProofVerifier.sol",
+                    include_str!("../../contracts/src/interfaces/IProofVerifier.sol"),
+                ),
+            ],
+            "src/ProofVerifierAdapter.sol",
+            "ProofVerifierAdapter",
+        )
+        .unwrap();
     assert!(!a.runtime.is_empty() && a.creation.len() > a.runtime.len());
 }
 

@@ -341,6 +341,7 @@ fn check_len<T>(t: &Tensor<T>) -> Result<(), String> {
     }
 }
 
+/// Permutes the axes: output axis `i` is input axis `perm[i]`.
 pub fn transpose<T: Copy>(t: &Tensor<T>, perm: &[usize]) -> Result<Tensor<T>, String> {
     check_len(t)?;
     let r = t.shape.len();
@@ -370,6 +371,7 @@ pub fn transpose<T: Copy>(t: &Tensor<T>, perm: &[usize]) -> Result<Tensor<T>, St
     Ok(Tensor { shape, data })
 }
 
+/// Concatenates tensors of equal rank along `axis` (other dimensions must match).
 pub fn concat<T: Copy>(ins: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>, String> {
     let first = ins.first().ok_or("no inputs")?;
     if axis >= first.shape.len() {

@@ -29,6 +29,7 @@ pub(crate) struct Const {
 }
 
 impl Const {
+    /// The values converted to f32.
     pub fn to_f32(&self) -> Tensor<f32> {
         self.t.map(|&v| v as f32)
     }

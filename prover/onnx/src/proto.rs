@@ -3,6 +3,9 @@
 //! Field numbers follow onnx/onnx.proto. Fields we never read are omitted: prost skips
 //! unknown fields, so files using them still decode. Proto2 `optional` scalars are plain
 //! values here (absent == default), which is how ONNX itself treats them.
+//!
+//! These are the ONNX protobuf messages; field docs live in onnx.proto.
+#![allow(missing_docs)]
 
 /// `TensorProto.DataType` values we understand.
 pub mod data_type {

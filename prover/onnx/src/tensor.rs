@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 /// A dense row-major tensor with a static shape. A scalar has an empty shape and one element.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tensor<T> {
+    /// Dimensions, outermost first (empty for a scalar).
     pub shape: Vec<usize>,
+    /// Elements in row-major order; `data.len()` is the product of `shape`.
     pub data: Vec<T>,
 }
 
@@ -20,6 +22,7 @@ impl<T: Clone> Tensor<T> {
         Self { shape, data }
     }
 
+    /// A tensor of `shape` with every element equal to `value`.
     pub fn filled(shape: Vec<usize>, value: T) -> Self {
         let n = shape.iter().product();
         Self {
@@ -28,14 +31,17 @@ impl<T: Clone> Tensor<T> {
         }
     }
 
+    /// Number of elements.
     pub fn len(&self) -> usize {
         self.data.len()
     }
 
+    /// Whether the tensor has no elements (some dimension is 0).
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
 
+    /// Number of dimensions.
     pub fn rank(&self) -> usize {
         self.shape.len()
     }
@@ -49,6 +55,7 @@ impl<T: Clone> Tensor<T> {
         s
     }
 
+    /// Applies `f` to every element, keeping the shape.
     pub fn map<U: Clone>(&self, f: impl FnMut(&T) -> U) -> Tensor<U> {
         Tensor {
             shape: self.shape.clone(),

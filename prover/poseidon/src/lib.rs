@@ -44,9 +44,12 @@
 //!
 //! # Circuit
 //!
-//! [`PoseidonChip`] computes `hash` in-circuit; see [`chip`] for the layout
-//! (27 rows per permutation, 8 advice + 4 fixed columns + 3 selectors, max gate degree 5
-//! including the selector).
+//! [`PoseidonChip`] computes `hash` in-circuit; see [`chip`] for the layout: at most
+//! [`ROWS_PER_PERMUTATION`](chip::ROWS_PER_PERMUTATION) rows per permutation,
+//! [`NUM_ADVICE_COLUMNS`](chip::NUM_ADVICE_COLUMNS) advice and
+//! [`NUM_FIXED_COLUMNS`](chip::NUM_FIXED_COLUMNS) fixed columns and
+//! [`NUM_SELECTORS`](chip::NUM_SELECTORS) selectors (the chip's tests pin these numbers and
+//! its gate degree).
 
 mod constants;
 
@@ -58,8 +61,8 @@ pub use chip::{
     NUM_FIXED_COLUMNS, NUM_SELECTORS, ROWS_PER_PERMUTATION,
 };
 pub use native::{
-    commit, fr_from_hex, fr_to_hex, hash, pad, params, permute, random_salt, Params, FULL_ROUNDS,
-    PARTIAL_ROUNDS, RATE, WIDTH,
+    commit, hash, pad, params, permute, random_salt, Params, FULL_ROUNDS, PARTIAL_ROUNDS, RATE,
+    WIDTH,
 };
 
 /// Re-export of the field used throughout.

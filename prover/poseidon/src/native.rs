@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::halo2curves::ff::{Field, PrimeField};
+use halo2_proofs::halo2curves::ff::Field;
 
 use crate::constants;
 
@@ -29,34 +29,9 @@ pub struct Params {
     pub mds: [[Fr; WIDTH]; WIDTH],
 }
 
-/// Parses a `0x`-prefixed big-endian hex string (at most 64 digits) into a canonical `Fr`.
-///
-/// Panics if the string is malformed or the value is not below the modulus.
-pub fn fr_from_hex(s: &str) -> Fr {
-    let digits = s.strip_prefix("0x").unwrap_or(s);
-    assert!(
-        !digits.is_empty() && digits.len() <= 64,
-        "bad hex field element {s}"
-    );
-    let mut repr = [0u8; 32]; // little-endian
-    for (k, ch) in digits.bytes().rev().enumerate() {
-        let nibble = (ch as char)
-            .to_digit(16)
-            .unwrap_or_else(|| panic!("bad hex digit in {s}")) as u8;
-        repr[k / 2] |= nibble << (4 * (k % 2));
-    }
-    Option::from(Fr::from_repr(repr)).unwrap_or_else(|| panic!("{s} is not a canonical Fr"))
-}
-
-/// Formats `x` as a `0x`-prefixed, 64-digit big-endian hex string (circomlibjs style).
-pub fn fr_to_hex(x: &Fr) -> String {
-    let repr = x.to_repr();
-    let mut out = String::with_capacity(66);
-    out.push_str("0x");
-    for b in repr.as_ref().iter().rev() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+/// A circomlib constant (canonical hex by construction).
+fn constant(s: &str) -> Fr {
+    trustml_kit::field::from_hex(s).unwrap_or_else(|| panic!("{s} is not a canonical Fr"))
 }
 
 /// The (lazily parsed) circomlib-compatible parameters.
@@ -66,10 +41,10 @@ pub fn params() -> &'static Params {
         let mut round_constants = [[Fr::ZERO; WIDTH]; ROUNDS];
         for (r, rc) in round_constants.iter_mut().enumerate() {
             for (i, c) in rc.iter_mut().enumerate() {
-                *c = fr_from_hex(constants::ROUND_CONSTANTS[WIDTH * r + i]);
+                *c = constant(constants::ROUND_CONSTANTS[WIDTH * r + i]);
             }
         }
-        let mds = constants::MDS.map(|row| row.map(fr_from_hex));
+        let mds = constants::MDS.map(|row| row.map(constant));
         Params {
             round_constants,
             mds,

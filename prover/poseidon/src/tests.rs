@@ -9,10 +9,13 @@ use crate::chip::{
     rows_per_hash, PoseidonChip, PoseidonConfig, NUM_ADVICE_COLUMNS, NUM_FIXED_COLUMNS,
     NUM_SELECTORS, ROWS_PER_PERMUTATION,
 };
-use crate::native::{
-    commit, fr_from_hex, fr_to_hex, hash, pad, params, permute, random_salt, RATE, WIDTH,
-};
+use crate::native::{commit, hash, pad, params, permute, random_salt, RATE, WIDTH};
 use crate::Fr;
+use trustml_kit::field::{from_hex, to_hex as fr_to_hex};
+
+fn fr_from_hex(s: &str) -> Fr {
+    from_hex(s).unwrap()
+}
 
 fn frs(xs: &[u64]) -> Vec<Fr> {
     xs.iter().map(|&x| Fr::from(x)).collect()

@@ -11,23 +11,33 @@ use halo2_proofs::circuit::{AssignedCell, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Assigned, Column, ConstraintSystem, Error, Fixed};
 
+/// Columns of the arithmetic gate.
 #[derive(Clone, Debug)]
 pub struct ArithConfig {
+    /// Left operand `a`.
     pub a: Column<Advice>,
+    /// Right operand `b`.
     pub b: Column<Advice>,
+    /// Result `c`.
     pub c: Column<Advice>,
+    /// Fixed selector `q_ar` (1 on arithmetic rows).
     pub q: Column<Fixed>,
+    /// Coefficients `[k_ab, k_a, k_b, k_c]`.
     pub k: [Column<Fixed>; 4],
 }
 
+/// Chip proving `c = k_ab·a·b + k_a·a + k_b·b + k_c` on one row.
 #[derive(Clone, Debug)]
 pub struct ArithChip {
+    /// The gate's columns.
     pub config: ArithConfig,
 }
 
+/// The assigned `[a, b, c]` cells of one row.
 pub type Cells<'v> = [AssignedCell<&'v Assigned<Fr>, Fr>; 3];
 
 impl ArithChip {
+    /// Creates the selector and coefficient fixed columns and the gate over advice `a`, `b`, `c`.
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
         a: Column<Advice>,
@@ -79,8 +89,8 @@ impl ArithChip {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chips::testing::{accepts, ChipTest, TestCols};
     use halo2_proofs::circuit::Cell;
+    use trustml_kit::mock::{chip_accepts as accepts, ChipTest, TestCols};
 
     #[derive(Clone, Default)]
     struct Case {

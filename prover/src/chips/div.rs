@@ -16,19 +16,26 @@ use halo2_proofs::circuit::{AssignedCell, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed};
 
+/// Columns of the rounding-division gate.
 #[derive(Clone, Debug)]
 pub struct DivConfig {
+    /// Advice columns `[num, den, out, rem, slack]`.
     pub cols: [Column<Advice>; 5],
+    /// Fixed selector `q_div` (1 on division rows).
     pub q: Column<Fixed>,
+    /// Fractional bits `s`: the quotient is scaled by `2^s`.
     pub scale_bits: u32,
 }
 
+/// Chip proving `out = round(num · 2^s / den)` on one row (remainder checks are the caller's).
 #[derive(Clone, Debug)]
 pub struct DivChip {
+    /// The gate's columns.
     pub config: DivConfig,
 }
 
 impl DivChip {
+    /// Creates the selector and the two division constraints over `cols`; needs `scale_bits >= 1`.
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
         cols: [Column<Advice>; 5],
@@ -87,8 +94,8 @@ impl DivChip {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chips::testing::{accepts, ChipTest, TestCols};
     use halo2_proofs::circuit::Cell;
+    use trustml_kit::mock::{chip_accepts as accepts, ChipTest, TestCols};
 
     #[derive(Clone, Default)]
     struct Case {

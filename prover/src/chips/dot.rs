@@ -15,16 +15,23 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed};
 use halo2_proofs::poly::Rotation;
 
+/// Where one weight lane of the dot gate lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WeightColumn {
+    /// A fixed column: weights baked into the verifying key.
     Fixed(Column<Fixed>),
+    /// An advice column: weights (or a second activation) are witnesses.
     Advice(Column<Advice>),
 }
 
+/// Columns of the dot-product gate.
 #[derive(Clone, Debug)]
 pub struct DotConfig {
+    /// Activation lanes `x_0 .. x_{W-1}`.
     pub x: Vec<Column<Advice>>,
+    /// Weight lanes `w_0 .. w_{W-1}`, one per `x` lane.
     pub w: Vec<WeightColumn>,
+    /// Running sum `acc`.
     pub acc: Column<Advice>,
     /// Row mode: 0 off, 1 `acc = Σ x·w`, 2 `acc = acc[-1] + Σ x·w` (one fixed column for
     /// what would be a selector and a chain flag: each column costs a commitment).
@@ -40,19 +47,25 @@ pub enum WeightValue {
     Witness(Value<Fr>),
 }
 
+/// Chip proving `W`-wide multiply-accumulate rows chained into dot products of any length.
 #[derive(Clone, Debug)]
 pub struct DotChip {
+    /// The gate's columns.
     pub config: DotConfig,
 }
 
 /// Cells a dot row produced: the `x` and advice `w` cells (to copy-constrain) and `acc`.
 pub struct DotRow<'v> {
+    /// The assigned `x` cells.
     pub x: Vec<AssignedCell<&'v Assigned<Fr>, Fr>>,
+    /// The assigned `w` cells: `Some` for advice lanes, `None` for fixed ones.
     pub w: Vec<Option<AssignedCell<&'v Assigned<Fr>, Fr>>>,
+    /// The assigned running sum after this row.
     pub acc: AssignedCell<&'v Assigned<Fr>, Fr>,
 }
 
 impl DotChip {
+    /// Creates the mode column and the dot gate; `x` and `w` must have the same length `W`.
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
         x: Vec<Column<Advice>>,
@@ -83,6 +96,7 @@ impl DotChip {
         DotConfig { x, w, acc, mode }
     }
 
+    /// Pairs per row (`W`).
     pub fn width(&self) -> usize {
         self.config.x.len()
     }
@@ -139,8 +153,8 @@ impl DotChip {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chips::testing::{accepts, ChipTest, TestCols};
     use halo2_proofs::circuit::Cell;
+    use trustml_kit::mock::{chip_accepts as accepts, ChipTest, TestCols};
 
     #[derive(Clone, Default)]
     struct Case {

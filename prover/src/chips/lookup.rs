@@ -29,16 +29,22 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed};
 use halo2_proofs::poly::Rotation;
 
+/// Columns of one lookup lane (two rows per assignment, A and B).
 #[derive(Clone, Debug)]
 pub struct LaneConfig {
+    /// The input `v` (row A).
     pub v: Column<Advice>,
     /// `q` on row A, the remainder `r` on row B.
     pub q: Column<Advice>,
+    /// The output `y = f(q)`, or `q` itself on a wide lane (row A).
     pub y: Column<Advice>,
+    /// Fixed gate selector, 1 on row A.
     pub q_lk: Column<Fixed>,
     /// Lookup selector: the function on row A, the remainder's range on row B.
     pub sel: Column<Fixed>,
+    /// Table tag of the lane's function on row A, the range tag on row B.
     pub tag: Column<Fixed>,
+    /// 1 when the lane rescales `v` by `2^s` (round half up), 0 when `q = v`.
     pub rs: Column<Fixed>,
 }
 
@@ -47,28 +53,38 @@ pub const LANE_WIDTH: usize = 3;
 /// Rows of one lane assignment (A and B).
 pub const LANE_ROWS: usize = 2;
 
+/// Columns of the lookup chip: its lanes and the shared tagged table.
 #[derive(Clone, Debug)]
 pub struct LookupConfig {
+    /// The lanes, each on [`LANE_WIDTH`] grid columns.
     pub lanes: Vec<LaneConfig>,
+    /// Table column: function or range tag.
     pub t_tag: Column<Fixed>,
+    /// Table column: function input `x` (or remainder `i`).
     pub t_in: Column<Fixed>,
+    /// Table column: function output `f(x)` (0 on range rows).
     pub t_out: Column<Fixed>,
+    /// Fractional bits `s`: the rescale divisor is `2^s`, the remainder range `[0, 2^s)`.
     pub scale_bits: u32,
 }
 
+/// Chip proving rescales and non-linear functions by lookups into one tagged fixed table.
 #[derive(Clone, Debug)]
 pub struct LookupChip {
+    /// The lanes and table columns.
     pub config: LookupConfig,
 }
 
 /// The cells of one assigned lane.
 pub struct LaneCells<'v> {
+    /// The input cell `v`.
     pub v: AssignedCell<&'v Assigned<Fr>, Fr>,
+    /// The output cell `y`.
     pub y: AssignedCell<&'v Assigned<Fr>, Fr>,
 }
 
 impl LookupChip {
-    /// `adv` supplies 4 advice columns per lane.
+    /// `adv` supplies [`LANE_WIDTH`] advice columns per lane.
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
         adv: &[Column<Advice>],
@@ -220,9 +236,9 @@ impl LookupChip {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chips::testing::{accepts, ChipTest, TestCols};
     use crate::table::Func;
     use halo2_proofs::circuit::Cell;
+    use trustml_kit::mock::{chip_accepts as accepts, ChipTest, TestCols};
 
     const QP: QuantParams = QuantParams {
         scale_bits: 4,

@@ -11,7 +11,6 @@ pub mod dot;
 pub mod lookup;
 
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::plonk::{Advice, Column, Expression, Fixed, VirtualCells};
 use halo2_proofs::poly::Rotation;
 
@@ -23,14 +22,4 @@ pub(crate) fn cur_f(meta: &mut VirtualCells<'_, Fr>, c: Column<Fixed>) -> Expres
     meta.query_fixed(c, Rotation::cur())
 }
 
-/// A signed integer as a field element.
-pub fn fe(v: i128) -> Fr {
-    if v >= 0 {
-        Fr::from_u128(v as u128)
-    } else {
-        -Fr::from_u128(v.unsigned_abs())
-    }
-}
-
-#[cfg(test)]
-pub(crate) mod testing;
+pub use trustml_kit::field::fe;

@@ -5,7 +5,7 @@
 //! what is computed. Shape-only ops (Reshape, Transpose, Concat, Pad) cost nothing: they
 //! only permute wires.
 
-use crate::quant::{rescale, QuantParams};
+use crate::quant::QuantParams;
 use crate::table::{Func, FuncSet};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -13,7 +13,12 @@ use thiserror::Error;
 use trustml_onnx::tensor::{broadcast_index_map, broadcast_shape};
 use trustml_onnx::{eval, Graph, Op, Tensor, ValueId};
 
+mod builder;
 mod nn;
+mod witness;
+
+pub use builder::Builder;
+pub use witness::div_round;
 
 /// Index of a scalar value in the witness.
 pub type Wire = u32;
@@ -34,38 +39,60 @@ pub enum WRef {
     Wire(Wire),
 }
 
+/// One circuit instruction: computes its `out` wire(s) from earlier wires.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Instr {
     /// `out = Σ x·w` (scale `2s` when `x` and `w` have scale `s`).
-    Dot { terms: Vec<(Wire, WRef)>, out: Wire },
+    Dot {
+        /// The `(activation wire, weight operand)` pairs to multiply and sum.
+        terms: Vec<(Wire, WRef)>,
+        /// Wire receiving the sum.
+        out: Wire,
+    },
     /// `out = f(q)` where `q = rescale(input)` if `rescale` else `input`; `q` must lie in
     /// the lookup domain. `node` indexes [`Program::node_names`] for error messages.
     /// A `wide` lookup skips the function table (`out = q`, any size): lowering always
     /// follows it with a coarse range check of `out`, so `q` stays bounded and unique.
     Lookup {
+        /// Wire holding the value to look up.
         input: Wire,
+        /// Whether `q` is `input` rescaled (divided by `2^s`, rounded) rather than `input`.
         rescale: bool,
+        /// Index of the function in [`Program::funcs`] (`0` is `Identity`).
         tag: u16,
+        /// Wire receiving `f(q)`.
         out: Wire,
+        /// Index into [`Program::node_names`] of the node this lookup belongs to.
         node: u32,
+        /// Whether the function table is skipped (`out = q`, any size).
         wide: bool,
     },
     /// `out = k_ab·a·b + k_a·a + k_b·b + k_c`.
     Arith {
+        /// First operand wire.
         a: Wire,
+        /// Second operand wire.
         b: Wire,
+        /// Coefficients `[k_ab, k_a, k_b, k_c]`.
         k: [i64; 4],
+        /// Wire receiving the result.
         out: Wire,
     },
     /// `out = round(num · 2^s / den)` for `den > 0`. The wires `rem` and `slack` hold the
     /// remainder and `2·den − 1 − remainder`, each minus `2^(s-1)`, and are proven
     /// non-negative by rescaling `NonNeg` lookups (see `chips::div`).
     DivRound {
+        /// Numerator wire.
         num: Wire,
+        /// Denominator wire (must be positive).
         den: Wire,
+        /// Wire receiving the rounded quotient.
         out: Wire,
+        /// Wire holding the remainder minus `2^(s-1)`.
         rem: Wire,
+        /// Wire holding `2·den − 1 − remainder`, minus `2^(s-1)`.
         slack: Wire,
+        /// Index into [`Program::node_names`] of the node this division belongs to.
         node: u32,
     },
 }
@@ -73,8 +100,11 @@ pub enum Instr {
 /// A lowered model.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Program {
+    /// Quantization parameters (scale bits and lookup domain width).
     pub qp: QuantParams,
+    /// Lookup functions used by the program, indexed by [`Instr::Lookup`] tag.
     pub funcs: FuncSet,
+    /// Total number of wires, including the constant [`ONE`] and [`ZERO`] wires.
     pub num_wires: u32,
     /// Wires of each model input (flat, row-major) and its shape.
     pub inputs: Vec<(Vec<usize>, Vec<Wire>)>,
@@ -82,41 +112,72 @@ pub struct Program {
     pub outputs: Vec<(Vec<usize>, Vec<Wire>)>,
     /// Quantized model parameters (weights at scale `s`, biases at `2s`).
     pub weights: Vec<i64>,
+    /// The instructions, in evaluation order.
     pub instrs: Vec<Instr>,
+    /// Graph node names for error messages, followed by a final `"model input"` entry.
     pub node_names: Vec<String>,
 }
 
+/// An error lowering a graph or evaluating a program.
 #[derive(Debug, Error)]
 pub enum ProgramError {
+    /// A graph node that cannot be lowered.
     #[error("node '{node}' ({op}): {msg}")]
     Unsupported {
+        /// Name of the node.
         node: String,
+        /// Kind of the node's operator.
         op: &'static str,
+        /// Why it is unsupported.
         msg: String,
     },
+    /// A model input with the wrong number of values.
     #[error("model input {index}: expected {expected} values (shape {shape:?}), got {got}")]
     InputSize {
+        /// Position of the input among the model inputs.
         index: usize,
+        /// Number of values the input's shape requires.
         expected: usize,
+        /// Number of values given.
         got: usize,
+        /// Shape of the input.
         shape: Vec<usize>,
     },
+    /// The wrong number of model inputs.
     #[error("expected {expected} model inputs, got {got}")]
-    InputCount { expected: usize, got: usize },
+    InputCount {
+        /// Number of inputs the model takes.
+        expected: usize,
+        /// Number of inputs given.
+        got: usize,
+    },
+    /// A lookup input outside its function's domain.
     #[error(
         "layer '{node}': value {value} (≈ {real:.4}) is outside the lookup range [{min}, {max}) \
          at scale 2^{scale}; recompile with --calibrate on inputs like this one, or raise --lookup-bits"
     )]
     OutOfRange {
+        /// Name of the node whose lookup failed.
         node: String,
+        /// The offending value, at scale `2^scale`.
         value: i128,
+        /// `value` as a real number (`value / 2^scale`).
         real: f64,
+        /// Inclusive lower bound of the allowed range.
         min: i64,
+        /// Exclusive upper bound of the allowed range.
         max: i64,
+        /// Fractional bits of `value`.
         scale: u32,
     },
+    /// A division whose denominator is not positive.
     #[error("layer '{node}': division by a non-positive sum ({den})")]
-    DivByZero { node: String, den: i128 },
+    DivByZero {
+        /// Name of the node performing the division.
+        node: String,
+        /// The denominator value.
+        den: i128,
+    },
 }
 
 /// Lowers a float graph to a quantized program.
@@ -126,7 +187,7 @@ pub fn lower(graph: &Graph, qp: QuantParams) -> Result<Program, ProgramError> {
 
 struct Lowering<'g> {
     g: &'g Graph,
-    p: Program,
+    b: Builder,
     wires: HashMap<ValueId, Vec<Wire>>,
     consumers: Vec<usize>,
     fused: Vec<bool>,
@@ -147,21 +208,14 @@ impl<'g> Lowering<'g> {
         }
         Self {
             g,
-            p: Program {
+            b: Builder::new(
                 qp,
-                funcs: FuncSet::default(),
-                num_wires: 2,
-                inputs: vec![],
-                outputs: vec![],
-                weights: vec![],
-                instrs: vec![],
-                node_names: g
-                    .nodes
+                g.nodes
                     .iter()
                     .map(|n| n.name.clone())
                     .chain(["model input".to_string()])
                     .collect(),
-            },
+            ),
             wires: HashMap::new(),
             consumers,
             fused: vec![false; g.nodes.len()],
@@ -169,23 +223,10 @@ impl<'g> Lowering<'g> {
         }
     }
 
-    fn wire(&mut self) -> Wire {
-        self.p.new_wire()
-    }
-
-    fn param(&mut self, v: i64) -> WRef {
-        self.p.weights.push(v);
-        WRef::Param(self.p.weights.len() as u32 - 1)
-    }
-
     fn run(mut self) -> Result<Program, ProgramError> {
         for &v in &self.g.inputs {
-            let ws: Vec<Wire> = (0..self.g.size(v)).map(|_| self.wire()).collect();
             // Inputs are range-checked: a private input is a small integer, not any field element.
-            for &w in &ws {
-                self.coarse_range_check(usize::MAX, w);
-            }
-            self.p.inputs.push((self.g.shape(v).to_vec(), ws.clone()));
+            let ws = self.b.input(usize::MAX, self.g.shape(v));
             self.wires.insert(v, ws);
         }
         for idx in 0..self.g.nodes.len() {
@@ -195,9 +236,9 @@ impl<'g> Lowering<'g> {
         }
         for &o in &self.g.outputs {
             let ws = self.wires[&o].clone();
-            self.p.outputs.push((self.g.shape(o).to_vec(), ws));
+            self.b.output(self.g.shape(o).to_vec(), ws);
         }
-        Ok(self.p)
+        Ok(self.b.finish())
     }
 
     /// Input `i` of a node as a tensor of wires.
@@ -242,69 +283,14 @@ impl<'g> Lowering<'g> {
             }
             None => (idx, Func::Identity),
         };
-        let tag = self.p.funcs.tag(f) as u16;
         // A plain rescale (no activation) may produce values far outside the function
-        // domain (logits): it skips the table and is range-checked coarsely instead, so
+        // domain (logits): the builder makes it a wide lane with a coarse range check, so
         // the table only has to cover what activations see.
-        let plain = f == Func::Identity;
         let outs = wide
             .into_iter()
-            .map(|v| {
-                let out = self.wire();
-                self.p.instrs.push(Instr::Lookup {
-                    input: v,
-                    rescale: true,
-                    tag,
-                    out,
-                    node: target as u32,
-                    wide: plain,
-                });
-                if plain {
-                    self.coarse_range_check(target, out);
-                }
-                out
-            })
+            .map(|v| self.b.rescale(target, v, f))
             .collect();
         self.wires.insert(self.g.nodes[target].output, outs);
-    }
-
-    /// Bounds `w` to `[-2^(B+s-1), 2^(B+s-1))` (roughly): `round(w / 2^s)` must be in the
-    /// lookup domain. One lane, and no table wider than the activations need.
-    fn coarse_range_check(&mut self, idx: usize, w: Wire) {
-        self.p.push_coarse_check(idx as u32, w);
-    }
-
-    fn dot(&mut self, terms: Vec<(Wire, WRef)>) -> Wire {
-        let out = self.wire();
-        self.p.instrs.push(Instr::Dot { terms, out });
-        out
-    }
-
-    fn arith(&mut self, a: Wire, b: Wire, k: [i64; 4]) -> Wire {
-        let out = self.wire();
-        self.p.instrs.push(Instr::Arith { a, b, k, out });
-        out
-    }
-
-    fn lookup(&mut self, idx: usize, input: Wire, f: Func) -> Wire {
-        let tag = self.p.funcs.tag(f) as u16;
-        let out = self.wire();
-        self.p.instrs.push(Instr::Lookup {
-            input,
-            rescale: false,
-            tag,
-            out,
-            node: idx as u32,
-            wide: false,
-        });
-        out
-    }
-
-    /// `max(a, b) = b + relu(a - b)`: one subtraction, one lookup, one addition.
-    fn max(&mut self, idx: usize, a: Wire, b: Wire) -> Wire {
-        let d = self.arith(a, b, [0, 1, -1, 0]);
-        let r = self.lookup(idx, d, Func::Relu);
-        self.arith(r, b, [0, 1, 1, 0])
     }
 
     fn node(&mut self, idx: usize) -> Result<(), ProgramError> {
@@ -316,7 +302,7 @@ impl<'g> Lowering<'g> {
             .map(|&i| self.g.shape(i).to_vec())
             .collect();
         let out_shape = self.g.shape(node.output).to_vec();
-        let qp = self.p.qp;
+        let qp = self.b.qp();
         let set = |s: &mut Self, ws: Vec<Wire>| {
             s.wires.insert(s.g.nodes[idx].output, ws);
         };
@@ -327,12 +313,12 @@ impl<'g> Lowering<'g> {
                 let w: Vec<WRef> = weight
                     .data
                     .iter()
-                    .map(|&v| self.param(qp.quantize(v)))
+                    .map(|&v| self.b.param(qp.quantize(v)))
                     .collect();
                 let b: Option<Vec<WRef>> = bias.as_ref().map(|b| {
                     b.data
                         .iter()
-                        .map(|&v| self.param(qp.quantize_double(v)))
+                        .map(|&v| self.b.param(qp.quantize_double(v)))
                         .collect()
                 });
                 let rows = x.len() / k;
@@ -344,7 +330,7 @@ impl<'g> Lowering<'g> {
                         if let Some(b) = &b {
                             terms.push((ONE, b[j]));
                         }
-                        wide.push(self.dot(terms));
+                        wide.push(self.b.dot(terms));
                     }
                 }
                 self.rescale_out(idx, wide);
@@ -383,7 +369,7 @@ impl<'g> Lowering<'g> {
                 };
                 let is_mul = matches!(node.op, Op::Mul);
                 let outs: Vec<Wire> = (0..ma.len())
-                    .map(|i| self.arith(ins[0][ma[i]], ins[1][mb[i]], k))
+                    .map(|i| self.b.arith(ins[0][ma[i]], ins[1][mb[i]], k))
                     .collect();
                 if is_mul {
                     self.rescale_out(idx, outs);
@@ -414,7 +400,7 @@ impl<'g> Lowering<'g> {
                             Op::SubConst { reversed: true, .. } => [0, -1, 0, qp.quantize(cv)],
                             _ => [0, qp.quantize(cv), 0, 0],
                         };
-                        self.arith(x[i], x[i], k)
+                        self.b.arith(x[i], x[i], k)
                     })
                     .collect();
                 if matches!(op, Op::MulConst { .. }) {
@@ -433,7 +419,7 @@ impl<'g> Lowering<'g> {
             | Op::Erf
             | Op::Gelu { .. } => {
                 let f = activation(&node.op).expect("activation");
-                let outs = ins[0].iter().map(|&x| self.lookup(idx, x, f)).collect();
+                let outs = ins[0].iter().map(|&x| self.b.lookup(idx, x, f)).collect();
                 set(self, outs);
             }
             Op::MaxPool {
@@ -452,7 +438,7 @@ impl<'g> Lowering<'g> {
                     |s, win, _| {
                         let mut m = win[0];
                         for &x in &win[1..] {
-                            m = s.max(idx, x, m);
+                            m = s.b.max(idx, x, m);
                         }
                         m
                     },
@@ -518,7 +504,7 @@ impl<'g> Lowering<'g> {
                     ZERO
                 } else {
                     let q = qp.quantize(*value);
-                    self.arith(ZERO, ZERO, [0, 0, 0, q])
+                    self.b.arith(ZERO, ZERO, [0, 0, 0, q])
                 };
                 let t = shape_op(
                     idx,
@@ -553,7 +539,7 @@ impl<'g> Lowering<'g> {
         if xs.len() != 4 || ys.len() != 4 || weight.shape.len() != 4 {
             return Err(self.err(idx, "only 2-D (NCHW) convolutions are supported"));
         }
-        let qp = self.p.qp;
+        let qp = self.b.qp();
         let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3]);
         let (o, oh, ow) = (ys[1], ys[2], ys[3]);
         let (cg, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3]);
@@ -564,12 +550,12 @@ impl<'g> Lowering<'g> {
         let wr: Vec<WRef> = weight
             .data
             .iter()
-            .map(|&v| self.param(qp.quantize(v)))
+            .map(|&v| self.b.param(qp.quantize(v)))
             .collect();
         let br: Option<Vec<WRef>> = bias.map(|b| {
             b.data
                 .iter()
-                .map(|&v| self.param(qp.quantize_double(v)))
+                .map(|&v| self.b.param(qp.quantize_double(v)))
                 .collect()
         });
         let mut wide = Vec::with_capacity(n * o * oh * ow);
@@ -600,7 +586,7 @@ impl<'g> Lowering<'g> {
                         if let Some(br) = &br {
                             terms.push((ONE, br[oc]));
                         }
-                        wide.push(self.dot(terms));
+                        wide.push(self.b.dot(terms));
                     }
                 }
             }
@@ -674,18 +660,20 @@ impl<'g> Lowering<'g> {
                 let at: Vec<usize> = (0..len).map(|j| (o * len + j) * inner + i).collect();
                 let mut m = x[at[0]];
                 for &p in &at[1..] {
-                    m = self.max(idx, x[p], m);
+                    m = self.b.max(idx, x[p], m);
                 }
                 let exps: Vec<Wire> = at
                     .iter()
                     .map(|&p| {
-                        let d = self.arith(x[p], m, [0, 1, -1, 0]);
-                        self.lookup(idx, d, Func::ExpNeg)
+                        let d = self.b.arith(x[p], m, [0, 1, -1, 0]);
+                        self.b.lookup(idx, d, Func::ExpNeg)
                     })
                     .collect();
-                let sum = self.dot(exps.iter().map(|&e| (e, WRef::Const(1))).collect());
+                let sum = self
+                    .b
+                    .dot(exps.iter().map(|&e| (e, WRef::Const(1))).collect());
                 for (&p, &e) in at.iter().zip(&exps) {
-                    let out = self.p.push_div_round(idx as u32, e, sum);
+                    let out = self.b.div_round(idx, e, sum);
                     outs[p] = out;
                 }
             }
@@ -718,223 +706,4 @@ fn shape_op(
     r: Result<Tensor<Wire>, String>,
 ) -> Result<Vec<Wire>, ProgramError> {
     r.map(|t| t.data).map_err(|e| l.err(idx, e))
-}
-
-impl Program {
-    /// Computes every wire's value from quantized inputs: the witness.
-    pub fn eval(&self, inputs: &[Vec<i64>]) -> Result<Vec<i128>, ProgramError> {
-        if inputs.len() != self.inputs.len() {
-            return Err(ProgramError::InputCount {
-                expected: self.inputs.len(),
-                got: inputs.len(),
-            });
-        }
-        let mut w = vec![0i128; self.num_wires as usize];
-        w[ONE as usize] = 1;
-        for (index, ((shape, wires), vals)) in self.inputs.iter().zip(inputs).enumerate() {
-            if wires.len() != vals.len() {
-                return Err(ProgramError::InputSize {
-                    index,
-                    expected: wires.len(),
-                    got: vals.len(),
-                    shape: shape.clone(),
-                });
-            }
-            for (&wi, &v) in wires.iter().zip(vals) {
-                w[wi as usize] = v as i128;
-            }
-        }
-        let qp = &self.qp;
-        for ins in &self.instrs {
-            match ins {
-                Instr::Dot { terms, out } => {
-                    let v: i128 = terms
-                        .iter()
-                        .map(|&(x, r)| w[x as usize] * self.weight_in(r, &w))
-                        .sum();
-                    w[*out as usize] = v;
-                }
-                Instr::Lookup {
-                    input,
-                    rescale: rs,
-                    tag,
-                    out,
-                    node,
-                    wide,
-                } => {
-                    let v = w[*input as usize];
-                    let q = if *rs { rescale(v, qp.scale_bits).0 } else { v };
-                    if *wide {
-                        w[*out as usize] = q;
-                        continue;
-                    }
-                    let (lo, hi) = self.funcs.domain(*tag as usize, qp);
-                    if q < lo as i128 || q >= hi as i128 {
-                        return Err(ProgramError::OutOfRange {
-                            node: self.node_name(*node),
-                            value: q,
-                            real: q as f64 / qp.scale(),
-                            min: lo,
-                            max: hi,
-                            scale: qp.scale_bits,
-                        });
-                    }
-                    let f = self.funcs.funcs[*tag as usize];
-                    if !f.defined_at(q as i64) {
-                        return Err(ProgramError::OutOfRange {
-                            node: self.node_name(*node),
-                            value: q,
-                            real: q as f64 / qp.scale(),
-                            min: 0,
-                            max: qp.lookup_end(),
-                            scale: qp.scale_bits,
-                        });
-                    }
-                    let y = f.apply(q as i64, qp) as i128;
-                    if out == input && y != v {
-                        // A range check (`f(w) = w`) that fails: e.g. a negative remainder.
-                        return Err(ProgramError::OutOfRange {
-                            node: self.node_name(*node),
-                            value: v,
-                            real: v as f64 / qp.scale(),
-                            min: 0,
-                            max: qp.lookup_end(),
-                            scale: qp.scale_bits,
-                        });
-                    }
-                    w[*out as usize] = y;
-                }
-                Instr::Arith { a, b, k, out } => {
-                    let (a, b) = (w[*a as usize], w[*b as usize]);
-                    w[*out as usize] =
-                        k[0] as i128 * a * b + k[1] as i128 * a + k[2] as i128 * b + k[3] as i128;
-                }
-                Instr::DivRound {
-                    num,
-                    den,
-                    out,
-                    rem,
-                    slack,
-                    node,
-                } => {
-                    let (n, d) = (w[*num as usize], w[*den as usize]);
-                    if d <= 0 {
-                        return Err(ProgramError::DivByZero {
-                            node: self.node_name(*node),
-                            den: d,
-                        });
-                    }
-                    let (q, r) = div_round(n, d, qp.scale_bits);
-                    let h = 1i128 << (qp.scale_bits - 1);
-                    w[*out as usize] = q;
-                    w[*rem as usize] = r - h;
-                    w[*slack as usize] = 2 * d - 1 - r - h;
-                }
-            }
-        }
-        Ok(w)
-    }
-
-    fn node_name(&self, node: u32) -> String {
-        let i = (node as usize).min(self.node_names.len() - 1);
-        self.node_names[i].clone()
-    }
-
-    /// The value of a weight operand (`wires` resolves [`WRef::Wire`]).
-    pub fn weight_in(&self, r: WRef, wires: &[i128]) -> i128 {
-        match r {
-            WRef::Param(i) => self.weights[i as usize] as i128,
-            WRef::Const(c) => c as i128,
-            WRef::Wire(w) => wires[w as usize],
-        }
-    }
-
-    /// Quantizes float inputs (one flat list per model input).
-    pub fn quantize_inputs(&self, inputs: &[Vec<f32>]) -> Vec<Vec<i64>> {
-        inputs
-            .iter()
-            .map(|v| v.iter().map(|&x| self.qp.quantize(x)).collect())
-            .collect()
-    }
-
-    /// The output values of a witness.
-    pub fn output_values(&self, witness: &[i128]) -> Vec<Vec<i128>> {
-        self.outputs
-            .iter()
-            .map(|(_, ws)| ws.iter().map(|&w| witness[w as usize]).collect())
-            .collect()
-    }
-
-    /// A fresh wire.
-    pub(crate) fn new_wire(&mut self) -> Wire {
-        self.num_wires += 1;
-        self.num_wires - 1
-    }
-
-    /// Bounds `w` to `[-2^(B+s-1), 2^(B+s-1))` (roughly): `round(w / 2^s)` must be in the
-    /// lookup domain. One lane, and no table wider than the activations need.
-    pub(crate) fn push_coarse_check(&mut self, node: u32, w: Wire) {
-        let out = self.new_wire();
-        self.instrs.push(Instr::Lookup {
-            input: w,
-            rescale: true,
-            tag: 0,
-            out,
-            node,
-            wide: false,
-        });
-    }
-
-    /// `round(num · 2^s / den)` with everything that makes it unique: the remainder and the
-    /// slack (stored minus `2^(s-1)`, see `chips::div`) shown non-negative by rescaling
-    /// `NonNeg` lookups, and the quotient coarsely range-checked.
-    pub(crate) fn push_div_round(&mut self, node: u32, num: Wire, den: Wire) -> Wire {
-        let (out, rem, slack) = (self.new_wire(), self.new_wire(), self.new_wire());
-        self.instrs.push(Instr::DivRound {
-            num,
-            den,
-            out,
-            rem,
-            slack,
-            node,
-        });
-        let tag = self.funcs.tag(Func::NonNeg) as u16;
-        for w in [rem, slack] {
-            let scratch = self.new_wire();
-            self.instrs.push(Instr::Lookup {
-                input: w,
-                rescale: true,
-                tag,
-                out: scratch,
-                node,
-                wide: false,
-            });
-        }
-        self.push_coarse_check(node, out);
-        out
-    }
-
-    /// Whether some dot product multiplies two activations.
-    pub fn has_activation_products(&self) -> bool {
-        self.instrs.iter().any(|i| matches!(i, Instr::Dot { terms, .. } if terms.iter().any(|t| matches!(t.1, WRef::Wire(_)))))
-    }
-
-    pub fn num_dot_terms(&self) -> usize {
-        self.instrs
-            .iter()
-            .map(|i| {
-                if let Instr::Dot { terms, .. } = i {
-                    terms.len()
-                } else {
-                    0
-                }
-            })
-            .sum()
-    }
-}
-
-/// `round(n · 2^s / d)` as the circuit proves it: `2·n·2^s + d = 2·d·q + r`, `0 <= r < 2d`.
-pub fn div_round(n: i128, d: i128, s: u32) -> (i128, i128) {
-    let num = 2 * n * (1i128 << s) + d;
-    (num.div_euclid(2 * d), num.rem_euclid(2 * d))
 }

@@ -1,7 +1,7 @@
 //! Lowering of the transformer-era ops: activation products, reductions, normalization,
 //! division, and the index ops (Slice, Gather, Where, Resize) that only move wires.
 
-use super::{Instr, Lowering, ProgramError, WRef, Wire};
+use super::{Lowering, ProgramError, WRef, Wire};
 use crate::table::Func;
 use trustml_onnx::tensor::{broadcast_index_map, broadcast_shape};
 use trustml_onnx::{eval, Op, Tensor};
@@ -25,7 +25,7 @@ impl Lowering<'_> {
         if let Some(&w) = self.consts.get(&q) {
             return w;
         }
-        let w = self.arith(super::ZERO, super::ZERO, [0, 0, 0, q]);
+        let w = self.b.arith(super::ZERO, super::ZERO, [0, 0, 0, q]);
         self.consts.insert(q, w);
         w
     }
@@ -35,7 +35,7 @@ impl Lowering<'_> {
     /// the sum comes back through `m` extra (wide, coarse-checked) rescales, so the
     /// relative error of the weight stays below 2^-(s+2).
     pub(super) fn mean(&mut self, idx: usize, xs: &[Wire], n: usize) -> Wire {
-        let s = self.p.qp.scale_bits;
+        let s = self.b.qp().scale_bits;
         let mut m: u32 = 0;
         while m < 3 {
             let scale = (1u128 << ((m + 1) * s)) as f64;
@@ -46,38 +46,12 @@ impl Lowering<'_> {
             m += 1;
         }
         let w = WRef::Const(((1u128 << ((m + 1) * s)) as f64 / n as f64).round() as i64);
-        let mut v = self.dot(xs.iter().map(|&x| (x, w)).collect());
+        let mut v = self.b.dot(xs.iter().map(|&x| (x, w)).collect());
         for j in 0..m {
             // After this rescale `v` has scale (m + 1 − j)·s.
-            v = self.wide_rescale(idx, v);
-            self.coarse_chain(idx, v, (m + 1 - j) as usize);
+            v = self.b.wide_rescale_bounded(idx, v, (m + 1 - j) as usize);
         }
         v
-    }
-
-    /// A rescale without the function table; the caller bounds its output.
-    fn wide_rescale(&mut self, idx: usize, v: Wire) -> Wire {
-        let out = self.wire();
-        self.p.instrs.push(Instr::Lookup {
-            input: v,
-            rescale: true,
-            tag: 0,
-            out,
-            node: idx as u32,
-            wide: true,
-        });
-        out
-    }
-
-    /// Bounds a wire of scale `k·s` whose real value is activation-sized: `k − 1` wide
-    /// rescales bring it to scale `s`, and a coarse check bounds that; by induction every
-    /// link is bounded, so no lookup domain has to span `k·s`-scale integers.
-    fn coarse_chain(&mut self, idx: usize, w: Wire, k: usize) {
-        let mut cur = w;
-        for _ in 1..k {
-            cur = self.wide_rescale(idx, cur);
-        }
-        self.coarse_range_check(idx, cur);
     }
 
     pub(super) fn lower_nn(
@@ -90,7 +64,7 @@ impl Lowering<'_> {
         let node = &self.g.nodes[idx];
         let op = node.op.clone();
         let output = node.output;
-        let qp = self.p.qp;
+        let qp = self.b.qp();
         let outs: Vec<Wire> = match &op {
             Op::MatMul => {
                 let wide = self.matmul(
@@ -120,7 +94,10 @@ impl Lowering<'_> {
                 }
                 groups
                     .iter()
-                    .map(|g| self.dot(g.iter().map(|&i| (x[i], WRef::Const(1))).collect()))
+                    .map(|g| {
+                        self.b
+                            .dot(g.iter().map(|&i| (x[i], WRef::Const(1))).collect())
+                    })
                     .collect()
             }
             Op::Div => {
@@ -136,12 +113,12 @@ impl Lowering<'_> {
                     let r = match recip.get(&b) {
                         Some(&r) => r,
                         None => {
-                            let r = self.lookup(idx, b, Func::Reciprocal);
+                            let r = self.b.lookup(idx, b, Func::Reciprocal);
                             recip.insert(b, r);
                             r
                         }
                     };
-                    wide.push(self.arith(ins[0][ma[i]], r, [1, 0, 0, 0]));
+                    wide.push(self.b.arith(ins[0][ma[i]], r, [1, 0, 0, 0]));
                 }
                 self.rescale_out(idx, wide);
                 return Ok(());
@@ -275,7 +252,7 @@ impl Lowering<'_> {
                     let terms = (0..k)
                         .map(|t| (a[oa + i * k + t], WRef::Wire(b[ob + t * n + j])))
                         .collect();
-                    outs.push(self.dot(terms));
+                    outs.push(self.b.dot(terms));
                 }
             }
         }
@@ -294,7 +271,7 @@ impl Lowering<'_> {
         scale: &Tensor<f32>,
         bias: Option<&Tensor<f32>>,
     ) -> Result<Vec<Wire>, ProgramError> {
-        let qp = self.p.qp;
+        let qp = self.b.qp();
         let n: usize = xs[axis..].iter().product();
         if scale.len() != n || bias.is_some_and(|b| b.len() != n) {
             return Err(self.err(idx, "scale/bias do not match the normalized shape"));
@@ -302,47 +279,31 @@ impl Lowering<'_> {
         let mut outs = Vec::with_capacity(x.len());
         for g in x.chunks(n) {
             let mean_wide = self.mean(idx, g, n);
-            let mean = self.rescaled(idx, mean_wide, Func::Identity);
+            let mean = self.b.rescale(idx, mean_wide, Func::Identity);
             let d: Vec<Wire> = g
                 .iter()
-                .map(|&w| self.arith(w, mean, [0, 1, -1, 0]))
+                .map(|&w| self.b.arith(w, mean, [0, 1, -1, 0]))
                 .collect();
-            let sq: Vec<Wire> = d.iter().map(|&w| self.arith(w, w, [1, 0, 0, 0])).collect();
+            let sq: Vec<Wire> = d
+                .iter()
+                .map(|&w| self.b.arith(w, w, [1, 0, 0, 0]))
+                .collect();
             let sq_s: Vec<Wire> = sq
                 .into_iter()
-                .map(|w| self.rescaled(idx, w, Func::Identity))
+                .map(|w| self.b.rescale(idx, w, Func::Identity))
                 .collect();
             let var_wide = self.mean(idx, &sq_s, n);
-            let r = self.rescaled(idx, var_wide, Func::Rsqrt { eps });
+            let r = self.b.rescale(idx, var_wide, Func::Rsqrt { eps });
             for (i, &dw) in d.iter().enumerate() {
-                let u = self.arith(dw, r, [1, 0, 0, 0]);
-                let u = self.rescaled(idx, u, Func::Identity);
+                let u = self.b.arith(dw, r, [1, 0, 0, 0]);
+                let u = self.b.rescale(idx, u, Func::Identity);
                 let gq = qp.quantize(scale.data[i]);
                 let bq = bias.map_or(0, |b| qp.quantize_double(b.data[i]));
-                let v = self.arith(u, u, [0, gq, 0, bq]);
-                outs.push(self.rescaled(idx, v, Func::Identity));
+                let v = self.b.arith(u, u, [0, gq, 0, bq]);
+                outs.push(self.b.rescale(idx, v, Func::Identity));
             }
         }
         Ok(outs)
-    }
-
-    /// One scale-`2s` wire rescaled through `f` (a plain rescale is wide + coarse-checked).
-    fn rescaled(&mut self, idx: usize, v: Wire, f: Func) -> Wire {
-        let tag = self.p.funcs.tag(f) as u16;
-        let out = self.wire();
-        let wide = f == Func::Identity;
-        self.p.instrs.push(Instr::Lookup {
-            input: v,
-            rescale: true,
-            tag,
-            out,
-            node: idx as u32,
-            wide,
-        });
-        if wide {
-            self.coarse_range_check(idx, out);
-        }
-        out
     }
 
     /// Transposed convolution as a gather: each output sums the inputs that scatter to it.
@@ -363,7 +324,7 @@ impl Lowering<'_> {
         if xs.len() != 4 || ys.len() != 4 || weight.shape.len() != 4 {
             return Err(self.err(idx, "only 2-D (NCHW) transposed convolutions are supported"));
         }
-        let qp = self.p.qp;
+        let qp = self.b.qp();
         let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3]);
         let (o, oh, ow) = (ys[1], ys[2], ys[3]);
         let (og, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3]);
@@ -371,12 +332,12 @@ impl Lowering<'_> {
         let wr: Vec<WRef> = weight
             .data
             .iter()
-            .map(|&v| self.param(qp.quantize(v)))
+            .map(|&v| self.b.param(qp.quantize(v)))
             .collect();
         let br: Option<Vec<WRef>> = bias.map(|b| {
             b.data
                 .iter()
-                .map(|&v| self.param(qp.quantize_double(v)))
+                .map(|&v| self.b.param(qp.quantize_double(v)))
                 .collect()
         });
         let mut wide = Vec::with_capacity(n * o * oh * ow);
@@ -418,7 +379,7 @@ impl Lowering<'_> {
                         if let Some(br) = &br {
                             terms.push((super::ONE, br[oc]));
                         }
-                        wide.push(self.dot(terms));
+                        wide.push(self.b.dot(terms));
                     }
                 }
             }

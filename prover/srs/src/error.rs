@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SrsError {
     /// An I/O operation on `path` failed.
-    #[error("I/O error on {path}: {source}; check that the path exists and is readable/writable")]
+    #[error("I/O error on {path} (check that the path exists and is readable/writable)")]
     Io {
         /// File the operation was about.
         path: PathBuf,

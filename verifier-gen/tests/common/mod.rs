@@ -79,11 +79,6 @@ pub fn cnn() -> &'static Fixture {
     F.get_or_init(|| build("cnn", "digits_cnn.onnx", "digits_cnn.input.json", 12))
 }
 
-pub fn adapter() -> &'static CompiledContract {
-    static A: OnceLock<CompiledContract> = OnceLock::new();
-    A.get_or_init(|| verifier_gen::compile_adapter().unwrap())
-}
-
 /// BN254 scalar modulus r as 32 big-endian bytes.
 pub fn modulus_be() -> [u8; 32] {
     let r =
@@ -112,7 +107,10 @@ pub fn raw_calldata_words(words: &[[u8; 32]], proof: &[u8]) -> Vec<u8> {
 }
 
 pub fn words(instances: &[Fr]) -> Vec<[u8; 32]> {
-    instances.iter().map(verifier_gen::fr_to_word).collect()
+    instances
+        .iter()
+        .map(trustml::kit::field::to_be_bytes)
+        .collect()
 }
 
 pub fn tampered(proof: &[u8]) -> Vec<u8> {

@@ -1,0 +1,359 @@
+//! The prompt marketplace: deploy (verifiers, adapters, `VerifierRegistry`,
+//! `PromptMarketplace`), then list / buy / deliver / withdraw / refund / cancel, views and
+//! the `Delivered` event.
+
+use crate::bindings::{PromptMarketplace as M, VerifierRegistry as R};
+use crate::verifier::Deployment;
+use crate::{ChainError, Client, Result};
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider as _;
+use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
+use alloy::sol_types::{SolCall, SolEvent, SolValue};
+use serde::{Deserialize, Serialize};
+
+pub use crate::bindings::IPromptMarketplace::{Listing, Order};
+
+/// An order's state (`IPromptMarketplace.OrderStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderStatus {
+    /// No such order.
+    None,
+    /// Paid, awaiting delivery.
+    Open,
+    /// Delivered and paid out to the seller's balance.
+    Delivered,
+    /// Refunded to the buyer's balance.
+    Refunded,
+}
+
+impl OrderStatus {
+    /// The status of an order as the contract stores it.
+    pub fn of(order: &Order) -> Result<Self> {
+        Ok(match order.status {
+            0 => Self::None,
+            1 => Self::Open,
+            2 => Self::Delivered,
+            3 => Self::Refunded,
+            s => return Err(ChainError::Invalid(format!("unknown order status {s}"))),
+        })
+    }
+}
+
+/// Marketplace settings chosen at deployment.
+#[derive(Clone, Debug)]
+pub struct MarketParams {
+    /// Who receives the fee (default: the deployer).
+    pub fee_recipient: Option<Address>,
+    /// Fee in basis points.
+    pub fee_bps: u64,
+    /// Seconds a seller has to deliver after a purchase.
+    pub delivery_window: u64,
+    /// Gas each adapter gives its raw verifier.
+    pub verifier_gas_limit: u64,
+}
+
+/// What `deploy` made (`market.json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MarketDeployment {
+    /// The chain.
+    pub chain_id: u64,
+    /// `VerifierRegistry`.
+    pub registry: Address,
+    /// `PromptMarketplace`.
+    pub marketplace: Address,
+    /// Circuit id of the listing circuit (its vk digest).
+    pub listing_circuit_id: B256,
+    /// Circuit id of the delivery circuit (its vk digest).
+    pub delivery_circuit_id: B256,
+    /// The listing circuit's verifier and adapter.
+    pub listing: Deployment,
+    /// The delivery circuit's verifier and adapter.
+    pub delivery: Deployment,
+    /// Fee in basis points.
+    pub fee_bps: u64,
+    /// Seconds a seller has to deliver.
+    pub delivery_window: u64,
+}
+
+/// A circuit to register: its verifier's creation code, public-input count and vk digest.
+#[derive(Clone, Copy, Debug)]
+pub struct CircuitArtifacts<'a> {
+    /// Creation code of the generated raw verifier.
+    pub verifier: &'a [u8],
+    /// Public inputs.
+    pub num_public_inputs: usize,
+    /// Keccak-256 of the verifying key (also the circuit id).
+    pub vk_digest: [u8; 32],
+}
+
+/// A sent transaction's hash and gas, and the id or amount it produced, if any.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    /// The transaction.
+    pub tx: B256,
+    /// Its gas.
+    pub gas_used: u64,
+    /// The listing id, order id or withdrawn amount.
+    pub id: Option<U256>,
+}
+
+fn sent(r: &TransactionReceipt, id: Option<U256>) -> Sent {
+    Sent {
+        tx: r.transaction_hash,
+        gas_used: r.gas_used,
+        id,
+    }
+}
+
+/// The first log of event `E` in a receipt.
+fn event<E: SolEvent>(r: &TransactionReceipt) -> Option<E> {
+    r.inner
+        .logs()
+        .iter()
+        .find_map(|l| E::decode_log(&l.inner).ok().map(|d| d.data))
+}
+
+fn tx_to(to: Address, data: Vec<u8>, value: U256) -> TransactionRequest {
+    TransactionRequest::default()
+        .with_to(to)
+        .with_input(data)
+        .with_value(value)
+}
+
+impl Client {
+    /// Deploys both circuits' verifiers and adapters, a registry owned by the sender with both
+    /// circuits registered (circuit id = the vk digest), and the marketplace.
+    pub async fn deploy_market(
+        &self,
+        listing: CircuitArtifacts<'_>,
+        delivery: CircuitArtifacts<'_>,
+        params: &MarketParams,
+    ) -> Result<MarketDeployment> {
+        let me = self.sender()?;
+        let gas = params.verifier_gas_limit;
+        let ld = self
+            .deploy_verifier(
+                listing.verifier,
+                listing.num_public_inputs,
+                listing.vk_digest,
+                gas,
+            )
+            .await?;
+        let dd = self
+            .deploy_verifier(
+                delivery.verifier,
+                delivery.num_public_inputs,
+                delivery.vk_digest,
+                gas,
+            )
+            .await?;
+        let mut code = R::BYTECODE.to_vec();
+        code.extend(me.abi_encode());
+        let registry = self.deploy_code(code, "VerifierRegistry").await?.address;
+        for (d, art) in [(&ld, &listing), (&dd, &delivery)] {
+            let call = R::registerCall {
+                circuitId: B256::from(art.vk_digest),
+                verifier: d.adapter,
+                vkDigest: B256::from(art.vk_digest),
+                numPublicInputs: U256::from(art.num_public_inputs),
+            };
+            self.send(tx_to(registry, call.abi_encode(), U256::ZERO), "register")
+                .await?;
+        }
+        let mut code = M::BYTECODE.to_vec();
+        code.extend(
+            (
+                registry,
+                params.fee_recipient.unwrap_or(me),
+                U256::from(params.fee_bps),
+                U256::from(params.delivery_window),
+            )
+                .abi_encode_params(),
+        );
+        let marketplace = self.deploy_code(code, "PromptMarketplace").await?.address;
+        Ok(MarketDeployment {
+            chain_id: self.chain_id(),
+            registry,
+            marketplace,
+            listing_circuit_id: B256::from(listing.vk_digest),
+            delivery_circuit_id: B256::from(delivery.vk_digest),
+            listing: ld,
+            delivery: dd,
+            fee_bps: params.fee_bps,
+            delivery_window: params.delivery_window,
+        })
+    }
+
+    async fn market_send(
+        &self,
+        m: &MarketDeployment,
+        data: Vec<u8>,
+        value: U256,
+        what: &str,
+    ) -> Result<TransactionReceipt> {
+        self.send(tx_to(m.marketplace, data, value), what).await
+    }
+
+    /// `list`: the listing proof is verified on chain; returns the listing id.
+    pub async fn list(
+        &self,
+        m: &MarketDeployment,
+        commitment: U256,
+        output_hash: U256,
+        price: U256,
+        proof: &[u8],
+    ) -> Result<Sent> {
+        let call = M::listCall {
+            listingCircuitId: m.listing_circuit_id,
+            deliveryCircuitId: m.delivery_circuit_id,
+            commitment,
+            outputHash: output_hash,
+            price,
+            listingProof: proof.to_vec().into(),
+        };
+        let r = self
+            .market_send(m, call.abi_encode(), U256::ZERO, "list")
+            .await?;
+        Ok(sent(&r, event::<M::Listed>(&r).map(|e| e.listingId)))
+    }
+
+    /// `buy`: escrows exactly the listing's price for the buyer key `pk`; returns the order id.
+    pub async fn buy(
+        &self,
+        m: &MarketDeployment,
+        listing_id: U256,
+        pk: (U256, U256),
+    ) -> Result<Sent> {
+        let listing = self.get_listing(m, listing_id).await?;
+        if listing.seller == Address::ZERO {
+            return Err(ChainError::Invalid(format!("no listing {listing_id}")));
+        }
+        let call = M::buyCall {
+            listingId: listing_id,
+            pkX: pk.0,
+            pkY: pk.1,
+        };
+        let r = self
+            .market_send(m, call.abi_encode(), listing.price, "buy")
+            .await?;
+        Ok(sent(&r, event::<M::Purchased>(&r).map(|e| e.orderId)))
+    }
+
+    /// `deliver`: the contract rebuilds the public inputs from its own state and verifies.
+    pub async fn deliver(
+        &self,
+        m: &MarketDeployment,
+        order_id: U256,
+        eph: (U256, U256),
+        ciphertext: Vec<U256>,
+        proof: &[u8],
+    ) -> Result<Sent> {
+        let call = M::deliverCall {
+            orderId: order_id,
+            ephX: eph.0,
+            ephY: eph.1,
+            ciphertext,
+            deliveryProof: proof.to_vec().into(),
+        };
+        let r = self
+            .market_send(m, call.abi_encode(), U256::ZERO, "deliver")
+            .await?;
+        Ok(sent(&r, None))
+    }
+
+    /// `withdraw`: pays out what the sender is owed; `id` is the amount.
+    pub async fn withdraw(&self, m: &MarketDeployment) -> Result<Sent> {
+        let r = self
+            .market_send(m, M::withdrawCall {}.abi_encode(), U256::ZERO, "withdraw")
+            .await?;
+        Ok(sent(&r, event::<M::Withdrawn>(&r).map(|e| e.amount)))
+    }
+
+    /// `refund`: the buyer reclaims an undelivered order after its deadline.
+    pub async fn refund(&self, m: &MarketDeployment, order_id: U256) -> Result<Sent> {
+        let data = M::refundCall { orderId: order_id }.abi_encode();
+        let r = self.market_send(m, data, U256::ZERO, "refund").await?;
+        Ok(sent(&r, None))
+    }
+
+    /// `cancel`: the seller takes a listing off sale.
+    pub async fn cancel(&self, m: &MarketDeployment, listing_id: U256) -> Result<Sent> {
+        let data = M::cancelCall {
+            listingId: listing_id,
+        }
+        .abi_encode();
+        let r = self.market_send(m, data, U256::ZERO, "cancel").await?;
+        Ok(sent(&r, None))
+    }
+
+    fn market(
+        &self,
+        m: &MarketDeployment,
+    ) -> M::PromptMarketplaceInstance<&alloy::providers::DynProvider> {
+        M::new(m.marketplace, self.provider())
+    }
+
+    /// A listing (all zero when there is none).
+    pub async fn get_listing(&self, m: &MarketDeployment, id: U256) -> Result<Listing> {
+        self.market(m)
+            .getListing(id)
+            .call()
+            .await
+            .map_err(|e| view_err("getListing", e))
+    }
+
+    /// An order (all zero when there is none).
+    pub async fn get_order(&self, m: &MarketDeployment, id: U256) -> Result<Order> {
+        self.market(m)
+            .getOrder(id)
+            .call()
+            .await
+            .map_err(|e| view_err("getOrder", e))
+    }
+
+    /// What `who` can withdraw.
+    pub async fn withdrawable(&self, m: &MarketDeployment, who: Address) -> Result<U256> {
+        self.market(m)
+            .withdrawable(who)
+            .call()
+            .await
+            .map_err(|e| view_err("withdrawable", e))
+    }
+
+    /// The `Delivered` event of an order: `(R.x, R.y, ciphertext)`.
+    pub async fn delivery(
+        &self,
+        m: &MarketDeployment,
+        order_id: U256,
+    ) -> Result<Option<(U256, U256, Vec<U256>)>> {
+        let filter = Filter::new()
+            .address(m.marketplace)
+            .event_signature(M::Delivered::SIGNATURE_HASH)
+            .topic1(B256::from(order_id))
+            .from_block(0);
+        let logs = self
+            .provider()
+            .get_logs(&filter)
+            .await
+            .map_err(crate::rpc_err("eth_getLogs"))?;
+        Ok(logs.iter().find_map(|l| {
+            M::Delivered::decode_log(&l.inner)
+                .ok()
+                .map(|e| (e.data.ephX, e.data.ephY, e.data.ciphertext.clone()))
+        }))
+    }
+}
+
+fn view_err(what: &str, e: alloy::contract::Error) -> ChainError {
+    match e.as_revert_data() {
+        Some(d) => ChainError::Reverted {
+            what: what.into(),
+            reason: crate::revert::describe(&d),
+        },
+        None => ChainError::Rpc {
+            what: what.into(),
+            source: Box::new(e),
+        },
+    }
+}

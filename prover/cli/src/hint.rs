@@ -1,0 +1,136 @@
+//! What to run next, for library errors that describe a problem without naming a command.
+
+use trustml::artifact::ArtifactError;
+use trustml::market::MarketError;
+use trustml::model::ModelError;
+use trustml::proof::ProofError;
+use trustml_chain::ChainError;
+use trustml_kit::KitError;
+
+const SETUP: &str = "run `trustml setup DIR --srs FILE` (or `trustml prompt setup-delivery`) again";
+const COMPILE: &str = "run `trustml compile MODEL --calibrate … -o DIR` again";
+
+fn kit(e: &KitError) -> Option<String> {
+    match e {
+        KitError::NotAKey { .. } | KitError::DigestMismatch { .. } | KitError::BadHeader { .. } => {
+            Some(SETUP.into())
+        }
+        KitError::Io { path, .. } if path.ends_with(".bin") || path.ends_with("circuit.json") => {
+            Some(format!("no keys yet? {SETUP}"))
+        }
+        _ => None,
+    }
+}
+
+fn model(e: &ModelError) -> Option<String> {
+    match e {
+        ModelError::Settings { .. }
+        | ModelError::Version { .. }
+        | ModelError::ModelChanged { .. } => Some(COMPILE.into()),
+        ModelError::Kit(k) => kit(k),
+        _ => None,
+    }
+}
+
+fn market(e: &MarketError) -> Option<String> {
+    match e {
+        MarketError::Kit(k) => kit(k),
+        MarketError::Model(m) => model(m),
+        MarketError::Proof(p) => proof(p),
+        MarketError::BadBuyerKey => {
+            Some("ask the buyer for the \"public\" of their `trustml prompt keygen` file".into())
+        }
+        MarketError::WrongModel(m) if m.contains("visibility") => Some(
+            "recompile the generator with `trustml compile … --input-visibility hashed \
+             --weights-visibility fixed --output-visibility hashed`"
+                .into(),
+        ),
+        MarketError::WrongModel(m) if m.contains("blocks") => Some(
+            "make a delivery circuit of the prompt's size with `trustml prompt setup-delivery \
+             DIR --model MODEL_DIR --srs FILE`"
+                .into(),
+        ),
+        MarketError::Format { what, .. } if *what == "delivery settings" => {
+            Some("run `trustml prompt setup-delivery` again".into())
+        }
+        _ => None,
+    }
+}
+
+fn proof(e: &ProofError) -> Option<String> {
+    match e {
+        ProofError::Kit(k) => kit(k),
+        ProofError::Model(m) => model(m),
+    }
+}
+
+/// A hint for the first error in the chain that has one.
+pub fn hint(e: &anyhow::Error) -> Option<String> {
+    e.chain().find_map(|c| {
+        if let Some(e) = c.downcast_ref::<KitError>() {
+            return kit(e);
+        }
+        if let Some(e) = c.downcast_ref::<ModelError>() {
+            return model(e);
+        }
+        if let Some(e) = c.downcast_ref::<ProofError>() {
+            return proof(e);
+        }
+        if let Some(e) = c.downcast_ref::<MarketError>() {
+            return market(e);
+        }
+        if let Some(e) = c.downcast_ref::<ArtifactError>() {
+            return match e {
+                ArtifactError::Kit(k) => kit(k),
+                ArtifactError::Model(m) => model(m),
+                ArtifactError::Proof(p) => proof(p),
+                ArtifactError::Market(m) => market(m),
+                ArtifactError::StaleHeader { .. } => Some(SETUP.into()),
+                ArtifactError::UnknownKind { .. } => None,
+            };
+        }
+        if let Some(e) = c.downcast_ref::<ChainError>() {
+            return match e {
+                ChainError::NoKey(_) | ChainError::NoSender => {
+                    Some("pass --private-key or set TRUSTML_PRIVATE_KEY".into())
+                }
+                _ => None,
+            };
+        }
+        if let Some(verifier_gen::Error::CodeTooLarge { .. }) = c.downcast_ref() {
+            return Some(code_too_large());
+        }
+        None
+    })
+}
+
+/// What to do about a verifier over EIP-170.
+pub fn code_too_large() -> String {
+    "recompile the model with fewer columns (`trustml compile … --dot-width W --lanes L` with \
+     smaller W and L) or fewer lookups (fewer non-linear layers), then run `trustml setup` again"
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_name_the_command() {
+        let e = anyhow::Error::new(ProofError::Kit(KitError::DigestMismatch {
+            path: "vk.bin".into(),
+            found: "0x1".into(),
+            expected: "0x2".into(),
+        }));
+        assert!(hint(&e).unwrap().contains("trustml setup"));
+        let e = anyhow::Error::new(ChainError::NoKey(1));
+        assert!(hint(&e).unwrap().contains("TRUSTML_PRIVATE_KEY"));
+        let e = anyhow::Error::new(verifier_gen::Error::CodeTooLarge {
+            size: 24_577,
+            limit: 24_576,
+            hint: String::new(),
+        });
+        let h = hint(&e).unwrap();
+        assert!(h.contains("--dot-width") && h.contains("--lanes") && h.contains("lookups"));
+    }
+}

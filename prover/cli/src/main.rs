@@ -1,0 +1,377 @@
+//! `trustml`: prove that a neural network ran correctly.
+//!
+//! A thin command-line layer over the `trustml` library: parse, call, report.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use trustml::artifact::CircuitDir;
+use trustml::circuit::{Visibilities, Visibility};
+use trustml::model::{read_calibration, read_salts, write_salts, CompileOptions, CompiledModel};
+use trustml::proof;
+use trustml_kit::fs::write_json;
+use trustml_kit::ProofFile;
+use trustml_srs::{generate_insecure, import_ptau, Srs, INSECURE_WARNING};
+
+mod evm;
+mod hint;
+mod market;
+mod prompt;
+
+#[derive(Parser)]
+#[command(
+    name = "trustml",
+    version,
+    about = "Zero-knowledge proofs of neural-network inference (halo2-KZG on BN254)",
+    long_about = "Zero-knowledge proofs of neural-network inference (halo2-KZG on BN254).\n\n\
+        A typical session:\n  \
+        trustml compile model.onnx --calibrate input.json -o out/model\n  \
+        trustml srs gen --k 17 -o dev.srs          # development only: INSECURE\n  \
+        trustml setup out/model --srs dev.srs\n  \
+        trustml prove out/model input.json          # writes out/model/proof.json\n  \
+        trustml verify out/model out/model/proof.json"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Import an ONNX model, calibrate its fixed-point format and write a model directory.
+    Compile {
+        /// The model, as `torch.onnx.export` writes it.
+        model: PathBuf,
+        /// Sample input(s) used to choose scales and lookup ranges (repeatable). Each file is
+        /// {"input_data": [[...]]} or a JSON list of such objects.
+        #[arg(long, required = true)]
+        calibrate: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, default_value_t = Visibility::Private, value_parser = visibility)]
+        input_visibility: Visibility,
+        /// `fixed` bakes the weights into the verifying key.
+        #[arg(long, default_value_t = Visibility::Fixed, value_parser = visibility)]
+        weights_visibility: Visibility,
+        #[arg(long, default_value_t = Visibility::Public, value_parser = visibility)]
+        output_visibility: Visibility,
+        /// Fractional bits of the fixed-point format (default: chosen by calibration).
+        #[arg(long)]
+        scale: Option<u32>,
+        /// Bits of the lookup domain (default: chosen by calibration).
+        #[arg(long)]
+        lookup_bits: Option<u32>,
+        /// Extra lookup-range bits beyond what the calibration samples reach.
+        #[arg(long, default_value_t = 1)]
+        headroom_bits: u32,
+        /// Multiply-accumulates per circuit row (default: chosen by a cost model).
+        #[arg(long)]
+        dot_width: Option<usize>,
+        /// Lookup lanes per circuit row (default: chosen by a cost model).
+        #[arg(long)]
+        lanes: Option<usize>,
+    },
+    /// Structured reference strings (KZG parameters).
+    Srs {
+        #[command(subcommand)]
+        cmd: SrsCmd,
+    },
+    /// Generate the proving and verifying keys of a model directory.
+    Setup {
+        dir: PathBuf,
+        /// KZG parameters from `trustml srs gen` or `trustml srs import`.
+        #[arg(long)]
+        srs: PathBuf,
+    },
+    /// Prove one inference; writes the proof with the proven outputs.
+    Prove {
+        dir: PathBuf,
+        input: PathBuf,
+        /// Proof file (default DIR/proof.json).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Salts for hashed tensors, {"input": "0x..", "weights": "0x..", "output": "0x.."};
+        /// missing ones are drawn at random. All salts used are written to PROOF.salts.json.
+        #[arg(long)]
+        salts: Option<PathBuf>,
+    },
+    /// Verify a proof; exits 0 only when it is valid.
+    Verify { dir: PathBuf, proof: PathBuf },
+    /// Show a model directory's circuit: k, rows, columns, lookups, public inputs.
+    Inspect { dir: PathBuf },
+    /// Prompt marketplace: listing and delivery proofs, buyer keys, decryption.
+    Prompt {
+        #[command(subcommand)]
+        cmd: prompt::PromptCmd,
+    },
+    /// Prompt marketplace on chain: deploy, list, buy, deliver, receive, withdraw, refund.
+    Market {
+        #[command(subcommand)]
+        cmd: market::MarketCmd,
+    },
+    /// On-chain verification: Solidity verifier generation, deployment, checks.
+    Evm {
+        #[command(subcommand)]
+        cmd: evm::EvmCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum SrsCmd {
+    /// Generate an INSECURE development SRS (whoever runs this knows the secret).
+    Gen {
+        #[arg(long)]
+        k: u32,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Deterministic seed (tests and reproducible demos).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Convert a snarkjs powers-of-tau file (.ptau) from a public ceremony, trimmed to k.
+    Import {
+        ptau: PathBuf,
+        #[arg(long)]
+        k: u32,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+/// `private`, `public`, `hashed` or `fixed`.
+fn visibility(s: &str) -> Result<Visibility, String> {
+    s.parse()
+}
+
+fn spinner(msg: &str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("template"),
+    );
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb.set_message(msg.to_string());
+    pb
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", report(&e));
+            if let Some(h) = hint::hint(&e) {
+                eprintln!("hint: {h}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The error and its causes, one after the other (library errors never repeat their cause).
+fn report(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// Blocks on a chain call: the CLI is synchronous, the chain client async.
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(f)
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.cmd {
+        Cmd::Compile {
+            model,
+            calibrate,
+            output,
+            input_visibility,
+            weights_visibility,
+            output_visibility,
+            scale,
+            lookup_bits,
+            headroom_bits,
+            dot_width,
+            lanes,
+        } => {
+            let mut samples = vec![];
+            for p in &calibrate {
+                samples.extend(read_calibration(&model, p)?);
+            }
+            let opts = CompileOptions {
+                vis: Visibilities {
+                    input: input_visibility,
+                    weights: weights_visibility,
+                    output: output_visibility,
+                },
+                scale_bits: scale,
+                lookup_bits,
+                headroom_bits,
+                dot_width,
+                lanes,
+            };
+            let pb = spinner("importing and calibrating");
+            let m = CompiledModel::compile(&model, &samples, &opts, &output)?;
+            pb.finish_and_clear();
+            let s = &m.settings;
+            println!("compiled {} → {}", model.display(), output.display());
+            println!(
+                "  scale 2^{}, lookup domain {} bits, k = {}, {} rows used",
+                s.quant.scale_bits,
+                s.quant.lookup_bits,
+                s.k,
+                s.rows.usable()
+            );
+            if let Some(c) = &s.calibration {
+                println!(
+                    "  calibration on {} sample(s): max abs error {:.5}, argmax matches {}/{}",
+                    c.samples, c.max_abs_error, c.argmax_matches, c.samples
+                );
+                println!(
+                    "  widest lookup input {} (≈ {:.3}) at layer '{}': it sets the table size",
+                    c.max_lookup_input,
+                    c.max_lookup_input as f64 / s.quant.scale(),
+                    c.widest_layer
+                );
+            }
+            println!(
+                "next: trustml srs gen --k {} -o dev.srs && trustml setup {} --srs dev.srs",
+                s.k,
+                output.display()
+            );
+        }
+        Cmd::Srs {
+            cmd: SrsCmd::Gen { k, output, seed },
+        } => {
+            if !(1..=trustml_srs::MAX_K).contains(&k) {
+                bail!("--k must be between 1 and {}", trustml_srs::MAX_K);
+            }
+            let pb = spinner(&format!("generating an insecure SRS with k = {k}"));
+            let srs = generate_insecure(k, seed);
+            srs.write(&output)?;
+            pb.finish_and_clear();
+            eprintln!("WARNING: {INSECURE_WARNING}");
+            println!(
+                "wrote {} (k = {k}, INSECURE development setup)",
+                output.display()
+            );
+        }
+        Cmd::Srs {
+            cmd: SrsCmd::Import { ptau, k, output },
+        } => {
+            let pb = spinner(&format!("importing {} for k = {k}", ptau.display()));
+            let srs = import_ptau(&ptau, k)?;
+            srs.write(&output)?;
+            pb.finish_and_clear();
+            println!("wrote {} (k = {k}, {})", output.display(), srs.provenance);
+        }
+        Cmd::Setup { dir, srs } => {
+            let m = CompiledModel::load(&dir)?;
+            let srs = Srs::read(&srs).with_context(|| format!("reading {}", srs.display()))?;
+            if srs.is_insecure() {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+            if srs.k() > m.settings.k {
+                eprintln!("note: trimming the SRS from k = {} to {} recomputes its Lagrange basis (slow for large k); an SRS made for k = {} avoids it", srs.k(), m.settings.k, m.settings.k);
+            }
+            let t = Instant::now();
+            let pb = spinner("setup");
+            proof::setup(&m, &srs, |step| pb.set_message(step.to_string()))?;
+            pb.finish_and_clear();
+            println!(
+                "keys written to {} in {:.1} s (k = {})",
+                dir.display(),
+                t.elapsed().as_secs_f64(),
+                m.settings.k
+            );
+        }
+        Cmd::Prove {
+            dir,
+            input,
+            output,
+            salts,
+        } => {
+            let m = CompiledModel::load(&dir)?;
+            let data = m.read_input(&input)?;
+            let salts = read_salts(salts.as_deref())?;
+            let pb = spinner("loading keys");
+            let keys = proof::load_keys(&m, true)?;
+            if keys.insecure_srs {
+                pb.suspend(|| {
+                    eprintln!("WARNING: these keys come from an INSECURE development SRS")
+                });
+            }
+            pb.set_message("computing the witness and proving");
+            let t = Instant::now();
+            let pf = proof::prove(&m, &keys, &data, &input, salts)?;
+            pb.finish_and_clear();
+            let out = output.unwrap_or_else(|| dir.join("proof.json"));
+            write_json(&out, &pf)?;
+            if m.has_hashed() {
+                let sp = out.with_extension("salts.json");
+                write_salts(&sp, &salts)?;
+                println!(
+                    "salts (keep them secret: they open the commitments) written to {}",
+                    sp.display()
+                );
+            }
+            println!(
+                "proof written to {} in {:.2} s",
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
+            for o in &pf.outputs {
+                let shown: Vec<String> = o
+                    .values
+                    .iter()
+                    .take(16)
+                    .map(|v| format!("{v:.4}"))
+                    .collect();
+                println!(
+                    "  {} {:?}: [{}{}]",
+                    o.name,
+                    o.shape,
+                    shown.join(", "),
+                    if o.values.len() > 16 { ", …" } else { "" }
+                );
+            }
+        }
+        Cmd::Verify { dir, proof: path } => {
+            let m = CircuitDir::open(&dir)?;
+            let keys = m.keys(false)?;
+            let pf = ProofFile::read(&path)?;
+            let t = Instant::now();
+            let ok = m.verify(&keys, &pf, &path)?;
+            if ok {
+                println!(
+                    "valid proof ({:.1} ms){}",
+                    t.elapsed().as_secs_f64() * 1e3,
+                    if keys.insecure_srs {
+                        " — keys from an INSECURE development SRS"
+                    } else {
+                        ""
+                    }
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("INVALID proof");
+            return Ok(ExitCode::from(1));
+        }
+        Cmd::Prompt { cmd } => return prompt::run(cmd),
+        Cmd::Inspect { dir } => {
+            let m = CompiledModel::load(&dir)?;
+            print!("{}", trustml::inspect::report(&m));
+        }
+        Cmd::Evm { cmd } => return evm::run(cmd),
+        Cmd::Market { cmd } => return market::run(cmd),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,412 @@
+//! `trustml market …`: the prompt marketplace on chain (deploy, list, buy, deliver, receive,
+//! withdraw, refund, cancel, show). Chain access is `trustml-chain`'s; proofs are made
+//! with `trustml::market`.
+
+use crate::block_on;
+use crate::evm::{compiled_verifier, key, u256_of};
+use crate::prompt::{print_plaintext, prove_delivery};
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use trustml::market::delivery::DeliveryDir;
+use trustml::market::listing::Listing;
+use trustml::market::{CiphertextFile, PointJson};
+use trustml_chain::market::{CircuitArtifacts, MarketDeployment, MarketParams};
+use trustml_chain::verifier::DEFAULT_VERIFIER_GAS_LIMIT;
+use trustml_chain::{Address, Client, U256};
+use trustml_kit::field::from_hex as fr_from_hex;
+use trustml_kit::fs::write_json;
+use trustml_kit::ProofFile;
+
+#[derive(clap::Args)]
+pub struct Chain {
+    /// JSON-RPC endpoint: http(s):// or ws(s)://.
+    #[arg(long, default_value = "http://127.0.0.1:8545")]
+    rpc_url: String,
+    /// Sender key (hex). Default: $TRUSTML_PRIVATE_KEY, else Anvil's first dev account when
+    /// the chain id is 31337.
+    #[arg(long)]
+    private_key: Option<String>,
+    /// The deployment record written by `market deploy`.
+    #[arg(long, default_value = "market.json")]
+    market: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum MarketCmd {
+    /// Deploy the listing and delivery verifiers, a VerifierRegistry with both registered, and
+    /// a PromptMarketplace; writes --market (default market.json).
+    Deploy {
+        #[command(flatten)]
+        chain: Chain,
+        /// The generator's model directory (compiled for listings, keys made).
+        #[arg(long)]
+        listing_dir: PathBuf,
+        /// The delivery circuit directory (`trustml prompt setup-delivery`).
+        #[arg(long)]
+        delivery_dir: PathBuf,
+        /// Platform fee in basis points (≤ 1000).
+        #[arg(long, default_value_t = 0)]
+        fee_bps: u64,
+        /// Seconds a seller has to deliver after a purchase before the buyer may refund.
+        #[arg(long, default_value_t = 86_400)]
+        delivery_window: u64,
+    },
+    /// Seller: list a prompt (the listing proof is verified on chain).
+    List {
+        #[command(flatten)]
+        chain: Chain,
+        /// `trustml prompt prove-listing`'s listing file.
+        listing: PathBuf,
+        /// Price in wei (or with an "eth" suffix, e.g. 0.01eth).
+        #[arg(long)]
+        price: String,
+    },
+    /// Buyer: pay a listing's price into escrow, naming your Baby Jubjub public key.
+    Buy {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        listing_id: u64,
+        /// Your key file (`trustml prompt keygen`) or its public part.
+        #[arg(long)]
+        buyer_key: PathBuf,
+    },
+    /// Seller: encrypt the prompt to the order's buyer, prove it and get paid. Proves with
+    /// --secret and --delivery-dir, or sends an existing --proof.
+    Deliver {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        order: u64,
+        #[arg(long, required_unless_present = "proof")]
+        secret: Option<PathBuf>,
+        #[arg(long, required_unless_present = "proof")]
+        delivery_dir: Option<PathBuf>,
+        /// A delivery proof made by `trustml prompt prove-delivery`.
+        #[arg(long, conflicts_with_all = ["secret", "delivery_dir"])]
+        proof: Option<PathBuf>,
+    },
+    /// Buyer: fetch the delivered ciphertext of an order and decrypt it with your key.
+    Receive {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        order: u64,
+        #[arg(long)]
+        key: PathBuf,
+        /// Also write the ciphertext file here.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// The listing's model directory: also print the prompt as model input values.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+    /// Pay out what the sender is owed (seller proceeds, refunds, fees).
+    Withdraw {
+        #[command(flatten)]
+        chain: Chain,
+    },
+    /// Buyer: reclaim an undelivered order once its deadline has passed.
+    Refund {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        order: u64,
+    },
+    /// Seller: take a listing off sale.
+    Cancel {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long)]
+        listing_id: u64,
+    },
+    /// Print a listing or an order.
+    Show {
+        #[command(flatten)]
+        chain: Chain,
+        #[arg(long, required_unless_present = "order")]
+        listing_id: Option<u64>,
+        #[arg(long)]
+        order: Option<u64>,
+    },
+}
+
+fn load(path: &Path) -> Result<MarketDeployment> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "reading {} (run `trustml market deploy` first, or pass --market)",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a market record", path.display()))
+}
+
+fn u256_of_hex(s: &str) -> Result<U256> {
+    let f = fr_from_hex(s).with_context(|| format!("{s} is not a field element"))?;
+    Ok(u256_of(&f))
+}
+
+impl Chain {
+    /// A client that sends from the chosen key.
+    async fn sender(&self) -> trustml_chain::Result<Client> {
+        Client::connect_with_key(&self.rpc_url, key(self.private_key.clone()).as_deref()).await
+    }
+
+    /// A read-only client.
+    async fn reader(&self) -> trustml_chain::Result<Client> {
+        Client::connect(&self.rpc_url).await
+    }
+}
+
+fn hex_of_u256(v: U256) -> String {
+    format!("0x{v:064x}")
+}
+
+/// Wei from "123" or "0.5eth".
+pub fn parse_price(s: &str) -> Result<U256> {
+    let s = s.trim();
+    if let Some(eth) = s.strip_suffix("eth").or_else(|| s.strip_suffix("ether")) {
+        let (int, frac) = eth.trim().split_once('.').unwrap_or((eth.trim(), ""));
+        if frac.len() > 18 || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+            bail!("bad price {s}: expected e.g. 0.01eth or a wei amount");
+        }
+        let wei = format!("{int}{frac:0<18}");
+        return U256::from_str_radix(wei.trim_start_matches('0').max("0"), 10)
+            .with_context(|| format!("bad price {s}"));
+    }
+    U256::from_str_radix(s, 10)
+        .with_context(|| format!("bad price {s}: expected e.g. 0.01eth or a wei amount"))
+}
+
+fn artifacts_of(dir: &Path) -> Result<(verifier_gen::CompiledContract, usize, [u8; 32])> {
+    let (gen, c) = compiled_verifier(dir)?;
+    Ok((c, gen.num_instances, gen.vk_digest))
+}
+
+pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
+    match cmd {
+        MarketCmd::Deploy {
+            chain,
+            listing_dir,
+            delivery_dir,
+            fee_bps,
+            delivery_window,
+        } => {
+            if !DeliveryDir::is_delivery_dir(&delivery_dir) {
+                bail!(
+                    "{} is not a delivery circuit directory (run `trustml prompt setup-delivery`)",
+                    delivery_dir.display()
+                );
+            }
+            let (lv, ln, ld) = artifacts_of(&listing_dir)?;
+            let (dv, dn, dd) = artifacts_of(&delivery_dir)?;
+            if ln != 2 {
+                bail!("{} has {ln} public inputs; a listing circuit has 2 (C, H): compile the generator with --input-visibility hashed --output-visibility hashed", listing_dir.display());
+            }
+            let m = block_on(async {
+                chain
+                    .sender()
+                    .await?
+                    .deploy_market(
+                        CircuitArtifacts {
+                            verifier: &lv.creation,
+                            num_public_inputs: ln,
+                            vk_digest: ld,
+                        },
+                        CircuitArtifacts {
+                            verifier: &dv.creation,
+                            num_public_inputs: dn,
+                            vk_digest: dd,
+                        },
+                        &MarketParams {
+                            fee_recipient: None,
+                            fee_bps,
+                            delivery_window,
+                            verifier_gas_limit: DEFAULT_VERIFIER_GAS_LIMIT,
+                        },
+                    )
+                    .await
+            })?;
+            write_json(&chain.market, &m)?;
+            println!(
+                "chain {}: PromptMarketplace {}, VerifierRegistry {}",
+                m.chain_id, m.marketplace, m.registry
+            );
+            println!(
+                "  listing circuit {} (adapter {}), delivery circuit {} (adapter {})",
+                m.listing_circuit_id, m.listing.adapter, m.delivery_circuit_id, m.delivery.adapter
+            );
+            println!("wrote {}", chain.market.display());
+        }
+        MarketCmd::List {
+            chain,
+            listing,
+            price,
+        } => {
+            let m = load(&chain.market)?;
+            let l = Listing::read(&listing)?;
+            let proof = l.proof.proof_bytes(&listing)?;
+            let (c, h, price) = (
+                u256_of_hex(&l.commitment)?,
+                u256_of_hex(&l.output_hash)?,
+                parse_price(&price)?,
+            );
+            let s = block_on(async { chain.sender().await?.list(&m, c, h, price, &proof).await })?;
+            println!(
+                "listed: listing id {} (tx {}, gasUsed {})",
+                s.id.unwrap_or_default(),
+                s.tx,
+                s.gas_used
+            );
+        }
+        MarketCmd::Buy {
+            chain,
+            listing_id,
+            buyer_key,
+        } => {
+            let m = load(&chain.market)?;
+            let pk = PointJson::read_public_key(&buyer_key)?;
+            pk.point()
+                .ok_or(trustml::market::MarketError::BadBuyerKey)?;
+            let pk = (u256_of_hex(&pk.x)?, u256_of_hex(&pk.y)?);
+            let s = block_on(async {
+                chain
+                    .sender()
+                    .await?
+                    .buy(&m, U256::from(listing_id), pk)
+                    .await
+            })?;
+            println!(
+                "bought: order id {} (tx {}, gasUsed {})",
+                s.id.unwrap_or_default(),
+                s.tx,
+                s.gas_used
+            );
+        }
+        MarketCmd::Deliver {
+            chain,
+            order,
+            secret,
+            delivery_dir,
+            proof,
+        } => {
+            let m = load(&chain.market)?;
+            let o =
+                block_on(async { chain.reader().await?.get_order(&m, U256::from(order)).await })?;
+            if o.buyer == Address::ZERO {
+                bail!("no order {order} on this marketplace");
+            }
+            let buyer = PointJson {
+                x: hex_of_u256(o.pkX),
+                y: hex_of_u256(o.pkY),
+            };
+            let (pf, path) = match proof {
+                Some(p) => (ProofFile::read(&p)?, p),
+                None => {
+                    let (secret, dir) = (secret.expect("clap"), delivery_dir.expect("clap"));
+                    let pk = buyer.point().context("the order's buyer key is invalid")?;
+                    prove_delivery(&dir, &secret, &pk, order, None)?
+                }
+            };
+            let ct = CiphertextFile::for_order(&pf, &path, order, &buyer)?;
+            let blocks = ct
+                .blocks
+                .iter()
+                .map(|b| u256_of_hex(b))
+                .collect::<Result<Vec<_>>>()?;
+            let eph = (u256_of_hex(&ct.r.x)?, u256_of_hex(&ct.r.y)?);
+            let proof = pf.proof_bytes(&path)?;
+            let s = block_on(async {
+                chain
+                    .sender()
+                    .await?
+                    .deliver(&m, U256::from(order), eph, blocks, &proof)
+                    .await
+            })?;
+            println!(
+                "delivered order {order}: proof verified on chain, payment credited (tx {}, gasUsed {}); `trustml market withdraw` pays it out",
+                s.tx, s.gas_used
+            );
+        }
+        MarketCmd::Receive {
+            chain,
+            order,
+            key: key_file,
+            output,
+            model,
+        } => {
+            let m = load(&chain.market)?;
+            let (rx, ry, blocks) =
+                block_on(async { chain.reader().await?.delivery(&m, U256::from(order)).await })?
+                    .with_context(|| format!("order {order} has not been delivered yet"))?;
+            let ct = CiphertextFile {
+                order_id: order,
+                r: PointJson {
+                    x: hex_of_u256(rx),
+                    y: hex_of_u256(ry),
+                },
+                blocks: blocks.into_iter().map(hex_of_u256).collect(),
+            };
+            if let Some(p) = &output {
+                write_json(p, &ct)?;
+            }
+            let source = PathBuf::from(format!("the Delivered event of order {order}"));
+            let (plain, _) = trustml::market::decrypt_with_key_file(&key_file, &ct, &source)?;
+            print_plaintext(
+                &plain,
+                model.as_deref(),
+                serde_json::json!({ "order": order }),
+            )?;
+        }
+        MarketCmd::Withdraw { chain } => {
+            let m = load(&chain.market)?;
+            let s = block_on(async { chain.sender().await?.withdraw(&m).await })?;
+            println!(
+                "withdrew {} wei (tx {}, gasUsed {})",
+                s.id.unwrap_or_default(),
+                s.tx,
+                s.gas_used
+            );
+        }
+        MarketCmd::Refund { chain, order } => {
+            let m = load(&chain.market)?;
+            let s = block_on(async { chain.sender().await?.refund(&m, U256::from(order)).await })?;
+            println!(
+                "order {order} refunded: credited to you, `trustml market withdraw` pays it out (tx {}, gasUsed {})",
+                s.tx, s.gas_used
+            );
+        }
+        MarketCmd::Cancel { chain, listing_id } => {
+            let m = load(&chain.market)?;
+            let s = block_on(async {
+                chain
+                    .sender()
+                    .await?
+                    .cancel(&m, U256::from(listing_id))
+                    .await
+            })?;
+            println!("listing {listing_id} cancelled (tx {})", s.tx);
+        }
+        MarketCmd::Show {
+            chain,
+            listing_id,
+            order,
+        } => {
+            let m = load(&chain.market)?;
+            block_on(async {
+                let c = chain.reader().await?;
+                if let Some(id) = listing_id {
+                    println!("{:#?}", c.get_listing(&m, U256::from(id)).await?);
+                }
+                if let Some(id) = order {
+                    println!("{:#?}", c.get_order(&m, U256::from(id)).await?);
+                }
+                Ok::<_, trustml_chain::ChainError>(())
+            })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

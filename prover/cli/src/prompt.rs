@@ -1,0 +1,248 @@
+//! `trustml prompt …`: the proofs and files of the prompt marketplace (no chain access; the
+//! `market` commands send them).
+
+use crate::spinner;
+use anyhow::{bail, Result};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+use trustml::data::read_input;
+use trustml::market::delivery::DeliveryDir;
+use trustml::market::delivery_circuit::MAX_BLOCKS;
+use trustml::market::listing;
+use trustml::market::PointJson;
+use trustml::model::CompiledModel;
+use trustml::proof;
+use trustml_kit::field::to_hex as fr_to_hex;
+use trustml_kit::fs::write_json;
+use trustml_kit::ProofFile;
+use trustml_srs::{Srs, INSECURE_WARNING};
+
+#[derive(Subcommand)]
+pub enum PromptCmd {
+    /// Buyer: make a Baby Jubjub key pair; give the public key to `market buy`, keep the
+    /// file secret.
+    Keygen {
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Seller: prove that a hidden prompt, run through the generator in MODEL_DIR (compiled
+    /// with --input-visibility hashed --output-visibility hashed), yields the output shown.
+    /// Writes the listing (public) and the listing secret (keep it: every delivery needs it).
+    ProveListing {
+        model_dir: PathBuf,
+        /// The prompt: {"input_data": [[tokens…]]}.
+        prompt: PathBuf,
+        /// Listing file (default MODEL_DIR/listing.json).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Secret file (default: the listing file with extension .secret.json).
+        #[arg(long)]
+        secret: Option<PathBuf>,
+    },
+    /// Make the keys of the delivery circuit for prompts of the model in MODEL_DIR (or of
+    /// --blocks blocks) into DIR.
+    SetupDelivery {
+        dir: PathBuf,
+        #[arg(long, required_unless_present = "blocks")]
+        model: Option<PathBuf>,
+        #[arg(long, conflicts_with = "model")]
+        blocks: Option<usize>,
+        #[arg(long)]
+        srs: PathBuf,
+    },
+    /// Seller: prove that a fresh ciphertext holds the listed prompt, for this buyer and
+    /// this order (the order id is the encryption nonce).
+    ProveDelivery {
+        /// Delivery circuit directory (`setup-delivery`).
+        dir: PathBuf,
+        #[arg(long)]
+        secret: PathBuf,
+        /// The buyer's public key: their key file's "public" part, {"x": "0x…", "y": "0x…"}.
+        #[arg(long, alias = "buyer")]
+        buyer_key: PathBuf,
+        #[arg(long)]
+        order: u64,
+        /// Proof file (default DIR/delivery-ORDER.json).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Buyer: decrypt a delivered prompt with your key file. CIPHERTEXT is what `market
+    /// receive` wrote, or a delivery proof file.
+    Decrypt {
+        #[arg(long)]
+        key: PathBuf,
+        ciphertext: PathBuf,
+        /// The listing's model directory: also print the prompt as model input values.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+}
+
+pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
+    match cmd {
+        PromptCmd::Keygen { output } => {
+            if output.exists() {
+                bail!(
+                    "{} exists; refusing to overwrite a key (it may hold bought prompts)",
+                    output.display()
+                );
+            }
+            let key = trustml::market::keygen();
+            write_json(&output, &key)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o600))?;
+            }
+            println!("key pair written to {} (keep it secret)", output.display());
+            println!("public key: x = {}, y = {}", key.public.x, key.public.y);
+        }
+        PromptCmd::ProveListing {
+            model_dir,
+            prompt,
+            output,
+            secret,
+        } => {
+            let m = CompiledModel::load(&model_dir)?;
+            listing::check_listing_model(&m)?;
+            let out = output.unwrap_or_else(|| model_dir.join("listing.json"));
+            let secret = secret.unwrap_or_else(|| out.with_extension("secret.json"));
+            if secret.exists() {
+                bail!("{} exists; refusing to overwrite a listing secret (it opens a listed commitment)", secret.display());
+            }
+            let keys = proof::load_keys(&m, true)?;
+            if keys.insecure_srs {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+            let data = read_input(&prompt)?;
+            let t = Instant::now();
+            let pb = spinner("proving the listing");
+            let (l, s) = listing::prove_listing(&m, &keys, &data, &prompt)?;
+            pb.finish_and_clear();
+            listing::write_listing(&l, &out, &s, &secret)?;
+            println!(
+                "listing proof written to {} in {:.2} s",
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
+            println!("  commitment C = {}", l.commitment);
+            println!(
+                "  output hash H = {} (Poseidon of the output, salt 0)",
+                l.output_hash
+            );
+            println!(
+                "secret (prompt + salt: keep it, every delivery needs it) written to {}",
+                secret.display()
+            );
+        }
+        PromptCmd::SetupDelivery {
+            dir,
+            model,
+            blocks,
+            srs,
+        } => {
+            let blocks = match (model, blocks) {
+                (_, Some(b)) => b,
+                (Some(m), None) => {
+                    let m = CompiledModel::load(&m)?;
+                    listing::check_listing_model(&m)?;
+                    m.program.inputs.iter().map(|(_, w)| w.len()).sum()
+                }
+                (None, None) => bail!("give --model or --blocks"),
+            };
+            if blocks == 0 || blocks > MAX_BLOCKS {
+                bail!("a delivery circuit takes 1 to {MAX_BLOCKS} prompt blocks, not {blocks}");
+            }
+            let srs = Srs::read(&srs)?;
+            if srs.is_insecure() {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+            let d = DeliveryDir::create(&dir, blocks)?;
+            let t = Instant::now();
+            let pb = spinner("setup");
+            d.setup(&srs, |step| pb.set_message(step.to_string()))?;
+            pb.finish_and_clear();
+            println!(
+                "delivery keys for {blocks}-block prompts written to {} in {:.1} s (k = {})",
+                dir.display(),
+                t.elapsed().as_secs_f64(),
+                d.settings.k
+            );
+        }
+        PromptCmd::ProveDelivery {
+            dir,
+            secret,
+            buyer_key: buyer,
+            order,
+            output,
+        } => {
+            let pk = PointJson::read_public_key(&buyer)?
+                .point()
+                .ok_or(trustml::market::MarketError::BadBuyerKey)?;
+            prove_delivery(&dir, &secret, &pk, order, output)?;
+        }
+        PromptCmd::Decrypt {
+            key,
+            ciphertext,
+            model,
+        } => {
+            let (plain, _) = trustml::market::decrypt_files(&key, &ciphertext)?;
+            print_plaintext(&plain, model.as_deref(), serde_json::json!({}))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints decrypted blocks as JSON into `out` (an object): `blocks` as integers, and
+/// `input_data` (the prompt as model inputs) when the listing's `model` directory is given;
+/// `field_elements` with a warning when they are not small integers (wrong key or order).
+pub fn print_plaintext(
+    plain: &[trustml_kit::Fr],
+    model: Option<&Path>,
+    mut out: serde_json::Value,
+) -> Result<()> {
+    match trustml::market::small_ints(plain) {
+        Some(ints) => {
+            if let Some(m) = model {
+                let m = CompiledModel::load(m)?;
+                let prompt = trustml::market::blocks_to_input(&ints, m.settings.quant.scale_bits);
+                out["input_data"] = serde_json::json!([prompt]);
+            }
+            out["blocks"] = serde_json::json!(ints);
+        }
+        None => {
+            eprintln!(
+                "warning: the plaintext is not a list of small integers: wrong key or order id?"
+            );
+            let hex: Vec<String> = plain.iter().map(fr_to_hex).collect();
+            out["field_elements"] = serde_json::json!(hex);
+        }
+    }
+    println!("{out}");
+    Ok(())
+}
+
+/// Proves a delivery (see [`trustml::market::delivery::prove_delivery`]) with a spinner.
+pub fn prove_delivery(
+    dir: &Path,
+    secret: &Path,
+    buyer: &trustml_babyjubjub::Point,
+    order: u64,
+    output: Option<PathBuf>,
+) -> Result<(ProofFile, PathBuf)> {
+    let t = Instant::now();
+    let pb = spinner("proving the delivery");
+    let (pf, out) = trustml::market::delivery::prove_delivery(dir, secret, buyer, order, output)?;
+    pb.finish_and_clear();
+    if pf.insecure_srs {
+        eprintln!("WARNING: {INSECURE_WARNING}");
+    }
+    println!(
+        "delivery proof for order {order} written to {} in {:.2} s",
+        out.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok((pf, out))
+}

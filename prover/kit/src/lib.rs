@@ -1,0 +1,26 @@
+//! The circuit kit: what every trustml circuit (models, the prompt delivery, audits, …)
+//! shares, so a new circuit only writes its own constraints and settings.
+//!
+//! * [`field`] — the one set of `Fr` codecs (hex, decimal, EVM words, signed integers) and
+//!   [`FrHex`], their serde form;
+//! * [`artifact`] — the header every circuit directory carries (`circuit.json`: kind,
+//!   format version, settings digest, k, instance count);
+//! * [`keys`] — keygen, key files, proving and verification for any `Circuit` with SHPLONK
+//!   and the Keccak EVM transcript;
+//! * [`proof_file`] — the proof file format;
+//! * [`fs`] — atomic writes;
+//! * [`mock`] — the MockProver harness that reports which gate or lookup failed.
+
+pub mod artifact;
+mod error;
+pub mod field;
+pub mod fs;
+pub mod keys;
+pub mod mock;
+pub mod proof_file;
+
+pub use artifact::ArtifactHeader;
+pub use error::KitError;
+pub use field::{Fr, FrHex};
+pub use keys::Keys;
+pub use proof_file::{OutputTensor, ProofFile};

@@ -1,0 +1,175 @@
+//! The listing proof ("proof of prompt"): a hidden prompt, run through a public generative
+//! model, yields a public output.
+//!
+//! It is an ordinary inference proof of a model compiled with
+//! `--input-visibility hashed --output-visibility hashed` (weights `fixed`, i.e. public):
+//! the two public inputs are
+//!
+//! ```text
+//! C = Poseidon(prompt blocks ‖ salt)      the prompt commitment (salt: random, secret)
+//! H = Poseidon(output ‖ 0)                the output hash (salt 0: anyone holding the
+//!                                           published output can recompute it)
+//! ```
+//!
+//! The prompt blocks are the model's quantized inputs, i.e. token `t` becomes the field
+//! element `t·2^scale`: exactly the values the circuit commits to, so the delivery proof can
+//! open the same `C`.
+
+use super::{read, MarketError};
+use crate::circuit::{Salts, Visibility};
+use crate::data::InputData;
+use crate::model::CompiledModel;
+use crate::proof::{self, Keys};
+use halo2_proofs::halo2curves::ff::Field;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use trustml_babyjubjub::Fr;
+use trustml_kit::field::{fe, from_hex as fr_from_hex, to_hex as fr_to_hex};
+use trustml_kit::fs::write_json;
+use trustml_kit::ProofFile;
+
+/// What the seller keeps after listing: it opens the commitment (needed for every delivery).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ListingSecret {
+    /// Version of this file's format (1).
+    pub format_version: u32,
+    /// Settings digest of the model the prompt was proven with.
+    pub model_digest: String,
+    /// `C`, hex.
+    pub commitment: String,
+    /// The commitment salt, hex.
+    pub salt: String,
+    /// The committed prompt blocks (quantized model inputs), hex.
+    pub blocks: Vec<String>,
+    /// The prompt as given (tokens / model input values).
+    pub prompt: Vec<f32>,
+    /// Fractional bits: token `t` is the block `t·2^scale_bits`.
+    pub scale_bits: u32,
+}
+
+impl ListingSecret {
+    /// Reads a secret file.
+    pub fn read(path: &Path) -> Result<Self, MarketError> {
+        read(path, "listing secret")
+    }
+
+    /// The blocks and salt as field elements, checked to open `commitment`.
+    pub fn opening(&self, path: &Path) -> Result<(Vec<Fr>, Fr, Fr), MarketError> {
+        let bad = |v: &str| MarketError::Format {
+            path: path.display().to_string(),
+            what: "listing secret",
+            msg: format!("{v} is not a field element"),
+        };
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|b| fr_from_hex(b).ok_or_else(|| bad(b)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let salt = fr_from_hex(&self.salt).ok_or_else(|| bad(&self.salt))?;
+        let c = fr_from_hex(&self.commitment).ok_or_else(|| bad(&self.commitment))?;
+        if blocks.is_empty() || trustml_poseidon::commit(&blocks, salt) != c {
+            return Err(MarketError::Format {
+                path: path.display().to_string(),
+                what: "listing secret",
+                msg: "its blocks and salt do not open its commitment".into(),
+            });
+        }
+        Ok((blocks, salt, c))
+    }
+}
+
+/// The public part of a listing: a proof file (instances `[C, H]`, and the generated output
+/// in `outputs`) with `C` and `H` named. `trustml verify` reads it as a proof file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Listing {
+    /// `C`, hex.
+    pub commitment: String,
+    /// `H`, hex.
+    pub output_hash: String,
+    /// The proof (instances `[C, H]`, the generated output in `outputs`).
+    #[serde(flatten)]
+    pub proof: ProofFile,
+}
+
+impl Listing {
+    /// Reads a listing file.
+    pub fn read(path: &Path) -> Result<Self, MarketError> {
+        read(path, "listing")
+    }
+}
+
+/// Checks that `model` is compiled the way listings need.
+pub fn check_listing_model(model: &CompiledModel) -> Result<(), MarketError> {
+    let vis = model.settings.shape.vis;
+    if vis.input != Visibility::Hashed
+        || vis.output != Visibility::Hashed
+        || vis.weights != Visibility::Fixed
+    {
+        return Err(MarketError::WrongModel(format!(
+            "{} has input/weights/output visibility {:?}/{:?}/{:?}; a listing needs a public \
+             model with a committed prompt and a hashed output (input hashed, weights fixed, \
+             output hashed)",
+            model.dir.display(),
+            vis.input,
+            vis.weights,
+            vis.output
+        )));
+    }
+    Ok(())
+}
+
+/// Proves a listing: `prompt` (one model input) through `model`; the salt is fresh.
+pub fn prove_listing(
+    model: &CompiledModel,
+    keys: &Keys,
+    prompt: &InputData,
+    prompt_path: &Path,
+) -> Result<(Listing, ListingSecret), MarketError> {
+    check_listing_model(model)?;
+    let salts = Salts {
+        input: Fr::random(rand::rngs::OsRng),
+        weights: Fr::zero(),
+        output: Fr::zero(),
+    };
+    let witness = model.witness(prompt, prompt_path, salts)?;
+    let blocks: Vec<Fr> = model
+        .program
+        .inputs
+        .iter()
+        .flat_map(|(_, ws)| ws.iter().map(|&w| fe(witness.wires[w as usize])))
+        .collect();
+    let pf = proof::prove_witness(model, keys, witness)?;
+    let secret = ListingSecret {
+        format_version: 1,
+        model_digest: model.settings.digest_hex(),
+        commitment: pf.instances[0].clone(),
+        salt: fr_to_hex(&salts.input),
+        blocks: blocks.iter().map(fr_to_hex).collect(),
+        prompt: prompt.input_data.iter().flatten().copied().collect(),
+        scale_bits: model.settings.quant.scale_bits,
+    };
+    let listing = Listing {
+        commitment: pf.instances[0].clone(),
+        output_hash: pf.instances[1].clone(),
+        proof: pf,
+    };
+    Ok((listing, secret))
+}
+
+/// Writes `listing` to `out` and `secret` to `secret_out` (refusing to overwrite a secret:
+/// it is the only opening of a listed commitment).
+pub fn write_listing(
+    listing: &Listing,
+    out: &Path,
+    secret: &ListingSecret,
+    secret_out: &Path,
+) -> Result<(), MarketError> {
+    if secret_out.exists() {
+        return Err(MarketError::WouldOverwrite(
+            secret_out.display().to_string(),
+        ));
+    }
+    write_json(secret_out, secret)?;
+    write_json(out, listing)?;
+    Ok(())
+}
