@@ -59,6 +59,9 @@ pub struct Kind {
     pub open: fn(&Path) -> Result<(ArtifactHeader, String), ArtifactError>,
     /// Loads its keys (and the proving key when asked).
     pub keys: fn(&Path, bool) -> Result<Keys, ArtifactError>,
+    /// Checks what a valid proof file says beyond its public inputs (a model's readable
+    /// outputs); returns a note for the reader, if any.
+    pub check: fn(&Path, &ProofFile) -> Result<Option<&'static str>, ArtifactError>,
 }
 
 /// Every circuit kind this build knows.
@@ -77,6 +80,16 @@ pub const KINDS: &[Kind] = &[
                 with_pk,
             )?)
         },
+        check: |dir, pf| {
+            use crate::proof::OutputsStatus::*;
+            Ok(match crate::proof::check_outputs(&CompiledModel::load(dir)?, pf)? {
+                Proven => None,
+                HashOpened => Some("the readable outputs open the output commitment (salt 0)"),
+                NotCovered => Some(
+                    "the readable outputs are the prover's word: the proof hides them (private or salted)",
+                ),
+            })
+        },
     },
     Kind {
         name: crate::market::delivery::KIND,
@@ -86,6 +99,7 @@ pub const KINDS: &[Kind] = &[
             Ok((d.header(), hint))
         },
         keys: |dir, with_pk| Ok(DeliveryDir::load(dir)?.keys(with_pk)?),
+        check: |_, _| Ok(None),
     },
 ];
 
@@ -150,8 +164,18 @@ impl CircuitDir {
         (self.kind.keys)(&self.dir, with_pk)
     }
 
-    /// Checks a proof file against this directory's keys.
-    pub fn verify(&self, keys: &Keys, pf: &ProofFile, path: &Path) -> Result<bool, ArtifactError> {
-        Ok(pf.verify(&self.header, keys, path)?)
+    /// Checks a proof file against this directory's keys: `Ok(None)` for an invalid proof,
+    /// `Ok(Some(note))` for a valid one (with what to know about it), an error when the file
+    /// does not belong here or says more than the proof does.
+    pub fn verify(
+        &self,
+        keys: &Keys,
+        pf: &ProofFile,
+        path: &Path,
+    ) -> Result<Option<Option<&'static str>>, ArtifactError> {
+        if !pf.verify(&self.header, keys, path)? {
+            return Ok(None);
+        }
+        Ok(Some((self.kind.check)(&self.dir, pf)?))
     }
 }

@@ -1,11 +1,11 @@
 //! Keys and proofs of compiled models: the model's side of [`trustml_kit::keys`].
 
-use crate::circuit::{ModelCircuit, Salts, Witness};
+use crate::circuit::{ModelCircuit, Salts, Visibility, Witness};
 use crate::data::InputData;
 use crate::model::{CompiledModel, ModelError};
 use std::path::Path;
 use thiserror::Error;
-use trustml_kit::{keys, KitError, ProofFile};
+use trustml_kit::{field, keys, KitError, ProofFile};
 use trustml_srs::Srs;
 
 pub use trustml_kit::keys::{verify_raw, Keys};
@@ -19,6 +19,83 @@ pub enum ProofError {
     /// Keys, SRS and proof files.
     #[error(transparent)]
     Kit(#[from] KitError),
+    /// The readable `outputs` of a proof file say something the proof does not.
+    #[error("the readable outputs in the proof file do not match what the proof fixes ({0}); the file was edited or made for another model")]
+    OutputsMismatch(String),
+}
+
+/// What the readable `outputs` of a valid proof file are worth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputsStatus {
+    /// Public outputs: the proof fixes exactly these values.
+    Proven,
+    /// A hashed output whose commitment opens with salt 0 to these values (a listing's
+    /// published preview).
+    HashOpened,
+    /// Private, or hashed with a secret salt: the values are the prover's word only.
+    NotCovered,
+}
+
+/// Checks the readable `outputs` of `pf` against its public inputs: with public outputs they
+/// must be the output instances (field elements, and the floats dequantized from them); with a
+/// hashed output they are checked when they open the commitment with salt 0.
+pub fn check_outputs(model: &CompiledModel, pf: &ProofFile) -> Result<OutputsStatus, ProofError> {
+    let bad = |m: String| ProofError::OutputsMismatch(m);
+    let n_out: usize = model.program.outputs.iter().map(|(_, w)| w.len()).sum();
+    let shapes: Vec<&[usize]> = model
+        .settings
+        .outputs
+        .iter()
+        .map(|t| t.shape.as_slice())
+        .collect();
+    let mut fields = vec![];
+    for (i, o) in pf.outputs.iter().enumerate() {
+        if o.field.len() != o.values.len() || Some(&o.shape.as_slice()) != shapes.get(i) {
+            return Err(bad(format!("output {i} has the wrong shape or length")));
+        }
+        for (f, &v) in o.field.iter().zip(&o.values) {
+            let fr = field::parse(f).ok_or_else(|| bad(format!("{f} is not a field element")))?;
+            let q = field::to_signed(&fr, 126)
+                .ok_or_else(|| bad(format!("{f} is not a fixed-point integer")))?;
+            if q as f64 / model.program.qp.scale() != v {
+                return Err(bad(format!("{v} is not the value of {f}")));
+            }
+            fields.push(fr);
+        }
+    }
+    let vis = model.settings.shape.vis.output;
+    if !pf.outputs.is_empty() && fields.len() != n_out {
+        return Err(bad(format!(
+            "{} output values, the model has {n_out}",
+            fields.len()
+        )));
+    }
+    let instances = pf
+        .instances
+        .iter()
+        .map(|h| field::from_hex(h))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| bad("a public input is not a field element".into()))?;
+    match vis {
+        Visibility::Public => {
+            let tail = instances.len().checked_sub(n_out).map(|s| &instances[s..]);
+            if pf.outputs.is_empty() || tail != Some(fields.as_slice()) {
+                return Err(bad(
+                    "the output values differ from the public outputs".into()
+                ));
+            }
+            Ok(OutputsStatus::Proven)
+        }
+        Visibility::Hashed if !fields.is_empty() => {
+            let h = instances.last().copied();
+            if h == Some(trustml_poseidon::commit(&fields, field::Fr::zero())) {
+                Ok(OutputsStatus::HashOpened)
+            } else {
+                Ok(OutputsStatus::NotCovered)
+            }
+        }
+        _ => Ok(OutputsStatus::NotCovered),
+    }
 }
 
 /// Runs key generation for `model` with `srs`, writing `srs.bin`, `vk.bin`, `pk.bin` and
@@ -74,12 +151,17 @@ pub fn prove_witness(
     ))
 }
 
-/// Verifies a proof file against a compiled model's keys.
+/// Verifies a proof file against a compiled model's keys; a valid proof whose readable
+/// outputs contradict it is an error ([`check_outputs`]).
 pub fn verify(
     model: &CompiledModel,
     keys: &Keys,
     pf: &ProofFile,
     path: &Path,
 ) -> Result<bool, ProofError> {
-    Ok(pf.verify(&model.header(), keys, path)?)
+    let valid = pf.verify(&model.header(), keys, path)?;
+    if valid {
+        check_outputs(model, pf)?;
+    }
+    Ok(valid)
 }

@@ -235,6 +235,60 @@ fn hashed_input_and_output_bind_their_salts() {
     assert!(!proof::verify(&model, &keys, &mixed, p).unwrap());
     // A changed output commitment.
     assert!(!proof::verify(&model, &keys, &with_instance(&pf, 1, |v| v + Fr::one()), p).unwrap());
+
+    // Readable outputs under a secret salt are the prover's word; with salt 0 they open H,
+    // and an edited preview no longer does.
+    use trustml::proof::{check_outputs, OutputsStatus};
+    assert_eq!(
+        check_outputs(&model, &pf).unwrap(),
+        OutputsStatus::NotCovered
+    );
+    let open = prove(
+        &model,
+        &keys,
+        "digits_mlp.input.json",
+        Salts {
+            output: Fr::zero(),
+            ..salts
+        },
+    );
+    assert_eq!(
+        check_outputs(&model, &open).unwrap(),
+        OutputsStatus::HashOpened
+    );
+    let mut edited = open.clone();
+    edited.outputs[0].field[0] = "7".into();
+    edited.outputs[0].values[0] = 7.0 / model.program.qp.scale();
+    assert_eq!(
+        check_outputs(&model, &edited).unwrap(),
+        OutputsStatus::NotCovered
+    );
+}
+
+#[test]
+fn readable_outputs_must_match_the_public_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = compile("digits_mlp.onnx", Visibilities::default(), dir.path());
+    let keys = setup(&model);
+    let pf = prove(&model, &keys, "digits_mlp.input.json", Salts::default());
+    let p = Path::new(P);
+    assert!(proof::verify(&model, &keys, &pf, p).unwrap());
+    // The float and the field element edited together: still not what the proof fixes.
+    let mut bad = pf.clone();
+    bad.outputs[0].field[2] = "12345".into();
+    bad.outputs[0].values[2] = 12345.0 / model.program.qp.scale();
+    let e = proof::verify(&model, &keys, &bad, p)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("readable outputs"), "{e}");
+    // The float alone.
+    let mut bad = pf.clone();
+    bad.outputs[0].values[2] += 1.0;
+    assert!(proof::verify(&model, &keys, &bad, p).is_err());
+    // Dropped outputs.
+    let mut bad = pf.clone();
+    bad.outputs.clear();
+    assert!(proof::verify(&model, &keys, &bad, p).is_err());
 }
 
 #[test]

@@ -92,6 +92,13 @@ pub(crate) fn rpc_err(
     }
 }
 
+fn connect_err(url: &str) -> impl FnOnce(alloy::transports::TransportError) -> ChainError + '_ {
+    move |source| ChainError::Connect {
+        url: url.into(),
+        source,
+    }
+}
+
 /// A connection to a node, with an optional sender account.
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -116,10 +123,7 @@ impl Client {
         let provider = ProviderBuilder::new()
             .connect(url)
             .await
-            .map_err(|source| ChainError::Connect {
-                url: url.into(),
-                source,
-            })?
+            .map_err(connect_err(url))?
             .erased();
         Self::with_provider(provider, None).await
     }
@@ -140,10 +144,7 @@ impl Client {
             .wallet(EthereumWallet::from(signer))
             .connect(url)
             .await
-            .map_err(|source| ChainError::Connect {
-                url: url.into(),
-                source,
-            })?
+            .map_err(connect_err(url))?
             .erased();
         Self::with_provider(provider, Some(sender)).await
     }

@@ -54,6 +54,20 @@ fn deploys_and_reads_across_blocking_work() {
 }
 
 #[test]
+fn websocket_urls_work() {
+    let Some(node) = anvil() else { return };
+    // Anvil answers JSON-RPC over WebSocket on the same port.
+    let ws = node.url.replacen("http://", "ws://", 1);
+    block_on(async {
+        let c = Client::connect(&ws).await.unwrap();
+        assert_eq!(c.chain_id(), 31337);
+        let c = Client::connect_with_key(&ws, None).await.unwrap();
+        let tiny = hex::decode("600160005360016000f3").unwrap();
+        assert_eq!(c.deploy_code(tiny, "tiny").await.unwrap().code_size, 1);
+    });
+}
+
+#[test]
 fn other_chains_need_a_key() {
     let Some(_node) = anvil() else { return };
     let Some(a) =

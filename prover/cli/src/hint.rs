@@ -61,6 +61,7 @@ fn proof(e: &ProofError) -> Option<String> {
     match e {
         ProofError::Kit(k) => kit(k),
         ProofError::Model(m) => model(m),
+        ProofError::OutputsMismatch(_) => None,
     }
 }
 

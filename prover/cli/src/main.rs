@@ -349,8 +349,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let keys = m.keys(false)?;
             let pf = ProofFile::read(&path)?;
             let t = Instant::now();
-            let ok = m.verify(&keys, &pf, &path)?;
-            if ok {
+            if let Some(note) = m.verify(&keys, &pf, &path)? {
                 println!(
                     "valid proof ({:.1} ms){}",
                     t.elapsed().as_secs_f64() * 1e3,
@@ -360,6 +359,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         ""
                     }
                 );
+                if let Some(note) = note {
+                    println!("  note: {note}");
+                }
                 return Ok(ExitCode::SUCCESS);
             }
             println!("INVALID proof");

@@ -81,6 +81,15 @@ fn whole_flow_and_exit_codes() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("INVALID"));
 
+    // A valid proof whose readable output was edited: refused (exit 2), not "valid".
+    let mut pf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+    pf["outputs"][0]["values"][3] = serde_json::json!(99.0);
+    std::fs::write(&bad, pf.to_string()).unwrap();
+    let o = trustml(&["verify", d, bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("readable outputs"), "{}", stderr(&o));
+
     // An input of the wrong size: exit 2 naming the problem; the old proof is untouched.
     let short = tmp.path().join("short.json");
     std::fs::write(&short, r#"{"input_data": [[0.5, 0.25]]}"#).unwrap();

@@ -8,6 +8,12 @@
 //! first and 1 on the rest, so the last `acc` is the result. Public weights sit in fixed
 //! columns (nothing to commit at proving time); private, public or hashed weights sit in
 //! advice columns, copy-constrained to their single canonical cell.
+//!
+//! The last row of a dot product usually fills fewer than `W` slots. With fixed weights an
+//! empty slot's `w_i` is the fixed 0, so `x_i·w_i = 0` whatever `x_i` holds; with advice
+//! weights both cells would be free witnesses (a prover could add any `x_i·w_i` to the sum),
+//! so [`DotChip::assign_row`] sets every empty `x_i` to 0 *by a copy constraint to the
+//! constant 0*.
 
 use super::{cur_a, cur_f, fe};
 use halo2_proofs::circuit::{AssignedCell, Region, Value};
@@ -101,8 +107,18 @@ impl DotChip {
         self.config.x.len()
     }
 
+    /// Whether some weight lane is an advice column (then empty slots must be pinned).
+    pub fn has_advice_weights(&self) -> bool {
+        self.config
+            .w
+            .iter()
+            .any(|w| matches!(w, WeightColumn::Advice(_)))
+    }
+
     /// Assigns one row at `row`: `acc = [prev +] Σ x·w`. `prev` is the running sum of the
-    /// row above when `chained`. Returns the cells and the new running sum.
+    /// row above when `chained`. Returns the cells and the new running sum. Slots past
+    /// `xs.len()` are empty; with advice weight lanes their `x` cell is constrained to 0
+    /// (the region's layouter needs a constants column for that).
     pub fn assign_row<'v>(
         &self,
         region: &mut Region<'_, Fr>,
@@ -138,6 +154,12 @@ impl DotChip {
             };
             sum = sum + xv * wval;
         }
+        if self.has_advice_weights() {
+            for &col in &c.x[xs.len()..] {
+                let cell = region.assign_advice(col, row, Value::known(Fr::zero()));
+                region.constrain_constant(cell.cell(), Fr::zero())?;
+            }
+        }
         let acc = region.assign_advice(c.acc, row, sum);
         Ok((
             DotRow {
@@ -154,7 +176,7 @@ impl DotChip {
 mod tests {
     use super::*;
     use halo2_proofs::circuit::Cell;
-    use trustml_kit::mock::{chip_accepts as accepts, ChipTest, TestCols};
+    use trustml_kit::mock::{chip_accepts as accepts, chip_check, ChipTest, Failure, TestCols};
 
     #[derive(Clone, Default)]
     struct Case {
@@ -164,6 +186,9 @@ mod tests {
         advice_w: bool,
         /// Adds one to this input cell after the honest sum was computed.
         tamper: Option<usize>,
+        /// Writes `x = 5, w = 7` into the first empty slot of the last row (advice weights)
+        /// and adds 35 to `acc`: every gate holds, only the empty-slot pin can refuse it.
+        forge_empty_slot: bool,
     }
 
     impl ChipTest for Case {
@@ -222,6 +247,18 @@ mod tests {
                 }
                 // Row 0 is left empty: its `acc[-1]` would wrap to an unassigned row.
                 let (row, _) = chip.assign_row(region, r + 1, &xv, &wv, r > 0, prev)?;
+                let mut honest = honest;
+                let last_row = (r + 1) * self.width >= self.xs.len();
+                if self.forge_empty_slot && last_row && xc.len() < self.width {
+                    let (x, WeightColumn::Advice(w)) =
+                        (chip.config.x[xc.len()], chip.config.w[xc.len()])
+                    else {
+                        unreachable!("forged slots need advice weights")
+                    };
+                    region.assign_advice(x, r + 1, Value::known(fe(5)));
+                    region.assign_advice(w, r + 1, Value::known(fe(7)));
+                    honest = honest + Value::known(fe(35));
+                }
                 // Keep the honest running sum in `acc`: only the input was tampered.
                 let acc = region.assign_advice(chip.config.acc, r + 1, honest);
                 prev = honest;
@@ -247,6 +284,7 @@ mod tests {
                 width,
                 advice_w,
                 tamper,
+                forge_empty_slot: false,
             },
             want,
         )
@@ -263,6 +301,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// 23 terms in rows of 4: the last row has one empty slot. A prover who writes
+    /// `x·w = 35` there (and adds it to `acc`, so the gate holds) is refused by the copy
+    /// constraint that pins the empty `x` to 0 — and only by it.
+    #[test]
+    fn forged_empty_slot_with_advice_weights_is_rejected() {
+        let (mut c, want) = case(4, true, None);
+        c.forge_empty_slot = true;
+        let fs = chip_check(c, vec![fe(want + 35)]).expect_err("a forged empty slot");
+        assert_eq!(
+            fs.into_iter().collect::<Vec<_>>(),
+            vec![Failure::Permutation]
+        );
     }
 
     #[test]
