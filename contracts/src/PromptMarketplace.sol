@@ -156,12 +156,16 @@ contract PromptMarketplace is IPromptMarketplace {
     // ================================================================== orders
 
     /// @inheritdoc IPromptMarketplace
-    /// @dev Reverts `ListingNotFound`, `ListingNotActive`, `IncorrectPayment` unless
-    ///      `msg.value == price`, and `InvalidPublicKey` unless (pkX, pkY) is a canonical
-    ///      Baby Jubjub point (EIP-2494 form) not of small order.
+    /// @dev Reverts `ListingNotFound`, `ListingNotActive`, `CircuitDeprecated` when the
+    ///      registry has deprecated either circuit the listing pinned (open orders stay
+    ///      deliverable and refundable), `IncorrectPayment` unless `msg.value == price`, and
+    ///      `InvalidPublicKey` unless (pkX, pkY) is a canonical Baby Jubjub point (EIP-2494 form)
+    ///      not of small order.
     function buy(uint256 listingId, uint256 pkX, uint256 pkY) external payable nonReentrant returns (uint256 orderId) {
         Listing storage l = _existingListing(listingId);
         if (!l.active) revert ListingNotActive(listingId);
+        _notDeprecated(l.listingCircuitId);
+        _notDeprecated(l.deliveryCircuitId);
         if (msg.value != l.price) revert IncorrectPayment(l.price, msg.value);
         if (!BabyJubjub.isOnCurve(pkX, pkY) || BabyJubjub.hasSmallOrder(pkX, pkY)) {
             revert InvalidPublicKey(pkX, pkY);
@@ -184,8 +188,10 @@ contract PromptMarketplace is IPromptMarketplace {
 
     /// @inheritdoc IPromptMarketplace
     /// @dev Reverts `OrderNotFound`, `NotSeller`, `OrderNotOpen`, `DeadlinePassed` if
-    ///      `block.timestamp >= deadline`, `CiphertextLengthMismatch`,
-    ///      `PublicInputNotInField` (index in the delivery layout) and `InvalidProof`.
+    ///      `block.timestamp >= deadline`, `InvalidEphemeralKey` for R = (0, 1) (r ≡ 0: the
+    ///      keystream would not depend on the buyer's key, so anyone could decrypt),
+    ///      `CiphertextLengthMismatch`, `PublicInputNotInField` (index in the delivery layout)
+    ///      and `InvalidProof`.
     ///      The public inputs are rebuilt here: C, PK_B and the order id come from storage.
     function deliver(
         uint256 orderId,
@@ -201,6 +207,7 @@ contract PromptMarketplace is IPromptMarketplace {
         // Deadlines are hours to days long; validator timestamp drift (seconds) is immaterial.
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp >= o.deadline) revert DeadlinePassed(orderId, o.deadline, block.timestamp);
+        if (ephX == 0 && ephY == 1) revert InvalidEphemeralKey(ephX, ephY);
         uint256 expectedLen = l.deliveryNumPublicInputs - DELIVERY_HEADER_LEN;
         if (ciphertext.length != expectedLen) revert CiphertextLengthMismatch(expectedLen, ciphertext.length);
 
@@ -223,20 +230,21 @@ contract PromptMarketplace is IPromptMarketplace {
 
     /// @inheritdoc IPromptMarketplace
     /// @dev Pull refund: marks the order Refunded and credits `amount` to the buyer, who then
-    ///      calls {withdraw} (or {withdrawTo}). Reverts `OrderNotFound`, `NotBuyer`,
+    ///      calls {withdraw} (or {withdrawTo}). Anyone may trigger it (a keeper, the seller, the
+    ///      buyer's agent): the money only ever goes to the buyer. Reverts `OrderNotFound`,
     ///      `OrderNotOpen` (e.g. already delivered) and `DeadlineNotReached`.
     function refund(uint256 orderId) external nonReentrant {
         Order storage o = _existingOrder(orderId);
-        if (msg.sender != o.buyer) revert NotBuyer(msg.sender, o.buyer);
         if (o.status != OrderStatus.Open) revert OrderNotOpen(orderId, o.status);
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < o.deadline) revert DeadlineNotReached(orderId, o.deadline, block.timestamp);
 
         o.status = OrderStatus.Refunded;
         uint256 amount = o.amount;
-        withdrawable[msg.sender] += amount;
-        emit Refunded(orderId, msg.sender, amount);
-        emit Credited(msg.sender, orderId, amount);
+        address buyer = o.buyer;
+        withdrawable[buyer] += amount;
+        emit Refunded(orderId, buyer, amount);
+        emit Credited(buyer, orderId, amount);
     }
 
     // ================================================================== payouts
@@ -297,6 +305,10 @@ contract PromptMarketplace is IPromptMarketplace {
         e = registry.get(circuitId);
         if (e.verifier == address(0)) revert UnknownCircuit(circuitId);
         if (e.deprecated) revert CircuitDeprecated(circuitId);
+    }
+
+    function _notDeprecated(bytes32 circuitId) private view {
+        if (registry.isDeprecated(circuitId)) revert CircuitDeprecated(circuitId);
     }
 
     function _existingListing(uint256 listingId) private view returns (Listing storage l) {

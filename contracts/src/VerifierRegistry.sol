@@ -116,6 +116,11 @@ contract VerifierRegistry is IVerifierRegistry {
         entry = _entries[circuitId];
     }
 
+    /// @inheritdoc IVerifierRegistry
+    function isDeprecated(bytes32 circuitId) external view returns (bool) {
+        return _entries[circuitId].deprecated;
+    }
+
     /// @notice True iff `circuitId` is registered and not deprecated.
     function isActive(bytes32 circuitId) external view returns (bool) {
         Entry storage e = _entries[circuitId];

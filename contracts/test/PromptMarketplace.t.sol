@@ -238,6 +238,8 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         mreg.set(DELIVERY_ID, address(deliveryVerifier), DELIVERY_VK, 6 + CT_LEN, false);
         market = new PromptMarketplace(address(mreg), FEES, FEE_BPS, WINDOW);
         uint256 listingId = doList(SELLER, C, PRICE);
+        // Bought before the registry changes: a deprecation blocks new purchases only.
+        uint256 o = doBuy(BUYER, listingId, PRICE);
 
         ConstVerifier accepting = new ConstVerifier(true);
         mreg.set(LISTING_ID, address(accepting), bytes32(uint256(1)), 2, true);
@@ -249,7 +251,6 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         assertEq(l.deliveryVkDigest, DELIVERY_VK, "vk pinned");
         assertEq(l.deliveryNumPublicInputs, 6 + CT_LEN, "arity pinned");
 
-        uint256 o = doBuy(BUYER, listingId, PRICE);
         // The now-registered accept-all verifier is NOT used: a junk proof still fails...
         uint256[] memory ct = ciphertext(o);
         vm.prank(SELLER);
@@ -264,13 +265,30 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, "");
     }
 
-    function test_deprecationAfterListingKeepsListingUsable() public {
+    function test_deprecationBlocksNewPurchasesButNotOpenOrders() public {
         uint256 listingId = doList(SELLER, C, PRICE);
+        uint256 delivered = doBuy(BUYER, listingId, PRICE);
+        uint256 refunded = doBuy(BUYER, listingId, PRICE);
         registry.deprecate(DELIVERY_ID);
-        registry.deprecate(LISTING_ID);
-        uint256 o = doBuy(BUYER, listingId, PRICE);
-        doDeliver(SELLER, o, C);
+        vm.deal(BUYER, PRICE);
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitDeprecated.selector, DELIVERY_ID));
+        market.buy{value: PRICE}(listingId, B8X, B8Y);
+        // Orders opened before the deprecation settle as they would have.
+        doDeliver(SELLER, delivered, C);
         assertEq(market.withdrawable(SELLER), PRICE - PRICE * FEE_BPS / 10_000, "seller paid");
+        vm.warp(T0 + WINDOW);
+        market.refund(refunded);
+        assertEq(market.withdrawable(BUYER), PRICE, "buyer refunded");
+    }
+
+    function test_RevertWhen_buyListingOfDeprecatedListingCircuit() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        registry.deprecate(LISTING_ID);
+        vm.deal(BUYER, PRICE);
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitDeprecated.selector, LISTING_ID));
+        market.buy{value: PRICE}(listingId, B8X, B8Y);
     }
 
     // ================================================================ constructor errors
@@ -579,12 +597,28 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         market.refund(o);
     }
 
-    function test_RevertWhen_refundByNonBuyer() public {
+    function test_refundByAnyoneCreditsTheBuyer() public {
         uint256 o = _order();
         vm.warp(T0 + WINDOW);
-        vm.prank(SELLER);
-        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.NotBuyer.selector, SELLER, BUYER));
+        address stranger = address(0xBEEF);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit Refunded(o, BUYER, PRICE);
+        vm.prank(stranger);
         market.refund(o);
+        assertEq(market.withdrawable(BUYER), PRICE, "the buyer is credited");
+        assertEq(market.withdrawable(stranger), 0, "the caller is not");
+        assertEq(market.withdrawable(SELLER), 0, "nor the seller");
+    }
+
+    function test_RevertWhen_deliverWithIdentityEphemeralKey() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        // A proof that would verify for R = (0, 1): the contract refuses before verifying.
+        bytes memory proof = proofFor(DELIVERY_VK, deliveryInputs(C, B8X, B8Y, 0, 1, o, ct));
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidEphemeralKey.selector, 0, 1));
+        market.deliver(o, 0, 1, ct, proof);
+        assertTrue(market.getOrder(o).status == IPromptMarketplace.OrderStatus.Open, "still open");
     }
 
     function test_RevertWhen_refundAfterDeliver() public {

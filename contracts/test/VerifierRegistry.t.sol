@@ -49,11 +49,13 @@ contract VerifierRegistryTest is TestBase {
 
     function test_deprecateKeepsEntry() public {
         reg.register(ID, verifier, VK, 10);
+        assertFalse(reg.isDeprecated(ID), "not yet");
         vm.expectEmit(true, true, true, true, address(reg));
         emit CircuitDeprecated(ID);
         reg.deprecate(ID);
         IVerifierRegistry.Entry memory e = reg.get(ID);
         assertTrue(e.deprecated, "deprecated");
+        assertTrue(reg.isDeprecated(ID), "isDeprecated");
         assertEq(e.verifier, verifier, "verifier kept");
         assertFalse(reg.isActive(ID), "inactive");
     }

@@ -88,7 +88,7 @@ interface IPromptMarketplace {
     /// @notice The delivery proof verified; the buyer decrypts `ciphertext` with the secret key
     ///         of PK_B and the ephemeral key R = (ephX, ephY).
     event Delivered(uint256 indexed orderId, uint256 ephX, uint256 ephY, uint256[] ciphertext);
-    /// @notice The buyer reclaimed an undelivered order after its deadline.
+    /// @notice An undelivered order was refunded to its buyer after its deadline.
     event Refunded(uint256 indexed orderId, address indexed buyer, uint256 amount);
     /// @notice `account`'s withdrawable balance grew by `amount` because order `orderId` settled.
     event Credited(address indexed account, uint256 indexed orderId, uint256 amount);
@@ -124,12 +124,12 @@ interface IPromptMarketplace {
     error ListingNotActive(uint256 listingId);
     /// @notice `caller` is not `seller`, the seller of the listing concerned.
     error NotSeller(address caller, address seller);
-    /// @notice `caller` is not `buyer`, the buyer of the order concerned.
-    error NotBuyer(address caller, address buyer);
     /// @notice `msg.value` was `sent`, the listing's price is `price`.
     error IncorrectPayment(uint256 price, uint256 sent);
     /// @notice (pkX, pkY) is not a Baby Jubjub point, or has small order (e.g. the identity).
     error InvalidPublicKey(uint256 pkX, uint256 pkY);
+    /// @notice The delivery's ephemeral key R = (x, y) is the identity: no secret is shared.
+    error InvalidEphemeralKey(uint256 x, uint256 y);
     /// @notice No order has id `orderId`.
     error OrderNotFound(uint256 orderId);
     /// @notice `orderId` is not open (already `status`).
@@ -169,7 +169,8 @@ interface IPromptMarketplace {
         bytes calldata deliveryProof
     ) external;
 
-    /// @notice Buyer reclaims an undelivered order at/after its deadline (credited, then {withdraw}).
+    /// @notice Refunds an undelivered order at/after its deadline to its buyer (credited, then
+    ///         the buyer calls {withdraw}); anyone may call it.
     function refund(uint256 orderId) external;
 
     /// @notice Seller stops new purchases of `listingId`; open orders are unaffected.

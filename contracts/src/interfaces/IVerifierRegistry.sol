@@ -23,4 +23,7 @@ interface IVerifierRegistry {
 
     /// @notice The entry registered under `circuitId`; all fields zero if none.
     function get(bytes32 circuitId) external view returns (Entry memory entry);
+
+    /// @notice Whether `circuitId` was deprecated (one storage read: what a purchase checks).
+    function isDeprecated(bytes32 circuitId) external view returns (bool);
 }

@@ -64,4 +64,8 @@ contract MutableRegistry is IVerifierRegistry {
     function get(bytes32 circuitId) external view returns (Entry memory) {
         return _entries[circuitId];
     }
+
+    function isDeprecated(bytes32 circuitId) external view returns (bool) {
+        return _entries[circuitId].deprecated;
+    }
 }

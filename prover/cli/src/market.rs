@@ -108,7 +108,7 @@ pub enum MarketCmd {
         #[command(flatten)]
         chain: Chain,
     },
-    /// Buyer: reclaim an undelivered order once its deadline has passed.
+    /// Refund an undelivered order to its buyer once its deadline has passed (anyone may).
     Refund {
         #[command(flatten)]
         chain: Chain,
@@ -375,7 +375,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             let m = load(&chain.market)?;
             let s = block_on(async { chain.sender().await?.refund(&m, U256::from(order)).await })?;
             println!(
-                "order {order} refunded: credited to you, `trustml market withdraw` pays it out (tx {}, gasUsed {})",
+                "order {order} refunded: credited to its buyer, whose `trustml market withdraw` pays it out (tx {}, gasUsed {})",
                 s.tx, s.gas_used
             );
         }
