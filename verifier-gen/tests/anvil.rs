@@ -21,6 +21,10 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 fn start_anvil() -> Option<Anvil> {
     let a = Anvil::start(&repo_root());
     if a.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: anvil did not start (is node_modules installed? `npm ci`)"
+        );
         println!("NOTE: node_modules/@foundry-rs/anvil-linux-amd64 is missing (run `npm ci` at the repo root); skipping the Anvil test");
     }
     a
