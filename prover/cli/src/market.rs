@@ -248,6 +248,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
         } => {
             let m = load(&chain.market)?;
             let l = Listing::read(&listing)?;
+            l.check_preview(&listing)?;
             let proof = l.proof.proof_bytes(&listing)?;
             let (c, h, price) = (
                 u256_of_hex(&l.commitment)?,

@@ -134,6 +134,11 @@ async fn sale(url: &str) {
     let prompt_path = fixtures().join("generator.input.json");
     let prompt = read_input(&prompt_path).unwrap();
     let (listing, secret) = prove_listing(&model, &model_keys, &prompt, &prompt_path).unwrap();
+    // The published preview is what H commits to; a swapped preview is refused off chain.
+    listing.check_preview(Path::new("listing.json")).unwrap();
+    let mut swapped = listing.clone();
+    swapped.proof.outputs[0].field[0] = "1".into();
+    assert!(swapped.check_preview(Path::new("listing.json")).is_err());
     let secret_path = work.path().join("listing.secret.json");
     std::fs::write(&secret_path, serde_json::to_string(&secret).unwrap()).unwrap();
 

@@ -96,6 +96,40 @@ impl Listing {
     pub fn read(path: &Path) -> Result<Self, MarketError> {
         read(path, "listing")
     }
+
+    /// Checks that the published output (the preview buyers see) is what the listing's
+    /// output hash commits to: `H = Poseidon(output ‖ 0)`, and that `C` and `H` are the
+    /// proof's public inputs. A listing whose preview was swapped is refused before any gas
+    /// is spent on it.
+    pub fn check_preview(&self, path: &Path) -> Result<(), MarketError> {
+        let bad = |msg: String| MarketError::Format {
+            path: path.display().to_string(),
+            what: "listing",
+            msg,
+        };
+        if self.proof.instances != [self.commitment.clone(), self.output_hash.clone()] {
+            return Err(bad(
+                "its commitment and output hash are not the proof's public inputs".into(),
+            ));
+        }
+        let fields = self
+            .proof
+            .outputs
+            .iter()
+            .flat_map(|o| o.field.iter())
+            .map(|f| {
+                trustml_kit::field::parse(f)
+                    .ok_or_else(|| bad(format!("{f} is not a field element")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let h = fr_from_hex(&self.output_hash).ok_or_else(|| bad("bad output hash".into()))?;
+        if fields.is_empty() || trustml_poseidon::commit(&fields, Fr::zero()) != h {
+            return Err(bad(
+                "its published output does not hash to its output hash H (the preview is not what was proven)".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Checks that `model` is compiled the way listings need.
@@ -172,4 +206,42 @@ pub fn write_listing(
     write_json(secret_out, secret)?;
     write_json(out, listing)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustml_kit::{ArtifactHeader, OutputTensor};
+
+    fn listing(fields: &[u64], h_of: &[u64]) -> Listing {
+        let f: Vec<Fr> = h_of.iter().map(|&v| Fr::from(v)).collect();
+        let c = Fr::from(9u64);
+        let h = trustml_poseidon::commit(&f, Fr::zero());
+        let header = ArtifactHeader::new("model", 1, [0; 32], 10, 2);
+        let mut pf = ProofFile::new(&header, &[c, h], &[0u8; 4], vec![], false);
+        pf.outputs = vec![OutputTensor {
+            name: "image".into(),
+            shape: vec![fields.len()],
+            values: fields.iter().map(|&v| v as f64).collect(),
+            field: fields.iter().map(|v| v.to_string()).collect(),
+        }];
+        Listing {
+            commitment: fr_to_hex(&c),
+            output_hash: fr_to_hex(&h),
+            proof: pf,
+        }
+    }
+
+    #[test]
+    fn preview_must_hash_to_the_output_hash() {
+        let p = Path::new("listing.json");
+        assert!(listing(&[1, 2, 3], &[1, 2, 3]).check_preview(p).is_ok());
+        let e = listing(&[1, 2, 4], &[1, 2, 3])
+            .check_preview(p)
+            .unwrap_err();
+        assert!(e.to_string().contains("does not hash"), "{e}");
+        let mut l = listing(&[1, 2, 3], &[1, 2, 3]);
+        l.output_hash = fr_to_hex(&Fr::from(5u64));
+        assert!(l.check_preview(p).is_err(), "H not the proof's");
+    }
 }
