@@ -52,12 +52,12 @@ enum Cmd {
         /// Output directory.
         #[arg(short, long)]
         output: PathBuf,
-        #[arg(long, default_value_t = Visibility::Private, value_parser = visibility)]
+        #[arg(long, default_value_t = Visibility::Private, value_parser = visibility())]
         input_visibility: Visibility,
         /// `fixed` bakes the weights into the verifying key.
-        #[arg(long, default_value_t = Visibility::Fixed, value_parser = visibility)]
+        #[arg(long, default_value_t = Visibility::Fixed, value_parser = visibility())]
         weights_visibility: Visibility,
-        #[arg(long, default_value_t = Visibility::Public, value_parser = visibility)]
+        #[arg(long, default_value_t = Visibility::Public, value_parser = visibility())]
         output_visibility: Visibility,
         /// Fractional bits of the fixed-point format (default: chosen by calibration).
         #[arg(long)]
@@ -142,9 +142,13 @@ enum SrsCmd {
     },
 }
 
-/// `private`, `public`, `hashed` or `fixed`.
-fn visibility(s: &str) -> Result<Visibility, String> {
-    s.parse()
+/// `private`, `public`, `hashed` or `fixed` (listed in `--help`).
+fn visibility() -> impl clap::builder::TypedValueParser<Value = Visibility> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Visibility::ALL.map(|v| v.name())).map(|s| {
+        s.parse::<Visibility>()
+            .expect("one of the listed visibilities")
+    })
 }
 
 fn spinner(msg: &str) -> ProgressBar {
