@@ -61,8 +61,12 @@ pub enum MarketError {
     /// The ciphertext's ephemeral key is not a point.
     #[error("the ciphertext's ephemeral key R is not a valid Baby Jubjub point")]
     BadPoint,
-    /// The buyer's key is not a valid key.
-    #[error("the buyer's public key is not a valid Baby Jubjub key (off the curve, small order or outside the prime-order subgroup)")]
+    /// The buyer's key is not a valid key: the same test as the marketplace's `buy` (on the
+    /// curve, not of small order). Neither side requires the prime-order subgroup: a key with
+    /// a small-order component only keeps its own buyer from decrypting.
+    #[error(
+        "the buyer's public key is not a valid Baby Jubjub key (off the curve or of small order)"
+    )]
     BadBuyerKey,
     /// Decryption failed.
     #[error("decryption failed: {0}")]
