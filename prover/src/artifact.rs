@@ -1,9 +1,11 @@
 //! Any circuit directory, opened by its header (`circuit.json`): what `verify`, the Solidity
 //! verifier generator and deployment need, whatever the circuit.
 //!
-//! A new circuit kind adds one [`Kind`] to [`KINDS`]: its name, how its verifying key is
-//! read (halo2 re-runs the circuit's `configure` for that, so the type must be known) and
-//! what to shrink when its verifier is too large. Nothing else dispatches on the kind.
+//! A new circuit kind implements [`CircuitArtifact`] for its loaded directory (header, keys — halo2
+//! re-runs the circuit's `configure` to read a verifying key, so the type must be known —,
+//! what to shrink when its verifier is too large, what a proof file says beyond its public
+//! inputs) and adds one line to [`KINDS`]. Nothing else dispatches on the kind, and a
+//! directory is loaded once.
 
 use crate::market::delivery::DeliveryDir;
 use crate::model::CompiledModel;
@@ -50,57 +52,68 @@ pub enum ArtifactError {
     },
 }
 
-/// One circuit kind.
-pub struct Kind {
-    /// The `kind` in `circuit.json`.
-    pub name: &'static str,
-    /// Loads the kind's settings from a directory; returns its header (to compare with
-    /// `circuit.json`) and what to shrink when its verifier is too large.
-    pub open: fn(&Path) -> Result<(ArtifactHeader, String), ArtifactError>,
-    /// Loads its keys (and the proving key when asked).
-    pub keys: fn(&Path, bool) -> Result<Keys, ArtifactError>,
+/// A loaded circuit directory of some kind.
+pub trait CircuitArtifact {
+    /// The header the directory's own settings imply (compared with `circuit.json`).
+    fn header(&self) -> ArtifactHeader;
+    /// What to shrink when the verifier is too large (for messages).
+    fn shape_hint(&self) -> String;
+    /// Its keys (and the proving key when asked).
+    fn keys(&self, with_pk: bool) -> Result<Keys, ArtifactError>;
     /// Checks what a valid proof file says beyond its public inputs (a model's readable
     /// outputs); returns a note for the reader, if any.
-    pub check: fn(&Path, &ProofFile) -> Result<Option<&'static str>, ArtifactError>,
+    fn check(&self, pf: &ProofFile) -> Result<Option<&'static str>, ArtifactError>;
 }
 
-/// Every circuit kind this build knows.
-pub const KINDS: &[Kind] = &[
-    Kind {
-        name: crate::model::KIND,
-        open: |dir| {
-            let m = CompiledModel::load(dir)?;
-            let s = &m.settings.shape;
-            let hint = format!("dot width {}, {} lanes", s.dot_width, s.lanes);
-            Ok((m.header(), hint))
-        },
-        keys: |dir, with_pk| {
-            Ok(crate::proof::load_keys(
-                &CompiledModel::load(dir)?,
-                with_pk,
-            )?)
-        },
-        check: |dir, pf| {
-            use crate::proof::OutputsStatus::*;
-            Ok(match crate::proof::check_outputs(&CompiledModel::load(dir)?, pf)? {
-                Proven => None,
-                HashOpened => Some("the readable outputs open the output commitment (salt 0)"),
-                NotCovered => Some(
-                    "the readable outputs are the prover's word: the proof hides them (private or salted)",
-                ),
-            })
-        },
-    },
-    Kind {
-        name: crate::market::delivery::KIND,
-        open: |dir| {
-            let d = DeliveryDir::load(dir)?;
-            let hint = format!("delivery circuit of {} blocks", d.settings.blocks);
-            Ok((d.header(), hint))
-        },
-        keys: |dir, with_pk| Ok(DeliveryDir::load(dir)?.keys(with_pk)?),
-        check: |_, _| Ok(None),
-    },
+impl CircuitArtifact for CompiledModel {
+    fn header(&self) -> ArtifactHeader {
+        CompiledModel::header(self)
+    }
+    fn shape_hint(&self) -> String {
+        let s = &self.settings.shape;
+        format!("dot width {}, {} lanes", s.dot_width, s.lanes)
+    }
+    fn keys(&self, with_pk: bool) -> Result<Keys, ArtifactError> {
+        Ok(crate::proof::load_keys(self, with_pk)?)
+    }
+    fn check(&self, pf: &ProofFile) -> Result<Option<&'static str>, ArtifactError> {
+        use crate::proof::OutputsStatus::*;
+        Ok(match crate::proof::check_outputs(self, pf)? {
+            Proven => None,
+            HashOpened => Some("the readable outputs open the output commitment (salt 0)"),
+            NotCovered => Some(
+                "the readable outputs are the prover's word: the proof hides them (private or salted)",
+            ),
+        })
+    }
+}
+
+impl CircuitArtifact for DeliveryDir {
+    fn header(&self) -> ArtifactHeader {
+        DeliveryDir::header(self)
+    }
+    fn shape_hint(&self) -> String {
+        format!("delivery circuit of {} blocks", self.settings.blocks)
+    }
+    fn keys(&self, with_pk: bool) -> Result<Keys, ArtifactError> {
+        Ok(DeliveryDir::keys(self, with_pk)?)
+    }
+    fn check(&self, _: &ProofFile) -> Result<Option<&'static str>, ArtifactError> {
+        Ok(None)
+    }
+}
+
+/// Opens a directory of one kind.
+type Open = fn(&Path) -> Result<Box<dyn CircuitArtifact>, ArtifactError>;
+
+/// Every circuit kind this build knows: the `kind` of `circuit.json` and how to open it.
+pub const KINDS: &[(&str, Open)] = &[
+    (crate::model::KIND, |dir| {
+        Ok(Box::new(CompiledModel::load(dir)?))
+    }),
+    (crate::market::delivery::KIND, |dir| {
+        Ok(Box::new(DeliveryDir::load(dir)?))
+    }),
 ];
 
 /// A circuit directory of any kind.
@@ -111,7 +124,7 @@ pub struct CircuitDir {
     pub header: ArtifactHeader,
     /// What to shrink when the verifier is too large (for messages).
     pub shape_hint: String,
-    kind: &'static Kind,
+    circuit: Box<dyn CircuitArtifact>,
 }
 
 impl CircuitDir {
@@ -119,31 +132,28 @@ impl CircuitDir {
     /// directory without a header (made before headers existed) is taken for what its
     /// settings file says it is.
     pub fn open(dir: &Path) -> Result<Self, ArtifactError> {
-        if !ArtifactHeader::exists(dir) {
-            let name = if DeliveryDir::is_delivery_dir(dir) {
-                crate::market::delivery::KIND
-            } else {
-                crate::model::KIND
-            };
-            let kind = KINDS.iter().find(|k| k.name == name).expect("a known kind");
-            let (header, shape_hint) = (kind.open)(dir)?;
-            return Ok(Self {
-                dir: dir.to_path_buf(),
-                header,
-                shape_hint,
-                kind,
-            });
-        }
-        let header = ArtifactHeader::read(dir)?;
-        let kind = KINDS
+        let header = if ArtifactHeader::exists(dir) {
+            Some(ArtifactHeader::read(dir)?)
+        } else {
+            None
+        };
+        let name = match &header {
+            Some(h) => h.kind.as_str(),
+            None if DeliveryDir::is_delivery_dir(dir) => crate::market::delivery::KIND,
+            None => crate::model::KIND,
+        };
+        let open = KINDS
             .iter()
-            .find(|k| k.name == header.kind)
+            .find(|(k, _)| *k == name)
+            .map(|(_, open)| open)
             .ok_or_else(|| ArtifactError::UnknownKind {
                 dir: dir.display().to_string(),
-                kind: header.kind.clone(),
-                known: KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", "),
+                kind: name.to_string(),
+                known: KINDS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "),
             })?;
-        let (settings, shape_hint) = (kind.open)(dir)?;
+        let circuit = open(dir)?;
+        let settings = circuit.header();
+        let header = header.unwrap_or_else(|| settings.clone());
         if settings != header {
             return Err(ArtifactError::StaleHeader {
                 dir: dir.display().to_string(),
@@ -154,14 +164,14 @@ impl CircuitDir {
         Ok(Self {
             dir: dir.to_path_buf(),
             header,
-            shape_hint,
-            kind,
+            shape_hint: circuit.shape_hint(),
+            circuit,
         })
     }
 
     /// The directory's keys.
     pub fn keys(&self, with_pk: bool) -> Result<Keys, ArtifactError> {
-        (self.kind.keys)(&self.dir, with_pk)
+        self.circuit.keys(with_pk)
     }
 
     /// Checks a proof file against this directory's keys: `Ok(None)` for an invalid proof,
@@ -176,6 +186,6 @@ impl CircuitDir {
         if !pf.verify(&self.header, keys, path)? {
             return Ok(None);
         }
-        Ok(Some((self.kind.check)(&self.dir, pf)?))
+        Ok(Some(self.circuit.check(pf)?))
     }
 }

@@ -22,16 +22,15 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// `trustml compile` of the digits MLP (default visibilities) into `dir`.
-fn compile_mlp(dir: &str) {
-    let o = trustml(&[
-        "compile",
-        &fixture("digits_mlp.onnx"),
-        "--calibrate",
-        &fixture("digits_calibration.json"),
-        "-o",
-        dir,
-    ]);
+/// `trustml compile` of the digits MLP into `dir` (default visibilities, unless `extra` flags).
+fn compile_mlp(dir: &str, extra: &[&str]) {
+    let (onnx, cal) = (
+        fixture("digits_mlp.onnx"),
+        fixture("digits_calibration.json"),
+    );
+    let mut args = vec!["compile", &onnx, "--calibrate", &cal, "-o", dir];
+    args.extend_from_slice(extra);
+    let o = trustml(&args);
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -40,7 +39,7 @@ fn whole_flow_and_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("mlp");
     let d = dir.to_str().unwrap();
-    compile_mlp(d);
+    compile_mlp(d, &[]);
     let settings: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("settings.json")).unwrap()).unwrap();
     let k = settings["k"].as_u64().unwrap().to_string();
@@ -100,17 +99,7 @@ fn whole_flow_and_exit_codes() {
     assert_eq!(std::fs::read(&proof).unwrap(), before);
 
     // Recompiled with other settings: the old keys are refused and the CLI says what to run.
-    let o = trustml(&[
-        "compile",
-        &fixture("digits_mlp.onnx"),
-        "--calibrate",
-        &fixture("digits_calibration.json"),
-        "-o",
-        d,
-        "--input-visibility",
-        "public",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    compile_mlp(d, &["--input-visibility", "public"]);
     let o = trustml(&["prove", d, &fixture("digits_mlp.input.json")]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
@@ -162,7 +151,7 @@ fn prompt_commands_refuse_bad_input() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("mlp");
     let d = dir.to_str().unwrap();
-    compile_mlp(d);
+    compile_mlp(d, &[]);
     // A model with a private input and a public output cannot back a listing.
     let o = trustml(&[
         "prompt",
