@@ -39,12 +39,12 @@ $T evm verify "$OUT/cnn" "$OUT/cnn/proof.json" --rpc-url "$RPC" --send
 echo "== 2. prompt marketplace"
 M=(--rpc-url "$RPC" --market "$OUT/market.json")
 BUYER_ETH_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d # Anvil account 1
-$T compile $GEN/generator.onnx --calibrate $GEN/generator_calibration.json -o "$OUT/gen" \
-  --input-visibility hashed --output-visibility hashed
+SELLER_ADDR=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 # Anvil account 0, the default sender
+$T compile $GEN/generator.onnx --calibrate $GEN/generator_calibration.json -o "$OUT/gen" --listing
 K=$(k_of "$OUT/gen/settings.json")
 $T srs gen --k "$K" -o "$OUT/dev-k$K.srs"
 $T setup "$OUT/gen" --srs "$OUT/dev-k$K.srs"
-$T prompt prove-listing "$OUT/gen" $GEN/generator.input.json -o "$OUT/listing.json"
+$T prompt prove-listing "$OUT/gen" $GEN/generator.input.json --seller $SELLER_ADDR -o "$OUT/listing.json"
 $T srs gen --k 12 -o "$OUT/dev-k12.srs"
 $T prompt setup-delivery "$OUT/deliv" --model "$OUT/gen" --srs "$OUT/dev-k12.srs"
 $T market deploy "${M[@]}" --listing-dir "$OUT/gen" --delivery-dir "$OUT/deliv"

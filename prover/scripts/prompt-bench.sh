@@ -23,11 +23,11 @@ t() { /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" >>"$LOG" 2>&1; read -r s 
 gas() { grep -o 'gasUsed [0-9]*' "$LOG" | tail -1 | cut -d' ' -f2; }
 
 "$TRUSTML" compile "$FX/generator.onnx" --calibrate "$FX/generator_calibration.json" -o gen \
-  --input-visibility hashed --output-visibility hashed >>"$LOG" 2>&1
+  --listing >>"$LOG" 2>&1
 k=$(python3 -c "import json; print(json.load(open('gen/settings.json'))['k'])")
 "$TRUSTML" srs gen --k "$k" --seed 7 -o gen.srs >>"$LOG" 2>&1
 read -r setup_s _ < <(t "$TRUSTML" setup gen --srs gen.srs)
-read -r list_s list_mb < <(t "$TRUSTML" prompt prove-listing gen "$FX/generator.input.json")
+read -r list_s list_mb < <(t "$TRUSTML" prompt prove-listing gen "$FX/generator.input.json" --seller 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266)
 "$TRUSTML" srs gen --k 12 --seed 8 -o deliv.srs >>"$LOG" 2>&1
 "$TRUSTML" prompt setup-delivery deliv --model gen --srs deliv.srs >>"$LOG" 2>&1
 dk=$(python3 -c "import json; print(json.load(open('deliv/delivery.json'))['k'])")

@@ -17,6 +17,7 @@ use halo2_proofs::plonk::{
     Advice, Assigned, Circuit, Column, ConstraintSystem, Error, Fixed, Instance,
 };
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use std::sync::Arc;
 use trustml_poseidon::{PoseidonChip, PoseidonConfig, RoundConstants};
 
@@ -113,6 +114,17 @@ pub struct CircuitShape {
     /// Whether the program has rounding divisions (see `arith`).
     #[serde(default = "yes")]
     pub div: bool,
+    /// The marketplace listing statement (`market::listing`): the hashed output's salt is
+    /// the constant 0 (so anyone holding the published output recomputes its hash), and one
+    /// more public input, last, is the seller's address, copied into the circuit so a proof
+    /// holds for that seller only. Absent from settings files of other models (their
+    /// digests are unchanged).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub listing: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 fn yes() -> bool {
@@ -181,8 +193,11 @@ pub struct Salts {
 pub struct Witness {
     /// Integer value of every wire, indexed by wire id.
     pub wires: Vec<i128>,
-    /// Salts of the hashed classes (ignored for the others).
+    /// Salts of the hashed classes (ignored for the others; a listing's output salt is 0).
     pub salts: Salts,
+    /// The seller a listing proof is bound to (its address as an integer); ignored unless
+    /// [`CircuitShape::listing`].
+    pub seller: Fr,
 }
 
 /// The halo2 circuit proving one evaluation of a [`Program`].
@@ -307,6 +322,7 @@ struct Exposed<'v> {
     params: Vec<ACell<'v>>,
     outputs: Vec<ACell<'v>>,
     salts: [Option<ACell<'v>>; 3],
+    seller: Option<ACell<'v>>,
 }
 
 impl Circuit<Fr> for ModelCircuit {
@@ -457,6 +473,9 @@ impl Circuit<Fr> for ModelCircuit {
                 Visibility::Private | Visibility::Fixed => {}
             }
         }
+        if let Some(seller) = &exposed.seller {
+            layouter.constrain_instance(seller.cell(), config.instance, row);
+        }
         Ok(())
     }
 }
@@ -494,9 +513,17 @@ impl ModelCircuit {
         let hashed =
             [shape.vis.input, shape.vis.weights, shape.vis.output].map(|v| v == Visibility::Hashed);
         row += 1;
-        // Salts of hashed classes: free witnesses, bound only through their commitments.
+        // Salts of hashed classes: free witnesses, bound only through their commitments —
+        // except a listing's output salt, which is the constant 0 (a copy of the zero wire).
         for (i, s) in salts.iter_mut().enumerate() {
-            if hashed[i] {
+            if !hashed[i] {
+                continue;
+            }
+            if i == 2 && shape.listing {
+                let cell = region.assign_advice(cfg.grid[i], row, Value::known(Fr::zero()));
+                region.constrain_equal(zero.cell(), cell.cell());
+                *s = Some(cell);
+            } else {
                 *s = Some(region.assign_advice(
                     cfg.grid[i],
                     row,
@@ -504,6 +531,11 @@ impl ModelCircuit {
                 ));
             }
         }
+        // A listing's seller: copied to the last public input in `synthesize`.
+        let seller = shape.listing.then(|| {
+            let v = self.witness.as_ref().map(|w| w.seller);
+            region.assign_advice(cfg.grid[3], row, v.map_or(Value::unknown(), Value::known))
+        });
         row += 1;
 
         // Model inputs.
@@ -669,26 +701,67 @@ impl ModelCircuit {
             params,
             outputs,
             salts,
+            seller,
         })
     }
 }
 
-/// Cells a proof exposes, in instance order: see [`ModelCircuit::instances`].
-pub fn num_instances(p: &Program, vis: &Visibilities) -> usize {
-    let count = |v: Visibility, n: usize| match v {
-        Visibility::Public => n,
-        Visibility::Hashed => 1,
-        _ => 0,
-    };
-    let n_in: usize = p.inputs.iter().map(|(_, w)| w.len()).sum();
-    let n_out: usize = p.outputs.iter().map(|(_, w)| w.len()).sum();
-    count(vis.input, n_in) + count(vis.weights, p.weights.len()) + count(vis.output, n_out)
+/// Where each class's public inputs sit in the instance column (see
+/// [`ModelCircuit::instances`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceLayout {
+    /// The input values or their commitment.
+    pub input: Range<usize>,
+    /// The weights or their commitment.
+    pub weights: Range<usize>,
+    /// The output values or their hash.
+    pub output: Range<usize>,
+    /// A listing's seller, last.
+    pub seller: Option<usize>,
+}
+
+impl InstanceLayout {
+    /// The layout of `p` proven with `shape`.
+    pub fn new(p: &Program, shape: &CircuitShape) -> Self {
+        let count = |v: Visibility, n: usize| match v {
+            Visibility::Public => n,
+            Visibility::Hashed => 1,
+            _ => 0,
+        };
+        let n_in: usize = p.inputs.iter().map(|(_, w)| w.len()).sum();
+        let n_out: usize = p.outputs.iter().map(|(_, w)| w.len()).sum();
+        let vis = shape.vis;
+        let a = count(vis.input, n_in);
+        let b = a + count(vis.weights, p.weights.len());
+        let c = b + count(vis.output, n_out);
+        Self {
+            input: 0..a,
+            weights: a..b,
+            output: b..c,
+            seller: shape.listing.then_some(c),
+        }
+    }
+
+    /// Number of public inputs.
+    pub fn len(&self) -> usize {
+        self.output.end + usize::from(self.seller.is_some())
+    }
+
+    /// Whether a proof has no public input.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Number of public inputs of `p` proven with `shape`.
+pub fn num_instances(p: &Program, shape: &CircuitShape) -> usize {
+    InstanceLayout::new(p, shape).len()
 }
 
 impl ModelCircuit {
     /// The public inputs of a proof of this witness: input values or commitment, then
     /// weights or commitment, then output values or commitment (classes that are private
-    /// or fixed contribute nothing).
+    /// or fixed contribute nothing), then a listing's seller.
     pub fn instances(&self) -> Option<Vec<Fr>> {
         let wit = self.witness.as_ref()?;
         let p = &*self.program;
@@ -700,16 +773,24 @@ impl ModelCircuit {
         let weights: Vec<Fr> = p.weights.iter().map(|&v| fe(v as i128)).collect();
         let mut out = vec![];
         let vis = self.shape.vis;
+        let output_salt = if self.shape.listing {
+            Fr::zero()
+        } else {
+            wit.salts.output
+        };
         for (v, values, salt) in [
             (vis.input, inputs, wit.salts.input),
             (vis.weights, weights, wit.salts.weights),
-            (vis.output, outputs, wit.salts.output),
+            (vis.output, outputs, output_salt),
         ] {
             match v {
                 Visibility::Public => out.extend(values),
                 Visibility::Hashed => out.push(trustml_poseidon::commit(&values, salt)),
                 _ => {}
             }
+        }
+        if self.shape.listing {
+            out.push(wit.seller);
         }
         Some(out)
     }

@@ -1,6 +1,6 @@
 //! Keys and proofs of compiled models: the model's side of [`trustml_kit::keys`].
 
-use crate::circuit::{ModelCircuit, Salts, Visibility, Witness};
+use crate::circuit::{InstanceLayout, ModelCircuit, Salts, Visibility, Witness};
 use crate::data::InputData;
 use crate::model::{CompiledModel, ModelError};
 use std::path::Path;
@@ -64,6 +64,7 @@ pub fn check_outputs(model: &CompiledModel, pf: &ProofFile) -> Result<OutputsSta
         }
     }
     let vis = model.settings.shape.vis.output;
+    let layout = InstanceLayout::new(&model.program, &model.settings.shape);
     if !pf.outputs.is_empty() && fields.len() != n_out {
         return Err(bad(format!(
             "{} output values, the model has {n_out}",
@@ -78,8 +79,8 @@ pub fn check_outputs(model: &CompiledModel, pf: &ProofFile) -> Result<OutputsSta
         .ok_or_else(|| bad("a public input is not a field element".into()))?;
     match vis {
         Visibility::Public => {
-            let tail = instances.len().checked_sub(n_out).map(|s| &instances[s..]);
-            if pf.outputs.is_empty() || tail != Some(fields.as_slice()) {
+            let proven = instances.get(layout.output.clone());
+            if pf.outputs.is_empty() || proven != Some(fields.as_slice()) {
                 return Err(bad(
                     "the output values differ from the public outputs".into()
                 ));
@@ -87,7 +88,7 @@ pub fn check_outputs(model: &CompiledModel, pf: &ProofFile) -> Result<OutputsSta
             Ok(OutputsStatus::Proven)
         }
         Visibility::Hashed if !fields.is_empty() => {
-            let h = instances.last().copied();
+            let h = instances.get(layout.output.start).copied();
             if h == Some(trustml_poseidon::commit(&fields, field::Fr::zero())) {
                 Ok(OutputsStatus::HashOpened)
             } else {

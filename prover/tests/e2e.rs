@@ -5,7 +5,7 @@ use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use trustml::circuit::{Salts, Visibilities, Visibility, Witness};
+use trustml::circuit::{Salts, Visibilities, Visibility};
 use trustml::data::{read_input, read_samples, InputData};
 use trustml::kit::field::{from_hex as fr_from_hex, to_hex as fr_to_hex};
 use trustml::kit::ProofFile;
@@ -362,10 +362,7 @@ fn tampered_model_witness_is_rejected() {
     for (kind, wire) in picks {
         let mut bad = w.clone();
         bad.wires[wire as usize] += 1;
-        let c = model.circuit(Some(Witness {
-            wires: bad.wires,
-            salts: bad.salts,
-        }));
+        let c = model.circuit(Some(bad));
         // The prover claims whatever the tampered witness says, public values included
         // (for the private input: the honest output, which it no longer produces).
         let claimed = if kind == "input" {

@@ -9,9 +9,11 @@
 //!   and the Keccak EVM transcript;
 //! * [`proof_file`] — the proof file format;
 //! * [`fs`] — atomic writes;
-//! * [`mock`] — the MockProver harness that reports which gate or lookup failed.
+//! * [`mock`] — the MockProver harness that reports which gate or lookup failed;
+//! * [`cells`] — the free-cell detector and forged assignments (a prank hook for any chip).
 
 pub mod artifact;
+pub mod cells;
 mod error;
 pub mod field;
 pub mod fs;

@@ -457,6 +457,9 @@ impl PoseidonChip {
             cfg.q_absorb.enable(region, row)?;
             let mut full_idx = 0;
             let mut k = 2;
+            // Which cells of each trace row a gate reads: (state, helpers). Only those are
+            // assigned, so no cell of the chip's rows is a value nothing checks.
+            let mut reads = vec![(false, 0usize); per];
             for round in 0..ROUNDS {
                 let r = row + k;
                 if is_full_round(round) {
@@ -466,21 +469,26 @@ impl PoseidonChip {
                     }
                     full_idx += 1;
                     cfg.q_full.enable(region, r)?;
+                    reads[k] = (true, NUM_HELPERS); // s and h = x²
+                    reads[k + 1] = (false, NUM_HELPERS); // g = x⁴
                     k += full_rows;
                 } else {
                     let c = cc.partial[round - FULL_ROUNDS / 2];
                     region.assign_fixed(cfg.round_constants.lane0(), r, c);
                     cfg.q_partial.enable(region, r)?;
+                    reads[k] = (true, 2); // s, x0² and x0⁴
                     k += 1;
                 }
             }
-            for k in 2..per {
+            for (k, &(state_read, helpers_read)) in reads.iter().enumerate().skip(2) {
                 let r = row + k;
-                for (i, col) in cfg.helpers.iter().enumerate() {
+                for (i, col) in cfg.helpers.iter().enumerate().take(helpers_read) {
                     region.assign_advice(*col, r, trace.as_ref().map(|t| t.0[k].1[i]));
                 }
-                for (i, col) in cfg.state.iter().enumerate() {
-                    region.assign_advice(*col, r, trace.as_ref().map(|t| t.0[k].0[i]));
+                if state_read {
+                    for (i, col) in cfg.state.iter().enumerate() {
+                        region.assign_advice(*col, r, trace.as_ref().map(|t| t.0[k].0[i]));
+                    }
                 }
             }
             row += per;

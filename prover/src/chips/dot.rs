@@ -12,8 +12,8 @@
 //! The last row of a dot product usually fills fewer than `W` slots. With fixed weights an
 //! empty slot's `w_i` is the fixed 0, so `x_i·w_i = 0` whatever `x_i` holds; with advice
 //! weights both cells would be free witnesses (a prover could add any `x_i·w_i` to the sum),
-//! so [`DotChip::assign_row`] sets every empty `x_i` to 0 *by a copy constraint to the
-//! constant 0*.
+//! so [`DotChip::assign_row`] sets every empty `x_i` and advice `w_i` to 0 *by a copy
+//! constraint to the constant 0*.
 
 use super::{cur_a, cur_f, fe};
 use halo2_proofs::circuit::{AssignedCell, Region, Value};
@@ -155,9 +155,15 @@ impl DotChip {
             sum = sum + xv * wval;
         }
         if self.has_advice_weights() {
-            for &col in &c.x[xs.len()..] {
-                let cell = region.assign_advice(col, row, Value::known(Fr::zero()));
+            for i in xs.len()..c.x.len() {
+                let cell = region.assign_advice(c.x[i], row, Value::known(Fr::zero()));
                 region.constrain_constant(cell.cell(), Fr::zero())?;
+                // With x pinned, an empty advice w could still be anything (x·w = 0): pin
+                // it too, so no cell of an active dot row is a value nothing checks.
+                if let WeightColumn::Advice(col) = c.w[i] {
+                    let cell = region.assign_advice(col, row, Value::known(Fr::zero()));
+                    region.constrain_constant(cell.cell(), Fr::zero())?;
+                }
             }
         }
         let acc = region.assign_advice(c.acc, row, sum);

@@ -227,7 +227,11 @@ impl LookupChip {
         let vc = region.assign_advice(l.v, row, val(|p| p.0));
         region.assign_advice(l.q, row, val(|p| p.1));
         region.assign_advice(l.q, row + 1, val(|p| p.2));
-        region.assign_advice(l.y, row + 1, Value::known(Fr::zero()));
+        if rescaled {
+            // Row B's lookup reads (RANGE, r, y): y is the range rows' 0. Without a rescale
+            // nothing reads it, so it stays unassigned.
+            region.assign_advice(l.y, row + 1, Value::known(Fr::zero()));
+        }
         let yc = region.assign_advice(l.y, row, val(|p| p.3));
         Ok(LaneCells { v: vc, y: yc })
     }

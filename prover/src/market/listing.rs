@@ -1,14 +1,19 @@
 //! The listing proof ("proof of prompt"): a hidden prompt, run through a public generative
 //! model, yields a public output.
 //!
-//! It is an ordinary inference proof of a model compiled with
-//! `--input-visibility hashed --output-visibility hashed` (weights `fixed`, i.e. public):
-//! the two public inputs are
+//! It is an inference proof of a model compiled with `--listing` (input `hashed`, weights
+//! `fixed`, i.e. public, output `hashed`; see [`crate::circuit::CircuitShape::listing`]):
+//! the three public inputs are
 //!
 //! ```text
-//! C = Poseidon(prompt blocks ‖ salt)      the prompt commitment (salt: random, secret)
-//! H = Poseidon(output ‖ 0)                the output hash (salt 0: anyone holding the
-//!                                           published output can recompute it)
+//! C      = Poseidon(prompt blocks ‖ salt)   the prompt commitment (salt: random, secret)
+//! H      = Poseidon(output ‖ 0)             the output hash: its salt is the constant 0 in
+//!                                           the circuit, so anyone holding the published
+//!                                           output recomputes it
+//! seller = the seller's address (uint160)   copied into the circuit; the marketplace
+//!                                           supplies msg.sender here, so a listing proof
+//!                                           copied from the mempool or an old listing
+//!                                           cannot be listed by anyone else
 //! ```
 //!
 //! The prompt blocks are the model's quantized inputs, i.e. token `t` becomes the field
@@ -16,7 +21,7 @@
 //! open the same `C`.
 
 use super::{read, MarketError};
-use crate::circuit::{Salts, Visibility};
+use crate::circuit::Salts;
 use crate::data::InputData;
 use crate::model::CompiledModel;
 use crate::proof::{self, Keys};
@@ -78,15 +83,18 @@ impl ListingSecret {
     }
 }
 
-/// The public part of a listing: a proof file (instances `[C, H]`, and the generated output
-/// in `outputs`) with `C` and `H` named. `trustml verify` reads it as a proof file.
+/// The public part of a listing: a proof file (instances `[C, H, seller]`, and the generated
+/// output in `outputs`) with `C`, `H` and the seller named. `trustml verify` reads it as a
+/// proof file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Listing {
     /// `C`, hex.
     pub commitment: String,
     /// `H`, hex.
     pub output_hash: String,
-    /// The proof (instances `[C, H]`, the generated output in `outputs`).
+    /// The seller the proof is bound to: a `0x`-prefixed 20-byte address.
+    pub seller: String,
+    /// The proof (instances `[C, H, seller]`, the generated output in `outputs`).
     #[serde(flatten)]
     pub proof: ProofFile,
 }
@@ -97,19 +105,32 @@ impl Listing {
         read(path, "listing")
     }
 
+    /// The seller's address.
+    pub fn seller(&self, path: &Path) -> Result<[u8; 20], MarketError> {
+        parse_address(&self.seller).ok_or_else(|| MarketError::Format {
+            path: path.display().to_string(),
+            what: "listing",
+            msg: format!(
+                "seller {} is not a 0x-prefixed 20-byte address",
+                self.seller
+            ),
+        })
+    }
+
     /// Checks that the published output (the preview buyers see) is what the listing's
-    /// output hash commits to: `H = Poseidon(output ‖ 0)`, and that `C` and `H` are the
-    /// proof's public inputs. A listing whose preview was swapped is refused before any gas
-    /// is spent on it.
+    /// output hash commits to: `H = Poseidon(output ‖ 0)`, and that `C`, `H` and the seller
+    /// are the proof's public inputs. A listing whose preview was swapped is refused before
+    /// any gas is spent on it.
     pub fn check_preview(&self, path: &Path) -> Result<(), MarketError> {
         let bad = |msg: String| MarketError::Format {
             path: path.display().to_string(),
             what: "listing",
             msg,
         };
-        if self.proof.instances != [self.commitment.clone(), self.output_hash.clone()] {
+        let seller = fr_to_hex(&address_field(&self.seller(path)?));
+        if self.proof.instances != [self.commitment.clone(), self.output_hash.clone(), seller] {
             return Err(bad(
-                "its commitment and output hash are not the proof's public inputs".into(),
+                "its commitment, output hash and seller are not the proof's public inputs".into(),
             ));
         }
         let fields = self
@@ -132,17 +153,27 @@ impl Listing {
     }
 }
 
+/// An address as the field element the listing statement takes (its 160-bit integer).
+pub fn address_field(addr: &[u8; 20]) -> Fr {
+    let mut word = [0u8; 32];
+    word[12..].copy_from_slice(addr);
+    trustml_kit::field::from_be_bytes(&word).expect("160 bits are below r")
+}
+
+/// Parses a `0x`-prefixed 20-byte hex address.
+pub fn parse_address(s: &str) -> Option<[u8; 20]> {
+    let h = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
+    hex::decode(h).ok()?.try_into().ok()
+}
+
 /// Checks that `model` is compiled the way listings need.
 pub fn check_listing_model(model: &CompiledModel) -> Result<(), MarketError> {
-    let vis = model.settings.shape.vis;
-    if vis.input != Visibility::Hashed
-        || vis.output != Visibility::Hashed
-        || vis.weights != Visibility::Fixed
-    {
+    let shape = &model.settings.shape;
+    let vis = shape.vis;
+    if !shape.listing {
         return Err(MarketError::WrongModel(format!(
-            "{} has input/weights/output visibility {:?}/{:?}/{:?}; a listing needs a public \
-             model with a committed prompt and a hashed output (input hashed, weights fixed, \
-             output hashed)",
+            "{} was not compiled for listings (input/weights/output {}/{}/{}); a listing's \
+             circuit fixes its output hash's salt to 0 and binds its seller",
             model.dir.display(),
             vis.input,
             vis.weights,
@@ -152,12 +183,14 @@ pub fn check_listing_model(model: &CompiledModel) -> Result<(), MarketError> {
     Ok(())
 }
 
-/// Proves a listing: `prompt` (one model input) through `model`; the salt is fresh.
+/// Proves a listing for `seller`: `prompt` (one model input) through `model`; the salt is
+/// fresh.
 pub fn prove_listing(
     model: &CompiledModel,
     keys: &Keys,
     prompt: &InputData,
     prompt_path: &Path,
+    seller: [u8; 20],
 ) -> Result<(Listing, ListingSecret), MarketError> {
     check_listing_model(model)?;
     let salts = Salts {
@@ -165,7 +198,8 @@ pub fn prove_listing(
         weights: Fr::zero(),
         output: Fr::zero(),
     };
-    let witness = model.witness(prompt, prompt_path, salts)?;
+    let mut witness = model.witness(prompt, prompt_path, salts)?;
+    witness.seller = address_field(&seller);
     let blocks: Vec<Fr> = model
         .program
         .inputs
@@ -185,6 +219,7 @@ pub fn prove_listing(
     let listing = Listing {
         commitment: pf.instances[0].clone(),
         output_hash: pf.instances[1].clone(),
+        seller: format!("0x{}", hex::encode(seller)),
         proof: pf,
     };
     Ok((listing, secret))
@@ -213,12 +248,15 @@ mod tests {
     use super::*;
     use trustml_kit::{ArtifactHeader, OutputTensor};
 
+    const SELLER: [u8; 20] = [0xab; 20];
+
     fn listing(fields: &[u64], h_of: &[u64]) -> Listing {
         let f: Vec<Fr> = h_of.iter().map(|&v| Fr::from(v)).collect();
         let c = Fr::from(9u64);
         let h = trustml_poseidon::commit(&f, Fr::zero());
-        let header = ArtifactHeader::new("model", 1, [0; 32], 10, 2);
-        let mut pf = ProofFile::new(&header, &[c, h], &[0u8; 4], vec![], false);
+        let header = ArtifactHeader::new("model", 1, [0; 32], 10, 3);
+        let s = address_field(&SELLER);
+        let mut pf = ProofFile::new(&header, &[c, h, s], &[0u8; 4], vec![], false);
         pf.outputs = vec![OutputTensor {
             name: "image".into(),
             shape: vec![fields.len()],
@@ -228,6 +266,7 @@ mod tests {
         Listing {
             commitment: fr_to_hex(&c),
             output_hash: fr_to_hex(&h),
+            seller: format!("0x{}", hex::encode(SELLER)),
             proof: pf,
         }
     }
@@ -243,5 +282,22 @@ mod tests {
         let mut l = listing(&[1, 2, 3], &[1, 2, 3]);
         l.output_hash = fr_to_hex(&Fr::from(5u64));
         assert!(l.check_preview(p).is_err(), "H not the proof's");
+        let mut l = listing(&[1, 2, 3], &[1, 2, 3]);
+        l.seller = format!("0x{}", hex::encode([0xcd; 20]));
+        let e = l.check_preview(p).unwrap_err();
+        assert!(e.to_string().contains("seller"), "another seller: {e}");
+    }
+
+    #[test]
+    fn addresses_are_160_bit_integers() {
+        let mut a = [0u8; 20];
+        a[19] = 7;
+        assert_eq!(address_field(&a), Fr::from(7u64));
+        assert_eq!(
+            parse_address("0x0000000000000000000000000000000000000007"),
+            Some(a)
+        );
+        assert_eq!(parse_address("0x07"), None);
+        assert_eq!(parse_address("07"), None);
     }
 }

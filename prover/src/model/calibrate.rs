@@ -113,6 +113,7 @@ pub(super) fn best_layout(
                     .instrs
                     .iter()
                     .any(|i| matches!(i, Instr::DivRound { .. })),
+                listing: opts.listing,
             };
             let plan = RowPlan::new(program, &shape);
             let cost = layout_cost(&shape, k_for(&plan, &shape));

@@ -227,6 +227,9 @@ pub struct CompileOptions {
     pub dot_width: Option<usize>,
     /// Lookup lanes per row; `None` picks the cheapest layout.
     pub lanes: Option<usize>,
+    /// Compile for the marketplace listing statement (see [`CircuitShape::listing`]):
+    /// needs input `hashed`, weights `fixed` and output `hashed`.
+    pub listing: bool,
 }
 
 impl Default for CompileOptions {
@@ -238,6 +241,7 @@ impl Default for CompileOptions {
             headroom_bits: 1,
             dot_width: None,
             lanes: None,
+            listing: false,
         }
     }
 }
@@ -278,6 +282,15 @@ impl CompiledModel {
                 "only weights may be `fixed`; inputs and outputs are private, public or hashed"
                     .into(),
             ));
+        }
+        if opts.listing
+            && (opts.vis.input, opts.vis.weights, opts.vis.output)
+                != (Visibility::Hashed, Visibility::Fixed, Visibility::Hashed)
+        {
+            return Err(ModelError::Option(format!(
+                "a listing model has input hashed, weights fixed and output hashed, not {}/{}/{}",
+                opts.vis.input, opts.vis.weights, opts.vis.output
+            )));
         }
         if ModelFormat::of(onnx) == ModelFormat::Zkml {
             return Self::compile_zkml(onnx, &bytes, samples, opts, out_dir);
@@ -385,6 +398,7 @@ impl CompiledModel {
             .expect("non-empty");
         let (_, _, shape, program, rows, report) = best.swap_remove(pick);
         let k = k_for(&rows, &shape);
+        let n_instances = num_instances(&program, &shape);
         let settings = Settings {
             format_version: FORMAT_VERSION,
             format: ModelFormat::Onnx,
@@ -394,7 +408,7 @@ impl CompiledModel {
             shape,
             k,
             rows,
-            num_instances: num_instances(&program, &opts.vis),
+            num_instances: n_instances,
             inputs: graph
                 .inputs
                 .iter()
@@ -480,6 +494,7 @@ impl CompiledModel {
         }
         let (_, shape, rows) = best_layout(&program, s, opts)?;
         let k = k_for(&rows, &shape);
+        let n_instances = num_instances(&program, &shape);
         let info = |i: usize, shape: &Vec<usize>, what: &str| TensorInfo {
             name: format!("{what} {i}"),
             shape: shape.clone(),
@@ -493,7 +508,7 @@ impl CompiledModel {
             shape,
             k,
             rows,
-            num_instances: num_instances(&program, &opts.vis),
+            num_instances: n_instances,
             inputs: shapes
                 .iter()
                 .enumerate()
@@ -597,7 +612,11 @@ impl CompiledModel {
         let wires = self
             .program
             .eval(&self.program.quantize_inputs(&input.input_data))?;
-        Ok(Witness { wires, salts })
+        Ok(Witness {
+            wires,
+            salts,
+            seller: field::Fr::zero(),
+        })
     }
 
     /// The artifact header of this model's circuit (`circuit.json`).

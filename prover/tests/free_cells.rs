@@ -1,0 +1,152 @@
+//! The free-cell detector (`trustml_kit::cells`) on every circuit: each advice cell the
+//! layout assigns, and each unassigned cell a gate or lookup reads where it is on, is
+//! changed alone and some constraint must notice. A cell that may legitimately be anything
+//! is listed below with its reason; anything else fails the test.
+
+use halo2_proofs::halo2curves::bn256::Fr;
+use std::path::{Path, PathBuf};
+use trustml::circuit::{Salts, Visibilities, Visibility};
+use trustml::data::read_samples;
+use trustml::model::{CompileOptions, CompiledModel};
+use trustml_kit::cells::{free_cells, CellReport};
+
+/// MockProver runs that confirm the local verdicts, per circuit.
+const CONFIRM: usize = 12;
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("onnx/tests/data")
+        .join(name)
+}
+
+fn report(what: &str, r: &CellReport) {
+    eprintln!(
+        "{what}: {} cells checked, {} free, {} dead, {} verdicts confirmed by MockProver",
+        r.checked,
+        r.free.len(),
+        r.dead.len(),
+        r.confirmed
+    );
+    for f in r.free.iter().chain(&r.dead) {
+        eprintln!("  {f}");
+    }
+}
+
+/// Compiles op model `name` with `opts`, runs the detector on an honest witness and
+/// requires that no cell is free.
+fn model(name: &str, opts: CompileOptions) {
+    let json = data(&format!("{name}.json"));
+    let samples = read_samples(&json).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let m = CompiledModel::compile(&data(&format!("{name}.onnx")), &samples, &opts, dir.path())
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let salts = Salts {
+        input: Fr::from(11),
+        weights: Fr::from(12),
+        output: Fr::from(13),
+    };
+    let mut w = m.witness(&samples[0], &json, salts).unwrap();
+    w.seller = Fr::from(0xabcdef_u64);
+    let c = m.circuit(Some(w));
+    let inst = c.instances().unwrap();
+    let s = &m.settings.shape;
+    let what = format!(
+        "{name} (in/w/out {}/{}/{}, dot width {}, lanes {}{}, k {})",
+        s.vis.input,
+        s.vis.weights,
+        s.vis.output,
+        s.dot_width,
+        s.lanes,
+        if s.listing { ", listing" } else { "" },
+        m.settings.k
+    );
+    let r = free_cells(m.settings.k, &c, vec![inst], CONFIRM);
+    report(&what, &r);
+    assert!(
+        r.free.is_empty() && r.dead.is_empty(),
+        "{what}: free or dead cells (see above)"
+    );
+}
+
+fn vis(input: Visibility, weights: Visibility, output: Visibility) -> CompileOptions {
+    CompileOptions {
+        vis: Visibilities {
+            input,
+            weights,
+            output,
+        },
+        ..Default::default()
+    }
+}
+
+use Visibility::{Fixed, Hashed, Private, Public};
+
+#[test]
+fn model_circuit_fixed_weights() {
+    // Dense layer, convolution, elementwise arithmetic and divisions, two dot layouts.
+    model("gemm", vis(Private, Fixed, Public));
+    model(
+        "gemm",
+        CompileOptions {
+            dot_width: Some(4),
+            lanes: Some(2),
+            ..vis(Public, Fixed, Public)
+        },
+    );
+    model("layernorm_op", vis(Private, Fixed, Public));
+}
+
+#[test]
+fn model_circuit_advice_weights() {
+    model("gemm", vis(Private, Private, Public));
+    model("gemm", vis(Private, Public, Public));
+    model(
+        "gemm",
+        CompileOptions {
+            dot_width: Some(8),
+            ..vis(Hashed, Hashed, Hashed)
+        },
+    );
+}
+
+#[test]
+fn model_circuit_activation_products() {
+    // Attention multiplies activations by activations (the dot gate's advice lanes).
+    model("attention", vis(Private, Fixed, Public));
+    model("attention", vis(Private, Hashed, Private));
+}
+
+#[test]
+fn listing_circuit() {
+    model(
+        "gemm",
+        CompileOptions {
+            listing: true,
+            ..vis(Hashed, Fixed, Hashed)
+        },
+    );
+}
+
+#[test]
+fn delivery_circuit() {
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use trustml::market::delivery_circuit::DeliveryCircuit;
+    use trustml_babyjubjub::{keygen, random_scalar};
+    let mut rng = StdRng::seed_from_u64(5);
+    let (_, pk) = keygen(&mut rng);
+    let c = DeliveryCircuit {
+        prompt: trustml_babyjubjub::encode_tokens(&[17, 65535, 0, 4242, 9, 1]),
+        salt: trustml_poseidon::random_salt(&mut rng),
+        r: random_scalar(&mut rng),
+        pk,
+        order_tag: Fr::from(0xdead_beef_cafe_u64),
+    };
+    let k = DeliveryCircuit::min_k(6);
+    let r = free_cells(k, &c, vec![c.public_inputs()], CONFIRM);
+    report("delivery (6 blocks)", &r);
+    assert!(
+        r.free.is_empty() && r.dead.is_empty(),
+        "delivery: free or dead cells"
+    );
+}
