@@ -2,6 +2,14 @@
 //! `prover/onnx/tests/data/make_test_models.py`, with onnxruntime's outputs), the quantized
 //! outputs track the float ones, `MockProver` accepts the honest witness, and changing the
 //! output of any kind of instruction is rejected.
+//!
+//! Two comparisons with floats: against onnxruntime (relative error: catches a wrong scale, a
+//! wrong op), and against the float model on the fixed-point grid (`common::grid_reference`,
+//! absolute error in units of 2^-s): with the quantization of the inputs and parameters taken
+//! out, what is left is the circuit's own rounding, 0.5 ulp per rounding to nearest, so a
+//! rounding that floors, or a rescale by the wrong power of two, fails.
+
+mod common;
 
 use halo2_proofs::dev::MockProver;
 use std::collections::HashSet;
@@ -87,7 +95,11 @@ fn tamper_targets(p: &Program) -> Vec<(&'static str, Wire)> {
     out
 }
 
-fn check_model(name: &str, tolerance: f64) {
+/// Slack for the f32 reference itself (its own rounding over short sums of values < 32 at
+/// scales <= 2^10: far below 0.05 ulp).
+const F32_SLACK: f64 = 0.05;
+
+fn check_model(name: &str, tolerance: f64, grid_ulps: f64) {
     let onnx = data(&format!("{name}.onnx"));
     let json = data(&format!("{name}.json"));
     let samples = read_samples(&json).unwrap();
@@ -104,21 +116,41 @@ fn check_model(name: &str, tolerance: f64) {
     .unwrap_or_else(|e| panic!("{name}: {e}"));
     let w = model.witness(&samples[0], &json, Salts::default()).unwrap();
 
-    // Outputs track onnxruntime's.
+    // Outputs track onnxruntime's...
+    let qp = model.settings.quant;
     let want = samples[0].output_data.clone().expect("output_data");
-    let got = model.outputs(&w);
+    let got: Vec<Vec<f64>> = model.outputs(&w).into_iter().map(|o| o.values).collect();
+    assert_eq!(got.len(), want.len(), "{name}: number of outputs");
     let mut worst = 0.0f64;
-    for (g, t) in got.iter().zip(&want) {
-        for (a, b) in g.values.iter().zip(t) {
+    for (i, (g, t)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.len(), t.len(), "{name}: output {i} has the wrong length");
+        for (a, b) in g.iter().zip(t) {
             let err = (a - *b as f64).abs() / (1.0 + (*b as f64).abs());
             worst = worst.max(err);
         }
     }
+    let vs_ort = common::worst_ulps(name, &got, &want, qp);
+    // ...and, to the rounding, the float model on the grid.
+    let vs_grid = common::worst_ulps(name, &got, &common::grid_reference(&model, &samples[0]), qp);
     eprintln!(
-        "{name}: k = {}, scale 2^{}, worst relative error {worst:.4}",
-        model.settings.k, model.settings.quant.scale_bits
+        "{name}: k = {}, scale 2^{}, worst relative error {worst:.4} against onnxruntime \
+         ({vs_ort:.2} ulp), {vs_grid:.2} ulp against the float model on the grid",
+        model.settings.k, qp.scale_bits
     );
     assert!(worst <= tolerance, "{name}: error {worst} > {tolerance}");
+    let bound = grid_ulps + F32_SLACK;
+    assert!(
+        vs_grid <= bound,
+        "{name}: {vs_grid:.3} ulp from the float model on the grid > {bound} (a wrong rounding?)"
+    );
+    if grid_ulps == 0.0 {
+        // Nothing is computed, values only move: each output is an input rounded to
+        // nearest, within half an ulp of onnxruntime's.
+        assert!(
+            vs_ort <= 0.5 + F32_SLACK,
+            "{name}: {vs_ort} ulp from onnxruntime"
+        );
+    }
 
     // The honest witness satisfies the circuit...
     let k = model.settings.k;
@@ -153,37 +185,54 @@ fn check_model(name: &str, tolerance: f64) {
 }
 
 macro_rules! op_tests {
-    ($($test:ident: $model:literal, $tol:expr;)*) => {
+    ($($test:ident: $model:literal, $tol:expr, $ulps:expr;)*) => {
         $(
             #[test]
             fn $test() {
-                check_model($model, $tol);
+                check_model($model, $tol, $ulps);
             }
         )*
     };
 }
 
+// The last number bounds the distance to the float model on the grid, in ulps (2^-s): half
+// an ulp per rounding on an output's path, times what the ops after it multiply an error by.
+// For single-op models it is exact (0.5: one rescale, or one table); for chains it is an
+// estimate from the op chain, stated per model.
 op_tests! {
-    attention_causal_where: "attention", 0.08;
-    attention_additive_mask: "attention_addmask", 0.05;
-    layer_normalization: "layernorm_op", 0.05;
-    layer_norm_decomposed: "layernorm_decomposed", 0.05;
-    gelu_from_erf: "gelu_erf", 0.03;
-    gelu_op: "gelu_op", 0.03;
-    reduce_mean_sum: "reduce", 0.03;
-    split_and_slice: "split_slice", 0.02;
-    split_opset18: "split18", 0.02;
-    slice_opset9: "slice_opset9", 0.02;
-    gather_constant_indices: "gather_const", 0.02;
-    resize_nearest: "resize", 0.02;
-    upsample: "upsample9", 0.02;
-    conv_transpose: "conv_transpose", 0.03;
-    pow_div_where_misc: "elementwise_misc", 0.1;
-    pools: "pools", 0.03;
-    grouped_conv: "conv_groups", 0.03;
-    broadcast_arith: "broadcast", 0.03;
-    pad_transpose_concat: "pad_transpose_concat", 0.02;
-    matmul_constant: "matmul_const", 0.03;
-    conv_pads_stride: "conv_pads_stride", 0.03;
-    gemm: "gemm", 0.03;
+    // Q·Kᵀ and ·1/√d (2 rescales) feed exp (a table, 0.5), whose error the normalising
+    // division (0.5) and ·V (a rescale, 0.5) carry; score errors of 1 ulp move a
+    // probability by ≤ 1 ulp, times Σ|v| ≲ 4: 8 roundings' worth.
+    attention_causal_where: "attention", 0.08, 4.0;
+    attention_additive_mask: "attention_addmask", 0.05, 4.0;
+    // mean (1 rescale), (x−μ)² and its mean (2), 1/√(var+ε) (a table, 1) feed
+    // (x−μ)·r (1) and ·γ (1): 6 roundings.
+    layer_normalization: "layernorm_op", 0.05, 3.0;
+    layer_norm_decomposed: "layernorm_decomposed", 0.05, 3.0;
+    // x·(1/√2) (0.5) into erf (slope ≤ 1.13, table 0.5): ≤ 1.1 ulp, times |x|/2 < 1, and
+    // the products (1+erf)·x, ·0.5 (2 rescales): 2.1 ulp.
+    gelu_from_erf: "gelu_erf", 0.03, 2.1;
+    gelu_op: "gelu_op", 0.03, 0.5; // one table
+    reduce_mean_sum: "reduce", 0.03, 0.5; // one rescale (the mean's 1/n)
+    split_and_slice: "split_slice", 0.02, 0.0; // moves, and a ReLU (exact)
+    split_opset18: "split18", 0.02, 0.5; // moves, and a mean: one rescale
+    slice_opset9: "slice_opset9", 0.02, 0.0; // moves only
+    gather_constant_indices: "gather_const", 0.02, 0.0; // moves only
+    resize_nearest: "resize", 0.02, 0.0; // moves only
+    upsample: "upsample9", 0.02, 0.0; // moves only
+    conv_transpose: "conv_transpose", 0.03, 0.5; // one rescale
+    // Pow, Div between activations, Where, Sqrt, Exp...: ~8 roundings along the longest
+    // chain (tables and divisions, 0.5 each, slopes ≤ 1).
+    pow_div_where_misc: "elementwise_misc", 0.1, 4.0;
+    pools: "pools", 0.03, 0.5; // one rescale (max: none; averages: ·1/n)
+    grouped_conv: "conv_groups", 0.03, 0.5; // one rescale per conv
+    // k·s (0.5), ·(1/two) (0.5 + 0.5·|1/two|), ·x (0.5 + that times |x| < 2): 3 ulp.
+    broadcast_arith: "broadcast", 0.03, 3.0;
+    pad_transpose_concat: "pad_transpose_concat", 0.02, 0.5; // moves, then tanh: one table
+    // One rescale into sigmoid (slope ≤ 1/4: 0.125) and its table (0.5).
+    matmul_constant: "matmul_const", 0.03, 0.625;
+    conv_pads_stride: "conv_pads_stride", 0.03, 0.5; // one rescale
+    // fc1's rescale and LeakyReLU's table (≤ 0.6 ulp), times fc2's Σ|w| (≲ 2), fc2's
+    // rescale (0.5): 1.7 ulp.
+    gemm: "gemm", 0.03, 1.7;
 }
