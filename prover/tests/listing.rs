@@ -55,7 +55,10 @@ fn listing_instances_are_commitment_output_hash_and_seller() {
     let inst = c.instances().unwrap();
     assert_eq!(m.settings.num_instances, 3);
     assert_eq!(inst.len(), 3);
-    assert_eq!(inst[1], trustml_poseidon::commit(&outputs(&m, &c), Fr::zero()));
+    assert_eq!(
+        inst[1],
+        trustml_poseidon::commit(&outputs(&m, &c), Fr::zero())
+    );
     assert_eq!(inst[2], Fr::from(0x1234_5678u64));
     assert_eq!(check(m.settings.k, &c, vec![inst]), Ok(()));
 }
@@ -76,7 +79,10 @@ fn output_salt_is_zero_in_the_circuit() {
     };
     let fails = check_forged(m.settings.k, &c, vec![inst], forge).unwrap_err();
     // Only the copy from the zero wire refuses it.
-    assert_eq!(fails.into_iter().collect::<Vec<_>>(), vec![Failure::Permutation]);
+    assert_eq!(
+        fails.into_iter().collect::<Vec<_>>(),
+        vec![Failure::Permutation]
+    );
 }
 
 #[test]
@@ -86,7 +92,10 @@ fn a_listing_proof_holds_for_its_seller_only() {
     let mut inst = c.instances().unwrap();
     inst[2] = Fr::from(0x9999u64);
     let fails = check(m.settings.k, &c, vec![inst]).unwrap_err();
-    assert_eq!(fails.into_iter().collect::<Vec<_>>(), vec![Failure::Permutation]);
+    assert_eq!(
+        fails.into_iter().collect::<Vec<_>>(),
+        vec![Failure::Permutation]
+    );
 }
 
 #[test]
@@ -101,5 +110,8 @@ fn listing_needs_its_visibilities() {
     let e = CompiledModel::compile(&data("gemm.onnx"), &samples, &opts, dir.path())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("input hashed, weights fixed and output hashed"), "{e}");
+    assert!(
+        e.contains("input hashed, weights fixed and output hashed"),
+        "{e}"
+    );
 }

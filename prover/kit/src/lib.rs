@@ -10,7 +10,8 @@
 //! * [`proof_file`] — the proof file format;
 //! * [`fs`] — atomic writes;
 //! * [`mock`] — the MockProver harness that reports which gate or lookup failed;
-//! * [`cells`] — the free-cell detector and forged assignments (a prank hook for any chip).
+//! * [`cells`] — the free-cell detector and forged assignments (a prank hook for any chip);
+//! * [`mutation`] — the test-only switch a mutation run uses to drop one gate or lookup.
 
 pub mod artifact;
 pub mod cells;
@@ -19,6 +20,7 @@ pub mod field;
 pub mod fs;
 pub mod keys;
 pub mod mock;
+pub mod mutation;
 pub mod proof_file;
 
 pub use artifact::ArtifactHeader;

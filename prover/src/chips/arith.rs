@@ -51,12 +51,14 @@ impl ArithChip {
             meta.fixed_column(),
             meta.fixed_column(),
         ];
-        meta.create_gate("arith", |meta| {
-            let q = cur_f(meta, q);
-            let [kab, ka, kb, kc] = k.map(|col| cur_f(meta, col));
-            let (a, b, c) = (cur_a(meta, a), cur_a(meta, b), cur_a(meta, c));
-            vec![q * (kab * a.clone() * b.clone() + ka * a + kb * b + kc - c)]
-        });
+        if trustml_kit::mutation::keep("arith") {
+            meta.create_gate("arith", |meta| {
+                let q = cur_f(meta, q);
+                let [kab, ka, kb, kc] = k.map(|col| cur_f(meta, col));
+                let (a, b, c) = (cur_a(meta, a), cur_a(meta, b), cur_a(meta, c));
+                vec![q * (kab * a.clone() * b.clone() + ka * a + kb * b + kc - c)]
+            });
+        }
         ArithConfig { a, b, c, q, k }
     }
 
@@ -90,7 +92,8 @@ impl ArithChip {
 mod tests {
     use super::*;
     use halo2_proofs::circuit::Cell;
-    use trustml_kit::mock::{chip_accepts as accepts, ChipTest, TestCols};
+    use trustml_kit::cells::{check_forged, Forge};
+    use trustml_kit::mock::{chip_accepts as accepts, ChipCircuit, ChipTest, Failure, TestCols};
 
     #[derive(Clone, Default)]
     struct Case {
@@ -132,6 +135,27 @@ mod tests {
             let mut bad = want.clone();
             bad[i] += Fr::one();
             assert!(!accepts(Case { ops: ops.clone() }, bad), "op {i}");
+        }
+        // A forged output cell, exposed as such: every copy holds, only the gate refuses.
+        for (i, w) in want.iter().enumerate() {
+            let mut claimed = want.clone();
+            claimed[i] += Fr::one();
+            let forge = Forge {
+                column: 2,
+                row: i,
+                value: *w + Fr::one(),
+                propagate: true,
+            };
+            let fails = check_forged(10, &ChipCircuit(Case { ops: ops.clone() }), vec![claimed], forge)
+                .unwrap_err();
+            assert_eq!(
+                fails.into_iter().collect::<Vec<_>>(),
+                vec![Failure::Gate {
+                    gate: "arith".into(),
+                    constraint: String::new()
+                }],
+                "op {i}"
+            );
         }
     }
 }

@@ -44,19 +44,21 @@ impl DivChip {
         let q = meta.fixed_column();
         let two_pow = Fr::from(2u64 << scale_bits);
         let half = Expression::Constant(Fr::from(1u64 << (scale_bits - 1)));
-        meta.create_gate("div_round", |meta| {
-            let q = cur_f(meta, q);
-            let [num, den, out, rem, slack] = cols.map(|c| cur_a(meta, c));
-            let two = Expression::Constant(Fr::from(2));
-            vec![
-                q.clone()
-                    * (num * Expression::Constant(two_pow) + den.clone()
-                        - two.clone() * den.clone() * out
-                        - (rem.clone() + half.clone())),
-                q * (slack + half.clone()
-                    - (two * den - Expression::Constant(Fr::one()) - (rem + half))),
-            ]
-        });
+        if trustml_kit::mutation::keep("div_round") {
+            meta.create_gate("div_round", |meta| {
+                let q = cur_f(meta, q);
+                let [num, den, out, rem, slack] = cols.map(|c| cur_a(meta, c));
+                let two = Expression::Constant(Fr::from(2));
+                vec![
+                    q.clone()
+                        * (num * Expression::Constant(two_pow) + den.clone()
+                            - two.clone() * den.clone() * out
+                            - (rem.clone() + half.clone())),
+                    q * (slack + half.clone()
+                        - (two * den - Expression::Constant(Fr::one()) - (rem + half))),
+                ]
+            });
+        }
         DivConfig {
             cols,
             q,

@@ -109,28 +109,33 @@ impl LookupChip {
             })
             .collect();
         for l in &lanes {
-            meta.create_gate("rescale", |meta| {
-                let (q_lk, sel, rs) = (cur_f(meta, l.q_lk), cur_f(meta, l.sel), cur_f(meta, l.rs));
-                let (v, q, y) = (cur_a(meta, l.v), cur_a(meta, l.q), cur_a(meta, l.y));
-                let r = meta.query_advice(l.q, Rotation::next());
-                let one = Expression::Constant(Fr::one());
-                vec![
-                    q_lk.clone() * (one.clone() - sel) * (y - q.clone()),
-                    q_lk.clone()
-                        * (v + rs.clone() * Expression::Constant(half)
-                            - q * (one.clone() + rs.clone() * Expression::Constant(dm1))
-                            - r.clone()),
-                    q_lk * (one - rs) * r,
-                ]
-            });
-            meta.lookup_any("function or remainder range", |meta| {
-                let sel = cur_f(meta, l.sel);
-                vec![
-                    (sel.clone() * cur_f(meta, l.tag), cur_f(meta, t_tag)),
-                    (sel.clone() * cur_a(meta, l.q), cur_f(meta, t_in)),
-                    (sel * cur_a(meta, l.y), cur_f(meta, t_out)),
-                ]
-            });
+            if trustml_kit::mutation::keep("rescale") {
+                meta.create_gate("rescale", |meta| {
+                    let (q_lk, sel, rs) =
+                        (cur_f(meta, l.q_lk), cur_f(meta, l.sel), cur_f(meta, l.rs));
+                    let (v, q, y) = (cur_a(meta, l.v), cur_a(meta, l.q), cur_a(meta, l.y));
+                    let r = meta.query_advice(l.q, Rotation::next());
+                    let one = Expression::Constant(Fr::one());
+                    vec![
+                        q_lk.clone() * (one.clone() - sel) * (y - q.clone()),
+                        q_lk.clone()
+                            * (v + rs.clone() * Expression::Constant(half)
+                                - q * (one.clone() + rs.clone() * Expression::Constant(dm1))
+                                - r.clone()),
+                        q_lk * (one - rs) * r,
+                    ]
+                });
+            }
+            if trustml_kit::mutation::keep("function or remainder range") {
+                meta.lookup_any("function or remainder range", |meta| {
+                    let sel = cur_f(meta, l.sel);
+                    vec![
+                        (sel.clone() * cur_f(meta, l.tag), cur_f(meta, t_tag)),
+                        (sel.clone() * cur_a(meta, l.q), cur_f(meta, t_in)),
+                        (sel * cur_a(meta, l.y), cur_f(meta, t_out)),
+                    ]
+                });
+            }
         }
         LookupConfig {
             lanes,
