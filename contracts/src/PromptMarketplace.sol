@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
 import {IVerifierRegistry} from "./interfaces/IVerifierRegistry.sol";
 import {IPromptMarketplace} from "./interfaces/IPromptMarketplace.sol";
@@ -11,42 +13,59 @@ import {BabyJubjub} from "./libraries/BabyJubjub.sol";
 ///
 ///         1. A seller {list}s a prompt: a listing proof shows that the prompt committed to by
 ///            C = Poseidon(prompt tokens ‖ salt) makes the public model produce the output
-///            hashed to `outputHash`. Both circuits' verifiers are pinned into the listing.
+///            hashed to `outputHash`, for this seller (its address is a public input the
+///            contract supplies). The registry must allow the pair of circuits; both
+///            verifiers are pinned into the listing.
 ///         2. A buyer {buy}s it, escrowing exactly `price` and naming a Baby Jubjub key PK_B.
 ///            The order's deadline is `block.timestamp + deliveryWindow`.
-///         3. Before the deadline the seller may {deliver}: an ephemeral key R, a ciphertext
-///            and a delivery proof that the ciphertext encrypts the opening of C to PK_B.
-///            If it verifies, `price − fee` is credited to the seller and `fee` to the fee
-///            recipient; the ciphertext is published in the {Delivered} event.
-///         4. At or after the deadline, if not delivered, the buyer may {refund}: `price` is
-///            credited back to the buyer.
-///         5. Credited balances leave only through {withdraw}/{withdrawTo} (pull payments).
+///         3. Before the deadline the seller {commitDelivery}s: a digest of the ephemeral key
+///            R, the ciphertext and the delivery proof, and nothing else. From then on a refund
+///            waits until the commitment's reveal deadline (`commit time + revealWindow`).
+///         4. Before the reveal deadline — even after the deadline: that is the point — the
+///            seller reveals with {deliver}: if R, the ciphertext and the proof hash to the
+///            commitment and the proof verifies, `price − fee` is credited to the seller and
+///            `fee` to the fee recipient; the ciphertext is published in {Delivered}.
+///         5. At or after the deadline, and after the reveal deadline of a pending commitment,
+///            anyone may {refund}: `price` is credited back to the buyer.
+///         6. Credited balances leave only through {withdraw}/{withdrawTo} (pull payments).
 ///
 /// @dev Design notes:
+///      - Why commit-reveal: a transaction's calldata is public even when it reverts. With a
+///        one-step delivery, a late (or starved, or bad-proof) delivery would show the buyer
+///        R and the ciphertext — the prompt — and the buyer could still refund. Now the
+///        secret only travels in the reveal, which the commitment protects: while it is
+///        pending no refund is possible, so a reveal in time always settles. A reveal that
+///        fails is the seller's own doing (late, not what it committed, or a proof that does
+///        not verify: the client checks all three before sending).
+///      - The delivery proof's order input is {orderTag}: a hash of the chain id, this
+///        contract and the order id, so a proof cannot be replayed on another deployment.
 ///      - Pull payments everywhere: no function but {withdrawTo} sends ether, so a
 ///        reverting or re-entering recipient can only block its own withdrawal. Refunds are
 ///        credits too (a buyer contract that cannot receive can {withdrawTo} elsewhere).
-///      - Every state-changing entry point is `nonReentrant` and follows
-///        checks-effects-interactions; proof verifiers are only called through `view`
-///        (STATICCALL), so they cannot re-enter state-changing code anyway.
-///      - The delivery window is split at the deadline: {deliver} needs
-///        `block.timestamp < deadline`, {refund} needs `block.timestamp >= deadline`, and
-///        both need the order to be Open, so an order settles at most once.
+///      - Every state-changing entry point is `nonReentrant` (OpenZeppelin's storage
+///        ReentrancyGuard: the contracts target EVM `paris`, without transient storage) and
+///        follows checks-effects-interactions; proof verifiers are only called through
+///        `view` (STATICCALL), so they cannot re-enter state-changing code anyway.
+///      - Time: {commitDelivery} needs `block.timestamp < deadline`; {deliver} needs a pending
+///        commitment and `block.timestamp < revealDeadline`; {refund} needs
+///        `block.timestamp >= deadline` and, with a commitment, `>= revealDeadline`. All three
+///        need the order to be Open, so an order settles at most once, and a refund is
+///        delayed by at most `revealWindow` past the deadline.
 ///      - Fee = floor(amount · feeBps / 10 000), computed without overflow; the seller gets
 ///        `amount − fee`, so seller + fee == amount exactly.
-contract PromptMarketplace is IPromptMarketplace {
+contract PromptMarketplace is IPromptMarketplace, ReentrancyGuard {
     /// @notice The BN254 scalar field modulus r; every public input must be below it.
     uint256 public constant SNARK_SCALAR_FIELD = BabyJubjub.Q;
     /// @notice Basis-point denominator.
     uint256 public constant BPS = 10_000;
     /// @notice Highest allowed fee: 10 %.
     uint256 public constant MAX_FEE_BPS = 1_000;
-    /// @notice Longest allowed delivery window (keeps deadlines far inside uint64).
+    /// @notice Longest allowed delivery window, and reveal window.
     uint256 public constant MAX_DELIVERY_WINDOW = 365 days;
-    /// @notice Public inputs of the listing circuit: [commitment, outputHash].
-    uint256 public constant LISTING_NUM_PUBLIC_INPUTS = 2;
+    /// @notice Public inputs of the listing circuit: [commitment, outputHash, seller].
+    uint256 public constant LISTING_NUM_PUBLIC_INPUTS = 3;
     /// @notice Public inputs of the delivery circuit before the ciphertext:
-    ///         [commitment, pkX, pkY, ephX, ephY, orderId].
+    ///         [commitment, pkX, pkY, ephX, ephY, orderTag].
     uint256 public constant DELIVERY_HEADER_LEN = 6;
 
     /// @notice Where circuit ids are resolved (only at {list} time).
@@ -55,8 +74,10 @@ contract PromptMarketplace is IPromptMarketplace {
     address public immutable feeRecipient;
     /// @notice Fee in basis points of the price, ≤ {MAX_FEE_BPS}.
     uint256 public immutable feeBps;
-    /// @notice Seconds a seller has, from purchase, to deliver.
+    /// @notice Seconds a seller has, from purchase, to commit to a delivery.
     uint256 public immutable deliveryWindow;
+    /// @notice Seconds a seller has, from a commitment, to reveal it.
+    uint256 public immutable revealWindow;
 
     /// @notice Number of listings created; listing ids are 1..listingCount.
     uint256 public listingCount;
@@ -68,28 +89,29 @@ contract PromptMarketplace is IPromptMarketplace {
     /// @notice Wei each account may withdraw.
     mapping(address => uint256) public withdrawable;
 
-    uint256 private constant _NOT_ENTERED = 1;
-    uint256 private constant _ENTERED = 2;
-    uint256 private _reentrancyStatus = _NOT_ENTERED;
-
-    modifier nonReentrant() {
-        if (_reentrancyStatus == _ENTERED) revert ReentrantCall();
-        _reentrancyStatus = _ENTERED;
-        _;
-        _reentrancyStatus = _NOT_ENTERED;
-    }
-
     /// @param registry_       The {IVerifierRegistry} (must have code).
     /// @param feeRecipient_   Non-zero fee recipient.
     /// @param feeBps_         Fee in basis points, ≤ {MAX_FEE_BPS}.
-    /// @param deliveryWindow_ Seconds to deliver after a purchase, in (0, {MAX_DELIVERY_WINDOW}].
-    constructor(address registry_, address feeRecipient_, uint256 feeBps_, uint256 deliveryWindow_) {
+    /// @param deliveryWindow_ Seconds to commit to a delivery after a purchase, in
+    ///                        (0, {MAX_DELIVERY_WINDOW}].
+    /// @param revealWindow_   Seconds to reveal a commitment, in (0, {MAX_DELIVERY_WINDOW}].
+    constructor(
+        address registry_,
+        address feeRecipient_,
+        uint256 feeBps_,
+        uint256 deliveryWindow_,
+        uint256 revealWindow_
+    ) {
         if (registry_.code.length == 0) revert InvalidAddress(registry_);
         if (feeRecipient_ == address(0)) revert InvalidAddress(feeRecipient_);
         if (feeBps_ > MAX_FEE_BPS) revert FeeTooHigh(feeBps_, MAX_FEE_BPS);
         if (deliveryWindow_ == 0 || deliveryWindow_ > MAX_DELIVERY_WINDOW) {
             revert DeliveryWindowOutOfRange(deliveryWindow_, MAX_DELIVERY_WINDOW);
         }
+        if (revealWindow_ == 0 || revealWindow_ > MAX_DELIVERY_WINDOW) {
+            revert RevealWindowOutOfRange(revealWindow_, MAX_DELIVERY_WINDOW);
+        }
+        revealWindow = revealWindow_;
         registry = IVerifierRegistry(registry_);
         feeRecipient = feeRecipient_;
         feeBps = feeBps_;
@@ -100,10 +122,13 @@ contract PromptMarketplace is IPromptMarketplace {
 
     /// @inheritdoc IPromptMarketplace
     /// @dev Reverts `UnknownCircuit`/`CircuitDeprecated` for a bad circuit id,
-    ///      `CircuitArityMismatch` if the listing circuit does not have exactly 2 public
+    ///      `PairNotAllowed` unless the registry allows the two circuits together,
+    ///      `CircuitArityMismatch` if the listing circuit does not have exactly 3 public
     ///      inputs or the delivery circuit has fewer than 7, `PublicInputNotInField` if
     ///      `commitment` or `outputHash` ≥ r, `ZeroPrice`, and `InvalidProof` if the pinned
-    ///      listing verifier rejects `listingProof` for [commitment, outputHash].
+    ///      listing verifier rejects `listingProof` for [commitment, outputHash, msg.sender].
+    ///      The seller input is msg.sender, never an argument: a listing proof copied from
+    ///      the mempool or from another listing cannot be listed by anyone but its prover.
     function list(
         bytes32 listingCircuitId,
         bytes32 deliveryCircuitId,
@@ -115,6 +140,9 @@ contract PromptMarketplace is IPromptMarketplace {
         if (price == 0) revert ZeroPrice();
         IVerifierRegistry.Entry memory le = _activeEntry(listingCircuitId);
         IVerifierRegistry.Entry memory de = _activeEntry(deliveryCircuitId);
+        if (!registry.isPairAllowed(listingCircuitId, deliveryCircuitId)) {
+            revert PairNotAllowed(listingCircuitId, deliveryCircuitId);
+        }
         if (le.numPublicInputs != LISTING_NUM_PUBLIC_INPUTS) {
             revert CircuitArityMismatch(listingCircuitId, le.numPublicInputs);
         }
@@ -125,6 +153,7 @@ contract PromptMarketplace is IPromptMarketplace {
         uint256[] memory inputs = new uint256[](LISTING_NUM_PUBLIC_INPUTS);
         inputs[0] = commitment;
         inputs[1] = outputHash;
+        inputs[2] = uint256(uint160(msg.sender));
         _verify(listingCircuitId, le.verifier, listingProof, inputs);
 
         listingId = ++listingCount;
@@ -170,9 +199,7 @@ contract PromptMarketplace is IPromptMarketplace {
         if (!BabyJubjub.isOnCurve(pkX, pkY) || BabyJubjub.hasSmallOrder(pkX, pkY)) {
             revert InvalidPublicKey(pkX, pkY);
         }
-        // casting to 'uint64' is safe because deliveryWindow ≤ 365 days and timestamps are ≪ 2^63
-        // forge-lint: disable-next-line(unsafe-typecast)
-        uint64 deadline = uint64(block.timestamp + deliveryWindow);
+        uint64 deadline = SafeCast.toUint64(block.timestamp + deliveryWindow);
 
         orderId = ++orderCount;
         Order storage o = _orders[orderId];
@@ -188,11 +215,32 @@ contract PromptMarketplace is IPromptMarketplace {
 
     /// @inheritdoc IPromptMarketplace
     /// @dev Reverts `OrderNotFound`, `NotSeller`, `OrderNotOpen`, `DeadlinePassed` if
-    ///      `block.timestamp >= deadline`, `InvalidEphemeralKey` for R = (0, 1) (r ≡ 0: the
-    ///      keystream would not depend on the buyer's key, so anyone could decrypt),
-    ///      `CiphertextLengthMismatch`, `PublicInputNotInField` (index in the delivery layout)
-    ///      and `InvalidProof`.
-    ///      The public inputs are rebuilt here: C, PK_B and the order id come from storage.
+    ///      `block.timestamp >= deadline`, and `ZeroDigest`. Checks nothing else: the digest
+    ///      is opaque until the reveal.
+    function commitDelivery(uint256 orderId, bytes32 digest) external nonReentrant {
+        Order storage o = _existingOrder(orderId);
+        address seller = _listings[o.listingId].seller;
+        if (msg.sender != seller) revert NotSeller(msg.sender, seller);
+        if (o.status != OrderStatus.Open) revert OrderNotOpen(orderId, o.status);
+        // Deadlines are hours to days long; validator timestamp drift (seconds) is immaterial.
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp >= o.deadline) revert DeadlinePassed(orderId, o.deadline, block.timestamp);
+        if (digest == bytes32(0)) revert ZeroDigest();
+        uint64 revealDeadline = SafeCast.toUint64(block.timestamp + revealWindow);
+        o.deliveryDigest = digest;
+        o.revealDeadline = revealDeadline;
+        emit DeliveryCommitted(orderId, digest, revealDeadline);
+    }
+
+    /// @inheritdoc IPromptMarketplace
+    /// @dev The reveal. Reverts `OrderNotFound`, `NotSeller`, `OrderNotOpen`, `NoCommitment`,
+    ///      `RevealDeadlinePassed` if `block.timestamp >= revealDeadline` (the order's own
+    ///      deadline does not matter any more: the commitment was made before it),
+    ///      `DigestMismatch` unless {deliveryDigest} of the arguments is the commitment,
+    ///      `InvalidEphemeralKey` for R = (0, 1) (r ≡ 0: the keystream would not depend on the
+    ///      buyer's key, so anyone could decrypt), `CiphertextLengthMismatch`,
+    ///      `PublicInputNotInField` (index in the delivery layout) and `InvalidProof`.
+    ///      The public inputs are rebuilt here: C, PK_B and the order tag come from storage.
     function deliver(
         uint256 orderId,
         uint256 ephX,
@@ -202,42 +250,32 @@ contract PromptMarketplace is IPromptMarketplace {
     ) external nonReentrant {
         Order storage o = _existingOrder(orderId);
         Listing storage l = _listings[o.listingId];
-        if (msg.sender != l.seller) revert NotSeller(msg.sender, l.seller);
-        if (o.status != OrderStatus.Open) revert OrderNotOpen(orderId, o.status);
-        // Deadlines are hours to days long; validator timestamp drift (seconds) is immaterial.
-        // forge-lint: disable-next-line(block-timestamp)
-        if (block.timestamp >= o.deadline) revert DeadlinePassed(orderId, o.deadline, block.timestamp);
-        if (ephX == 0 && ephY == 1) revert InvalidEphemeralKey(ephX, ephY);
-        uint256 expectedLen = l.deliveryNumPublicInputs - DELIVERY_HEADER_LEN;
-        if (ciphertext.length != expectedLen) revert CiphertextLengthMismatch(expectedLen, ciphertext.length);
-
-        uint256[] memory inputs = _deliveryInputs(l.commitment, o, orderId, ephX, ephY, ciphertext);
+        _checkReveal(orderId, o, l, ephX, ephY, ciphertext, deliveryProof);
+        uint256[] memory inputs = _deliveryInputs(orderId, ephX, ephY, ciphertext);
         _verify(l.deliveryCircuitId, l.deliveryVerifier, deliveryProof, inputs);
 
         // Effects (no interactions follow: payouts are credits).
         o.status = OrderStatus.Delivered;
-        uint256 amount = o.amount;
-        uint256 fee = feeOf(amount);
-        address seller = l.seller;
-        withdrawable[seller] += amount - fee;
         emit Delivered(orderId, ephX, ephY, ciphertext);
-        emit Credited(seller, orderId, amount - fee);
-        if (fee != 0) {
-            withdrawable[feeRecipient] += fee;
-            emit Credited(feeRecipient, orderId, fee);
-        }
+        _creditSale(orderId, o.amount, l.seller);
     }
 
     /// @inheritdoc IPromptMarketplace
     /// @dev Pull refund: marks the order Refunded and credits `amount` to the buyer, who then
     ///      calls {withdraw} (or {withdrawTo}). Anyone may trigger it (a keeper, the seller, the
     ///      buyer's agent): the money only ever goes to the buyer. Reverts `OrderNotFound`,
-    ///      `OrderNotOpen` (e.g. already delivered) and `DeadlineNotReached`.
+    ///      `OrderNotOpen` (e.g. already delivered), `DeadlineNotReached`, and `RevealPending`
+    ///      while a commitment may still be revealed (a commitment never revealed makes the
+    ///      order refundable at its reveal deadline, if that is after the deadline).
     function refund(uint256 orderId) external nonReentrant {
         Order storage o = _existingOrder(orderId);
         if (o.status != OrderStatus.Open) revert OrderNotOpen(orderId, o.status);
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < o.deadline) revert DeadlineNotReached(orderId, o.deadline, block.timestamp);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (o.deliveryDigest != bytes32(0) && block.timestamp < o.revealDeadline) {
+            revert RevealPending(orderId, o.revealDeadline, block.timestamp);
+        }
 
         o.status = OrderStatus.Refunded;
         uint256 amount = o.amount;
@@ -279,6 +317,22 @@ contract PromptMarketplace is IPromptMarketplace {
         return _orders[orderId];
     }
 
+    /// @inheritdoc IPromptMarketplace
+    function orderTag(uint256 orderId) public view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.chainid, address(this), orderId))) % SNARK_SCALAR_FIELD;
+    }
+
+    /// @inheritdoc IPromptMarketplace
+    function deliveryDigest(
+        uint256 orderId,
+        uint256 ephX,
+        uint256 ephY,
+        uint256[] calldata ciphertext,
+        bytes calldata proof
+    ) public pure returns (bytes32) {
+        return keccak256(abi.encode(orderId, ephX, ephY, ciphertext, proof));
+    }
+
     /// @notice The exact public inputs {deliver} would pass to the verifier for these
     ///         seller-supplied values (useful to provers and for debugging).
     function deliveryPublicInputs(uint256 orderId, uint256 ephX, uint256 ephY, uint256[] calldata ciphertext)
@@ -286,8 +340,8 @@ contract PromptMarketplace is IPromptMarketplace {
         view
         returns (uint256[] memory)
     {
-        Order storage o = _existingOrder(orderId);
-        return _deliveryInputs(_listings[o.listingId].commitment, o, orderId, ephX, ephY, ciphertext);
+        _existingOrder(orderId);
+        return _deliveryInputs(orderId, ephX, ephY, ciphertext);
     }
 
     // ================================================================== internal
@@ -299,6 +353,43 @@ contract PromptMarketplace is IPromptMarketplace {
         emit Withdrawn(msg.sender, to, amount);
         (bool ok,) = to.call{value: amount}("");
         if (!ok) revert TransferFailed(to, amount);
+    }
+
+    /// @dev Every check of a reveal but the proof (see {deliver}).
+    function _checkReveal(
+        uint256 orderId,
+        Order storage o,
+        Listing storage l,
+        uint256 ephX,
+        uint256 ephY,
+        uint256[] calldata ciphertext,
+        bytes calldata deliveryProof
+    ) private view {
+        if (msg.sender != l.seller) revert NotSeller(msg.sender, l.seller);
+        if (o.status != OrderStatus.Open) revert OrderNotOpen(orderId, o.status);
+        bytes32 committed = o.deliveryDigest;
+        if (committed == bytes32(0)) revert NoCommitment(orderId);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp >= o.revealDeadline) {
+            revert RevealDeadlinePassed(orderId, o.revealDeadline, block.timestamp);
+        }
+        bytes32 revealed = deliveryDigest(orderId, ephX, ephY, ciphertext, deliveryProof);
+        if (revealed != committed) revert DigestMismatch(orderId, committed, revealed);
+        if (ephX == 0 && ephY == 1) revert InvalidEphemeralKey(ephX, ephY);
+        uint256 expectedLen = l.deliveryNumPublicInputs - DELIVERY_HEADER_LEN;
+        if (ciphertext.length != expectedLen) revert CiphertextLengthMismatch(expectedLen, ciphertext.length);
+    }
+
+    /// @dev Credits a delivered order's `amount`: `amount − fee` to the seller, `fee` to the
+    ///      fee recipient.
+    function _creditSale(uint256 orderId, uint256 amount, address seller) private {
+        uint256 fee = feeOf(amount);
+        withdrawable[seller] += amount - fee;
+        emit Credited(seller, orderId, amount - fee);
+        if (fee != 0) {
+            withdrawable[feeRecipient] += fee;
+            emit Credited(feeRecipient, orderId, fee);
+        }
     }
 
     function _activeEntry(bytes32 circuitId) private view returns (IVerifierRegistry.Entry memory e) {
@@ -321,23 +412,22 @@ contract PromptMarketplace is IPromptMarketplace {
         if (o.status == OrderStatus.None) revert OrderNotFound(orderId);
     }
 
-    /// @dev [commitment, pkX, pkY, ephX, ephY, orderId, ciphertext...]
-    function _deliveryInputs(
-        uint256 commitment,
-        Order storage o,
-        uint256 orderId,
-        uint256 ephX,
-        uint256 ephY,
-        uint256[] calldata ciphertext
-    ) private view returns (uint256[] memory inputs) {
+    /// @dev [commitment, pkX, pkY, ephX, ephY, orderTag(orderId), ciphertext...] of an
+    ///      existing order.
+    function _deliveryInputs(uint256 orderId, uint256 ephX, uint256 ephY, uint256[] calldata ciphertext)
+        private
+        view
+        returns (uint256[] memory inputs)
+    {
+        Order storage o = _orders[orderId];
         uint256 n = ciphertext.length;
         inputs = new uint256[](DELIVERY_HEADER_LEN + n);
-        inputs[0] = commitment;
+        inputs[0] = _listings[o.listingId].commitment;
         inputs[1] = o.pkX;
         inputs[2] = o.pkY;
         inputs[3] = ephX;
         inputs[4] = ephY;
-        inputs[5] = orderId;
+        inputs[5] = orderTag(orderId);
         for (uint256 i = 0; i < n; ++i) {
             inputs[DELIVERY_HEADER_LEN + i] = ciphertext[i];
         }

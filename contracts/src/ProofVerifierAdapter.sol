@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
 
@@ -12,6 +12,11 @@ import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
 ///      construction and on every call).
 ///
 ///      Behaviour of {verifyProof}:
+///      - reverts `ProofLengthMismatch` if `proof.length != proofLength`: a circuit's proofs
+///        all have the same length (its witness and quotient commitments, its evaluations and
+///        SHPLONK's two points), and the raw verifier reads them at fixed offsets, so it would
+///        ignore bytes appended to a valid proof (`proof ‖ junk` would verify: one statement,
+///        many byte strings) and read zeros past a truncated one;
 ///      - reverts `PublicInputCountMismatch` if `publicInputs.length != numPublicInputs`;
 ///      - reverts `PublicInputNotInField(index, value)` if any public input is ≥ the BN254
 ///        scalar modulus r (the raw verifier would silently reduce it mod r, making
@@ -30,6 +35,8 @@ contract ProofVerifierAdapter is IProofVerifier {
     address public immutable verifier;
     /// @notice Number of public inputs the circuit has.
     uint256 public immutable numPublicInputs;
+    /// @notice Length in bytes of every proof of the circuit (verifier-gen's `proof_len`).
+    uint256 public immutable proofLength;
     /// @notice Keccak-256 of the verifying key (halo2 `RawBytes` serialization) the raw verifier embeds.
     bytes32 public immutable vkDigest;
     /// @notice Gas given to the raw verifier; an invalid curve point makes the BN254
@@ -38,21 +45,37 @@ contract ProofVerifierAdapter is IProofVerifier {
 
     error VerifierHasNoCode(address verifier);
     error ZeroGasLimit();
+    error ZeroProofLength();
+    error ProofLengthMismatch(uint256 expected, uint256 got);
     error PublicInputCountMismatch(uint256 expected, uint256 got);
     error PublicInputNotInField(uint256 index, uint256 value);
     error InsufficientGasForVerifier(uint256 gasLimit);
 
-    constructor(address verifier_, uint256 numPublicInputs_, bytes32 vkDigest_, uint256 verifierGasLimit_) {
+    /// @param verifier_         The raw verifier (must have code).
+    /// @param numPublicInputs_  Public inputs of the circuit.
+    /// @param proofLength_      Bytes of each of the circuit's proofs (> 0).
+    /// @param vkDigest_         Keccak-256 of the verifying key the raw verifier embeds.
+    /// @param verifierGasLimit_ Gas given to the raw verifier (> 0).
+    constructor(
+        address verifier_,
+        uint256 numPublicInputs_,
+        uint256 proofLength_,
+        bytes32 vkDigest_,
+        uint256 verifierGasLimit_
+    ) {
         if (verifier_.code.length == 0) revert VerifierHasNoCode(verifier_);
         if (verifierGasLimit_ == 0) revert ZeroGasLimit();
+        if (proofLength_ == 0) revert ZeroProofLength();
         verifier = verifier_;
         numPublicInputs = numPublicInputs_;
+        proofLength = proofLength_;
         vkDigest = vkDigest_;
         verifierGasLimit = verifierGasLimit_;
     }
 
     /// @inheritdoc IProofVerifier
     function verifyProof(bytes calldata proof, uint256[] calldata publicInputs) external view returns (bool) {
+        if (proof.length != proofLength) revert ProofLengthMismatch(proofLength, proof.length);
         uint256 n = publicInputs.length;
         if (n != numPublicInputs) revert PublicInputCountMismatch(numPublicInputs, n);
         for (uint256 i = 0; i < n; ++i) {

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 import {MarketFixture} from "./utils/MarketFixture.sol";
 import {PromptMarketplace} from "../src/PromptMarketplace.sol";
 import {IPromptMarketplace} from "../src/interfaces/IPromptMarketplace.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 /// @dev A seller/buyer contract whose receive() re-enters the market. In `swallow` mode every
 ///      re-entrant call is wrapped in try/catch (so the outer withdrawal can still succeed and
@@ -39,9 +40,14 @@ contract Attacker {
         orderToRefund = id;
     }
 
+    function commit(uint256 orderId, bytes32 digest) external {
+        market.commitDelivery(orderId, digest);
+    }
+
     function deliver(uint256 orderId, uint256 ephX, uint256 ephY, uint256[] calldata ct, bytes calldata proof)
         external
     {
+        market.commitDelivery(orderId, market.deliveryDigest(orderId, ephX, ephY, ct, proof));
         market.deliver(orderId, ephX, ephY, ct, proof);
     }
 
@@ -64,9 +70,13 @@ contract Attacker {
         _try(abi.encodeCall(market.withdraw, ()));
         _try(abi.encodeCall(market.refund, (orderToRefund)));
         if (orderToDeliver != 0) {
-            _try(abi.encodeCall(market.deliver, (orderToDeliver, 1, 2, deliverCt, deliverProof)));
+            _try(abi.encodeCall(market.commitDelivery, (orderToDeliver, bytes32(uint256(1)))));
+            _try(abi.encodeCall(market.deliver, (orderToDeliver, B8X2, B8Y2, deliverCt, deliverProof)));
         }
     }
+
+    uint256 internal constant B8X2 = 10031262171927540148667355526369034398030886437092045105752248699557385197826;
+    uint256 internal constant B8Y2 = 633281375905621697187330766174974863687049529291089048651929454608812697683;
 
     function _try(bytes memory data) internal {
         reentryAttempts++;
@@ -74,6 +84,8 @@ contract Attacker {
         if (ok) {
             reentrySuccesses++;
         } else {
+            // casting to 'bytes4' is safe because only the selector (first 4 bytes) is wanted
+            // forge-lint: disable-next-line(unsafe-typecast)
             lastReentryError = bytes4(ret);
             if (!swallow) {
                 assembly {
@@ -92,17 +104,21 @@ contract PromptMarketplaceReentrancyTest is MarketFixture {
         attacker = new Attacker(market);
     }
 
-    /// A malicious seller re-enters withdraw/refund/deliver from receive(): every re-entry is
-    /// stopped by the guard, and it gets exactly its credit, while other credits stay put.
+    /// A malicious seller re-enters withdraw/refund/commit/deliver from receive(): every
+    /// re-entry is stopped by the guard (even a reveal that would settle: committed, valid),
+    /// and it gets exactly its credit, while other credits stay put.
     function test_maliciousSellerCannotWithdrawMoreThanOwed() public {
-        uint256 listingId = attacker.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT));
+        uint256 listingId =
+            attacker.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT, address(attacker)));
         uint256 o1 = doBuy(BUYER, listingId, PRICE);
         uint256 o2 = doBuy(BUYER, listingId, PRICE);
         uint256[] memory ct1 = ciphertext(o1);
         attacker.deliver(o1, B8X2, B8Y2, ct1, deliveryProof(C, B8X, B8Y, o1, ct1));
         // o2 stays open; the attacker tries to deliver it (with a valid proof) while re-entering.
         uint256[] memory ct2 = ciphertext(o2);
-        attacker.armDeliver(o2, ct2, deliveryProof(C, B8X, B8Y, o2, ct2));
+        bytes memory proof2 = deliveryProof(C, B8X, B8Y, o2, ct2);
+        attacker.armDeliver(o2, ct2, proof2);
+        attacker.commit(o2, digestOf(o2, B8X2, B8Y2, ct2, proof2));
 
         uint256 owed = market.withdrawable(address(attacker));
         uint256 fee = market.withdrawable(FEES);
@@ -111,8 +127,8 @@ contract PromptMarketplaceReentrancyTest is MarketFixture {
 
         assertEq(address(attacker).balance, owed, "attacker got more or less than owed");
         assertEq(attacker.reentrySuccesses(), 0, "a re-entrant call succeeded");
-        assertEq(attacker.reentryAttempts(), 3, "attempts");
-        assertEq(attacker.lastReentryError(), IPromptMarketplace.ReentrantCall.selector, "guard error");
+        assertEq(attacker.reentryAttempts(), 4, "attempts");
+        assertEq(attacker.lastReentryError(), ReentrancyGuard.ReentrancyGuardReentrantCall.selector, "guard error");
         assertEq(address(market).balance, PRICE + fee, "escrow of o2 + fee remain");
         assertEq(market.withdrawable(address(attacker)), 0, "credit cleared");
         assertTrue(market.getOrder(o2).status == IPromptMarketplace.OrderStatus.Open, "o2 untouched");
@@ -131,7 +147,7 @@ contract PromptMarketplaceReentrancyTest is MarketFixture {
         attacker.withdraw();
         assertEq(address(attacker).balance, PRICE, "attacker got more or less than owed");
         assertEq(attacker.reentrySuccesses(), 0, "a re-entrant call succeeded");
-        assertEq(attacker.lastReentryError(), IPromptMarketplace.ReentrantCall.selector, "guard error");
+        assertEq(attacker.lastReentryError(), ReentrancyGuard.ReentrancyGuardReentrantCall.selector, "guard error");
         assertEq(address(market).balance, PRICE, "other buyer's escrow intact");
         assertTrue(market.getOrder(other).status == IPromptMarketplace.OrderStatus.Open, "other open");
         vm.expectRevert(

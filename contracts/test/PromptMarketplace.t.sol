@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 import {MarketFixture} from "./utils/MarketFixture.sol";
 import {MarketEvents} from "./utils/MarketEvents.sol";
@@ -18,7 +18,7 @@ contract RejectsEther {
 contract PromptMarketplaceTest is MarketFixture, MarketEvents {
     // ================================================================ happy paths
 
-    function test_listBuyDeliverWithdraw() public {
+    function test_listBuyCommitRevealWithdraw() public {
         uint256 listingId = doList(SELLER, C, PRICE);
         assertEq(listingId, 1, "first listing id");
 
@@ -29,12 +29,23 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
 
         uint256[] memory ct = ciphertext(orderId);
         bytes memory proof = deliveryProof(C, B8X, B8Y, orderId, ct);
+        bytes32 d = digestOf(orderId, B8X2, B8Y2, ct, proof);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit DeliveryCommitted(orderId, d, u64(T0 + REVEAL));
+        vm.prank(SELLER);
+        market.commitDelivery(orderId, d);
+        IPromptMarketplace.Order memory o = market.getOrder(orderId);
+        assertEq(o.deliveryDigest, d, "digest stored");
+        assertEq(o.revealDeadline, T0 + REVEAL, "reveal deadline");
+        assertTrue(o.status == IPromptMarketplace.OrderStatus.Open, "still open");
+
+        vm.warp(T0 + 10);
         vm.expectEmit(true, true, true, true, address(market));
         emit Delivered(orderId, B8X2, B8Y2, ct);
         vm.prank(SELLER);
         market.deliver(orderId, B8X2, B8Y2, ct, proof);
 
-        IPromptMarketplace.Order memory o = market.getOrder(orderId);
+        o = market.getOrder(orderId);
         assertTrue(o.status == IPromptMarketplace.OrderStatus.Delivered, "status");
         uint256 fee = PRICE * FEE_BPS / 10_000;
         assertEq(market.withdrawable(SELLER), PRICE - fee, "seller credit");
@@ -74,7 +85,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         uint256 listingId = doList(SELLER, C, PRICE);
         vm.deal(BUYER, PRICE);
         vm.expectEmit(true, true, true, true, address(market));
-        emit Purchased(1, listingId, BUYER, B8X, B8Y, PRICE, uint64(T0 + WINDOW));
+        emit Purchased(1, listingId, BUYER, B8X, B8Y, PRICE, u64(T0 + WINDOW));
         vm.prank(BUYER);
         uint256 orderId = market.buy{value: PRICE}(listingId, B8X, B8Y);
         IPromptMarketplace.Order memory o = market.getOrder(orderId);
@@ -82,6 +93,8 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         assertEq(o.buyer, BUYER, "buyer");
         assertTrue(o.status == IPromptMarketplace.OrderStatus.Open, "open");
         assertEq(o.deadline, T0 + WINDOW, "deadline");
+        assertEq(o.revealDeadline, 0, "no reveal deadline");
+        assertEq(o.deliveryDigest, bytes32(0), "no commitment");
         assertEq(o.amount, PRICE, "amount");
         assertEq(o.pkX, B8X, "pkX");
         assertEq(o.pkY, B8Y, "pkY");
@@ -94,14 +107,15 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         market.buy{value: PRICE}(listingId, GX, GY);
     }
 
-    /// The exact array the verifier sees is [C, pkX, pkY, ephX, ephY, orderId, ct...], with C,
-    /// PK_B and the order id taken from storage.
+    /// The exact array the verifier sees is [C, pkX, pkY, ephX, ephY, orderTag, ct...], with C,
+    /// PK_B and the order tag taken from storage / computed.
     function test_deliveryPublicInputsAreRebuiltFromStorage() public {
         ExpectInputsVerifier ev = new ExpectInputsVerifier();
         bytes32 id = keccak256("expect-delivery");
         registry.register(id, address(ev), bytes32(0), 6 + CT_LEN);
+        registry.allowPair(LISTING_ID, id);
         vm.prank(SELLER);
-        uint256 listingId = market.list(LISTING_ID, id, C, OUT, PRICE, listingProof(C, OUT));
+        uint256 listingId = market.list(LISTING_ID, id, C, OUT, PRICE, listingProof(C, OUT, SELLER));
         doBuy(BUYER, listingId, PRICE); // order 1, unused
         uint256 orderId = doBuy(BUYER, listingId, PRICE); // order 2
         vm.deal(BUYER, PRICE);
@@ -109,11 +123,14 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         market.buy{value: PRICE}(listingId, GX, GY); // order 3, another key
 
         uint256[] memory ct = ciphertext(7);
-        uint256[] memory expected = deliveryInputs(C, B8X, B8Y, B8X2, B8Y2, orderId, ct);
+        uint256[] memory expected = deliveryInputs(C, B8X, B8Y, B8X2, B8Y2, tag(orderId), ct);
         assertEq(market.deliveryPublicInputs(orderId, B8X2, B8Y2, ct), expected, "view layout");
         ev.expect(expected);
 
-        // Same seller arguments, other orders: different (order id / key) inputs → rejected.
+        // Same seller arguments, other orders: different (order tag / key) inputs → rejected.
+        doCommit(SELLER, 1, B8X2, B8Y2, ct, "");
+        doCommit(SELLER, 3, B8X2, B8Y2, ct, "");
+        doCommit(SELLER, orderId, B8X2, B8Y2, ct, "");
         vm.startPrank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, id));
         market.deliver(1, B8X2, B8Y2, ct, "");
@@ -124,16 +141,33 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         assertTrue(market.getOrder(orderId).status == IPromptMarketplace.OrderStatus.Delivered, "delivered");
     }
 
-    function test_listingPublicInputsAreCommitmentThenOutput() public {
+    /// [C, H, seller]: the seller input is msg.sender, never an argument.
+    function test_listingPublicInputsAreCommitmentOutputSeller() public {
         ExpectInputsVerifier ev = new ExpectInputsVerifier();
         bytes32 id = keccak256("expect-listing");
-        registry.register(id, address(ev), bytes32(0), 2);
-        ev.expect(listingInputs(C, OUT));
+        registry.register(id, address(ev), bytes32(0), 3);
+        registry.allowPair(id, DELIVERY_ID);
+        ev.expect(listingInputs(C, OUT, SELLER));
         vm.startPrank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, id));
         market.list(id, DELIVERY_ID, OUT, C, PRICE, ""); // swapped
         market.list(id, DELIVERY_ID, C, OUT, PRICE, "");
         vm.stopPrank();
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, id));
+        market.list(id, DELIVERY_ID, C, OUT, PRICE, ""); // same arguments, another sender
+    }
+
+    /// A listing proof copied from the mempool (or from another listing) cannot be listed by
+    /// anyone but the seller it was made for.
+    function testFuzz_RevertWhen_listingProofListedByAnotherSeller(address copycat) public {
+        vm.assume(copycat != SELLER);
+        bytes memory proof = listingProof(C, OUT, SELLER);
+        vm.prank(copycat);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, LISTING_ID));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, proof);
+        vm.prank(SELLER);
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, proof);
     }
 
     function test_RevertWhen_deliveryProofMadeForAnotherOrder() public {
@@ -142,6 +176,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         uint256 o2 = doBuy(BUYER, listingId, PRICE);
         uint256[] memory ct = ciphertext(1);
         bytes memory proofFor1 = deliveryProof(C, B8X, B8Y, o1, ct);
+        doCommit(SELLER, o2, B8X2, B8Y2, ct, proofFor1);
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
         market.deliver(o2, B8X2, B8Y2, ct, proofFor1);
@@ -151,18 +186,248 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         uint256 listingId = doList(SELLER, C, PRICE);
         uint256 o = doBuy(BUYER, listingId, PRICE);
         uint256[] memory ct = ciphertext(1);
-        vm.startPrank(SELLER);
         bytes memory otherKey = deliveryProof(C, GX, GY, o, ct);
-        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
-        market.deliver(o, B8X2, B8Y2, ct, otherKey);
         bytes memory otherCommitment = deliveryProof(C + 1, B8X, B8Y, o, ct);
-        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
-        market.deliver(o, B8X2, B8Y2, ct, otherCommitment);
         // the listing verifier's proof for the same inputs is not a delivery proof
-        bytes memory wrongVk = proofFor(LISTING_VK, deliveryInputs(C, B8X, B8Y, B8X2, B8Y2, o, ct));
+        bytes memory wrongVk = proofFor(LISTING_VK, deliveryInputs(C, B8X, B8Y, B8X2, B8Y2, tag(o), ct));
+        bytes[3] memory bad = [otherKey, otherCommitment, wrongVk];
+        for (uint256 i = 0; i < 3; ++i) {
+            doCommit(SELLER, o, B8X2, B8Y2, ct, bad[i]);
+            vm.prank(SELLER);
+            vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
+            market.deliver(o, B8X2, B8Y2, ct, bad[i]);
+        }
+    }
+
+    // ================================================================ order tag
+
+    function test_orderTagIsKeccakOfChainMarketOrderModR() public {
+        assertEq(market.orderTag(1), uint256(keccak256(abi.encode(block.chainid, address(market), 1))) % R, "tag");
+        assertTrue(market.orderTag(1) != market.orderTag(2), "orders differ");
+        PromptMarketplace other = newMarket(address(registry), FEE_BPS);
+        assertTrue(market.orderTag(1) != other.orderTag(1), "deployments differ");
+        uint256 here = market.orderTag(1);
+        vm.chainId(block.chainid + 1);
+        assertTrue(market.orderTag(1) != here, "chains differ");
+    }
+
+    function testFuzz_orderTagBelowModulus(uint256 orderId, uint64 chain) public {
+        vm.chainId(bound(chain, 1, type(uint64).max));
+        uint256 t = market.orderTag(orderId);
+        assertTrue(t < R, "tag >= r");
+        assertEq(t, tag(orderId), "tag differs from keccak(chainid, market, id) mod r");
+    }
+
+    /// A delivery proof made for order 1 of one deployment does not settle order 1 of another
+    /// (same registry, listing, commitment, buyer key and order id).
+    function test_RevertWhen_deliveryProofReplayedOnAnotherDeployment() public {
+        PromptMarketplace first = market;
+        uint256 o = doBuy(BUYER, doList(SELLER, C, PRICE), PRICE);
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        doCommit(SELLER, o, B8X2, B8Y2, ct, proof);
+        vm.prank(SELLER);
+        first.deliver(o, B8X2, B8Y2, ct, proof); // seen in calldata: now replay it elsewhere
+
+        market = newMarket(address(registry), FEE_BPS);
+        uint256 o2 = doBuy(BUYER, doList(SELLER, C, PRICE), PRICE);
+        assertEq(o2, o, "same order id");
+        doCommit(SELLER, o2, B8X2, B8Y2, ct, proof);
+        vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
-        market.deliver(o, B8X2, B8Y2, ct, wrongVk);
+        market.deliver(o2, B8X2, B8Y2, ct, proof);
+    }
+
+    // ================================================================ commit / reveal
+
+    function test_deliveryDigestIsKeccakOfAbiEncode() public view {
+        uint256[] memory ct = ciphertext(3);
+        bytes memory proof = hex"c0ffee";
+        assertEq(market.deliveryDigest(3, 4, 5, ct, proof), digestOf(3, 4, 5, ct, proof), "digest");
+        assertTrue(market.deliveryDigest(3, 4, 5, ct, proof) != market.deliveryDigest(4, 4, 5, ct, proof), "id bound");
+    }
+
+    /// Committed just before the deadline, revealed after it: the reveal settles, and the buyer
+    /// cannot refund in between (the point of committing).
+    function test_commitBeforeDeadlineRevealAfterIt() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        vm.warp(T0 + WINDOW - 1);
+        doCommit(SELLER, o, B8X2, B8Y2, ct, proof);
+        uint64 rd = u64(T0 + WINDOW - 1 + REVEAL);
+        assertEq(market.getOrder(o).revealDeadline, rd, "reveal deadline");
+        vm.warp(T0 + WINDOW + REVEAL / 2);
+        vm.prank(BUYER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.RevealPending.selector, o, rd, T0 + WINDOW + REVEAL / 2)
+        );
+        market.refund(o);
+        vm.warp(rd - 1);
+        vm.prank(SELLER);
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+        assertTrue(market.getOrder(o).status == IPromptMarketplace.OrderStatus.Delivered, "delivered");
+        assertEq(market.withdrawable(BUYER), 0, "no refund");
+    }
+
+    /// A commitment never revealed: anyone may refund once its reveal deadline has passed.
+    function test_unrevealedCommitmentRefundableAtRevealDeadline() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        vm.warp(T0 + WINDOW - 1);
+        doCommit(SELLER, o, B8X2, B8Y2, ct, proof);
+        uint64 rd = u64(T0 + WINDOW - 1 + REVEAL);
+        vm.warp(rd - 1);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.RevealPending.selector, o, rd, rd - 1));
+        market.refund(o);
+        vm.warp(rd);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.RevealDeadlinePassed.selector, o, rd, rd));
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit Refunded(o, BUYER, PRICE);
+        vm.prank(address(0xBEEF));
+        market.refund(o);
+        assertEq(market.withdrawable(BUYER), PRICE, "buyer refunded");
+        vm.prank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.OrderNotOpen.selector, o, IPromptMarketplace.OrderStatus.Refunded)
+        );
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+    }
+
+    /// An early commitment whose reveal window ends before the deadline never brings the refund
+    /// forward; the seller may commit again until the deadline.
+    function test_earlyExpiredCommitmentCanBeReplacedBeforeDeadline() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        doCommit(SELLER, o, B8X2, B8Y2, ct, proof);
+        vm.warp(T0 + REVEAL + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.DeadlineNotReached.selector, o, u64(T0 + WINDOW), T0 + REVEAL + 1)
+        );
+        market.refund(o);
+        vm.prank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPromptMarketplace.RevealDeadlinePassed.selector, o, u64(T0 + REVEAL), T0 + REVEAL + 1
+            )
+        );
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+        doCommit(SELLER, o, B8X2, B8Y2, ct, proof);
+        assertEq(market.getOrder(o).revealDeadline, T0 + 2 * REVEAL + 1, "window restarted");
+        vm.prank(SELLER);
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+    }
+
+    function test_newCommitmentReplacesPending() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        bytes memory good = deliveryProof(C, B8X, B8Y, o, ct);
+        bytes memory bad = hex"00";
+        doCommit(SELLER, o, B8X2, B8Y2, ct, bad);
+        bytes32 d = digestOf(o, B8X2, B8Y2, ct, good);
+        vm.warp(T0 + 5);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit DeliveryCommitted(o, d, u64(T0 + 5 + REVEAL));
+        vm.prank(SELLER);
+        market.commitDelivery(o, d);
+        vm.prank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.DigestMismatch.selector, o, d, digestOf(o, B8X2, B8Y2, ct, bad))
+        );
+        market.deliver(o, B8X2, B8Y2, ct, bad);
+        vm.prank(SELLER);
+        market.deliver(o, B8X2, B8Y2, ct, good);
+        assertEq(market.getOrder(o).deliveryDigest, d, "revealed digest kept");
+    }
+
+    /// The reveal must be exactly what was committed: every argument is bound.
+    function test_RevertWhen_revealDiffersFromCommitment() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        bytes32 d = digestOf(o, B8X2, B8Y2, ct, proof);
+        doCommit(SELLER, o, B8X2, B8Y2, ct, proof);
+        uint256[] memory ct2 = ciphertext(o + 1);
+        bytes memory proof2 = bytes.concat(proof, hex"00");
+        vm.startPrank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.DigestMismatch.selector, o, d, digestOf(o, B8X, B8Y2, ct, proof))
+        );
+        market.deliver(o, B8X, B8Y2, ct, proof);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.DigestMismatch.selector, o, d, digestOf(o, B8X2, B8Y, ct, proof))
+        );
+        market.deliver(o, B8X2, B8Y, ct, proof);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPromptMarketplace.DigestMismatch.selector, o, d, digestOf(o, B8X2, B8Y2, ct2, proof)
+            )
+        );
+        market.deliver(o, B8X2, B8Y2, ct2, proof);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPromptMarketplace.DigestMismatch.selector, o, d, digestOf(o, B8X2, B8Y2, ct, proof2)
+            )
+        );
+        market.deliver(o, B8X2, B8Y2, ct, proof2);
+        market.deliver(o, B8X2, B8Y2, ct, proof);
         vm.stopPrank();
+    }
+
+    /// Without a commitment nothing settles, even a valid delivery (it would leak on failure).
+    function test_RevertWhen_deliverWithoutCommitment() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.NoCommitment.selector, o));
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+    }
+
+    function test_RevertWhen_commitUnknownOrder() public {
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.OrderNotFound.selector, 5));
+        market.commitDelivery(5, bytes32(uint256(1)));
+    }
+
+    function test_RevertWhen_commitByNonSeller() public {
+        uint256 o = _order();
+        vm.prank(BUYER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.NotSeller.selector, BUYER, SELLER));
+        market.commitDelivery(o, bytes32(uint256(1)));
+    }
+
+    function test_RevertWhen_commitZeroDigest() public {
+        uint256 o = _order();
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.ZeroDigest.selector));
+        market.commitDelivery(o, bytes32(0));
+    }
+
+    function test_RevertWhen_commitAtDeadline() public {
+        uint256 o = _order();
+        vm.warp(T0 + WINDOW); // the deadline itself is already too late
+        vm.prank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.DeadlinePassed.selector, o, u64(T0 + WINDOW), T0 + WINDOW)
+        );
+        market.commitDelivery(o, bytes32(uint256(1)));
+    }
+
+    function test_RevertWhen_commitAfterSettlement() public {
+        uint256 o = _order();
+        doDeliver(SELLER, o, C);
+        vm.prank(SELLER);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPromptMarketplace.OrderNotOpen.selector, o, IPromptMarketplace.OrderStatus.Delivered
+            )
+        );
+        market.commitDelivery(o, bytes32(uint256(1)));
     }
 
     function test_refundAfterDeadlineThenWithdraw() public {
@@ -183,13 +448,6 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         assertEq(address(market).balance, 0, "market empty");
     }
 
-    function test_deliverJustBeforeDeadline() public {
-        uint256 listingId = doList(SELLER, C, PRICE);
-        uint256 o = doBuy(BUYER, listingId, PRICE);
-        vm.warp(T0 + WINDOW - 1);
-        doDeliver(SELLER, o, C);
-    }
-
     function test_cancelKeepsOpenOrdersDeliverableAndRefundable() public {
         uint256 listingId = doList(SELLER, C, PRICE);
         uint256 o1 = doBuy(BUYER, listingId, PRICE);
@@ -207,12 +465,28 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
     }
 
     function test_zeroFeeMarket() public {
-        market = new PromptMarketplace(address(registry), FEES, 0, WINDOW);
+        market = newMarket(address(registry), 0);
         uint256 listingId = doList(SELLER, C, PRICE);
         uint256 o = doBuy(BUYER, listingId, PRICE);
         doDeliver(SELLER, o, C);
         assertEq(market.withdrawable(SELLER), PRICE, "all to seller");
         assertEq(market.withdrawable(FEES), 0, "no fee");
+    }
+
+    /// One account as seller, buyer (of its own listing) and fee recipient: it is credited the
+    /// whole price, as two credits, and withdraws it once.
+    function test_sellerWhoIsAlsoBuyerAndFeeRecipient() public {
+        market = new PromptMarketplace(address(registry), SELLER, FEE_BPS, WINDOW, REVEAL);
+        uint256 o = doBuy(SELLER, doList(SELLER, C, PRICE), PRICE);
+        uint256 o2 = doBuy(SELLER, 1, PRICE);
+        doDeliver(SELLER, o, C);
+        assertEq(market.withdrawable(SELLER), PRICE, "seller part + fee");
+        vm.warp(T0 + WINDOW);
+        market.refund(o2);
+        assertEq(market.withdrawable(SELLER), 2 * PRICE, "and the refund");
+        vm.prank(SELLER);
+        assertEq(market.withdraw(), 2 * PRICE, "withdrawn once");
+        assertEq(address(market).balance, 0, "empty");
     }
 
     function test_withdrawTo() public {
@@ -228,21 +502,21 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         assertEq(SELLER.balance, 0, "not to seller");
     }
 
-    // ================================================================ pinning
+    // ================================================================ pinning, registry rules
 
     /// Overwriting the registry entries (other verifiers, digests, arity, deprecation) after a
     /// listing exists changes nothing for that listing.
     function test_registryChangeAfterListingDoesNotChangePinnedVerifier() public {
         MutableRegistry mreg = new MutableRegistry();
-        mreg.set(LISTING_ID, address(listingVerifier), LISTING_VK, 2, false);
+        mreg.set(LISTING_ID, address(listingVerifier), LISTING_VK, 3, false);
         mreg.set(DELIVERY_ID, address(deliveryVerifier), DELIVERY_VK, 6 + CT_LEN, false);
-        market = new PromptMarketplace(address(mreg), FEES, FEE_BPS, WINDOW);
+        market = newMarket(address(mreg), FEE_BPS);
         uint256 listingId = doList(SELLER, C, PRICE);
         // Bought before the registry changes: a deprecation blocks new purchases only.
         uint256 o = doBuy(BUYER, listingId, PRICE);
 
         ConstVerifier accepting = new ConstVerifier(true);
-        mreg.set(LISTING_ID, address(accepting), bytes32(uint256(1)), 2, true);
+        mreg.set(LISTING_ID, address(accepting), bytes32(uint256(1)), 3, true);
         mreg.set(DELIVERY_ID, address(accepting), bytes32(uint256(2)), 7, true);
 
         IPromptMarketplace.Listing memory l = market.getListing(listingId);
@@ -253,6 +527,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
 
         // The now-registered accept-all verifier is NOT used: a junk proof still fails...
         uint256[] memory ct = ciphertext(o);
+        doCommit(SELLER, o, B8X2, B8Y2, ct, hex"00");
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
         market.deliver(o, B8X2, B8Y2, ct, hex"00");
@@ -291,31 +566,65 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         market.buy{value: PRICE}(listingId, B8X, B8Y);
     }
 
+    /// Both circuits registered and active, each fine alone, but not allowed together.
+    function test_RevertWhen_listPairNotAllowed() public {
+        bytes32 otherDelivery = keccak256("prompt-delivery/other");
+        registry.register(otherDelivery, address(deliveryVerifier), DELIVERY_VK, 6 + CT_LEN);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.PairNotAllowed.selector, LISTING_ID, otherDelivery));
+        market.list(LISTING_ID, otherDelivery, C, OUT, PRICE, listingProof(C, OUT, SELLER));
+        registry.allowPair(LISTING_ID, otherDelivery);
+        doList(SELLER, C, PRICE);
+    }
+
+    /// Disallowing a pair stops new listings; existing listings stay on sale and settle.
+    function test_disallowPairStopsNewListingsOnly() public {
+        uint256 listingId = doList(SELLER, C, PRICE);
+        registry.disallowPair(LISTING_ID, DELIVERY_ID);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.PairNotAllowed.selector, LISTING_ID, DELIVERY_ID));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT, SELLER));
+        uint256 o = doBuy(BUYER, listingId, PRICE);
+        doDeliver(SELLER, o, C);
+    }
+
     // ================================================================ constructor errors
 
     function test_RevertWhen_constructorRegistryHasNoCode() public {
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidAddress.selector, address(0x1234)));
-        new PromptMarketplace(address(0x1234), FEES, FEE_BPS, WINDOW);
+        newMarket(address(0x1234), FEE_BPS);
     }
 
     function test_RevertWhen_constructorFeeRecipientZero() public {
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidAddress.selector, address(0)));
-        new PromptMarketplace(address(registry), address(0), FEE_BPS, WINDOW);
+        new PromptMarketplace(address(registry), address(0), FEE_BPS, WINDOW, REVEAL);
     }
 
     function test_RevertWhen_constructorFeeTooHigh() public {
-        new PromptMarketplace(address(registry), FEES, 1000, WINDOW); // the maximum is fine
+        newMarket(address(registry), 1000); // the maximum is fine
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.FeeTooHigh.selector, 1001, 1000));
-        new PromptMarketplace(address(registry), FEES, 1001, WINDOW);
+        newMarket(address(registry), 1001);
     }
 
     function test_RevertWhen_constructorDeliveryWindowOutOfRange() public {
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.DeliveryWindowOutOfRange.selector, 0, 365 days));
-        new PromptMarketplace(address(registry), FEES, FEE_BPS, 0);
+        new PromptMarketplace(address(registry), FEES, FEE_BPS, 0, REVEAL);
         vm.expectRevert(
             abi.encodeWithSelector(IPromptMarketplace.DeliveryWindowOutOfRange.selector, 365 days + 1, 365 days)
         );
-        new PromptMarketplace(address(registry), FEES, FEE_BPS, 365 days + 1);
+        new PromptMarketplace(address(registry), FEES, FEE_BPS, 365 days + 1, REVEAL);
+    }
+
+    function test_RevertWhen_constructorRevealWindowOutOfRange() public {
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.RevealWindowOutOfRange.selector, 0, 365 days));
+        new PromptMarketplace(address(registry), FEES, FEE_BPS, WINDOW, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPromptMarketplace.RevealWindowOutOfRange.selector, 365 days + 1, 365 days)
+        );
+        new PromptMarketplace(address(registry), FEES, FEE_BPS, WINDOW, 365 days + 1);
+        assertEq(
+            new PromptMarketplace(address(registry), FEES, FEE_BPS, WINDOW, 365 days).revealWindow(), 365 days, "max"
+        );
     }
 
     // ================================================================ list errors
@@ -323,16 +632,16 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
     function test_RevertWhen_listZeroPrice() public {
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.ZeroPrice.selector));
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, 0, listingProof(C, OUT));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, 0, listingProof(C, OUT, SELLER));
     }
 
     function test_RevertWhen_listUnknownCircuit() public {
         bytes32 unknown = keccak256("nope");
         vm.startPrank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.UnknownCircuit.selector, unknown));
-        market.list(unknown, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT));
+        market.list(unknown, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT, SELLER));
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.UnknownCircuit.selector, unknown));
-        market.list(LISTING_ID, unknown, C, OUT, PRICE, listingProof(C, OUT));
+        market.list(LISTING_ID, unknown, C, OUT, PRICE, listingProof(C, OUT, SELLER));
         vm.stopPrank();
     }
 
@@ -340,39 +649,41 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         registry.deprecate(LISTING_ID);
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitDeprecated.selector, LISTING_ID));
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT, SELLER));
     }
 
     function test_RevertWhen_listDeprecatedDeliveryCircuit() public {
         registry.deprecate(DELIVERY_ID);
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitDeprecated.selector, DELIVERY_ID));
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT, SELLER));
     }
 
     function test_RevertWhen_listCircuitArityMismatch() public {
-        bytes32 three = keccak256("three-inputs");
+        bytes32 two = keccak256("two-inputs");
         bytes32 six = keccak256("six-inputs");
-        registry.register(three, address(listingVerifier), LISTING_VK, 3);
+        registry.register(two, address(listingVerifier), LISTING_VK, 2);
         registry.register(six, address(deliveryVerifier), DELIVERY_VK, 6);
+        registry.allowPair(two, DELIVERY_ID);
+        registry.allowPair(LISTING_ID, six);
         vm.startPrank(SELLER);
-        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitArityMismatch.selector, three, 3));
-        market.list(three, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT));
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitArityMismatch.selector, two, 2));
+        market.list(two, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT, SELLER));
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitArityMismatch.selector, six, 6));
-        market.list(LISTING_ID, six, C, OUT, PRICE, listingProof(C, OUT));
+        market.list(LISTING_ID, six, C, OUT, PRICE, listingProof(C, OUT, SELLER));
         vm.stopPrank();
     }
 
     function test_RevertWhen_listInvalidProof() public {
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, LISTING_ID));
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT + 1));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT + 1, SELLER));
     }
 
     function test_RevertWhen_listCommitmentNotInField() public {
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, LISTING_ID, 0, R));
-        market.list(LISTING_ID, DELIVERY_ID, R, OUT, PRICE, listingProof(R, OUT));
+        market.list(LISTING_ID, DELIVERY_ID, R, OUT, PRICE, listingProof(R, OUT, SELLER));
     }
 
     function test_RevertWhen_listOutputHashNotInField() public {
@@ -380,9 +691,8 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         vm.expectRevert(
             abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, LISTING_ID, 1, OUT + R)
         );
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT + R, PRICE, listingProof(C, OUT + R));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT + R, PRICE, listingProof(C, OUT + R, SELLER));
     }
-
     // ================================================================ cancel errors
 
     function test_RevertWhen_cancelByNonSeller() public {
@@ -470,7 +780,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         market.buy{value: PRICE}(listingId, x, y);
     }
 
-    // ================================================================ deliver errors
+    // ================================================================ deliver (reveal) errors
 
     function _order() internal returns (uint256 orderId) {
         orderId = doBuy(BUYER, doList(SELLER, C, PRICE), PRICE);
@@ -486,20 +796,9 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         uint256 o = _order();
         uint256[] memory ct = ciphertext(o);
         bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        doCommit(SELLER, o, B8X2, B8Y2, ct, proof);
         vm.prank(BUYER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.NotSeller.selector, BUYER, SELLER));
-        market.deliver(o, B8X2, B8Y2, ct, proof);
-    }
-
-    function test_RevertWhen_deliverAfterDeadline() public {
-        uint256 o = _order();
-        uint256[] memory ct = ciphertext(o);
-        bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
-        vm.warp(T0 + WINDOW); // the deadline itself is already too late
-        vm.prank(SELLER);
-        vm.expectRevert(
-            abi.encodeWithSelector(IPromptMarketplace.DeadlinePassed.selector, o, uint64(T0 + WINDOW), T0 + WINDOW)
-        );
         market.deliver(o, B8X2, B8Y2, ct, proof);
     }
 
@@ -536,6 +835,19 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         uint256[] memory ct = ciphertext(o);
         bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
         proof[0] ^= 0x01;
+        doCommit(SELLER, o, B8X2, B8Y2, ct, proof);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
+        market.deliver(o, B8X2, B8Y2, ct, proof);
+        assertTrue(market.getOrder(o).status == IPromptMarketplace.OrderStatus.Open, "still open");
+    }
+
+    /// A proof whose order input is the plain order id (as before order tags) does not verify.
+    function test_RevertWhen_deliveryProofUsesPlainOrderId() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        bytes memory proof = proofFor(DELIVERY_VK, deliveryInputs(C, B8X, B8Y, B8X2, B8Y2, o, ct));
+        doCommit(SELLER, o, B8X2, B8Y2, ct, proof);
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, DELIVERY_ID));
         market.deliver(o, B8X2, B8Y2, ct, proof);
@@ -544,37 +856,55 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
     function test_RevertWhen_deliverCiphertextLengthMismatch() public {
         uint256 o = _order();
         uint256[] memory shortCt = new uint256[](CT_LEN - 1);
-        vm.startPrank(SELLER);
+        doCommit(SELLER, o, B8X2, B8Y2, shortCt, "");
+        vm.prank(SELLER);
         vm.expectRevert(
             abi.encodeWithSelector(IPromptMarketplace.CiphertextLengthMismatch.selector, CT_LEN, CT_LEN - 1)
         );
         market.deliver(o, B8X2, B8Y2, shortCt, "");
         uint256[] memory longCt = new uint256[](CT_LEN + 1);
+        doCommit(SELLER, o, B8X2, B8Y2, longCt, "");
+        vm.prank(SELLER);
         vm.expectRevert(
             abi.encodeWithSelector(IPromptMarketplace.CiphertextLengthMismatch.selector, CT_LEN, CT_LEN + 1)
         );
         market.deliver(o, B8X2, B8Y2, longCt, "");
-        vm.stopPrank();
     }
 
     function test_RevertWhen_deliverInputNotInField() public {
         uint256 o = _order();
         uint256[] memory ct = ciphertext(o);
-        vm.startPrank(SELLER);
+        doCommit(SELLER, o, R, B8Y2, ct, "");
+        vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, DELIVERY_ID, 3, R));
         market.deliver(o, R, B8Y2, ct, "");
+        doCommit(SELLER, o, B8X2, B8Y2 + R, ct, "");
+        vm.prank(SELLER);
         vm.expectRevert(
             abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, DELIVERY_ID, 4, B8Y2 + R)
         );
         market.deliver(o, B8X2, B8Y2 + R, ct, "");
         ct[CT_LEN - 1] = type(uint256).max;
+        doCommit(SELLER, o, B8X2, B8Y2, ct, "");
+        vm.prank(SELLER);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IPromptMarketplace.PublicInputNotInField.selector, DELIVERY_ID, 6 + CT_LEN - 1, type(uint256).max
             )
         );
         market.deliver(o, B8X2, B8Y2, ct, "");
-        vm.stopPrank();
+    }
+
+    function test_RevertWhen_deliverWithIdentityEphemeralKey() public {
+        uint256 o = _order();
+        uint256[] memory ct = ciphertext(o);
+        // A proof that would verify for R = (0, 1): the contract refuses before verifying.
+        bytes memory proof = proofFor(DELIVERY_VK, deliveryInputs(C, B8X, B8Y, 0, 1, tag(o), ct));
+        doCommit(SELLER, o, 0, 1, ct, proof);
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidEphemeralKey.selector, 0, 1));
+        market.deliver(o, 0, 1, ct, proof);
+        assertTrue(market.getOrder(o).status == IPromptMarketplace.OrderStatus.Open, "still open");
     }
 
     // ================================================================ refund errors
@@ -590,9 +920,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         vm.warp(T0 + WINDOW - 1);
         vm.prank(BUYER);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IPromptMarketplace.DeadlineNotReached.selector, o, uint64(T0 + WINDOW), T0 + WINDOW - 1
-            )
+            abi.encodeWithSelector(IPromptMarketplace.DeadlineNotReached.selector, o, u64(T0 + WINDOW), T0 + WINDOW - 1)
         );
         market.refund(o);
     }
@@ -610,21 +938,10 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         assertEq(market.withdrawable(SELLER), 0, "nor the seller");
     }
 
-    function test_RevertWhen_deliverWithIdentityEphemeralKey() public {
-        uint256 o = _order();
-        uint256[] memory ct = ciphertext(o);
-        // A proof that would verify for R = (0, 1): the contract refuses before verifying.
-        bytes memory proof = proofFor(DELIVERY_VK, deliveryInputs(C, B8X, B8Y, 0, 1, o, ct));
-        vm.prank(SELLER);
-        vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidEphemeralKey.selector, 0, 1));
-        market.deliver(o, 0, 1, ct, proof);
-        assertTrue(market.getOrder(o).status == IPromptMarketplace.OrderStatus.Open, "still open");
-    }
-
     function test_RevertWhen_refundAfterDeliver() public {
         uint256 o = _order();
         doDeliver(SELLER, o, C);
-        vm.warp(T0 + WINDOW);
+        vm.warp(T0 + WINDOW + REVEAL);
         vm.prank(BUYER);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -695,7 +1012,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
     function testFuzz_feeSplitSumsToPrice(uint256 price, uint256 bps) public {
         price = bound(price, 1, 1e30);
         bps = bound(bps, 0, 1000);
-        market = new PromptMarketplace(address(registry), FEES, bps, WINDOW);
+        market = newMarket(address(registry), bps);
         uint256 listingId = doList(SELLER, C, price);
         uint256 o = doBuy(BUYER, listingId, price);
         doDeliver(SELLER, o, C);
@@ -709,7 +1026,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
     /// feeOf never overflows and is the exact floor, even for amounts where amount·bps overflows.
     function testFuzz_feeOfExactFloor(uint256 amount, uint256 bps) public {
         bps = bound(bps, 0, 1000);
-        PromptMarketplace m = new PromptMarketplace(address(registry), FEES, bps, WINDOW);
+        PromptMarketplace m = newMarket(address(registry), bps);
         uint256 fee = m.feeOf(amount);
         assertLe(fee, amount, "fee > amount");
         // floor(a·b/B) == (a/B)·b + floor((a%B)·b/B) — check against a 512-bit-free identity:
@@ -720,52 +1037,59 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         }
     }
 
-    /// Delivery is possible strictly before the deadline, refund at or after it, never both.
-    function testFuzz_deadlineSplitsDeliverAndRefund(uint256 dt, bool tryRefundFirst) public {
-        dt = bound(dt, 0, 3 * WINDOW);
+    /// Commit at any time, reveal and/or refund at any later time: the commit succeeds iff
+    /// before the deadline; the reveal iff committed and before the reveal deadline; the refund
+    /// iff at/after the deadline and (if committed) the reveal deadline; never both.
+    function testFuzz_commitRevealRefundAcrossDeadlines(uint256 commitAt, uint256 laterBy, bool refundFirst) public {
+        commitAt = bound(commitAt, 0, WINDOW + REVEAL);
+        laterBy = bound(laterBy, 0, 2 * REVEAL);
         uint256 o = _order();
-        vm.warp(T0 + dt);
-        bool beforeDeadline = dt < WINDOW;
         uint256[] memory ct = ciphertext(o);
         bytes memory proof = deliveryProof(C, B8X, B8Y, o, ct);
+        bytes32 d = digestOf(o, B8X2, B8Y2, ct, proof);
 
-        if (tryRefundFirst) {
-            vm.prank(BUYER);
-            if (beforeDeadline) {
-                vm.expectRevert(
-                    abi.encodeWithSelector(
-                        IPromptMarketplace.DeadlineNotReached.selector, o, uint64(T0 + WINDOW), T0 + dt
-                    )
-                );
-            }
+        vm.warp(T0 + commitAt);
+        bool committed = commitAt < WINDOW;
+        vm.prank(SELLER);
+        if (!committed) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IPromptMarketplace.DeadlinePassed.selector, o, u64(T0 + WINDOW), T0 + commitAt)
+            );
+        }
+        market.commitDelivery(o, d);
+
+        uint256 t = T0 + commitAt + laterBy;
+        vm.warp(t);
+        uint256 rd = T0 + commitAt + REVEAL;
+        bool mayReveal = committed && t < rd;
+        bool mayRefund = t >= T0 + WINDOW && (!committed || t >= rd);
+        assertFalse(mayReveal && mayRefund, "model: both possible");
+
+        bool refunded;
+        if (refundFirst) {
+            if (!mayRefund) vm.expectRevert();
             market.refund(o);
+            refunded = mayRefund;
         }
         vm.prank(SELLER);
-        if (!beforeDeadline) {
-            if (tryRefundFirst) {
-                vm.expectRevert(
-                    abi.encodeWithSelector(
-                        IPromptMarketplace.OrderNotOpen.selector, o, IPromptMarketplace.OrderStatus.Refunded
-                    )
-                );
-            } else {
-                vm.expectRevert(
-                    abi.encodeWithSelector(IPromptMarketplace.DeadlinePassed.selector, o, uint64(T0 + WINDOW), T0 + dt)
-                );
-            }
-        }
+        if (!mayReveal || refunded) vm.expectRevert();
         market.deliver(o, B8X2, B8Y2, ct, proof);
+        bool delivered = mayReveal && !refunded;
+        if (!refundFirst && !delivered) {
+            if (!mayRefund) vm.expectRevert();
+            market.refund(o);
+            refunded = mayRefund;
+        }
 
         IPromptMarketplace.OrderStatus st = market.getOrder(o).status;
-        if (beforeDeadline) {
+        if (delivered) {
             assertTrue(st == IPromptMarketplace.OrderStatus.Delivered, "should be delivered");
             assertEq(market.withdrawable(BUYER), 0, "buyer credited");
-        } else {
-            assertTrue(
-                st == (tryRefundFirst ? IPromptMarketplace.OrderStatus.Refunded : IPromptMarketplace.OrderStatus.Open),
-                "wrong status"
-            );
+        } else if (refunded) {
+            assertTrue(st == IPromptMarketplace.OrderStatus.Refunded, "should be refunded");
             assertEq(market.withdrawable(SELLER), 0, "seller credited");
+        } else {
+            assertTrue(st == IPromptMarketplace.OrderStatus.Open, "should be open");
         }
     }
 
@@ -788,7 +1112,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         vm.expectRevert(
             abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, LISTING_ID, second ? 1 : 0, x)
         );
-        market.list(LISTING_ID, DELIVERY_ID, c, out, PRICE, listingProof(c, out));
+        market.list(LISTING_ID, DELIVERY_ID, c, out, PRICE, listingProof(c, out, SELLER));
     }
 
     function testFuzz_RevertWhen_deliveryInputNotInField(uint256 x, uint256 slot) public {
@@ -801,7 +1125,8 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         if (slot == 0) ephX = x;
         else if (slot == 1) ephY = x;
         else ct[slot - 2] = x;
-        bytes memory proof = proofFor(DELIVERY_VK, deliveryInputs(C, B8X, B8Y, ephX, ephY, o, ct));
+        bytes memory proof = proofFor(DELIVERY_VK, deliveryInputs(C, B8X, B8Y, ephX, ephY, tag(o), ct));
+        doCommit(SELLER, o, ephX, ephY, ct, proof);
         vm.prank(SELLER);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -820,9 +1145,11 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
     function testFuzz_deliverPassesSellerValuesThrough(uint256 ephX, uint256 ephY, uint256 seed) public {
         ephX = ephX % R;
         ephY = ephY % R;
+        vm.assume(!(ephX == 0 && ephY == 1));
         uint256 o = _order();
         uint256[] memory ct = ciphertext(seed);
-        bytes memory proof = proofFor(DELIVERY_VK, deliveryInputs(C, B8X, B8Y, ephX, ephY, o, ct));
+        bytes memory proof = proofFor(DELIVERY_VK, deliveryInputs(C, B8X, B8Y, ephX, ephY, tag(o), ct));
+        doCommit(SELLER, o, ephX, ephY, ct, proof);
         vm.expectEmit(true, true, true, true, address(market));
         emit Delivered(o, ephX, ephY, ct);
         vm.prank(SELLER);

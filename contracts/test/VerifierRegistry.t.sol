@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 import {TestBase} from "./utils/TestBase.sol";
 import {VerifierRegistry} from "../src/VerifierRegistry.sol";
 import {IVerifierRegistry} from "../src/interfaces/IVerifierRegistry.sol";
 import {ConstVerifier} from "./mocks/MarketMocks.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 contract VerifierRegistryTest is TestBase {
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
@@ -13,6 +14,8 @@ contract VerifierRegistryTest is TestBase {
         bytes32 indexed circuitId, address indexed verifier, bytes32 vkDigest, uint256 numPublicInputs
     );
     event CircuitDeprecated(bytes32 indexed circuitId);
+    event PairAllowed(bytes32 indexed listingCircuitId, bytes32 indexed deliveryCircuitId);
+    event PairDisallowed(bytes32 indexed listingCircuitId, bytes32 indexed deliveryCircuitId);
 
     bytes32 constant ID = keccak256("circuit/v1");
     bytes32 constant VK = keccak256("vk");
@@ -72,7 +75,7 @@ contract VerifierRegistryTest is TestBase {
         reg.acceptOwnership();
         assertEq(reg.owner(), OTHER, "new owner");
         assertEq(reg.pendingOwner(), address(0), "pending cleared");
-        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.NotOwner.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
         reg.register(ID, verifier, VK, 1);
         vm.prank(OTHER);
         reg.register(ID, verifier, VK, 1);
@@ -82,18 +85,18 @@ contract VerifierRegistryTest is TestBase {
         reg.transferOwnership(OTHER);
         reg.transferOwnership(address(0));
         vm.prank(OTHER);
-        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.NotPendingOwner.selector, OTHER));
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, OTHER));
         reg.acceptOwnership();
     }
 
     function test_RevertWhen_constructorZeroOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.ZeroOwner.selector));
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableInvalidOwner.selector, address(0)));
         new VerifierRegistry(address(0));
     }
 
     function test_RevertWhen_registerByNonOwner() public {
         vm.prank(OTHER);
-        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.NotOwner.selector, OTHER));
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, OTHER));
         reg.register(ID, verifier, VK, 1);
     }
 
@@ -142,20 +145,20 @@ contract VerifierRegistryTest is TestBase {
     function test_RevertWhen_deprecateByNonOwner() public {
         reg.register(ID, verifier, VK, 1);
         vm.prank(OTHER);
-        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.NotOwner.selector, OTHER));
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, OTHER));
         reg.deprecate(ID);
     }
 
     function test_RevertWhen_transferOwnershipByNonOwner() public {
         vm.prank(OTHER);
-        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.NotOwner.selector, OTHER));
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, OTHER));
         reg.transferOwnership(OTHER);
     }
 
     function test_RevertWhen_acceptOwnershipByNonPending() public {
         reg.transferOwnership(OTHER);
         vm.prank(address(0xBAD));
-        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.NotPendingOwner.selector, address(0xBAD)));
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(0xBAD)));
         reg.acceptOwnership();
     }
 
@@ -167,5 +170,86 @@ contract VerifierRegistryTest is TestBase {
         reg.register(id, verifier, vk, n);
         assertEq(reg.get(id).numPublicInputs, n, "n");
         assertEq(reg.get(id).vkDigest, vk, "vk");
+    }
+    // ================================================================ circuit pairs
+
+    bytes32 constant DID = keccak256("delivery/v1");
+
+    function _registerPair() internal {
+        reg.register(ID, verifier, VK, 3);
+        reg.register(DID, verifier, VK, 10);
+    }
+
+    function test_allowAndDisallowPair() public {
+        _registerPair();
+        assertFalse(reg.isPairAllowed(ID, DID), "not allowed by default");
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit PairAllowed(ID, DID);
+        reg.allowPair(ID, DID);
+        assertTrue(reg.isPairAllowed(ID, DID), "allowed");
+        assertFalse(reg.isPairAllowed(DID, ID), "a pair is ordered: (listing, delivery)");
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit PairDisallowed(ID, DID);
+        reg.disallowPair(ID, DID);
+        assertFalse(reg.isPairAllowed(ID, DID), "disallowed");
+    }
+
+    function test_RevertWhen_allowPairOfUnknownCircuit() public {
+        reg.register(ID, verifier, VK, 3);
+        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.UnknownCircuit.selector, DID));
+        reg.allowPair(ID, DID);
+        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.UnknownCircuit.selector, DID));
+        reg.allowPair(DID, ID);
+    }
+
+    function test_RevertWhen_allowPairTwiceOrDisallowUnallowed() public {
+        _registerPair();
+        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.PairNotAllowed.selector, ID, DID));
+        reg.disallowPair(ID, DID);
+        reg.allowPair(ID, DID);
+        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.PairAlreadyAllowed.selector, ID, DID));
+        reg.allowPair(ID, DID);
+    }
+
+    function test_RevertWhen_pairChangedByNonOwner() public {
+        _registerPair();
+        vm.prank(OTHER);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, OTHER));
+        reg.allowPair(ID, DID);
+        reg.allowPair(ID, DID);
+        vm.prank(OTHER);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, OTHER));
+        reg.disallowPair(ID, DID);
+    }
+
+    function test_RevertWhen_renounceOwnership() public {
+        vm.expectRevert(abi.encodeWithSelector(VerifierRegistry.RenounceOwnershipDisabled.selector));
+        reg.renounceOwnership();
+        assertEq(reg.owner(), address(this), "still owned");
+        vm.prank(OTHER);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, OTHER));
+        reg.renounceOwnership();
+    }
+
+    /// The pendingOwner, not the owner, completes a transfer; ownership then really moves (the
+    /// old owner loses every right, including the pairs).
+    function testFuzz_onlyThePendingOwnerAccepts(address who) public {
+        vm.assume(who != OTHER && who != address(0));
+        reg.transferOwnership(OTHER);
+        vm.prank(who);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, who));
+        reg.acceptOwnership();
+        vm.prank(OTHER);
+        reg.acceptOwnership();
+        _registerPairAs(OTHER);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
+        reg.allowPair(ID, DID);
+    }
+
+    function _registerPairAs(address owner) internal {
+        vm.startPrank(owner);
+        reg.register(ID, verifier, VK, 3);
+        reg.register(DID, verifier, VK, 10);
+        vm.stopPrank();
     }
 }

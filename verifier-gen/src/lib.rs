@@ -29,6 +29,7 @@ use snark_verifier::loader::evm::EvmLoader;
 use snark_verifier::pcs::kzg::{Bdfg21, KzgAs, KzgDecidingKey, LimbsEncoding};
 use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use snark_verifier::system::halo2::{compile, Config};
+use snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier::verifier::{plonk::PlonkVerifier, SnarkVerifier};
 use std::path::Path;
 use std::rc::Rc;
@@ -88,6 +89,8 @@ pub struct GeneratedVerifier {
     pub num_instances: usize,
     /// [`vk_digest`] of the verifying key the verifier embeds.
     pub vk_digest: [u8; 32],
+    /// Bytes of every proof of the circuit ([`proof_len`]): what `ProofVerifierAdapter` pins.
+    pub proof_len: usize,
 }
 
 /// Keccak-256 of the verifying key's halo2 `RawBytes` serialization; the adapter exposes it
@@ -106,11 +109,8 @@ pub fn gen_verifier(
     vk: &VerifyingKey<G1Affine>,
     num_instances: usize,
 ) -> GeneratedVerifier {
-    let protocol = compile(
-        params,
-        vk,
-        Config::kzg().with_num_instance(vec![num_instances]),
-    );
+    let protocol = protocol_of(params, vk, num_instances);
+    let proof_len = protocol_proof_len(&protocol);
     let dk: KzgDecidingKey<Bn256> = (params.get_g()[0], params.g2(), params.s_g2()).into();
     let loader = EvmLoader::new::<Fq, Fr>();
     let protocol = protocol.loaded(&loader);
@@ -124,7 +124,43 @@ pub fn gen_verifier(
         solidity: loader.solidity_code(),
         num_instances,
         vk_digest: vk_digest(vk),
+        proof_len,
     }
+}
+
+fn protocol_of(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+) -> PlonkProtocol<G1Affine> {
+    compile(
+        params,
+        vk,
+        Config::kzg().with_num_instance(vec![num_instances]),
+    )
+}
+
+/// The length in bytes of every proof of the circuit of `vk` (with `num_instances` public
+/// inputs in one instance column), as the generated verifier reads it: each witness
+/// commitment (advice, lookup and permutation columns, every phase) and each quotient chunk
+/// as a 64-byte point (x ‖ y), each evaluation as a 32-byte scalar, then SHPLONK's two
+/// points W and W'. A circuit's proofs all have this length; the verifier reads them at
+/// fixed offsets, so `ProofVerifierAdapter` refuses any other length.
+pub fn proof_len(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+) -> usize {
+    protocol_proof_len(&protocol_of(params, vk, num_instances))
+}
+
+fn protocol_proof_len(p: &PlonkProtocol<G1Affine>) -> usize {
+    const POINT: usize = 64;
+    const SCALAR: usize = 32;
+    /// SHPLONK (BDFG21) opening proof: W and W'.
+    const SHPLONK_POINTS: usize = 2;
+    let points = p.num_witness.iter().sum::<usize>() + p.quotient.num_chunk() + SHPLONK_POINTS;
+    POINT * points + SCALAR * p.evaluations.len()
 }
 
 /// Calldata of the raw verifier: each public input as a 32-byte big-endian word, then the proof.

@@ -1,7 +1,7 @@
 //! Compiling Solidity with a `--standard-json` compiler: by default solcjs (the repo's npm
 //! `solc` package) through `tools/solc-shim/solc.js`, with the optimizer OFF (the generated
-//! verifiers hit "stack too deep" with it on) and EVM version `paris` (solc 0.8.19's latest,
-//! no PUSH0).
+//! verifiers hit "stack too deep" with it on) and EVM version `paris` (no PUSH0: deployable
+//! on every EVM chain; `contracts/` targets the same fork).
 //!
 //! Compiler lookup: `$TRUSTML_SOLC` (a `solc`-compatible executable, e.g. the shim's `solc`
 //! wrapper or a native solc 0.8.19+), else `tools/solc-shim/solc.js` found above the current

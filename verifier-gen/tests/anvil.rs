@@ -54,6 +54,7 @@ async fn check_on(url: &str, f: &Fixture, other: &Fixture) {
         .deploy_verifier(
             &f.verifier.creation,
             f.gen.num_instances,
+            f.gen.proof_len,
             f.gen.vk_digest,
             DEFAULT_VERIFIER_GAS_LIMIT,
         )
@@ -113,12 +114,35 @@ async fn check_on(url: &str, f: &Fixture, other: &Fixture) {
         .unwrap(),
         "changed input"
     );
+    // Another circuit's proof: refused (false, or its length is not this circuit's).
     assert!(
-        !c.verify_call(d.adapter, &other.proof, &u256s(&words(&other.instances)))
-            .await
-            .unwrap(),
+        !matches!(
+            c.verify_call(d.adapter, &other.proof, &u256s(&words(&other.instances)))
+                .await,
+            Ok(true)
+        ),
         "other circuit's proof"
     );
+    // The adapter pins the proof length: `proof ‖ junk` (which the raw verifier accepts, as
+    // it never reads past the proof) and truncated proofs are refused.
+    let mut junk = f.proof.clone();
+    junk.extend([0xAB; 32]);
+    assert!(c
+        .raw_verify(
+            d.verifier,
+            verifier_gen::encode_calldata(&f.instances, &junk),
+            5_000_000
+        )
+        .await
+        .unwrap());
+    for bad in [&junk[..], &f.proof[..f.proof.len() - 32]] {
+        let e = c
+            .verify_call(d.adapter, bad, &u256s(&good))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ProofLengthMismatch"), "{e}");
+    }
     let mut nc = good.clone();
     nc[0] = add_be(nc[0], modulus_be());
     let e = c

@@ -103,6 +103,7 @@ fn deploy_pair(chain: &mut Chain, f: &Fixture) -> (Address, Address) {
     let a = chain.deploy(verifier::adapter_deploy_code(
         v,
         f.gen.num_instances,
+        f.gen.proof_len,
         f.gen.vk_digest,
         verifier::DEFAULT_VERIFIER_GAS_LIMIT,
     ));
@@ -113,6 +114,13 @@ fn check(f: &Fixture, other: &Fixture) {
     assert!(
         !f.verifier.runtime.is_empty()
             && f.verifier.runtime.len() <= verifier_gen::EIP170_MAX_RUNTIME_BYTES
+    );
+    // The length computed from the circuit is the real proofs' length (the adapter pins it).
+    assert_eq!(
+        f.gen.proof_len,
+        f.proof.len(),
+        "{}: proof_len from the protocol",
+        f.name
     );
     let mut c = Chain::new();
     let (v, a) = deploy_pair(&mut c, f);
@@ -163,6 +171,15 @@ fn check(f: &Fixture, other: &Fixture) {
         ),
         "truncated proof"
     );
+    // The raw verifier reads the proof at fixed offsets: bytes appended to a valid proof are
+    // never read, so `proof ‖ junk` passes. This is why the adapter pins the length.
+    let mut junk = f.proof.clone();
+    junk.extend([0xAB; 32]);
+    assert!(
+        c.raw_ok(v, verifier_gen::encode_calldata(&f.instances, &junk)),
+        "{}: the raw verifier no longer ignores trailing bytes (revisit the adapter)",
+        f.name
+    );
     let mut ws = words(&f.instances);
     ws[0] = add_be(ws[0], modulus_be());
     // The raw verifier reduces public inputs mod r, so it accepts x + r for x: this is why
@@ -191,16 +208,24 @@ fn check(f: &Fixture, other: &Fixture) {
         Ok(false),
         "changed input via adapter"
     );
-    assert_eq!(
-        c.verify(a, &other.proof, &words(&other.instances)),
-        Ok(false),
+    assert!(
+        !matches!(
+            c.verify(a, &other.proof, &words(&other.instances)),
+            Ok(true)
+        ),
         "other circuit's proof via adapter"
     );
-    assert_eq!(
-        c.verify(a, &[], &good),
-        Ok(false),
-        "empty proof via adapter"
-    );
+    for (bad, what) in [
+        (vec![], "empty"),
+        (junk, "proof || junk"),
+        (f.proof[..f.proof.len() - 32].to_vec(), "truncated"),
+    ] {
+        let err = c.verify(a, &bad, &good).unwrap_err();
+        assert!(
+            err.contains("ProofLengthMismatch"),
+            "{what} proof via adapter: {err}"
+        );
+    }
     let err = c.verify(a, &f.proof, &ws).unwrap_err();
     assert!(
         err.contains("PublicInputNotInField"),
@@ -226,7 +251,8 @@ fn cnn_verifier_in_revm() {
 #[test]
 fn adapter_refuses_a_verifier_without_code() {
     let mut c = Chain::new();
-    let code = verifier::adapter_deploy_code(Address::repeat_byte(0x42), 10, [0; 32], 1_000_000);
+    let code =
+        verifier::adapter_deploy_code(Address::repeat_byte(0x42), 10, 1024, [0; 32], 1_000_000);
     match c.tx(TxKind::Create, code, 5_000_000) {
         ExecutionResult::Revert { output, .. } => {
             assert!(revert::describe(&output).contains("VerifierHasNoCode"))

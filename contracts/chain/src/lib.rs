@@ -4,8 +4,8 @@
 //! * [`bindings`] — `sol!` bindings generated from forge's build output (ABI + bytecode);
 //! * [`Client`] — a connection (HTTP(S) or WS(S) JSON-RPC, rustls) with an optional sender;
 //! * [`verifier`] — deploy a generated verifier and its `ProofVerifierAdapter`, check proofs;
-//! * [`market`] — the prompt marketplace: deploy, list, buy, deliver, withdraw, refund,
-//!   views and events;
+//! * [`market`] — the prompt marketplace: deploy, list, buy, commit and reveal a delivery,
+//!   withdraw, refund, views and events;
 //! * [`revert`] — custom-error names of every trustml contract, for messages;
 //! * [`anvil`] — a throwaway local Anvil for tests and demos.
 
@@ -75,9 +75,42 @@ pub enum ChainError {
     /// A call needs a sender but the client has none.
     #[error("this call sends a transaction; connect with a sender key")]
     NoSender,
+    /// A delivery step would be sent too close to its deadline (chain time).
+    #[error("{}", too_close(*.step, .order, *.deadline, *.now, *.margin))]
+    TooClose {
+        /// Commit (bounded by the order's deadline) or reveal (by the reveal deadline).
+        step: market::Step,
+        /// The order.
+        order: U256,
+        /// The deadline (unix seconds).
+        deadline: u64,
+        /// The latest block's timestamp.
+        now: u64,
+        /// The safety margin asked for (seconds).
+        margin: u64,
+    },
     /// Anything else that is wrong with an answer or an argument.
     #[error("{0}")]
     Invalid(String),
+}
+
+fn too_close(step: market::Step, order: &U256, deadline: u64, now: u64, margin: u64) -> String {
+    let when = if deadline > now {
+        format!("is {} s away", deadline - now)
+    } else {
+        format!("passed {} s ago", now - deadline)
+    };
+    match step {
+        market::Step::Commit => format!(
+            "order {order}'s delivery deadline {when} (block time {now}), less than the {margin} s \
+             safety margin: a commitment sent now might be mined after it"
+        ),
+        market::Step::Reveal => format!(
+            "the reveal deadline of order {order}'s commitment {when} (block time {now}), less \
+             than the {margin} s safety margin: the reveal publishes the ciphertext even if it \
+             is mined too late and reverts, and the buyer could then read the prompt and refund"
+        ),
+    }
 }
 
 /// Result of this crate's calls.
@@ -255,6 +288,17 @@ impl Client {
                 }),
             },
         }
+    }
+
+    /// The latest block's timestamp (unix seconds): the time deadlines are checked against.
+    pub async fn block_timestamp(&self) -> Result<u64> {
+        let b = self
+            .provider
+            .get_block_by_number(alloy::rpc::types::BlockNumberOrTag::Latest)
+            .await
+            .map_err(rpc_err("eth_getBlockByNumber"))?
+            .ok_or_else(|| ChainError::Invalid("the node has no latest block".into()))?;
+        Ok(b.header.timestamp)
     }
 
     /// Advances an Anvil chain's clock by `seconds` and mines a block (tests, demos).

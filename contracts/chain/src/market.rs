@@ -1,6 +1,12 @@
-//! The prompt marketplace: deploy (verifiers, adapters, `VerifierRegistry`,
-//! `PromptMarketplace`), then list / buy / deliver / withdraw / refund / cancel, views and
-//! the `Delivered` event.
+//! The prompt marketplace: deploy (verifiers, adapters, `VerifierRegistry` with the circuit
+//! pair allowed, `PromptMarketplace`), then list / buy / commit + reveal a delivery /
+//! withdraw / refund / cancel, views (order tag, delivery digest) and the `Delivered` event.
+//!
+//! A delivery is two transactions: `commitDelivery(orderId, digest)` before the order's
+//! deadline, then `deliver(…)` (the reveal: R, ciphertext, proof) before the commitment's
+//! reveal deadline. [`Client::deliver_with_commitment`] does both and refuses each step when
+//! its deadline is closer than a safety margin: a late reveal would publish the ciphertext in
+//! a reverted transaction, and the buyer could read it and still be refunded.
 
 use crate::bindings::{PromptMarketplace as M, VerifierRegistry as R};
 use crate::verifier::Deployment;
@@ -47,8 +53,10 @@ pub struct MarketParams {
     pub fee_recipient: Option<Address>,
     /// Fee in basis points.
     pub fee_bps: u64,
-    /// Seconds a seller has to deliver after a purchase.
+    /// Seconds a seller has to commit to a delivery after a purchase.
     pub delivery_window: u64,
+    /// Seconds a seller has to reveal a commitment.
+    pub reveal_window: u64,
     /// Gas each adapter gives its raw verifier.
     pub verifier_gas_limit: u64,
 }
@@ -72,8 +80,10 @@ pub struct MarketDeployment {
     pub delivery: Deployment,
     /// Fee in basis points.
     pub fee_bps: u64,
-    /// Seconds a seller has to deliver.
+    /// Seconds a seller has to commit to a delivery.
     pub delivery_window: u64,
+    /// Seconds a seller has to reveal a commitment.
+    pub reveal_window: u64,
 }
 
 /// A circuit to register: its verifier's creation code, public-input count and vk digest.
@@ -83,6 +93,8 @@ pub struct CircuitArtifacts<'a> {
     pub verifier: &'a [u8],
     /// Public inputs.
     pub num_public_inputs: usize,
+    /// Bytes of every proof (verifier-gen's `proof_len`): the adapter pins it.
+    pub proof_len: usize,
     /// Keccak-256 of the verifying key (also the circuit id).
     pub vk_digest: [u8; 32],
 }
@@ -106,6 +118,26 @@ fn sent(r: &TransactionReceipt, id: Option<U256>) -> Sent {
     }
 }
 
+/// What [`Client::deliver_with_commitment`] sent.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The digest committed to.
+    pub digest: B256,
+    /// The commitment, unless this delivery was already committed.
+    pub commit: Option<Sent>,
+    /// The reveal.
+    pub reveal: Sent,
+}
+
+/// A step of a delivery, for [`ChainError::TooClose`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// `commitDelivery`, bounded by the order's deadline.
+    Commit,
+    /// `deliver`, bounded by the commitment's reveal deadline.
+    Reveal,
+}
+
 /// The first log of event `E` in a receipt.
 fn event<E: SolEvent>(r: &TransactionReceipt) -> Option<E> {
     r.inner
@@ -123,7 +155,8 @@ fn tx_to(to: Address, data: Vec<u8>, value: U256) -> TransactionRequest {
 
 impl Client {
     /// Deploys both circuits' verifiers and adapters, a registry owned by the sender with both
-    /// circuits registered (circuit id = the vk digest), and the marketplace.
+    /// circuits registered (circuit id = the vk digest) and allowed as a pair, and the
+    /// marketplace.
     pub async fn deploy_market(
         &self,
         listing: CircuitArtifacts<'_>,
@@ -136,6 +169,7 @@ impl Client {
             .deploy_verifier(
                 listing.verifier,
                 listing.num_public_inputs,
+                listing.proof_len,
                 listing.vk_digest,
                 gas,
             )
@@ -144,6 +178,7 @@ impl Client {
             .deploy_verifier(
                 delivery.verifier,
                 delivery.num_public_inputs,
+                delivery.proof_len,
                 delivery.vk_digest,
                 gas,
             )
@@ -161,6 +196,12 @@ impl Client {
             self.send(tx_to(registry, call.abi_encode(), U256::ZERO), "register")
                 .await?;
         }
+        let allow = R::allowPairCall {
+            listingCircuitId: B256::from(listing.vk_digest),
+            deliveryCircuitId: B256::from(delivery.vk_digest),
+        };
+        self.send(tx_to(registry, allow.abi_encode(), U256::ZERO), "allowPair")
+            .await?;
         let mut code = M::BYTECODE.to_vec();
         code.extend(
             (
@@ -168,6 +209,7 @@ impl Client {
                 params.fee_recipient.unwrap_or(me),
                 U256::from(params.fee_bps),
                 U256::from(params.delivery_window),
+                U256::from(params.reveal_window),
             )
                 .abi_encode_params(),
         );
@@ -182,6 +224,7 @@ impl Client {
             delivery: dd,
             fee_bps: params.fee_bps,
             delivery_window: params.delivery_window,
+            reveal_window: params.reveal_window,
         })
     }
 
@@ -195,7 +238,8 @@ impl Client {
         self.send(tx_to(m.marketplace, data, value), what).await
     }
 
-    /// `list`: the listing proof is verified on chain; returns the listing id.
+    /// `list`: the listing proof is verified on chain for `[C, H, sender]`; returns the listing
+    /// id.
     pub async fn list(
         &self,
         m: &MarketDeployment,
@@ -240,7 +284,27 @@ impl Client {
         Ok(sent(&r, event::<M::Purchased>(&r).map(|e| e.orderId)))
     }
 
-    /// `deliver`: the contract rebuilds the public inputs from its own state and verifies.
+    /// `commitDelivery`: commits to `digest` ([`Client::delivery_digest`] of the reveal);
+    /// refunds then wait for the reveal deadline.
+    pub async fn commit_delivery(
+        &self,
+        m: &MarketDeployment,
+        order_id: U256,
+        digest: B256,
+    ) -> Result<Sent> {
+        let call = M::commitDeliveryCall {
+            orderId: order_id,
+            digest,
+        };
+        let r = self
+            .market_send(m, call.abi_encode(), U256::ZERO, "commitDelivery")
+            .await?;
+        Ok(sent(&r, None))
+    }
+
+    /// `deliver` (the reveal of a commitment): the contract checks the digest, rebuilds the
+    /// public inputs from its own state and verifies. Sent alone it does not check the reveal
+    /// deadline: see [`Client::deliver_with_commitment`].
     pub async fn deliver(
         &self,
         m: &MarketDeployment,
@@ -260,6 +324,111 @@ impl Client {
             .market_send(m, call.abi_encode(), U256::ZERO, "deliver")
             .await?;
         Ok(sent(&r, None))
+    }
+
+    /// Commits to a delivery (unless this very delivery is already committed with time to
+    /// reveal), then reveals it. Refuses to commit when the order's deadline is less than
+    /// `margin` seconds away (chain time), and to reveal when the reveal deadline is: a reveal
+    /// that lands late reverts but still publishes the ciphertext.
+    pub async fn deliver_with_commitment(
+        &self,
+        m: &MarketDeployment,
+        order_id: U256,
+        eph: (U256, U256),
+        ciphertext: Vec<U256>,
+        proof: &[u8],
+        margin: u64,
+    ) -> Result<Delivery> {
+        let digest = self
+            .delivery_digest(m, order_id, eph, &ciphertext, proof)
+            .await?;
+        let o = self.open_order(m, order_id).await?;
+        let now = self.block_timestamp().await?;
+        let commit = if o.deliveryDigest == digest && now.saturating_add(margin) <= o.revealDeadline
+        {
+            None
+        } else {
+            if now.saturating_add(margin) > o.deadline {
+                return Err(ChainError::TooClose {
+                    step: Step::Commit,
+                    order: order_id,
+                    deadline: o.deadline,
+                    now,
+                    margin,
+                });
+            }
+            Some(self.commit_delivery(m, order_id, digest).await?)
+        };
+        let o = self.get_order(m, order_id).await?;
+        let now = self.block_timestamp().await?;
+        if o.deliveryDigest != digest {
+            return Err(ChainError::Invalid(format!(
+                "order {order_id}'s commitment is {}, not this delivery's {digest}",
+                o.deliveryDigest
+            )));
+        }
+        if now.saturating_add(margin) > o.revealDeadline {
+            return Err(ChainError::TooClose {
+                step: Step::Reveal,
+                order: order_id,
+                deadline: o.revealDeadline,
+                now,
+                margin,
+            });
+        }
+        let reveal = self.deliver(m, order_id, eph, ciphertext, proof).await?;
+        Ok(Delivery {
+            digest,
+            commit,
+            reveal,
+        })
+    }
+
+    async fn open_order(&self, m: &MarketDeployment, order_id: U256) -> Result<Order> {
+        let o = self.get_order(m, order_id).await?;
+        match OrderStatus::of(&o)? {
+            OrderStatus::Open => Ok(o),
+            OrderStatus::None => Err(ChainError::Invalid(format!(
+                "no order {order_id} on the marketplace {}",
+                m.marketplace
+            ))),
+            s => Err(ChainError::Invalid(format!(
+                "order {order_id} is {s:?}, not open"
+            ))),
+        }
+    }
+
+    /// The marketplace's `deliveryDigest` view: what a commitment to this reveal commits to
+    /// (keccak256(abi.encode(orderId, ephX, ephY, ciphertext, proof))).
+    pub async fn delivery_digest(
+        &self,
+        m: &MarketDeployment,
+        order_id: U256,
+        eph: (U256, U256),
+        ciphertext: &[U256],
+        proof: &[u8],
+    ) -> Result<B256> {
+        self.market(m)
+            .deliveryDigest(
+                order_id,
+                eph.0,
+                eph.1,
+                ciphertext.to_vec(),
+                proof.to_vec().into(),
+            )
+            .call()
+            .await
+            .map_err(|e| view_err("deliveryDigest", e))
+    }
+
+    /// The marketplace's `orderTag` view: the delivery proof's public input for `order_id`
+    /// (keccak256(abi.encode(chainid, marketplace, orderId)) mod r).
+    pub async fn order_tag(&self, m: &MarketDeployment, order_id: U256) -> Result<U256> {
+        self.market(m)
+            .orderTag(order_id)
+            .call()
+            .await
+            .map_err(|e| view_err("orderTag", e))
     }
 
     /// `withdraw`: pays out what the sender is owed; `id` is the amount.

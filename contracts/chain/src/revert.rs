@@ -12,6 +12,10 @@ pub fn describe(data: &[u8]) -> String {
                 "PublicInputNotInField(index {}, value {}): public inputs must be < the BN254 scalar modulus",
                 e.index, e.value
             ),
+            A::ProofVerifierAdapterErrors::ProofLengthMismatch(e) => format!(
+                "ProofLengthMismatch(expected {} bytes, got {}): not a proof of this circuit",
+                e.expected, e.got
+            ),
             A::ProofVerifierAdapterErrors::PublicInputCountMismatch(e) => format!(
                 "PublicInputCountMismatch(expected {}, got {})",
                 e.expected, e.got

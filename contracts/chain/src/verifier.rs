@@ -34,9 +34,12 @@ pub fn decode_verify_proof(data: &[u8]) -> Result<bool> {
 }
 
 /// The adapter's creation code (from forge's build output) with constructor arguments.
+/// `proof_len` is the length of every proof of the circuit (verifier-gen's `proof_len`): the
+/// adapter refuses any other length.
 pub fn adapter_deploy_code(
     verifier: Address,
     num_public_inputs: usize,
+    proof_len: usize,
     vk_digest: [u8; 32],
     verifier_gas_limit: u64,
 ) -> Vec<u8> {
@@ -45,6 +48,7 @@ pub fn adapter_deploy_code(
         (
             verifier,
             U256::from(num_public_inputs),
+            U256::from(proof_len),
             B256::from(vk_digest),
             U256::from(verifier_gas_limit),
         )
@@ -70,6 +74,8 @@ pub struct Deployment {
     pub adapter_code_size: usize,
     /// Public inputs the adapter expects.
     pub num_public_inputs: usize,
+    /// Proof length the adapter expects (bytes).
+    pub proof_len: usize,
     /// The verifying key's digest the adapter reports (`vkDigest()`).
     pub vk_digest: String,
     /// Gas the adapter gives the raw verifier.
@@ -98,16 +104,24 @@ pub struct SentVerify {
 }
 
 impl Client {
-    /// Deploys the raw verifier (`creation` code) and an adapter for it; checks both have code.
+    /// Deploys the raw verifier (`creation` code) and an adapter for it (proofs of `proof_len`
+    /// bytes, `num_public_inputs` inputs); checks both have code.
     pub async fn deploy_verifier(
         &self,
         creation: &[u8],
         num_public_inputs: usize,
+        proof_len: usize,
         vk_digest: [u8; 32],
         verifier_gas_limit: u64,
     ) -> Result<Deployment> {
         let v = self.deploy_code(creation.to_vec(), "raw verifier").await?;
-        let code = adapter_deploy_code(v.address, num_public_inputs, vk_digest, verifier_gas_limit);
+        let code = adapter_deploy_code(
+            v.address,
+            num_public_inputs,
+            proof_len,
+            vk_digest,
+            verifier_gas_limit,
+        );
         let a = self.deploy_code(code, "adapter").await?;
         Ok(Deployment {
             chain_id: self.chain_id(),
@@ -117,6 +131,7 @@ impl Client {
             verifier_code_size: v.code_size,
             adapter_code_size: a.code_size,
             num_public_inputs,
+            proof_len,
             vk_digest: format!("0x{}", hex::encode(vk_digest)),
             verifier_gas_limit,
             verifier_tx: v.tx,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 /// @notice Stable interface for checking a trustml proof on chain.
 /// @dev Implementations return true only for a proof that verifies against the

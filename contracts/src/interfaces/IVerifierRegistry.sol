@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 /// @title IVerifierRegistry
 /// @notice Read interface of the registry mapping circuit ids to {IProofVerifier} deployments.
@@ -26,4 +26,9 @@ interface IVerifierRegistry {
 
     /// @notice Whether `circuitId` was deprecated (one storage read: what a purchase checks).
     function isDeprecated(bytes32 circuitId) external view returns (bool);
+
+    /// @notice Whether the owner allows a listing to pair listing circuit `listingCircuitId`
+    ///         with delivery circuit `deliveryCircuitId` (both must open the same commitment
+    ///         of a prompt of the same length: only the owner can vouch for that).
+    function isPairAllowed(bytes32 listingCircuitId, bytes32 deliveryCircuitId) external view returns (bool);
 }

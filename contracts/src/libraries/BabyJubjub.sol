@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 /// @title BabyJubjub
 /// @notice Cheap sanity checks on Baby Jubjub points (EIP-2494 twisted Edwards form

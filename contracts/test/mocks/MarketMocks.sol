@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 import {IProofVerifier} from "../../src/interfaces/IProofVerifier.sol";
 import {IVerifierRegistry} from "../../src/interfaces/IVerifierRegistry.sol";
@@ -51,9 +51,13 @@ contract ExpectInputsVerifier is IProofVerifier {
 }
 
 /// @dev A registry whose entries can be overwritten at will: used to show that a listing's
-///      pinned verifier survives any later registry change.
+///      pinned verifier survives any later registry change. Every pair is allowed.
 contract MutableRegistry is IVerifierRegistry {
     mapping(bytes32 => Entry) private _entries;
+
+    function isPairAllowed(bytes32, bytes32) external pure returns (bool) {
+        return true;
+    }
 
     function set(bytes32 circuitId, address verifier, bytes32 vkDigest, uint256 numPublicInputs, bool deprecated)
         external

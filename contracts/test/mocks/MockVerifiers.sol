@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 /// @dev Behaves like a generated raw verifier: accepts exactly `expected` calldata with empty
 ///      return data, reverts with empty data otherwise.
@@ -12,6 +12,29 @@ contract MockRawVerifier {
 
     fallback(bytes calldata input) external returns (bytes memory) {
         if (keccak256(input) != expectedHash) {
+            assembly {
+                revert(0, 0)
+            }
+        }
+        assembly {
+            return(0, 0)
+        }
+    }
+}
+
+/// @dev Like the generated verifier, reads its input at fixed offsets: accepts any calldata
+///      that STARTS with `expected` (trailing bytes are never read).
+contract PrefixRawVerifier {
+    bytes32 public immutable expectedHash;
+    uint256 public immutable expectedLength;
+
+    constructor(bytes memory expected) {
+        expectedHash = keccak256(expected);
+        expectedLength = expected.length;
+    }
+
+    fallback(bytes calldata input) external returns (bytes memory) {
+        if (input.length < expectedLength || keccak256(input[:expectedLength]) != expectedHash) {
             assembly {
                 revert(0, 0)
             }

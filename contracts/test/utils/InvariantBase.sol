@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 /// @dev The target/exclude configuration forge's invariant runner reads from a test contract
 ///      (the same external view functions and return types forge-std's StdInvariant exposes;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
-/// @dev Copies of {IPromptMarketplace}'s events (solc 0.8.19 cannot `emit I.Event(...)`),
-///      for `vm.expectEmit`. Same signatures, so the same topics.
+/// @dev Copies of {IPromptMarketplace}'s events, for `vm.expectEmit`. Same signatures, so the
+///      same topics.
 abstract contract MarketEvents {
     event Listed(
         uint256 indexed listingId,
@@ -23,6 +23,7 @@ abstract contract MarketEvents {
         uint256 amount,
         uint64 deadline
     );
+    event DeliveryCommitted(uint256 indexed orderId, bytes32 digest, uint64 revealDeadline);
     event Delivered(uint256 indexed orderId, uint256 ephX, uint256 ephY, uint256[] ciphertext);
     event Refunded(uint256 indexed orderId, address indexed buyer, uint256 amount);
     event Credited(address indexed account, uint256 indexed orderId, uint256 amount);

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 import {TestBase} from "./TestBase.sol";
 import {VerifierRegistry} from "../../src/VerifierRegistry.sol";
 import {PromptMarketplace} from "../../src/PromptMarketplace.sol";
 import {HashVerifier} from "../mocks/MarketMocks.sol";
 
-/// @dev Shared deployment for marketplace tests: a registry with a listing circuit (2 public
-///      inputs) and a delivery circuit (6 + CT_LEN public inputs) backed by HashVerifiers.
+/// @dev Shared deployment for marketplace tests: a registry with a listing circuit (3 public
+///      inputs) and a delivery circuit (6 + CT_LEN public inputs) backed by HashVerifiers,
+///      allowed as a pair. Expected public inputs (order tags, digests) are computed here,
+///      independently of the contract.
 abstract contract MarketFixture is TestBase {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     bytes32 internal constant LISTING_ID = keccak256("prompt-listing/v1");
@@ -17,6 +19,7 @@ abstract contract MarketFixture is TestBase {
     uint256 internal constant CT_LEN = 4;
     uint256 internal constant FEE_BPS = 250;
     uint256 internal constant WINDOW = 1 days;
+    uint256 internal constant REVEAL = 1 hours;
     uint256 internal constant T0 = 1_700_000_000;
 
     // Baby Jubjub (EIP-2494) points: B8 (prime-order subgroup generator), 2·B8, G (full group).
@@ -45,17 +48,23 @@ abstract contract MarketFixture is TestBase {
         registry = new VerifierRegistry(address(this));
         listingVerifier = new HashVerifier(LISTING_VK);
         deliveryVerifier = new HashVerifier(DELIVERY_VK);
-        registry.register(LISTING_ID, address(listingVerifier), LISTING_VK, 2);
+        registry.register(LISTING_ID, address(listingVerifier), LISTING_VK, 3);
         registry.register(DELIVERY_ID, address(deliveryVerifier), DELIVERY_VK, 6 + CT_LEN);
-        market = new PromptMarketplace(address(registry), FEES, FEE_BPS, WINDOW);
+        registry.allowPair(LISTING_ID, DELIVERY_ID);
+        market = newMarket(address(registry), FEE_BPS);
+    }
+
+    function newMarket(address reg, uint256 feeBps) internal returns (PromptMarketplace) {
+        return new PromptMarketplace(reg, FEES, feeBps, WINDOW, REVEAL);
     }
 
     // ---------------------------------------------------------------- helpers
 
-    function listingInputs(uint256 c, uint256 out) internal pure returns (uint256[] memory xs) {
-        xs = new uint256[](2);
+    function listingInputs(uint256 c, uint256 out, address seller) internal pure returns (uint256[] memory xs) {
+        xs = new uint256[](3);
         xs[0] = c;
         xs[1] = out;
+        xs[2] = uint256(uint160(seller));
     }
 
     /// @dev The only proof {HashVerifier}(vk) accepts for `xs`, computed locally (no external
@@ -64,8 +73,26 @@ abstract contract MarketFixture is TestBase {
         return abi.encode(keccak256(abi.encode(vk, xs)));
     }
 
-    function listingProof(uint256 c, uint256 out) internal pure returns (bytes memory) {
-        return proofFor(LISTING_VK, listingInputs(c, out));
+    function listingProof(uint256 c, uint256 out, address seller) internal pure returns (bytes memory) {
+        return proofFor(LISTING_VK, listingInputs(c, out, seller));
+    }
+
+    /// @dev keccak256(abi.encode(chainid, market, orderId)) mod r, written out here.
+    function tagOf(PromptMarketplace m, uint256 orderId) internal view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.chainid, address(m), orderId))) % R;
+    }
+
+    function tag(uint256 orderId) internal view returns (uint256) {
+        return tagOf(market, orderId);
+    }
+
+    /// @dev keccak256(abi.encode(orderId, ephX, ephY, ct, proof)), written out here.
+    function digestOf(uint256 orderId, uint256 ephX, uint256 ephY, uint256[] memory ct, bytes memory proof)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(orderId, ephX, ephY, ct, proof));
     }
 
     function ciphertext(uint256 seed) internal pure returns (uint256[] memory ct) {
@@ -82,7 +109,7 @@ abstract contract MarketFixture is TestBase {
         uint256 pkY,
         uint256 ephX,
         uint256 ephY,
-        uint256 orderId,
+        uint256 orderTag,
         uint256[] memory ct
     ) internal pure returns (uint256[] memory xs) {
         xs = new uint256[](6 + ct.length);
@@ -91,22 +118,23 @@ abstract contract MarketFixture is TestBase {
         xs[2] = pkY;
         xs[3] = ephX;
         xs[4] = ephY;
-        xs[5] = orderId;
+        xs[5] = orderTag;
         for (uint256 i = 0; i < ct.length; ++i) {
             xs[6 + i] = ct[i];
         }
     }
 
+    /// @dev A valid delivery proof for order `orderId` of {market} (ephemeral key 2·B8).
     function deliveryProof(uint256 c, uint256 pkX, uint256 pkY, uint256 orderId, uint256[] memory ct)
         internal
-        pure
+        view
         returns (bytes memory)
     {
-        return proofFor(DELIVERY_VK, deliveryInputs(c, pkX, pkY, B8X2, B8Y2, orderId, ct));
+        return proofFor(DELIVERY_VK, deliveryInputs(c, pkX, pkY, B8X2, B8Y2, tag(orderId), ct));
     }
 
     function doList(address seller, uint256 c, uint256 price) internal returns (uint256 id) {
-        bytes memory proof = listingProof(c, OUT);
+        bytes memory proof = listingProof(c, OUT, seller);
         vm.prank(seller);
         id = market.list(LISTING_ID, DELIVERY_ID, c, OUT, price, proof);
     }
@@ -117,11 +145,38 @@ abstract contract MarketFixture is TestBase {
         id = market.buy{value: price}(listingId, B8X, B8Y);
     }
 
-    /// @dev Delivers order `orderId` (bought with key B8, listing commitment `c`) with ephemeral key 2·B8.
+    /// @dev The seller commits to exactly these reveal arguments.
+    function doCommit(
+        address seller,
+        uint256 orderId,
+        uint256 ephX,
+        uint256 ephY,
+        uint256[] memory ct,
+        bytes memory proof
+    ) internal {
+        bytes32 d = digestOf(orderId, ephX, ephY, ct, proof);
+        vm.prank(seller);
+        market.commitDelivery(orderId, d);
+    }
+
+    /// @dev Commits to, then reveals, these arguments (the reveal in the same block).
+    function commitAndDeliver(
+        address seller,
+        uint256 orderId,
+        uint256 ephX,
+        uint256 ephY,
+        uint256[] memory ct,
+        bytes memory proof
+    ) internal {
+        doCommit(seller, orderId, ephX, ephY, ct, proof);
+        vm.prank(seller);
+        market.deliver(orderId, ephX, ephY, ct, proof);
+    }
+
+    /// @dev Delivers order `orderId` (bought with key B8, listing commitment `c`) with ephemeral
+    ///      key 2·B8: commit, then reveal.
     function doDeliver(address seller, uint256 orderId, uint256 c) internal {
         uint256[] memory ct = ciphertext(orderId);
-        bytes memory proof = deliveryProof(c, B8X, B8Y, orderId, ct);
-        vm.prank(seller);
-        market.deliver(orderId, B8X2, B8Y2, ct, proof);
+        commitAndDeliver(seller, orderId, B8X2, B8Y2, ct, deliveryProof(c, B8X, B8Y, orderId, ct));
     }
 }

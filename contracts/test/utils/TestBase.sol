@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-pragma solidity ^0.8.19;
+pragma solidity ^0.8.20;
 
 /// @dev The few forge cheatcodes these tests use (forge-std is not vendored).
 ///      Cheatcode contract address: 0x7109709ECfa91a80626fF3989D68f67F5b1DD12D.
@@ -13,6 +13,7 @@ interface Vm {
     function stopPrank() external;
     function deal(address account, uint256 newBalance) external;
     function warp(uint256 newTimestamp) external;
+    function chainId(uint256 newChainId) external;
     /// @dev Checks topic 1, topic 2, topic 3 and data of the next event against the one emitted next here.
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData) external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter) external;
@@ -57,6 +58,13 @@ abstract contract TestBase {
 
     function assertGe(uint256 a, uint256 b, string memory what) internal pure {
         require(a >= b, what);
+    }
+
+    /// @dev `x` as a uint64 (deadlines in expected events and errors), checked.
+    function u64(uint256 x) internal pure returns (uint64) {
+        require(x <= type(uint64).max, "u64: overflow");
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint64(x);
     }
 
     /// @dev Maps any `x` into [min, max] (inclusive): values already inside are kept,

@@ -3,10 +3,10 @@
 //! # Construction (exact)
 //!
 //! ```text
-//! inputs : prompt m_0..m_{n-1} ∈ Fr, buyer key PK_B, order id (u64), ephemeral r ∈ [1, l)
+//! inputs : prompt m_0..m_{n-1} ∈ Fr, buyer key PK_B, nonce ∈ Fr, ephemeral r ∈ [1, l)
 //! R        = r·B8                                   (sent in the clear)
 //! S        = r·PK_B  (= sk_B·R)                     (ECDH shared point)
-//! nonce    = order_id as a field element
+//! nonce    = the order's tag (the marketplace's orderTag: keccak(chainid, market, id) mod r)
 //! ks_i     = trustml_poseidon::hash([S.x, S.y, nonce, i])     for i = 0..n-1 (i as Fr)
 //! c_i      = m_i + ks_i   (mod p)
 //! decrypt  : S = sk_B·R, m_i = c_i − ks_i
@@ -19,8 +19,8 @@
 //!
 //! # Why this is sound
 //!
-//! The keystream is a PRF (Poseidon) of the shared secret keyed per `(order_id, i)`: distinct
-//! orders and distinct blocks never reuse a pad even if `r` were reused, and without `S`
+//! The keystream is a PRF (Poseidon) of the shared secret keyed per `(nonce, i)`: distinct
+//! orders (distinct tags, also across deployments and chains) and distinct blocks never reuse a pad even if `r` were reused, and without `S`
 //! (CDH on Baby Jubjub) the pads are pseudorandom, so `c` hides `m`. Field addition keeps the
 //! in-circuit relation to one linear constraint per block. It is not authenticated encryption:
 //! integrity comes from the delivery proof, which binds `c` to the committed prompt.
@@ -39,9 +39,9 @@ pub struct Ciphertext {
     pub blocks: Vec<Fr>,
 }
 
-/// Keystream element `ks_i = hash([S.x, S.y, order_id, i])`.
-pub fn keystream(shared: &Point, order_id: u64, i: usize) -> Fr {
-    trustml_poseidon::hash(&[shared.x, shared.y, Fr::from(order_id), Fr::from(i as u64)])
+/// Keystream element `ks_i = hash([S.x, S.y, nonce, i])`.
+pub fn keystream(shared: &Point, nonce: Fr, i: usize) -> Fr {
+    trustml_poseidon::hash(&[shared.x, shared.y, nonce, Fr::from(i as u64)])
 }
 
 /// Encodes prompt tokens (`< 2^16`) as field elements.
@@ -65,9 +65,9 @@ pub fn decode_tokens(blocks: &[Fr]) -> Option<Vec<u16>> {
         .collect()
 }
 
-/// Encrypts `prompt` to `pk_b` for `order_id` with ephemeral scalar `r` (use
+/// Encrypts `prompt` to `pk_b` under `nonce` (the order's tag) with ephemeral scalar `r` (use
 /// [`crate::random_scalar`]; never reuse `r` across prompts of the same order).
-pub fn encrypt(prompt: &[Fr], r: &Fr, pk_b: &Point, order_id: u64) -> Result<Ciphertext, Error> {
+pub fn encrypt(prompt: &[Fr], r: &Fr, pk_b: &Point, nonce: Fr) -> Result<Ciphertext, Error> {
     if !pk_b.is_valid_public_key() {
         return Err(Error::InvalidPoint);
     }
@@ -80,14 +80,14 @@ pub fn encrypt(prompt: &[Fr], r: &Fr, pk_b: &Point, order_id: u64) -> Result<Cip
         blocks: prompt
             .iter()
             .enumerate()
-            .map(|(i, m)| *m + keystream(&shared, order_id, i))
+            .map(|(i, m)| *m + keystream(&shared, nonce, i))
             .collect(),
     })
 }
 
-/// Decrypts with the buyer's secret key. A wrong key or order id yields pseudorandom
+/// Decrypts with the buyer's secret key. A wrong key or nonce yields pseudorandom
 /// field elements (there is no authentication tag; see [`decode_tokens`]).
-pub fn decrypt(ct: &Ciphertext, sk_b: &Fr, order_id: u64) -> Result<Vec<Fr>, Error> {
+pub fn decrypt(ct: &Ciphertext, sk_b: &Fr, nonce: Fr) -> Result<Vec<Fr>, Error> {
     if !ct.r_point.is_valid_public_key() {
         return Err(Error::InvalidPoint);
     }
@@ -96,6 +96,6 @@ pub fn decrypt(ct: &Ciphertext, sk_b: &Fr, order_id: u64) -> Result<Vec<Fr>, Err
         .blocks
         .iter()
         .enumerate()
-        .map(|(i, c)| *c - keystream(&shared, order_id, i))
+        .map(|(i, c)| *c - keystream(&shared, nonce, i))
         .collect())
 }

@@ -41,7 +41,7 @@ fn add_is_a_group_law() {
         assert_eq!(p.add(&Point::identity()), p);
         assert_eq!(p.add(&p.neg()), Point::identity());
         assert!(p.add(&q).is_on_curve());
-        assert_eq!(p.double(), p.mul(&Fr::from(2)));
+        assert_eq!(p.double(), p.mul(&Fr::from(2u64)));
     }
 }
 
@@ -75,11 +75,11 @@ fn small_order_points_are_rejected() {
     };
     assert!(!q.is_on_curve() && !q.is_valid_public_key());
     assert_eq!(
-        encrypt(&[Fr::ONE], &Fr::ONE, &q, 1),
+        encrypt(&[Fr::ONE], &Fr::ONE, &q, Fr::from(1u64)),
         Err(Error::InvalidPoint)
     );
     assert_eq!(
-        encrypt(&[Fr::ONE], &Fr::ONE, &p, 1),
+        encrypt(&[Fr::ONE], &Fr::ONE, &p, Fr::from(1u64)),
         Err(Error::InvalidPoint)
     );
 }
@@ -91,25 +91,28 @@ fn encryption_round_trip_and_failures() {
     let tokens: Vec<u16> = vec![0, 1, 65535, 42, 1234, 7];
     let m = encode_tokens(&tokens);
     let eph = random_scalar(&mut r);
-    let ct = encrypt(&m, &eph, &pk_b, 77).unwrap();
+    let ct = encrypt(&m, &eph, &pk_b, Fr::from(77u64)).unwrap();
     assert_eq!(ct.r_point, Point::generator().mul(&eph));
     assert_ne!(ct.blocks, m);
-    let back = decrypt(&ct, &sk_b, 77).unwrap();
+    let back = decrypt(&ct, &sk_b, Fr::from(77u64)).unwrap();
     assert_eq!(back, m);
     assert_eq!(decode_tokens(&back).unwrap(), tokens);
     // Wrong key.
     let (sk_other, _) = keygen(&mut r);
-    let bad = decrypt(&ct, &sk_other, 77).unwrap();
+    let bad = decrypt(&ct, &sk_other, Fr::from(77u64)).unwrap();
     assert!(bad.iter().zip(&m).all(|(a, b)| a != b));
     assert!(decode_tokens(&bad).is_none());
     // Wrong order id.
-    let bad = decrypt(&ct, &sk_b, 78).unwrap();
+    let bad = decrypt(&ct, &sk_b, Fr::from(78u64)).unwrap();
     assert!(bad.iter().zip(&m).all(|(a, b)| a != b));
     assert!(decode_tokens(&bad).is_none());
     // Same prompt, other order: unrelated ciphertext blocks.
-    let ct2 = encrypt(&m, &eph, &pk_b, 78).unwrap();
+    let ct2 = encrypt(&m, &eph, &pk_b, Fr::from(78u64)).unwrap();
     assert!(ct2.blocks.iter().zip(&ct.blocks).all(|(a, b)| a != b));
-    assert_eq!(encrypt(&m, &Fr::ZERO, &pk_b, 1), Err(Error::ZeroScalar));
+    assert_eq!(
+        encrypt(&m, &Fr::ZERO, &pk_b, Fr::from(1u64)),
+        Err(Error::ZeroScalar)
+    );
 }
 
 fn pt(x: &str, y: &str) -> Point {
@@ -147,7 +150,7 @@ fn circomlib_vectors() {
         )
     );
     assert_eq!(
-        p.mul(&Fr::from(3)),
+        p.mul(&Fr::from(3u64)),
         pt(
             "19372461775513343691590086534037741906533799473648040012278229434133483800898",
             "9458658722007214007257525444427903161243386465067105737478306991484593958249"

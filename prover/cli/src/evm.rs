@@ -129,6 +129,7 @@ pub fn run(cmd: EvmCmd) -> Result<ExitCode> {
                 c.deploy_verifier(
                     &verifier.creation,
                     gen.num_instances,
+                    gen.proof_len,
                     gen.vk_digest,
                     verifier_gas_limit,
                 )

@@ -95,6 +95,25 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
                 ChainError::NoKey(_) | ChainError::NoSender => {
                     Some("pass --private-key or set TRUSTML_PRIVATE_KEY".into())
                 }
+                ChainError::TooClose {
+                    step: trustml_chain::market::Step::Commit,
+                    ..
+                } => Some(
+                    "nothing was sent. Past the deadline the buyer may refund (`trustml market \
+                     refund`); if it is still ahead and you accept the risk, retry with a \
+                     smaller --margin"
+                        .into(),
+                ),
+                ChainError::TooClose {
+                    step: trustml_chain::market::Step::Reveal,
+                    ..
+                } => Some(
+                    "the ciphertext was not sent. Run `trustml market deliver` again before the \
+                     order's deadline: it commits anew (a new commitment restarts the reveal \
+                     window); after the deadline, let the reveal deadline pass (the buyer is \
+                     then refunded)"
+                        .into(),
+                ),
                 _ => None,
             };
         }

@@ -1,6 +1,6 @@
-//! `trustml market …`: the prompt marketplace on chain (deploy, list, buy, deliver, receive,
-//! withdraw, refund, cancel, show). Chain access is `trustml-chain`'s; proofs are made
-//! with `trustml::market`.
+//! `trustml market …`: the prompt marketplace on chain (deploy, list, buy, deliver — commit
+//! then reveal —, receive, withdraw, refund, cancel, show). Chain access is `trustml-chain`'s;
+//! proofs are made with `trustml::market`.
 
 use crate::block_on;
 use crate::evm::{compiled_verifier, key, u256_of};
@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trustml::market::delivery::DeliveryDir;
 use trustml::market::listing::Listing;
-use trustml::market::{CiphertextFile, PointJson};
+use trustml::market::{CiphertextFile, OrderRef, PointJson};
 use trustml_chain::market::{CircuitArtifacts, MarketDeployment, MarketParams};
 use trustml_chain::verifier::DEFAULT_VERIFIER_GAS_LIMIT;
 use trustml_chain::{Address, Client, U256};
-use trustml_kit::field::from_hex as fr_from_hex;
+use trustml_kit::field::{from_hex as fr_from_hex, to_hex as fr_to_hex};
 use trustml_kit::fs::write_json;
 use trustml_kit::ProofFile;
 
@@ -49,9 +49,13 @@ pub enum MarketCmd {
         /// Platform fee in basis points (≤ 1000).
         #[arg(long, default_value_t = 0)]
         fee_bps: u64,
-        /// Seconds a seller has to deliver after a purchase before the buyer may refund.
+        /// Seconds a seller has to commit to a delivery after a purchase before the buyer may
+        /// refund.
         #[arg(long, default_value_t = 86_400)]
         delivery_window: u64,
+        /// Seconds a seller has to reveal a committed delivery (refunds wait meanwhile).
+        #[arg(long, default_value_t = 3_600)]
+        reveal_window: u64,
     },
     /// Seller: list a prompt (the listing proof is verified on chain).
     List {
@@ -74,12 +78,18 @@ pub enum MarketCmd {
         buyer_key: PathBuf,
     },
     /// Seller: encrypt the prompt to the order's buyer, prove it and get paid. Proves with
-    /// --secret and --delivery-dir, or sends an existing --proof.
+    /// --secret and --delivery-dir, or sends an existing --proof. Two transactions: a
+    /// commitment (before the order's deadline), then the reveal (before the commitment's
+    /// reveal deadline); each is refused when its deadline is less than --margin away.
     Deliver {
         #[command(flatten)]
         chain: Chain,
         #[arg(long)]
         order: u64,
+        /// Seconds of safety before each deadline (chain time): no commitment when the order's
+        /// deadline is closer, no reveal when the reveal deadline is.
+        #[arg(long, default_value_t = DEFAULT_MARGIN)]
+        margin: u64,
         #[arg(long, required_unless_present = "proof")]
         secret: Option<PathBuf>,
         #[arg(long, required_unless_present = "proof")]
@@ -133,7 +143,11 @@ pub enum MarketCmd {
     },
 }
 
-fn load(path: &Path) -> Result<MarketDeployment> {
+/// Default `--margin` of `market deliver`: seconds of safety before a deadline.
+pub const DEFAULT_MARGIN: u64 = 120;
+
+/// The deployment record at `path`.
+pub(crate) fn load(path: &Path) -> Result<MarketDeployment> {
     let text = std::fs::read_to_string(path).with_context(|| {
         format!(
             "reading {} (run `trustml market deploy` first, or pass --market)",
@@ -181,9 +195,35 @@ pub fn parse_price(s: &str) -> Result<U256> {
         .with_context(|| format!("bad price {s}: expected e.g. 0.01eth or a wei amount"))
 }
 
-fn artifacts_of(dir: &Path) -> Result<(verifier_gen::CompiledContract, usize, [u8; 32])> {
+fn artifacts_of(dir: &Path) -> Result<(verifier_gen::CompiledContract, usize, usize, [u8; 32])> {
     let (gen, c) = compiled_verifier(dir)?;
-    Ok((c, gen.num_instances, gen.vk_digest))
+    Ok((c, gen.num_instances, gen.proof_len, gen.vk_digest))
+}
+
+impl Chain {
+    /// A sender on the chain `m` was deployed to (the order tags depend on it).
+    async fn sender_on(&self, m: &MarketDeployment) -> Result<Client> {
+        let c = self.sender().await?;
+        if c.chain_id() != m.chain_id {
+            bail!(
+                "{} is chain {}, but {} records a marketplace on chain {}",
+                self.rpc_url,
+                c.chain_id(),
+                self.market.display(),
+                m.chain_id
+            );
+        }
+        Ok(c)
+    }
+}
+
+/// The order `id` of the marketplace in `m`.
+fn order_ref(m: &MarketDeployment, id: u64) -> OrderRef {
+    OrderRef {
+        chain_id: m.chain_id,
+        market: m.marketplace.into(),
+        order_id: id,
+    }
 }
 
 pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
@@ -194,6 +234,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             delivery_dir,
             fee_bps,
             delivery_window,
+            reveal_window,
         } => {
             if !DeliveryDir::is_delivery_dir(&delivery_dir) {
                 bail!(
@@ -201,10 +242,10 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                     delivery_dir.display()
                 );
             }
-            let (lv, ln, ld) = artifacts_of(&listing_dir)?;
-            let (dv, dn, dd) = artifacts_of(&delivery_dir)?;
-            if ln != 2 {
-                bail!("{} has {ln} public inputs; a listing circuit has 2 (C, H): compile the generator with --input-visibility hashed --output-visibility hashed", listing_dir.display());
+            let (lv, ln, lp, ld) = artifacts_of(&listing_dir)?;
+            let (dv, dn, dp, dd) = artifacts_of(&delivery_dir)?;
+            if ln != 3 {
+                bail!("{} has {ln} public inputs; a listing circuit has 3 (C, H, seller): compile the generator with --listing", listing_dir.display());
             }
             let m = block_on(async {
                 chain
@@ -214,17 +255,20 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                         CircuitArtifacts {
                             verifier: &lv.creation,
                             num_public_inputs: ln,
+                            proof_len: lp,
                             vk_digest: ld,
                         },
                         CircuitArtifacts {
                             verifier: &dv.creation,
                             num_public_inputs: dn,
+                            proof_len: dp,
                             vk_digest: dd,
                         },
                         &MarketParams {
                             fee_recipient: None,
                             fee_bps,
                             delivery_window,
+                            reveal_window,
                             verifier_gas_limit: DEFAULT_VERIFIER_GAS_LIMIT,
                         },
                     )
@@ -290,6 +334,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
         MarketCmd::Deliver {
             chain,
             order,
+            margin,
             secret,
             delivery_dir,
             proof,
@@ -304,15 +349,16 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                 x: hex_of_u256(o.pkX),
                 y: hex_of_u256(o.pkY),
             };
+            let oref = order_ref(&m, order);
             let (pf, path) = match proof {
                 Some(p) => (ProofFile::read(&p)?, p),
                 None => {
                     let (secret, dir) = (secret.expect("clap"), delivery_dir.expect("clap"));
                     let pk = buyer.point().context("the order's buyer key is invalid")?;
-                    prove_delivery(&dir, &secret, &pk, order, None)?
+                    prove_delivery(&dir, &secret, &pk, &oref, None)?
                 }
             };
-            let ct = CiphertextFile::for_order(&pf, &path, order, &buyer)?;
+            let ct = CiphertextFile::for_order(&pf, &path, &oref, &buyer)?;
             let blocks = ct
                 .blocks
                 .iter()
@@ -320,16 +366,36 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                 .collect::<Result<Vec<_>>>()?;
             let eph = (u256_of_hex(&ct.r.x)?, u256_of_hex(&ct.r.y)?);
             let proof = pf.proof_bytes(&path)?;
-            let s = block_on(async {
-                chain
-                    .sender()
-                    .await?
-                    .deliver(&m, U256::from(order), eph, blocks, &proof)
-                    .await
+            let d = block_on(async {
+                let c = chain.sender_on(&m).await?;
+                // The proof's order input is the contract's orderTag: check both agree before
+                // spending gas.
+                let tag = c.order_tag(&m, U256::from(order)).await?;
+                if tag != u256_of_hex(&ct.order_tag)? {
+                    bail!(
+                        "the marketplace's orderTag({order}) is {}, the proof's order tag is {}",
+                        hex_of_u256(tag),
+                        ct.order_tag
+                    );
+                }
+                Ok(
+                    c.deliver_with_commitment(&m, U256::from(order), eph, blocks, &proof, margin)
+                        .await?,
+                )
             })?;
+            match &d.commit {
+                Some(s) => println!(
+                    "committed to the delivery of order {order} (digest {}; tx {}, gasUsed {})",
+                    d.digest, s.tx, s.gas_used
+                ),
+                None => println!(
+                    "order {order} already holds this delivery's commitment {}",
+                    d.digest
+                ),
+            }
             println!(
-                "delivered order {order}: proof verified on chain, payment credited (tx {}, gasUsed {}); `trustml market withdraw` pays it out",
-                s.tx, s.gas_used
+                "delivered order {order}: revealed, proof verified on chain, payment credited (tx {}, gasUsed {}); `trustml market withdraw` pays it out",
+                d.reveal.tx, d.reveal.gas_used
             );
         }
         MarketCmd::Receive {
@@ -344,7 +410,8 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                 block_on(async { chain.reader().await?.delivery(&m, U256::from(order)).await })?
                     .with_context(|| format!("order {order} has not been delivered yet"))?;
             let ct = CiphertextFile {
-                order_id: order,
+                order_id: Some(order),
+                order_tag: fr_to_hex(&order_ref(&m, order).tag()),
                 r: PointJson {
                     x: hex_of_u256(rx),
                     y: hex_of_u256(ry),

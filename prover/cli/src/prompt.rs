@@ -11,7 +11,7 @@ use trustml::data::read_input;
 use trustml::market::delivery::DeliveryDir;
 use trustml::market::delivery_circuit::MAX_BLOCKS;
 use trustml::market::listing;
-use trustml::market::PointJson;
+use trustml::market::{OrderRef, PointJson};
 use trustml::model::CompiledModel;
 use trustml::proof;
 use trustml_kit::field::to_hex as fr_to_hex;
@@ -53,7 +53,8 @@ pub enum PromptCmd {
         srs: PathBuf,
     },
     /// Seller: prove that a fresh ciphertext holds the listed prompt, for this buyer and
-    /// this order (the order id is the encryption nonce).
+    /// this order. The proof is bound to the order's tag (chain id, marketplace address and
+    /// order id: the encryption nonce), taken from --market or --chain-id/--marketplace.
     ProveDelivery {
         /// Delivery circuit directory (`setup-delivery`).
         dir: PathBuf,
@@ -64,6 +65,16 @@ pub enum PromptCmd {
         buyer_key: PathBuf,
         #[arg(long)]
         order: u64,
+        /// The deployment record written by `market deploy` (for its chain id and
+        /// marketplace address).
+        #[arg(long, default_value = "market.json")]
+        market: PathBuf,
+        /// The chain id, instead of --market's.
+        #[arg(long, requires = "marketplace")]
+        chain_id: Option<u64>,
+        /// The PromptMarketplace address (0x…), instead of --market's.
+        #[arg(long, requires = "chain_id")]
+        marketplace: Option<String>,
         /// Proof file (default DIR/delivery-ORDER.json).
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -176,12 +187,27 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
             secret,
             buyer_key: buyer,
             order,
+            market,
+            chain_id,
+            marketplace,
             output,
         } => {
             let pk = PointJson::read_public_key(&buyer)?
                 .point()
                 .ok_or(trustml::market::MarketError::BadBuyerKey)?;
-            prove_delivery(&dir, &secret, &pk, order, output)?;
+            let (chain_id, market) = match (chain_id, marketplace) {
+                (Some(c), Some(a)) => (c, trustml_chain::parse_address(&a)?),
+                _ => {
+                    let m = crate::market::load(&market)?;
+                    (m.chain_id, m.marketplace)
+                }
+            };
+            let order = OrderRef {
+                chain_id,
+                market: market.into(),
+                order_id: order,
+            };
+            prove_delivery(&dir, &secret, &pk, &order, output)?;
         }
         PromptCmd::Decrypt {
             key,
@@ -229,7 +255,7 @@ pub fn prove_delivery(
     dir: &Path,
     secret: &Path,
     buyer: &trustml_babyjubjub::Point,
-    order: u64,
+    order: &OrderRef,
     output: Option<PathBuf>,
 ) -> Result<(ProofFile, PathBuf)> {
     let t = Instant::now();
@@ -240,7 +266,10 @@ pub fn prove_delivery(
         eprintln!("WARNING: {INSECURE_WARNING}");
     }
     println!(
-        "delivery proof for order {order} written to {} in {:.2} s",
+        "delivery proof for order {} (marketplace 0x{}, chain {}) written to {} in {:.2} s",
+        order.order_id,
+        hex::encode(order.market),
+        order.chain_id,
         out.display(),
         t.elapsed().as_secs_f64()
     );

@@ -210,4 +210,31 @@ fn prompt_commands_refuse_bad_input() {
     let o = trustml(&["prompt", "keygen", "-o", k.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(std::fs::read(&k).unwrap(), before);
+    // A delivery proof is bound to an order of a deployment: without market.json (or
+    // --chain-id with --marketplace) there is no order tag to prove for.
+    let prove_delivery = |extra: &[&str]| {
+        let mut args = vec![
+            "prompt",
+            "prove-delivery",
+            deliv.to_str().unwrap(),
+            "--secret",
+            secret.to_str().unwrap(),
+            "--buyer-key",
+            k.to_str().unwrap(),
+            "--order",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        trustml(&args)
+    };
+    let missing = tmp.path().join("market.json");
+    let o = prove_delivery(&["--market", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("market deploy"), "{}", stderr(&o));
+    let o = prove_delivery(&["--chain-id", "31337"]);
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--marketplace"), "{}", stderr(&o));
+    let o = prove_delivery(&["--chain-id", "31337", "--marketplace", "0x12"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad address"), "{}", stderr(&o));
 }

@@ -1,9 +1,12 @@
 //! The prompt marketplace end to end on a local Anvil, with the real generated verifiers:
-//! list (listing proof verified on chain) → buy → deliver (delivery proof verified on chain,
-//! seller credited) → withdraw → the buyer decrypts exactly the listed prompt; and the
-//! rejections: a delivery proof for another buyer or another order, a tampered ciphertext, a
-//! different prompt, a delivery after the deadline; refunds only after the deadline, by anyone,
-//! to the buyer.
+//! list (listing proof verified on chain) → buy → deliver: commit, then reveal (delivery proof
+//! verified on chain, seller credited) → withdraw → the buyer decrypts exactly the listed
+//! prompt; and the rejections: a delivery proof for another buyer or another order, a tampered
+//! ciphertext, a different prompt, a reveal that is not what was committed, a commitment after
+//! the deadline (refused by the client's margin, then by the contract); a reveal after the
+//! deadline settles when committed before it (refunds wait for the reveal deadline); refunds
+//! after the deadline, by anyone, to the buyer. The order tag computed in Rust equals the
+//! contract's `orderTag`.
 //!
 //! Skipped, with a note, only when node_modules is absent (CI runs `npm ci` first).
 
@@ -12,20 +15,22 @@ use trustml::circuit::{Visibilities, Visibility};
 use trustml::data::{read_input, read_samples};
 use trustml::market::delivery::DeliveryDir;
 use trustml::market::listing::{prove_listing, ListingSecret};
-use trustml::market::CiphertextFile;
+use trustml::market::{order_tag, CiphertextFile};
 use trustml::model::{CompileOptions, CompiledModel};
 use trustml::proof::Keys;
 use trustml_babyjubjub::{keygen, Ciphertext, Fr, Point};
 use trustml_chain::anvil::Anvil;
-use trustml_chain::market::{CircuitArtifacts, MarketDeployment, MarketParams, OrderStatus};
+use trustml_chain::market::{CircuitArtifacts, MarketDeployment, MarketParams, OrderStatus, Step};
 use trustml_chain::verifier::DEFAULT_VERIFIER_GAS_LIMIT;
-use trustml_chain::{Client, U256};
+use trustml_chain::{ChainError, Client, U256};
 use trustml_kit::field::{from_hex as fr_from_hex, to_be_bytes, to_hex as fr_to_hex};
 use trustml_kit::ProofFile;
 
 const BUYER1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const BUYER2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 const WINDOW: u64 = 3600;
+const REVEAL: u64 = 600;
+const MARGIN: u64 = 60;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -43,10 +48,10 @@ fn uh(s: &str) -> U256 {
     u(&fr_from_hex(s).unwrap())
 }
 
-fn artifacts(keys: &Keys, n: usize) -> (verifier_gen::CompiledContract, [u8; 32]) {
+fn artifacts(keys: &Keys, n: usize) -> (verifier_gen::CompiledContract, usize, [u8; 32]) {
     let gen = verifier_gen::gen_verifier(&keys.params, &keys.vk, n);
     let c = verifier_gen::compile_verifier(&gen).expect("verifier compiles within EIP-170");
-    (c, gen.vk_digest)
+    (c, gen.proof_len, gen.vk_digest)
 }
 
 /// A delivery proof's arguments for `deliver`.
@@ -65,16 +70,23 @@ fn delivery_of(pf: &ProofFile) -> Delivery {
     }
 }
 
+/// Commits (unless already committed) and reveals; the reveal's gas.
 async fn deliver(
     c: &Client,
     m: &MarketDeployment,
     order: u64,
     d: &Delivery,
 ) -> Result<u64, String> {
-    c.deliver(m, U256::from(order), d.eph, d.ct.clone(), &d.proof)
+    c.deliver_with_commitment(m, U256::from(order), d.eph, d.ct.clone(), &d.proof, MARGIN)
         .await
-        .map(|s| s.gas_used)
+        .map(|s| s.reveal.gas_used)
         .map_err(|e| e.to_string())
+}
+
+async fn digest(c: &Client, m: &MarketDeployment, order: u64, d: &Delivery) -> trustml_chain::B256 {
+    c.delivery_digest(m, U256::from(order), d.eph, &d.ct, &d.proof)
+        .await
+        .unwrap()
 }
 
 fn expect_revert(r: Result<u64, String>, error: &str) {
@@ -143,24 +155,28 @@ async fn sale(url: &str) {
     std::fs::write(&secret_path, serde_json::to_string(&secret).unwrap()).unwrap();
 
     // Deploy: verifiers + adapters, registry, marketplace (1% fee).
-    let (lv, ld) = artifacts(&model_keys, 2);
-    let (dv, dd) = artifacts(&deliv_keys, deliv.settings.num_instances);
+    let ln = model.settings.num_instances;
+    let (lv, lp, ld) = artifacts(&model_keys, ln);
+    let (dv, dp, dd) = artifacts(&deliv_keys, deliv.settings.num_instances);
     let m = seller
         .deploy_market(
             CircuitArtifacts {
                 verifier: &lv.creation,
-                num_public_inputs: 2,
+                num_public_inputs: ln,
+                proof_len: lp,
                 vk_digest: ld,
             },
             CircuitArtifacts {
                 verifier: &dv.creation,
                 num_public_inputs: deliv.settings.num_instances,
+                proof_len: dp,
                 vk_digest: dd,
             },
             &MarketParams {
                 fee_recipient: None,
                 fee_bps: 100,
                 delivery_window: WINDOW,
+                reveal_window: REVEAL,
                 verifier_gas_limit: DEFAULT_VERIFIER_GAS_LIMIT,
             },
         )
@@ -180,35 +196,76 @@ async fn sale(url: &str) {
     assert_eq!(listed.id, Some(U256::from(1)));
     println!("list gasUsed {}", listed.gas_used);
 
-    // Two buyers, two orders.
+    // Two buyers, three orders.
     let mut rng = rand::rngs::OsRng;
     let (sk1, pk1) = keygen(&mut rng);
     let (_, pk2) = keygen(&mut rng);
     let pk = |p: &Point| (u(&p.x), u(&p.y));
     let o1 = buyer1.buy(&m, U256::from(1), pk(&pk1)).await.unwrap();
     let o2 = buyer2.buy(&m, U256::from(1), pk(&pk2)).await.unwrap();
-    assert_eq!((o1.id, o2.id), (Some(U256::from(1)), Some(U256::from(2))));
+    let o3 = buyer2.buy(&m, U256::from(1), pk(&pk2)).await.unwrap();
+    assert_eq!(
+        (o1.id, o2.id, o3.id),
+        (
+            Some(U256::from(1)),
+            Some(U256::from(2)),
+            Some(U256::from(3))
+        )
+    );
+    println!("buy gasUsed {}", o1.gas_used);
 
-    let prove = |s: &ListingSecret, buyer: &Point, order: u64| {
+    // The order tag the prover uses is the contract's.
+    let chain_id = seller.chain_id();
+    let market: [u8; 20] = m.marketplace.into();
+    let tag = |order: u64| order_tag(chain_id, market, order);
+    for order in [1, 2, 3] {
+        assert_eq!(
+            seller.order_tag(&m, U256::from(order)).await.unwrap(),
+            u(&tag(order)),
+            "orderTag({order})"
+        );
+    }
+    assert_ne!(tag(1), order_tag(chain_id + 1, market, 1));
+
+    let prove = |s: &ListingSecret, buyer: &Point, order_tag: Fr| {
         delivery_of(
             &deliv
-                .prove(&deliv_keys, s, &secret_path, buyer, order)
+                .prove(&deliv_keys, s, &secret_path, buyer, order_tag)
                 .unwrap(),
         )
     };
 
-    // Rejected deliveries of order 1.
+    // Rejected deliveries of order 1 (each is committed, then revealed).
     expect_revert(
-        deliver(&seller, &m, 1, &prove(&secret, &pk2, 1)).await,
+        deliver(&seller, &m, 1, &prove(&secret, &pk2, tag(1))).await,
         "InvalidProof",
     ); // other buyer
     expect_revert(
-        deliver(&seller, &m, 1, &prove(&secret, &pk1, 2)).await,
+        deliver(&seller, &m, 1, &prove(&secret, &pk1, tag(2))).await,
         "InvalidProof",
     ); // other order
-    let mut tampered = prove(&secret, &pk1, 1);
+    expect_revert(
+        deliver(&seller, &m, 1, &prove(&secret, &pk1, Fr::from(1))).await,
+        "InvalidProof",
+    ); // the plain order id: no tag (a proof that could be replayed on another deployment)
+    let mut tampered = prove(&secret, &pk1, tag(1));
     tampered.ct[0] += U256::from(1);
     expect_revert(deliver(&seller, &m, 1, &tampered).await, "InvalidProof");
+    // A reveal that is not what was committed (here: committed honestly, tampered reveal).
+    let good = prove(&secret, &pk1, tag(1));
+    let d = digest(&seller, &m, 1, &good).await;
+    seller.commit_delivery(&m, U256::from(1), d).await.unwrap();
+    let e = seller
+        .deliver(
+            &m,
+            U256::from(1),
+            tampered.eph,
+            tampered.ct.clone(),
+            &tampered.proof,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("DigestMismatch"), "{e}");
     // Another prompt (its own commitment; the contract checks against the listed one).
     let mut other_blocks: Vec<Fr> = secret
         .blocks
@@ -223,18 +280,44 @@ async fn sale(url: &str) {
         ..secret.clone()
     };
     expect_revert(
-        deliver(&seller, &m, 1, &prove(&other, &pk1, 1)).await,
+        deliver(&seller, &m, 1, &prove(&other, &pk1, tag(1))).await,
         "InvalidProof",
     );
     // Not delivered yet: no refund before the deadline.
     let e = buyer1.refund(&m, U256::from(1)).await.unwrap_err();
     assert!(e.to_string().contains("DeadlineNotReached"), "{e}");
 
-    // The honest delivery pays the seller (minus the fee) and settles the order once.
-    let good = prove(&secret, &pk1, 1);
-    let gas = deliver(&seller, &m, 1, &good).await.unwrap();
-    println!("deliver gasUsed {gas}");
-    expect_revert(deliver(&seller, &m, 1, &good).await, "OrderNotOpen");
+    // The honest delivery (commit, then reveal) pays the seller (minus the fee) and settles
+    // the order once.
+    let sent = seller
+        .deliver_with_commitment(
+            &m,
+            U256::from(1),
+            good.eph,
+            good.ct.clone(),
+            &good.proof,
+            MARGIN,
+        )
+        .await
+        .unwrap();
+    let commit_gas = sent.commit.expect("committed anew").gas_used;
+    println!(
+        "commitDelivery gasUsed {commit_gas}, deliver (reveal) gasUsed {}",
+        sent.reveal.gas_used
+    );
+    assert!(
+        sent.reveal.gas_used <= 500_000,
+        "reveal {} gas",
+        sent.reveal.gas_used
+    );
+    // Settled: the client refuses a second delivery, and so does the contract.
+    let e = deliver(&seller, &m, 1, &good).await.unwrap_err();
+    assert!(e.contains("Delivered, not open"), "{e}");
+    let e = seller
+        .deliver(&m, U256::from(1), good.eph, good.ct.clone(), &good.proof)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("OrderNotOpen"), "{e}");
     let o = seller.get_order(&m, U256::from(1)).await.unwrap();
     assert_eq!(OrderStatus::of(&o).unwrap(), OrderStatus::Delivered);
     let seller_addr = seller.get_listing(&m, U256::from(1)).await.unwrap().seller;
@@ -256,7 +339,7 @@ async fn sale(url: &str) {
         },
         blocks: ct.into_iter().map(fr).collect(),
     };
-    let plain = trustml_babyjubjub::decrypt(&ciphertext, &sk1, 1).unwrap();
+    let plain = trustml_babyjubjub::decrypt(&ciphertext, &sk1, tag(1)).unwrap();
     let listed_blocks: Vec<Fr> = secret
         .blocks
         .iter()
@@ -270,17 +353,57 @@ async fn sale(url: &str) {
         .collect();
     assert_eq!(tokens, prompt.input_data[0]);
 
-    // Order 2 is never delivered: after the deadline delivery is refused, refund works once.
-    seller.anvil_increase_time(WINDOW + 1).await.unwrap();
-    expect_revert(
-        deliver(&seller, &m, 2, &prove(&secret, &pk2, 2)).await,
-        "DeadlinePassed",
+    // Order 2 is committed 100 s before its deadline and revealed 100 s after it: the reveal
+    // settles, and the buyer cannot refund in between.
+    seller.anvil_increase_time(WINDOW - 100).await.unwrap();
+    let late = prove(&secret, &pk2, tag(2));
+    let d2 = digest(&seller, &m, 2, &late).await;
+    let c2 = seller.commit_delivery(&m, U256::from(2), d2).await.unwrap();
+    seller.anvil_increase_time(200).await.unwrap();
+    let e = buyer2.refund(&m, U256::from(2)).await.unwrap_err();
+    assert!(e.to_string().contains("RevealPending"), "{e}");
+    // Order 3 was never committed: past its deadline the client refuses to commit (margin),
+    // and so does the contract.
+    let never = prove(&secret, &pk2, tag(3));
+    let e = seller
+        .deliver_with_commitment(
+            &m,
+            U256::from(3),
+            never.eph,
+            never.ct.clone(),
+            &never.proof,
+            0,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ChainError::TooClose {
+                step: Step::Commit,
+                ..
+            }
+        ),
+        "{e}"
     );
-    // Anyone may trigger the refund (here the other buyer); it credits order 2's buyer only.
-    buyer1.refund(&m, U256::from(2)).await.unwrap();
+    let e = seller
+        .commit_delivery(&m, U256::from(3), digest(&seller, &m, 3, &never).await)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("DeadlinePassed"), "{e}");
+    let gas = deliver(&seller, &m, 2, &late).await.unwrap();
+    println!(
+        "order 2: commitDelivery gasUsed {}, reveal after the deadline gasUsed {gas}",
+        c2.gas_used
+    );
+    let o = seller.get_order(&m, U256::from(2)).await.unwrap();
+    assert_eq!(OrderStatus::of(&o).unwrap(), OrderStatus::Delivered);
+    // Anyone may trigger the refund of order 3 (here the other buyer); it credits order 3's
+    // buyer only.
+    buyer1.refund(&m, U256::from(3)).await.unwrap();
     let stranger = buyer1.sender().unwrap();
     assert_eq!(seller.withdrawable(&m, stranger).await.unwrap(), U256::ZERO);
-    let e = buyer2.refund(&m, U256::from(2)).await.unwrap_err();
+    let e = buyer2.refund(&m, U256::from(3)).await.unwrap_err();
     assert!(e.to_string().contains("OrderNotOpen"), "{e}");
     let w = buyer2.withdraw(&m).await.unwrap();
     assert_eq!(w.id, Some(price));

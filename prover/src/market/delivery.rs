@@ -7,12 +7,12 @@
 
 use super::delivery_circuit::{DeliveryCircuit, IDX_CT, IDX_ORDER, IDX_R, MAX_BLOCKS};
 use super::listing::ListingSecret;
-use super::{read, CiphertextFile, MarketError, PointJson};
+use super::{read, CiphertextFile, MarketError, OrderRef, PointJson};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use trustml_babyjubjub::{Fr, Point};
 use trustml_kit::artifact::keccak;
-use trustml_kit::field::{from_hex as fr_from_hex, to_u128};
+use trustml_kit::field::{from_hex as fr_from_hex, to_hex as fr_to_hex};
 use trustml_kit::fs::write_json;
 use trustml_kit::{keys, ArtifactHeader, Keys, ProofFile};
 use trustml_srs::Srs;
@@ -140,7 +140,7 @@ impl DeliveryDir {
             salt: Fr::zero(),
             r: Fr::one(),
             pk: Point::generator(),
-            order_id: 0,
+            order_tag: Fr::zero(),
         }
     }
 
@@ -165,15 +165,16 @@ impl DeliveryDir {
         )?)
     }
 
-    /// Proves the delivery of the listed prompt in `secret` to `buyer` for `order_id`,
-    /// with a fresh ephemeral key. Returns the proof file (its instances hold the ciphertext).
+    /// Proves the delivery of the listed prompt in `secret` to `buyer` for the order whose tag
+    /// is `order_tag` ([`super::order_tag`]), with a fresh ephemeral key. Returns the proof
+    /// file (its instances hold the ciphertext).
     pub fn prove(
         &self,
         keys: &Keys,
         secret: &ListingSecret,
         secret_path: &Path,
         buyer: &Point,
-        order_id: u64,
+        order_tag: Fr,
     ) -> Result<ProofFile, MarketError> {
         let (blocks, salt, _) = secret.opening(secret_path)?;
         if blocks.len() != self.settings.blocks {
@@ -195,7 +196,7 @@ impl DeliveryDir {
             salt,
             r: trustml_babyjubjub::random_scalar(rand::rngs::OsRng),
             pk: *buyer,
-            order_id,
+            order_tag,
         };
         let instances = circuit.public_inputs();
         let proof = keys::prove(keys, circuit, &instances)?;
@@ -215,63 +216,78 @@ impl DeliveryDir {
 }
 
 /// A delivery proved from files: loads the directory's keys and the listing secret at
-/// `secret`, proves for `buyer` and `order`, writes the proof to `output` (default
-/// `DIR/delivery-ORDER.json`). Returns the proof, where it was written and whether the keys
-/// come from an insecure SRS.
+/// `secret`, proves for `buyer` and `order` (its tag: chain, marketplace and id), writes the
+/// proof to `output` (default `DIR/delivery-ORDER.json`). Returns the proof and where it was
+/// written.
 pub fn prove_delivery(
     dir: &Path,
     secret: &Path,
     buyer: &Point,
-    order: u64,
+    order: &OrderRef,
     output: Option<PathBuf>,
 ) -> Result<(ProofFile, PathBuf), MarketError> {
     let d = DeliveryDir::load(dir)?;
     let s = ListingSecret::read(secret)?;
     let keys = d.keys(true)?;
-    let pf = d.prove(&keys, &s, secret, buyer, order)?;
-    let out = output.unwrap_or_else(|| dir.join(format!("delivery-{order}.json")));
+    let pf = d.prove(&keys, &s, secret, buyer, order.tag())?;
+    let out = output.unwrap_or_else(|| dir.join(format!("delivery-{}.json", order.order_id)));
     write_json(&out, &pf)?;
     Ok((pf, out))
 }
 
 impl CiphertextFile {
     /// The ciphertext of a delivery proof for `order` to the buyer key `buyer`; an error when
-    /// the proof is not a delivery proof or was made for another order or buyer (so no gas
-    /// is spent on a delivery the contract would refuse).
+    /// the proof is not a delivery proof or was made for another order (or marketplace, or
+    /// chain) or buyer (so no gas is spent on a delivery the contract would refuse).
     pub fn for_order(
         pf: &ProofFile,
         path: &Path,
-        order: u64,
+        order: &OrderRef,
         buyer: &PointJson,
     ) -> Result<Self, MarketError> {
         let inst = &pf.instances;
-        let ct = Self::from_instances(inst).ok_or_else(|| MarketError::Format {
+        let mut ct = Self::from_instances(inst).ok_or_else(|| MarketError::Format {
             path: path.display().to_string(),
             what: "delivery proof",
             msg: "its public inputs are not a delivery's".into(),
         })?;
         let pk = super::delivery_circuit::IDX_PK;
-        if ct.order_id != order || inst[pk] != buyer.x || inst[pk + 1] != buyer.y {
+        let same = |a: &str, b: &str| fr_from_hex(a).is_some() && fr_from_hex(a) == fr_from_hex(b);
+        if !same(&ct.order_tag, &fr_to_hex(&order.tag())) {
             return Err(MarketError::WrongModel(format!(
-                "{} was made for order {} and another buyer key; order {order}'s buyer key is ({}, {})",
+                "{} was made for another order: its order tag is {}, but order {} of the \
+                 marketplace 0x{} on chain {} has the tag {}",
                 path.display(),
-                ct.order_id,
+                ct.order_tag,
+                order.order_id,
+                hex::encode(order.market),
+                order.chain_id,
+                fr_to_hex(&order.tag())
+            )));
+        }
+        if !same(&inst[pk], &buyer.x) || !same(&inst[pk + 1], &buyer.y) {
+            return Err(MarketError::WrongModel(format!(
+                "{} was made for another buyer key; order {}'s buyer key is ({}, {})",
+                path.display(),
+                order.order_id,
                 buyer.x,
                 buyer.y
             )));
         }
+        ct.order_id = Some(order.order_id);
         Ok(ct)
     }
 
-    /// The ciphertext a delivery proof's public inputs carry.
+    /// The ciphertext a delivery proof's public inputs carry (the order id is unknown: only
+    /// its tag is in the proof).
     pub fn from_instances(instances: &[String]) -> Option<Self> {
         if instances.len() <= HEADER {
             return None;
         }
-        let order = fr_from_hex(&instances[IDX_ORDER])?;
-        let order_id = u64::try_from(to_u128(&order)?).ok()?;
+        let tag = fr_from_hex(&instances[IDX_ORDER])?;
         Some(Self {
-            order_id,
+            order_id: None,
+            order_tag: fr_to_hex(&tag),
             r: PointJson {
                 x: instances[IDX_R].clone(),
                 y: instances[IDX_R + 1].clone(),

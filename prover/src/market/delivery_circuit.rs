@@ -4,7 +4,7 @@
 //! # Public instance (one column, this exact order — the Solidity marketplace rebuilds it)
 //!
 //! ```text
-//! [C, PK.x, PK.y, R.x, R.y, order_id, ct_0, ..., ct_{n-1}]
+//! [C, PK.x, PK.y, R.x, R.y, order_tag, ct_0, ..., ct_{n-1}]
 //! ```
 //!
 //! # Relation (witness: prompt m_0..m_{n-1}, salt, ephemeral r)
@@ -13,8 +13,12 @@
 //! C    = trustml_poseidon::commit(m, salt)             = hash(m ‖ [salt])
 //! PK   on the curve
 //! R    = r·B8,   S = r·PK                             (same 254 bits for both)
-//! ct_i = m_i + hash([S.x, S.y, order_id, i])           for i = 0..n-1
+//! ct_i = m_i + hash([S.x, S.y, order_tag, i])          for i = 0..n-1
 //! ```
+//!
+//! `order_tag` is any field element: the marketplace supplies its `orderTag(orderId)` =
+//! keccak256(abi.encode(chainid, market, orderId)) mod r ([`crate::market::order_tag`]), so a
+//! proof is bound to one order of one deployment on one chain.
 //!
 //! i.e. exactly [`trustml_babyjubjub::encrypt`]. The buyer can therefore decrypt with `S = sk·R`, and gets
 //! the committed prompt. Not enforced here (check natively / in the contract): `PK` is a
@@ -47,7 +51,7 @@ pub const IDX_COMMITMENT: usize = 0;
 pub const IDX_PK: usize = 1;
 /// Public-instance index of `R.x` (`R.y` follows).
 pub const IDX_R: usize = 3;
-/// Public-instance index of the order id.
+/// Public-instance index of the order tag.
 pub const IDX_ORDER: usize = 5;
 /// Public-instance index of the first ciphertext block.
 pub const IDX_CT: usize = 6;
@@ -63,8 +67,8 @@ pub struct DeliveryCircuit {
     pub r: Fr,
     /// Buyer public key.
     pub pk: Point,
-    /// Order id (the encryption nonce).
-    pub order_id: u64,
+    /// The order's tag ([`crate::market::order_tag`]): the encryption nonce.
+    pub order_tag: Fr,
 }
 
 /// Columns of the delivery circuit.
@@ -81,23 +85,23 @@ pub struct DeliveryConfig {
 }
 
 impl DeliveryCircuit {
-    /// Public instance `[C, PK.x, PK.y, R.x, R.y, order_id, ct_0..]`.
-    pub fn instance(commitment: Fr, pk: &Point, ct: &Ciphertext, order_id: u64) -> Vec<Fr> {
+    /// Public instance `[C, PK.x, PK.y, R.x, R.y, order_tag, ct_0..]`.
+    pub fn instance(commitment: Fr, pk: &Point, ct: &Ciphertext, order_tag: Fr) -> Vec<Fr> {
         let mut v = vec![commitment, pk.x, pk.y, ct.r_point.x, ct.r_point.y];
-        v.push(Fr::from(order_id));
+        v.push(order_tag);
         v.extend_from_slice(&ct.blocks);
         v
     }
 
     /// The honest public instance of this witness.
     pub fn public_inputs(&self) -> Vec<Fr> {
-        let ct = trustml_babyjubjub::encrypt(&self.prompt, &self.r, &self.pk, self.order_id)
+        let ct = trustml_babyjubjub::encrypt(&self.prompt, &self.r, &self.pk, self.order_tag)
             .expect("valid key and non-zero r");
         Self::instance(
             trustml_poseidon::commit(&self.prompt, self.salt),
             &self.pk,
             &ct,
-            self.order_id,
+            self.order_tag,
         )
     }
 
@@ -173,7 +177,7 @@ impl Circuit<Fr> for DeliveryCircuit {
                     .map(|i| region.assign_advice(c0, w + i, Value::known(self.prompt[i])))
                     .collect();
                 let salt = region.assign_advice(c1, w, Value::known(self.salt));
-                let order = region.assign_advice(c2, w, Value::known(Fr::from(self.order_id)));
+                let order = region.assign_advice(c2, w, Value::known(self.order_tag));
                 let mut idx = Vec::with_capacity(n);
                 for i in 0..n {
                     let c = region.assign_advice(c3, w + i, Value::known(Fr::from(i as u64)));
@@ -230,7 +234,7 @@ impl Circuit<Fr> for DeliveryCircuit {
                     m[i].copy_advice(&mut region, p.helpers[0], row);
                     region.assign_advice(p.helpers[0], row + 1, zero);
                     region.assign_advice(p.state[0], row + 2, zero);
-                    let c = shared.map(|s| self.prompt[i] + keystream(&s, self.order_id, i));
+                    let c = shared.map(|s| self.prompt[i] + keystream(&s, self.order_tag, i));
                     out.push(region.assign_advice(p.state[1], row + 2, c));
                     region.assign_advice(p.state[2], row + 2, zero);
                 }

@@ -3,7 +3,8 @@
 //! * [`listing`] — the listing proof ("proof of prompt") and the seller's secret;
 //! * [`delivery`] — delivery circuit directories and delivery proofs; the circuit itself is
 //!   [`delivery_circuit`];
-//! * here — buyer key files, ciphertext files and decryption.
+//! * here — buyer key files, ciphertext files and decryption, and [`order_tag`] (the order
+//!   input of a delivery proof).
 //!
 //! The curve, the encryption and the ECC chip are `trustml-babyjubjub`'s; the contract calls
 //! are `trustml-chain`'s.
@@ -126,11 +127,51 @@ pub struct KeyFile {
     pub public: PointJson,
 }
 
+/// The order input of a delivery proof, which is also the encryption nonce: what the
+/// marketplace's `orderTag(orderId)` view returns,
+/// `uint256(keccak256(abi.encode(chainid, market, orderId))) mod r`. It binds a delivery proof
+/// to one order of one marketplace deployment on one chain.
+pub fn order_tag(chain_id: u64, market: [u8; 20], order_id: u64) -> Fr {
+    // abi.encode(uint256, address, uint256): three 32-byte big-endian words.
+    let mut words = [0u8; 96];
+    words[24..32].copy_from_slice(&chain_id.to_be_bytes());
+    words[44..64].copy_from_slice(&market);
+    words[88..96].copy_from_slice(&order_id.to_be_bytes());
+    let h = trustml_kit::artifact::keccak(&words);
+    // The 256-bit big-endian hash, reduced mod r (little-endian, zero-extended to 512 bits).
+    let mut wide = [0u8; 64];
+    for (i, b) in h.iter().rev().enumerate() {
+        wide[i] = *b;
+    }
+    <Fr as halo2_proofs::halo2curves::ff::FromUniformBytes<64>>::from_uniform_bytes(&wide)
+}
+
+/// An order of a marketplace deployment: what a delivery proof is made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderRef {
+    /// The chain id.
+    pub chain_id: u64,
+    /// The `PromptMarketplace` address.
+    pub market: [u8; 20],
+    /// The order id.
+    pub order_id: u64,
+}
+
+impl OrderRef {
+    /// [`order_tag`] of this order.
+    pub fn tag(&self) -> Fr {
+        order_tag(self.chain_id, self.market, self.order_id)
+    }
+}
+
 /// A delivered prompt, as read from the marketplace's `Delivered` event.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CiphertextFile {
-    /// The order (the encryption nonce).
-    pub order_id: u64,
+    /// The order id, when known (a ciphertext read from a delivery proof only knows its tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<u64>,
+    /// The order's tag ([`order_tag`]): the encryption nonce, hex.
+    pub order_tag: String,
     /// The ephemeral key `R`.
     pub r: PointJson,
     /// The encrypted blocks, hex.
@@ -187,10 +228,11 @@ impl CiphertextFile {
         read(path, "ciphertext")
     }
 
-    /// The file form of a ciphertext for `order_id`.
-    pub fn of(ct: &Ciphertext, order_id: u64) -> Self {
+    /// The file form of a ciphertext for the order with this tag (and id, if known).
+    pub fn of(ct: &Ciphertext, order_tag: Fr, order_id: Option<u64>) -> Self {
         Self {
             order_id,
+            order_tag: fr_to_hex(&order_tag),
             r: PointJson::of(&ct.r_point),
             blocks: ct.blocks.iter().map(fr_to_hex).collect(),
         }
@@ -220,13 +262,14 @@ pub fn decrypt_with_key_file(
         msg: format!("{v} is not a field element"),
     };
     let sk = fr_from_hex(&k.secret).ok_or_else(|| bad("key", key, &k.secret))?;
+    let nonce = fr_from_hex(&c.order_tag).ok_or_else(|| bad("ciphertext", source, &c.order_tag))?;
     let r_point = c.r.point().ok_or(MarketError::BadPoint)?;
     let blocks = c
         .blocks
         .iter()
         .map(|b| fr_from_hex(b).ok_or_else(|| bad("ciphertext", source, b)))
         .collect::<Result<Vec<_>, _>>()?;
-    let plain = decrypt(&Ciphertext { r_point, blocks }, &sk, c.order_id)
+    let plain = decrypt(&Ciphertext { r_point, blocks }, &sk, nonce)
         .map_err(|e| MarketError::Decrypt(e.to_string()))?;
     let tokens = decode_tokens(&plain);
     Ok((plain, tokens))
@@ -245,30 +288,53 @@ mod tests {
         let pk = key.public.point().unwrap();
         let tokens: Vec<u16> = vec![7, 300, 65535, 0, 12];
         let r = trustml_babyjubjub::random_scalar(rand::rngs::OsRng);
+        let tag = order_tag(31337, [7; 20], 42);
         let ct =
-            trustml_babyjubjub::encrypt(&trustml_babyjubjub::encode_tokens(&tokens), &r, &pk, 42)
+            trustml_babyjubjub::encrypt(&trustml_babyjubjub::encode_tokens(&tokens), &r, &pk, tag)
                 .unwrap();
         let cp = dir.path().join("ct.json");
         std::fs::write(
             &cp,
-            serde_json::to_string(&CiphertextFile::of(&ct, 42)).unwrap(),
+            serde_json::to_string(&CiphertextFile::of(&ct, tag, Some(42))).unwrap(),
         )
         .unwrap();
         let (_, got) = decrypt_files(&kp, &cp).unwrap();
         assert_eq!(got, Some(tokens.clone()));
 
-        // Another order id (or another key) yields garbage, not the prompt.
-        std::fs::write(
-            &cp,
-            serde_json::to_string(&CiphertextFile::of(&ct, 43)).unwrap(),
-        )
-        .unwrap();
-        let (_, got) = decrypt_files(&kp, &cp).unwrap();
-        assert_ne!(got, Some(tokens));
+        // Another order (or deployment, or key) yields garbage, not the prompt.
+        for other in [
+            order_tag(31337, [7; 20], 43),
+            order_tag(31337, [8; 20], 42),
+            order_tag(1, [7; 20], 42),
+        ] {
+            std::fs::write(
+                &cp,
+                serde_json::to_string(&CiphertextFile::of(&ct, other, Some(42))).unwrap(),
+            )
+            .unwrap();
+            let (_, got) = decrypt_files(&kp, &cp).unwrap();
+            assert_ne!(got, Some(tokens.clone()));
+        }
         std::fs::write(&cp, "{\"order_id\": 1}").unwrap();
         assert!(decrypt_files(&kp, &cp)
             .unwrap_err()
             .to_string()
             .contains("ciphertext"));
+    }
+
+    /// `cast keccak $(cast abi-encode "f(uint256,address,uint256)" 31337 0x1111…1111 1)`,
+    /// reduced mod r.
+    const TAG_31337_11_1: &str =
+        "0x08318ce76ce08adb3b81d5da5d0d9e7b890534783947e02a4b5cc45f0e7e163f";
+
+    /// The tag is keccak256(abi.encode(chainid, market, orderId)) mod r (vector computed with
+    /// Foundry's cast; the Anvil sale checks it against the contract's `orderTag`).
+    #[test]
+    fn order_tag_is_keccak_of_abi_encode_mod_r() {
+        let t = order_tag(31337, [0x11; 20], 1);
+        assert_eq!(fr_to_hex(&t), TAG_31337_11_1);
+        assert_ne!(order_tag(31337, [0x11; 20], 2), t);
+        assert_ne!(order_tag(1, [0x11; 20], 1), t);
+        assert_ne!(order_tag(31337, [0x12; 20], 1), t);
     }
 }

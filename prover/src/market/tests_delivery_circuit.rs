@@ -25,7 +25,8 @@ fn honest_delivery(seed: u64) -> DeliveryCircuit {
         salt: trustml_poseidon::random_salt(&mut rng),
         r: random_scalar(&mut rng),
         pk,
-        order_id: 0xdead_beef_cafe,
+        // A full-width field element, as the marketplace's tags are.
+        order_tag: crate::market::order_tag(31337, [0x42; 20], 0xdead_beef_cafe),
     }
 }
 
@@ -49,7 +50,7 @@ fn delivery_honest_accepted_and_decryptable() {
         blocks: inst[IDX_CT..].to_vec(),
     };
     assert_eq!(
-        trustml_babyjubjub::decrypt(&ct, &sk, c.order_id).unwrap(),
+        trustml_babyjubjub::decrypt(&ct, &sk, c.order_tag).unwrap(),
         c.prompt
     );
 }
@@ -102,8 +103,8 @@ fn delivery_different_prompt_rejected() {
     // Seller honestly encrypts another prompt but claims the committed one.
     let mut c2 = c.clone();
     c2.prompt[1] = Fr::from(1);
-    let ct = encrypt(&c2.prompt, &c2.r, &c2.pk, c2.order_id).unwrap();
-    let inst = DeliveryCircuit::instance(committed, &c.pk, &ct, c.order_id);
+    let ct = encrypt(&c2.prompt, &c2.r, &c2.pk, c2.order_tag).unwrap();
+    let inst = DeliveryCircuit::instance(committed, &c.pk, &ct, c.order_tag);
     assert!(run(&c2, k, inst.clone()).is_err());
     // Committed prompt as witness, ciphertext of the other prompt.
     assert!(run(&c, k, inst).is_err());
