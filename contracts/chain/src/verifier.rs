@@ -74,7 +74,9 @@ pub struct Deployment {
     pub adapter_code_size: usize,
     /// Public inputs the adapter expects.
     pub num_public_inputs: usize,
-    /// Proof length the adapter expects (bytes).
+    /// Proof length the adapter expects (bytes); 0 in records of adapters deployed before
+    /// the length was pinned (their `verifyProof` is otherwise the same).
+    #[serde(default)]
     pub proof_len: usize,
     /// The verifying key's digest the adapter reports (`vkDigest()`).
     pub vk_digest: String,
@@ -206,5 +208,24 @@ impl Client {
             gas_used: r.gas_used,
             calldata_bytes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Deployment;
+
+    /// `deployment.json` written before the adapter pinned the proof length still reads.
+    #[test]
+    fn old_deployment_records_read() {
+        let old = r#"{"chain_id":31337,"deployer":"0x0000000000000000000000000000000000000001",
+            "verifier":"0x0000000000000000000000000000000000000002",
+            "adapter":"0x0000000000000000000000000000000000000003","verifier_code_size":1,
+            "adapter_code_size":1,"num_public_inputs":2,"vk_digest":"0x00","verifier_gas_limit":1,
+            "verifier_tx":"0x0000000000000000000000000000000000000000000000000000000000000000",
+            "adapter_tx":"0x0000000000000000000000000000000000000000000000000000000000000000",
+            "verifier_deploy_gas":1,"adapter_deploy_gas":1}"#;
+        let d: Deployment = serde_json::from_str(old).unwrap();
+        assert_eq!(d.proof_len, 0);
     }
 }
