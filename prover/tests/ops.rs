@@ -168,6 +168,7 @@ fn check_model(name: &str, tolerance: f64, grid_ulps: f64) {
         let c = model.circuit(Some(Witness {
             wires: bad,
             salts: w.salts,
+            seller: w.seller,
         }));
         // The prover claims whatever the tampered witness says, public values included
         // (for a copied input: the honest public output, which no longer matches).

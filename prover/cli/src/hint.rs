@@ -40,11 +40,9 @@ fn market(e: &MarketError) -> Option<String> {
         MarketError::BadBuyerKey => {
             Some("ask the buyer for the \"public\" of their `trustml prompt keygen` file".into())
         }
-        MarketError::WrongModel(m) if m.contains("visibility") => Some(
-            "recompile the generator with `trustml compile … --input-visibility hashed \
-             --weights-visibility fixed --output-visibility hashed`"
-                .into(),
-        ),
+        MarketError::WrongModel(m) if m.contains("not compiled for listings") => {
+            Some("recompile the generator with `trustml compile … --listing`".into())
+        }
         MarketError::WrongModel(m) if m.contains("blocks") => Some(
             "make a delivery circuit of the prompt's size with `trustml prompt setup-delivery \
              DIR --model MODEL_DIR --srs FILE`"

@@ -74,6 +74,11 @@ enum Cmd {
         /// Lookup lanes per circuit row (default: chosen by a cost model).
         #[arg(long)]
         lanes: Option<usize>,
+        /// Compile a prompt generator for marketplace listings: input hashed, weights
+        /// fixed, output hashed with salt 0 (anyone recomputes its hash from the published
+        /// output), and the seller's address as a third public input.
+        #[arg(long, conflicts_with_all = ["input_visibility", "weights_visibility", "output_visibility"])]
+        listing: bool,
     },
     /// Structured reference strings (KZG parameters).
     Srs {
@@ -205,22 +210,33 @@ fn run(cli: Cli) -> Result<ExitCode> {
             headroom_bits,
             dot_width,
             lanes,
+            listing,
         } => {
             let mut samples = vec![];
             for p in &calibrate {
                 samples.extend(read_calibration(&model, p)?);
             }
-            let opts = CompileOptions {
-                vis: Visibilities {
+            let vis = if listing {
+                Visibilities {
+                    input: Visibility::Hashed,
+                    weights: Visibility::Fixed,
+                    output: Visibility::Hashed,
+                }
+            } else {
+                Visibilities {
                     input: input_visibility,
                     weights: weights_visibility,
                     output: output_visibility,
-                },
+                }
+            };
+            let opts = CompileOptions {
+                vis,
                 scale_bits: scale,
                 lookup_bits,
                 headroom_bits,
                 dot_width,
                 lanes,
+                listing,
             };
             let pb = spinner("importing and calibrating");
             let m = CompiledModel::compile(&model, &samples, &opts, &output)?;

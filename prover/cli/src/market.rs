@@ -299,7 +299,21 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                 u256_of_hex(&l.output_hash)?,
                 parse_price(&price)?,
             );
-            let s = block_on(async { chain.sender().await?.list(&m, c, h, price, &proof).await })?;
+            let seller = l.seller(&listing)?;
+            let s = block_on(async {
+                let client = chain.sender().await?;
+                // The proof holds for its seller only: refuse before spending gas.
+                let sender: [u8; 20] = client.sender()?.into();
+                if sender != seller {
+                    return Err(trustml_chain::ChainError::Invalid(format!(
+                        "{} was proven for seller {}, but this key is 0x{}; only the seller's key can list it",
+                        listing.display(),
+                        l.seller,
+                        hex::encode(sender)
+                    )));
+                }
+                client.list(&m, c, h, price, &proof).await
+            })?;
             println!(
                 "listed: listing id {} (tx {}, gasUsed {})",
                 s.id.unwrap_or_default(),

@@ -2,7 +2,7 @@
 //! `market` commands send them).
 
 use crate::spinner;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,12 +28,15 @@ pub enum PromptCmd {
         output: PathBuf,
     },
     /// Seller: prove that a hidden prompt, run through the generator in MODEL_DIR (compiled
-    /// with --input-visibility hashed --output-visibility hashed), yields the output shown.
-    /// Writes the listing (public) and the listing secret (keep it: every delivery needs it).
+    /// with --listing), yields the output shown. Writes the listing (public) and the listing
+    /// secret (keep it: every delivery needs it).
     ProveListing {
         model_dir: PathBuf,
         /// The prompt: {"input_data": [[tokens…]]}.
         prompt: PathBuf,
+        /// The address that will send `market list` (0x…): the proof holds for it only.
+        #[arg(long)]
+        seller: String,
         /// Listing file (default MODEL_DIR/listing.json).
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -113,9 +116,13 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
         PromptCmd::ProveListing {
             model_dir,
             prompt,
+            seller,
             output,
             secret,
         } => {
+            let seller = listing::parse_address(&seller).with_context(|| {
+                format!("--seller {seller} is not an address: give the 0x-prefixed 20-byte address that will send `market list`")
+            })?;
             let m = CompiledModel::load(&model_dir)?;
             listing::check_listing_model(&m)?;
             let out = output.unwrap_or_else(|| model_dir.join("listing.json"));
@@ -130,7 +137,7 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
             let data = read_input(&prompt)?;
             let t = Instant::now();
             let pb = spinner("proving the listing");
-            let (l, s) = listing::prove_listing(&m, &keys, &data, &prompt)?;
+            let (l, s) = listing::prove_listing(&m, &keys, &data, &prompt, seller)?;
             pb.finish_and_clear();
             listing::write_listing(&l, &out, &s, &secret)?;
             println!(
@@ -143,6 +150,7 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
                 "  output hash H = {} (Poseidon of the output, salt 0)",
                 l.output_hash
             );
+            println!("  seller = {} (only it can list this proof)", l.seller);
             println!(
                 "secret (prompt + salt: keep it, every delivery needs it) written to {}",
                 secret.display()

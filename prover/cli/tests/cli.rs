@@ -158,13 +158,26 @@ fn prompt_commands_refuse_bad_input() {
         "prove-listing",
         d,
         &fixture("digits_mlp.input.json"),
+        "--seller",
+        "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("--input-visibility hashed"),
+        stderr(&o).contains("not compiled for listings") && stderr(&o).contains("--listing"),
         "{}",
         stderr(&o)
     );
+    // A seller that is not an address.
+    let o = trustml(&[
+        "prompt",
+        "prove-listing",
+        d,
+        &fixture("digits_mlp.input.json"),
+        "--seller",
+        "alice",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is not an address"), "{}", stderr(&o));
     assert!(!dir.join("listing.json").exists());
     assert!(!dir.join("listing.secret.json").exists());
     // Delivery circuits: 1..=MAX_BLOCKS blocks, checked before anything is read or written.

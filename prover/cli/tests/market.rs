@@ -125,6 +125,7 @@ async fn sale(url: &str) {
             weights: Visibility::Fixed,
             output: Visibility::Hashed,
         },
+        listing: true,
         ..Default::default()
     };
     let gen_dir = work.path().join("generator");
@@ -145,7 +146,9 @@ async fn sale(url: &str) {
     // Listing proof of the fixture prompt.
     let prompt_path = fixtures().join("generator.input.json");
     let prompt = read_input(&prompt_path).unwrap();
-    let (listing, secret) = prove_listing(&model, &model_keys, &prompt, &prompt_path).unwrap();
+    let seller_addr: [u8; 20] = seller.sender().unwrap().into();
+    let (listing, secret) =
+        prove_listing(&model, &model_keys, &prompt, &prompt_path, seller_addr).unwrap();
     // The published preview is what H commits to; a swapped preview is refused off chain.
     listing.check_preview(Path::new("listing.json")).unwrap();
     let mut swapped = listing.clone();

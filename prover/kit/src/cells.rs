@@ -617,7 +617,7 @@ pub fn free_cells<C: Circuit<Fr> + Clone>(
             last.insert(c, r.max(last.get(&c).copied().unwrap_or(0)));
         }
     }
-    sample.extend(last.into_iter());
+    sample.extend(last);
     let stride = (candidates.len() / confirm.max(1)).max(1);
     sample.extend(candidates.iter().step_by(stride).copied());
     // Only assigned cells can be forged as they are assigned.
