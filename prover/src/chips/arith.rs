@@ -146,8 +146,13 @@ mod tests {
                 value: *w + Fr::one(),
                 propagate: true,
             };
-            let fails = check_forged(10, &ChipCircuit(Case { ops: ops.clone() }), vec![claimed], forge)
-                .unwrap_err();
+            let fails = check_forged(
+                10,
+                &ChipCircuit(Case { ops: ops.clone() }),
+                vec![claimed],
+                forge,
+            )
+            .unwrap_err();
             assert_eq!(
                 fails.into_iter().collect::<Vec<_>>(),
                 vec![Failure::Gate {
