@@ -1,4 +1,5 @@
-//! snarkjs .ptau import, against files written from a known τ.
+//! snarkjs .ptau import, against files written from a known τ and against a real ceremony
+//! file made by the snarkjs npm package (`tests/data/ceremony_8.ptau`, see its README).
 
 use halo2_proofs::arithmetic::{best_multiexp, eval_polynomial, kate_division};
 use halo2_proofs::halo2curves::bn256::{pairing, Bn256, Fr, G1Affine, G2Affine, G1};
