@@ -386,21 +386,15 @@ fn reference(model_bytes: &[u8], inputs: &[(i64, Vec<i64>)]) -> Vec<T> {
 
 // ---------------------------------------------------------------- helpers ----------------
 
-/// The zkml MNIST fixture: committed copy, else the shared one, else `None` (test skips).
-fn fixture_dir() -> Option<PathBuf> {
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/zkml-mnist");
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/zkml-mnist");
-    for d in [
-        local,
-        shared,
-        PathBuf::from("/work/shared/fixtures/zkml-mnist"),
-    ] {
-        if d.join("model.msgpack").exists() && d.join("inp.msgpack").exists() {
-            return Some(d);
-        }
-    }
-    eprintln!("note: zkml-mnist fixture not found; skipping");
-    None
+/// The zkml MNIST fixture, committed in `prover/fixtures/zkml-mnist`: never skipped.
+fn fixture_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/zkml-mnist");
+    assert!(
+        d.join("model.msgpack").exists() && d.join("inp.msgpack").exists(),
+        "{} is committed but missing",
+        d.display()
+    );
+    d
 }
 
 fn program_outputs(model: &ZkmlModel, lookup_bits: u32, inputs: &[Vec<i64>]) -> Vec<Vec<i64>> {
@@ -488,7 +482,7 @@ fn field<'a>(v: &'a mut Value, key: &str) -> &'a mut Value {
 
 #[test]
 fn mnist_fixture_matches_zkml_semantics() {
-    let Some(dir) = fixture_dir() else { return };
+    let dir = fixture_dir();
     let bytes = std::fs::read(dir.join("model.msgpack")).unwrap();
     let model = load_zkml(&dir.join("model.msgpack"), Some(&dir.join("inp.msgpack"))).unwrap();
     assert_eq!(model.global_sf, 512);
@@ -539,7 +533,7 @@ fn mnist_fixture_matches_zkml_semantics() {
 
 #[test]
 fn mnist_fixture_has_the_expected_layers_and_rejects_a_config_file() {
-    let Some(dir) = fixture_dir() else { return };
+    let dir = fixture_dir();
     let model = load_zkml(&dir.join("model.msgpack"), None).unwrap();
     let kinds: Vec<&str> = model.layers.iter().map(|l| l.layer_type.as_str()).collect();
     assert_eq!(kinds.iter().filter(|k| **k == "Conv2D").count(), 6);
@@ -560,7 +554,7 @@ fn mnist_fixture_has_the_expected_layers_and_rejects_a_config_file() {
 
 #[test]
 fn unknown_layer_type_is_named_with_its_index() {
-    let Some(dir) = fixture_dir() else { return };
+    let dir = fixture_dir();
     let bytes = std::fs::read(dir.join("model.msgpack")).unwrap();
     let mut v = rmpv::decode::read_value(&mut &bytes[..]).unwrap();
     let Value::Array(layers) = field(&mut v, "layers") else {
@@ -591,7 +585,7 @@ fn unknown_layer_type_is_named_with_its_index() {
 
 #[test]
 fn bad_bytes_are_errors_not_panics() {
-    let Some(dir) = fixture_dir() else { return };
+    let dir = fixture_dir();
     let bytes = std::fs::read(dir.join("model.msgpack")).unwrap();
     for cut in [0, 1, 10, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
         let e = ZkmlModel::from_bytes(&bytes[..cut], "cut.msgpack").unwrap_err();
