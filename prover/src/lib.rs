@@ -4,6 +4,7 @@
 //! circuit instructions → [`circuit::ModelCircuit`] lays them out on halo2-KZG chips →
 //! [`proof`] makes and checks SHPLONK proofs with the EVM (Keccak) transcript, through the
 //! circuit kit ([`kit`]). [`market`] holds the prompt marketplace's proofs and files;
+//! [`audit`] the accuracy audits' dataset commitment and sampling;
 //! [`artifact`] opens any circuit directory by its header.
 
 pub mod chips;
@@ -14,6 +15,7 @@ pub mod table;
 pub use trustml_kit as kit;
 pub use trustml_onnx as onnx;
 pub mod artifact;
+pub mod audit;
 pub mod circuit;
 pub mod data;
 pub mod inspect;
