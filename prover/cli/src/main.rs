@@ -16,6 +16,7 @@ use trustml_kit::fs::write_json;
 use trustml_kit::ProofFile;
 use trustml_srs::{generate_insecure, import_ptau, Srs, INSECURE_WARNING};
 
+mod audit;
 mod evm;
 mod hint;
 mod market;
@@ -112,6 +113,11 @@ enum Cmd {
     Prompt {
         #[command(subcommand)]
         cmd: prompt::PromptCmd,
+    },
+    /// Accuracy audits: commit a dataset, the samples an audit needs, the samples a seed picks.
+    Audit {
+        #[command(subcommand)]
+        cmd: audit::AuditCmd,
     },
     /// Prompt marketplace on chain: deploy, list, buy, deliver, receive, withdraw, refund.
     Market {
@@ -394,6 +400,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Evm { cmd } => return evm::run(cmd),
         Cmd::Market { cmd } => return market::run(cmd),
+        Cmd::Audit { cmd } => return audit::run(cmd),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -251,3 +251,131 @@ fn prompt_commands_refuse_bad_input() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("bad address"), "{}", stderr(&o));
 }
+
+/// `trustml audit`: a dataset committed in the model's input format (public or salted, the
+/// salts never overwritten), the Hoeffding sample size, the indices a seed selects.
+#[test]
+fn audit_commands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mlp");
+    let d = dir.to_str().unwrap();
+    compile_mlp(d, &["--weights-visibility", "hashed"]);
+    let data = fixture("digits_test.json");
+    let n = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&data).unwrap())
+        .unwrap()["labels"]
+        .as_array()
+        .unwrap()
+        .len();
+    let out = tmp.path().join("public");
+    let o = trustml(&[
+        "audit",
+        "commit-dataset",
+        &data,
+        "--model",
+        d,
+        "-o",
+        out.to_str().unwrap(),
+        "--public",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("dataset.json")).unwrap()).unwrap();
+    assert_eq!(c["size"].as_u64().unwrap() as usize, n);
+    assert_eq!(c["leaves"].as_array().unwrap().len(), n);
+    assert!(c["public"].as_bool().unwrap());
+    assert!(!out.join("dataset.secret.json").exists());
+    // Public: anyone recomputes the same root.
+    let again = tmp.path().join("again");
+    let o = trustml(&[
+        "audit",
+        "commit-dataset",
+        &data,
+        "--model",
+        d,
+        "-o",
+        again.to_str().unwrap(),
+        "--public",
+    ]);
+    assert!(o.status.success());
+    let c2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(again.join("dataset.json")).unwrap())
+            .unwrap();
+    assert_eq!(c["root"], c2["root"]);
+    // Salted: another root, a secret file, never overwritten.
+    let salted = tmp.path().join("salted");
+    let args = [
+        "audit",
+        "commit-dataset",
+        &data,
+        "--model",
+        d,
+        "-o",
+        salted.to_str().unwrap(),
+    ];
+    let o = trustml(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(salted.join("dataset.secret.json").exists());
+    let c3: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(salted.join("dataset.json")).unwrap())
+            .unwrap();
+    assert_ne!(c["root"], c3["root"]);
+    let o = trustml(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("refusing to overwrite"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = trustml(&[
+        "audit",
+        "sample-size",
+        "--epsilon",
+        "0.05",
+        "--delta",
+        "0.1",
+        "--batch",
+        "50",
+    ]);
+    let s = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        s.starts_with("600 samples") && s.contains("12 batches of 50"),
+        "{s}"
+    );
+    let o = trustml(&["audit", "sample-size", "--epsilon", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = trustml(&[
+        "audit",
+        "samples",
+        "--dataset",
+        out.join("dataset.json").to_str().unwrap(),
+        "--seed",
+        "0x2a",
+        "--count",
+        "5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for (j, l) in lines.iter().enumerate() {
+        let (ord, idx) = l.split_once('\t').unwrap();
+        assert_eq!(ord.parse::<usize>().unwrap(), j);
+        assert!(idx.parse::<usize>().unwrap() < n);
+    }
+    // A file that is not a labelled dataset.
+    let o = trustml(&[
+        "audit",
+        "commit-dataset",
+        &fixture("digits_mlp.input.json"),
+        "--model",
+        d,
+        "-o",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("labelled dataset"), "{}", stderr(&o));
+}

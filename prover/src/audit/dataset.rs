@@ -91,6 +91,17 @@ pub struct DatasetSecret {
     pub salts: Vec<FrHex>,
 }
 
+/// Salts for `n` samples: fresh random ones, or all 0 for a public dataset.
+pub fn salts(n: usize, public: bool) -> Vec<Fr> {
+    if public {
+        return vec![Fr::zero(); n];
+    }
+    let mut rng = rand::rngs::OsRng;
+    (0..n)
+        .map(|_| trustml_poseidon::random_salt(&mut rng))
+        .collect()
+}
+
 /// A leaf: `Poseidon(DOM_LEAF, index, H(x), label)`.
 pub fn leaf(index: u64, input_commitment: Fr, label: u64) -> Fr {
     trustml_poseidon::hash(&[
