@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Mutation run: for every gate and lookup argument of every circuit, build the circuits
-# without it (TRUSTML_MUTANT, test-only `mutation` feature of trustml-kit) and run the
-# circuit tests; a gate or lookup whose removal fails no test is one no test checks.
-# Prints a table; exits 1 if some gate or lookup survives. ~1 min per mutant here.
-#   bash prover/scripts/mutation-run.sh [NAME…]   (default: every name in the sources)
+# Mutation run: for every polynomial of every gate, and every lookup argument, of the model
+# and delivery circuits, build the circuits without it (TRUSTML_MUTANT, the test-only
+# `mutation` feature of trustml-kit) and run the circuit tests; a constraint whose removal
+# fails no test is one no test checks. Prints a table; exits 1 if some mutant survives.
+# ~30 s per mutant here.
+#   bash prover/scripts/mutation-run.sh [NAME…]   (NAME: "gate#i" or a lookup's name;
+#                                                  default: the catalog the tests print)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 F=(--features trustml-kit/mutation)
-mapfile -t ALL < <(grep -rhoE 'mutation::keep\("[^"]+"\)' prover --include=*.rs |
-  sed -E 's/.*keep\("([^"]+)"\).*/\1/' | sort -u)
+mapfile -t ALL < <(cargo test -q "${F[@]}" -p trustml --test free_cells mutation_catalog \
+  -- --nocapture 2>/dev/null | sed -n 's/^MUTANT //p')
 MUTANTS=("${@:-${ALL[@]}}")
 # The circuit tests: every chip's unit tests (with their exact negative cases), the
 # delivery circuit, the free-cell detector on each circuit, the listing statement.

@@ -150,3 +150,55 @@ fn delivery_circuit() {
         "delivery: free or dead cells"
     );
 }
+
+/// Every gate polynomial and lookup of the model circuit (all chips on) and the delivery
+/// circuit, one `MUTANT name` line each: what `prover/scripts/mutation-run.sh` removes in turn.
+#[test]
+fn mutation_catalog() {
+    use halo2_proofs::plonk::{Circuit, ConstraintSystem};
+    use trustml::circuit::{CircuitShape, ModelCircuit};
+    use trustml::market::delivery_circuit::DeliveryCircuit;
+    let shape = CircuitShape {
+        dot_width: 4,
+        lanes: 2,
+        scale_bits: 6,
+        vis: Visibilities {
+            input: Hashed,
+            weights: Fixed,
+            output: Hashed,
+        },
+        act_dot: true,
+        arith: true,
+        div: true,
+        listing: true,
+    };
+    let mut model = ConstraintSystem::default();
+    let _ = ModelCircuit::configure_with_params(&mut model, shape);
+    let mut delivery = ConstraintSystem::default();
+    let _ = DeliveryCircuit::configure(&mut delivery);
+    let mut names = std::collections::BTreeSet::new();
+    for cs in [&model, &delivery] {
+        for g in cs.gates() {
+            for i in 0..g.polynomials().len() {
+                names.insert(format!("{}#{i}", g.name()));
+            }
+        }
+        for l in cs.lookups() {
+            names.insert(l.name().to_string());
+        }
+    }
+    for n in &names {
+        println!("MUTANT {n}");
+    }
+    // Every chip is in the catalog.
+    for gate in [
+        "dot#0",
+        "arith#0",
+        "div_round#0",
+        "rescale#2",
+        "poseidon absorb#2",
+        "babyjub step#0",
+    ] {
+        assert!(names.contains(gate), "{gate} missing from {names:?}");
+    }
+}

@@ -287,20 +287,22 @@ impl EccChip {
 
         if trustml_kit::mutation::keep("babyjub step") {
             meta.create_gate("babyjub step", |meta| {
-                let s = meta.query_selector(config.q_step);
-                let px = q(meta, at::PX, 0);
-                let py = q(meta, at::PY, 0);
-                let px_next = q(meta, at::PX, 1);
-                let py_next = q(meta, at::PY, 1);
-                let x2 = px.clone() * px.clone();
-                let y2 = py.clone() * py.clone();
-                let on_curve =
-                    a.clone() * x2.clone() + y2.clone() - one.clone() - d.clone() * x2 * y2;
-                let mut cs = step(meta, px.clone(), py.clone());
-                cs.push(px_next - px);
-                cs.push(py_next - py);
-                cs.push(on_curve);
-                cs.into_iter().map(|e| s.clone() * e).collect::<Vec<_>>()
+                trustml_kit::mutation::constraints("babyjub step", {
+                    let s = meta.query_selector(config.q_step);
+                    let px = q(meta, at::PX, 0);
+                    let py = q(meta, at::PY, 0);
+                    let px_next = q(meta, at::PX, 1);
+                    let py_next = q(meta, at::PY, 1);
+                    let x2 = px.clone() * px.clone();
+                    let y2 = py.clone() * py.clone();
+                    let on_curve =
+                        a.clone() * x2.clone() + y2.clone() - one.clone() - d.clone() * x2 * y2;
+                    let mut cs = step(meta, px.clone(), py.clone());
+                    cs.push(px_next - px);
+                    cs.push(py_next - py);
+                    cs.push(on_curve);
+                    cs.into_iter().map(|e| s.clone() * e).collect::<Vec<_>>()
+                })
             });
         }
         config

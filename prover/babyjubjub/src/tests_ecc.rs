@@ -221,3 +221,58 @@ fn chip_shape_matches_its_constants() {
     assert_eq!(cs.num_selectors(), crate::ecc_chip::NUM_SELECTORS);
     assert_eq!(cs.num_fixed_columns(), 1, "the constants column");
 }
+
+/// `u = dx·dy` is what ties the addition's denominators to the doubled point: with `u`
+/// forged at the last step (and the sum `(sx, sy)` solved for it, and the output following),
+/// every constraint but `u − dx·dy` holds and the result is a point of the prover's choice.
+#[test]
+fn ecc_forged_u_is_rejected_by_its_constraint() {
+    use crate::curve::{coeff_a, coeff_d};
+    use trustml_kit::cells::{check_forged_all, run_tapped, Forge};
+    use trustml_kit::mock::Failure;
+    // An odd r: the last step adds the base (b = 1), so the output is (sx, sy).
+    let (c, inst) = (10..)
+        .map(honest_ecc)
+        .find(|(c, _)| canonical_bits(c.r).last() == Some(&Fr::ONE))
+        .unwrap();
+    let (_, tape) = run_tapped(ECC_K, &c, vec![inst.clone()], None);
+    // R = r·B8 is the first multiplication: rows 2.. ; its last step is j = 253.
+    let (row_a, row_b, out) = (2 + 2 * 253, 3 + 2 * 253, 2 + 2 * 254);
+    let v = |col: usize, row: usize| tape.advice[&(col, row)];
+    let (dx, dy, px, py, u) = (
+        v(5, row_a),
+        v(0, row_b),
+        v(2, row_b),
+        v(3, row_b),
+        v(1, row_b),
+    );
+    assert_eq!(u, dx * dy);
+    let (a, d) = (coeff_a(), coeff_d());
+    let u2 = u + Fr::ONE;
+    let dup = d * u2 * px * py;
+    let sx = (dx * py + dy * px) * (Fr::ONE + dup).invert().unwrap();
+    let sy = (dy * py - a * dx * px) * (Fr::ONE - dup).invert().unwrap();
+    let forge = |column, row, value| Forge {
+        column,
+        row,
+        value,
+        propagate: true,
+    };
+    let forges = [
+        forge(1, row_b, u2),
+        forge(4, row_b, sx),
+        forge(5, row_b, sy),
+        forge(2, out, sx),
+        forge(3, out, sy),
+    ];
+    let claimed = vec![sx, sy, inst[2], inst[3]];
+    assert_ne!((sx, sy), (inst[0], inst[1]));
+    let fails = check_forged_all(ECC_K, &c, vec![claimed], &forges).unwrap_err();
+    assert_eq!(
+        fails.into_iter().collect::<Vec<_>>(),
+        vec![Failure::Gate {
+            gate: "babyjub step".into(),
+            constraint: String::new()
+        }]
+    );
+}

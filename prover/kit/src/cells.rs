@@ -55,7 +55,7 @@ pub struct Tape {
 
 #[derive(Default)]
 struct TapState {
-    forge: Option<Forge>,
+    forge: Vec<Forge>,
     tape: Tape,
 }
 
@@ -185,7 +185,7 @@ impl<F: halo2_proofs::arithmetic::Field, CS: Assignment<F>> Assignment<F> for Ta
         let key = (column.index(), row);
         let forge = TAP.with(|t| {
             let mut t = t.borrow_mut();
-            let forge = t.forge.filter(|f| (f.column, f.row) == key);
+            let forge = t.forge.iter().copied().find(|f| (f.column, f.row) == key);
             match forge {
                 Some(f) => {
                     t.tape.advice.insert(key, f.value);
@@ -257,7 +257,7 @@ pub fn run_tapped<C: Circuit<Fr> + Clone>(
 ) -> (MockProver<Fr>, Tape) {
     TAP.with(|t| {
         *t.borrow_mut() = TapState {
-            forge,
+            forge: forge.into_iter().collect(),
             tape: Tape::default(),
         }
     });
@@ -274,9 +274,20 @@ pub fn check_forged<C: Circuit<Fr> + Clone>(
     instances: Vec<Vec<Fr>>,
     forge: Forge,
 ) -> Result<(), std::collections::BTreeSet<crate::mock::Failure>> {
+    check_forged_all(k, circuit, instances, &[forge])
+}
+
+/// [`check_forged`] with several cells forged at once (a forged witness that keeps every
+/// constraint but one).
+pub fn check_forged_all<C: Circuit<Fr> + Clone>(
+    k: u32,
+    circuit: &C,
+    instances: Vec<Vec<Fr>>,
+    forges: &[Forge],
+) -> Result<(), std::collections::BTreeSet<crate::mock::Failure>> {
     TAP.with(|t| {
         *t.borrow_mut() = TapState {
-            forge: Some(forge),
+            forge: forges.to_vec(),
             tape: Tape::default(),
         }
     });

@@ -281,64 +281,70 @@ impl PoseidonChip {
 
         if trustml_kit::mutation::keep("poseidon absorb") {
             meta.create_gate("poseidon absorb", |meta| {
-                let q = meta.query_selector(config.q_absorb);
-                let s = state_at(meta, 0);
-                let a = meta.query_advice(config.helpers[0], Rotation::cur());
-                let b = meta.query_advice(config.helpers[0], Rotation::next());
-                let out = state_at(meta, 2);
-                vec![
-                    q.clone() * (out[0].clone() - s[0].clone()),
-                    q.clone() * (out[1].clone() - s[1].clone() - a),
-                    q * (out[2].clone() - s[2].clone() - b),
-                ]
+                trustml_kit::mutation::constraints("poseidon absorb", {
+                    let q = meta.query_selector(config.q_absorb);
+                    let s = state_at(meta, 0);
+                    let a = meta.query_advice(config.helpers[0], Rotation::cur());
+                    let b = meta.query_advice(config.helpers[0], Rotation::next());
+                    let out = state_at(meta, 2);
+                    vec![
+                        q.clone() * (out[0].clone() - s[0].clone()),
+                        q.clone() * (out[1].clone() - s[1].clone() - a),
+                        q * (out[2].clone() - s[2].clone() - b),
+                    ]
+                })
             });
         }
 
         if trustml_kit::mutation::keep("poseidon full round") {
             meta.create_gate("poseidon full round", |meta| {
-                let q = meta.query_selector(config.q_full);
-                let s = state_at(meta, 0);
-                let h = helpers_at(meta, 0);
-                let g = helpers_at(meta, 1);
-                let next = state_at(meta, config.round_constants.full_rows() as i32);
-                let x: [Expression<Fr>; WIDTH] = std::array::from_fn(|i| {
-                    let c = match config.round_constants {
-                        RoundConstants::Rows(c) => meta.query_fixed(c, Rotation(i as i32)),
-                        RoundConstants::Lanes(cs) => meta.query_fixed(cs[i], Rotation::cur()),
-                    };
-                    s[i].clone() + c
-                });
-                let mut constraints = Vec::with_capacity(3 * WIDTH);
-                for i in 0..WIDTH {
-                    constraints.push(q.clone() * (h[i].clone() - x[i].clone() * x[i].clone()));
-                    constraints.push(q.clone() * (g[i].clone() - h[i].clone() * h[i].clone()));
-                }
-                let y: [Expression<Fr>; WIDTH] =
-                    std::array::from_fn(|i| x[i].clone() * g[i].clone());
-                for (n, o) in next.into_iter().zip(mds_expr(&y)) {
-                    constraints.push(q.clone() * (n - o));
-                }
-                constraints
+                trustml_kit::mutation::constraints("poseidon full round", {
+                    let q = meta.query_selector(config.q_full);
+                    let s = state_at(meta, 0);
+                    let h = helpers_at(meta, 0);
+                    let g = helpers_at(meta, 1);
+                    let next = state_at(meta, config.round_constants.full_rows() as i32);
+                    let x: [Expression<Fr>; WIDTH] = std::array::from_fn(|i| {
+                        let c = match config.round_constants {
+                            RoundConstants::Rows(c) => meta.query_fixed(c, Rotation(i as i32)),
+                            RoundConstants::Lanes(cs) => meta.query_fixed(cs[i], Rotation::cur()),
+                        };
+                        s[i].clone() + c
+                    });
+                    let mut constraints = Vec::with_capacity(3 * WIDTH);
+                    for i in 0..WIDTH {
+                        constraints.push(q.clone() * (h[i].clone() - x[i].clone() * x[i].clone()));
+                        constraints.push(q.clone() * (g[i].clone() - h[i].clone() * h[i].clone()));
+                    }
+                    let y: [Expression<Fr>; WIDTH] =
+                        std::array::from_fn(|i| x[i].clone() * g[i].clone());
+                    for (n, o) in next.into_iter().zip(mds_expr(&y)) {
+                        constraints.push(q.clone() * (n - o));
+                    }
+                    constraints
+                })
             });
         }
 
         if trustml_kit::mutation::keep("poseidon partial round") {
             meta.create_gate("poseidon partial round", |meta| {
-                let q = meta.query_selector(config.q_partial);
-                let s = state_at(meta, 0);
-                let h = helpers_at(meta, 0);
-                let next = state_at(meta, 1);
-                let x0 = s[0].clone()
-                    + meta.query_fixed(config.round_constants.lane0(), Rotation::cur());
-                let mut constraints = vec![
-                    q.clone() * (h[0].clone() - x0.clone() * x0.clone()),
-                    q.clone() * (h[1].clone() - h[0].clone() * h[0].clone()),
-                ];
-                let y = [x0 * h[1].clone(), s[1].clone(), s[2].clone()];
-                for (n, o) in next.into_iter().zip(mds_expr(&y)) {
-                    constraints.push(q.clone() * (n - o));
-                }
-                constraints
+                trustml_kit::mutation::constraints("poseidon partial round", {
+                    let q = meta.query_selector(config.q_partial);
+                    let s = state_at(meta, 0);
+                    let h = helpers_at(meta, 0);
+                    let next = state_at(meta, 1);
+                    let x0 = s[0].clone()
+                        + meta.query_fixed(config.round_constants.lane0(), Rotation::cur());
+                    let mut constraints = vec![
+                        q.clone() * (h[0].clone() - x0.clone() * x0.clone()),
+                        q.clone() * (h[1].clone() - h[0].clone() * h[0].clone()),
+                    ];
+                    let y = [x0 * h[1].clone(), s[1].clone(), s[2].clone()];
+                    for (n, o) in next.into_iter().zip(mds_expr(&y)) {
+                        constraints.push(q.clone() * (n - o));
+                    }
+                    constraints
+                })
             });
         }
 

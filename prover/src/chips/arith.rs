@@ -53,10 +53,12 @@ impl ArithChip {
         ];
         if trustml_kit::mutation::keep("arith") {
             meta.create_gate("arith", |meta| {
-                let q = cur_f(meta, q);
-                let [kab, ka, kb, kc] = k.map(|col| cur_f(meta, col));
-                let (a, b, c) = (cur_a(meta, a), cur_a(meta, b), cur_a(meta, c));
-                vec![q * (kab * a.clone() * b.clone() + ka * a + kb * b + kc - c)]
+                trustml_kit::mutation::constraints("arith", {
+                    let q = cur_f(meta, q);
+                    let [kab, ka, kb, kc] = k.map(|col| cur_f(meta, col));
+                    let (a, b, c) = (cur_a(meta, a), cur_a(meta, b), cur_a(meta, c));
+                    vec![q * (kab * a.clone() * b.clone() + ka * a + kb * b + kc - c)]
+                })
             });
         }
         ArithConfig { a, b, c, q, k }
@@ -84,6 +86,31 @@ impl ArithChip {
             region.assign_advice(cfg.a, row, v(a)),
             region.assign_advice(cfg.b, row, v(b)),
             region.assign_advice(cfg.c, row, v(c)),
+        ])
+    }
+
+    /// [`ArithChip::assign`] over field elements (coefficients and values of any size,
+    /// e.g. `2^64` limbs of a hash).
+    pub fn assign_fr<'v>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        row: usize,
+        a: Value<Fr>,
+        b: Value<Fr>,
+        k: [Fr; 4],
+    ) -> Result<Cells<'v>, Error> {
+        let cfg = &self.config;
+        region.assign_fixed(cfg.q, row, Fr::one());
+        for (col, kv) in cfg.k.iter().zip(k) {
+            region.assign_fixed(*col, row, kv);
+        }
+        let c = a
+            .zip(b)
+            .map(|(a, b)| k[0] * a * b + k[1] * a + k[2] * b + k[3]);
+        Ok([
+            region.assign_advice(cfg.a, row, a),
+            region.assign_advice(cfg.b, row, b),
+            region.assign_advice(cfg.c, row, c),
         ])
     }
 }

@@ -46,17 +46,19 @@ impl DivChip {
         let half = Expression::Constant(Fr::from(1u64 << (scale_bits - 1)));
         if trustml_kit::mutation::keep("div_round") {
             meta.create_gate("div_round", |meta| {
-                let q = cur_f(meta, q);
-                let [num, den, out, rem, slack] = cols.map(|c| cur_a(meta, c));
-                let two = Expression::Constant(Fr::from(2));
-                vec![
-                    q.clone()
-                        * (num * Expression::Constant(two_pow) + den.clone()
-                            - two.clone() * den.clone() * out
-                            - (rem.clone() + half.clone())),
-                    q * (slack + half.clone()
-                        - (two * den - Expression::Constant(Fr::one()) - (rem + half))),
-                ]
+                trustml_kit::mutation::constraints("div_round", {
+                    let q = cur_f(meta, q);
+                    let [num, den, out, rem, slack] = cols.map(|c| cur_a(meta, c));
+                    let two = Expression::Constant(Fr::from(2));
+                    vec![
+                        q.clone()
+                            * (num * Expression::Constant(two_pow) + den.clone()
+                                - two.clone() * den.clone() * out
+                                - (rem.clone() + half.clone())),
+                        q * (slack + half.clone()
+                            - (two * den - Expression::Constant(Fr::one()) - (rem + half))),
+                    ]
+                })
             });
         }
         DivConfig {

@@ -82,23 +82,25 @@ impl DotChip {
         let mode = meta.fixed_column();
         if trustml_kit::mutation::keep("dot") {
             meta.create_gate("dot", |meta| {
-                // on(m) = m(3 − m)/2 and chain(m) = m(m − 1)/2: (0, 1, 1) and (0, 0, 1) at m = 0, 1, 2.
-                let m = cur_f(meta, mode);
-                let c = |v: u64| Expression::Constant(Fr::from(v));
-                let half = Expression::Constant(Fr::from(2).invert().unwrap());
-                let on = m.clone() * (c(3) - m.clone()) * half.clone();
-                let chain = m.clone() * (m - c(1)) * half;
-                let acc_cur = cur_a(meta, acc);
-                let acc_prev = meta.query_advice(acc, Rotation::prev());
-                let mut sum = Expression::Constant(Fr::zero());
-                for (&xc, &wc) in x.iter().zip(&w) {
-                    let wv = match wc {
-                        WeightColumn::Fixed(c) => cur_f(meta, c),
-                        WeightColumn::Advice(c) => cur_a(meta, c),
-                    };
-                    sum = sum + cur_a(meta, xc) * wv;
-                }
-                vec![on * (acc_cur - sum) - chain * acc_prev]
+                trustml_kit::mutation::constraints("dot", {
+                    // on(m) = m(3 − m)/2 and chain(m) = m(m − 1)/2: (0, 1, 1) and (0, 0, 1) at m = 0, 1, 2.
+                    let m = cur_f(meta, mode);
+                    let c = |v: u64| Expression::Constant(Fr::from(v));
+                    let half = Expression::Constant(Fr::from(2).invert().unwrap());
+                    let on = m.clone() * (c(3) - m.clone()) * half.clone();
+                    let chain = m.clone() * (m - c(1)) * half;
+                    let acc_cur = cur_a(meta, acc);
+                    let acc_prev = meta.query_advice(acc, Rotation::prev());
+                    let mut sum = Expression::Constant(Fr::zero());
+                    for (&xc, &wc) in x.iter().zip(&w) {
+                        let wv = match wc {
+                            WeightColumn::Fixed(c) => cur_f(meta, c),
+                            WeightColumn::Advice(c) => cur_a(meta, c),
+                        };
+                        sum = sum + cur_a(meta, xc) * wv;
+                    }
+                    vec![on * (acc_cur - sum) - chain * acc_prev]
+                })
             });
         }
         DotConfig { x, w, acc, mode }

@@ -111,19 +111,21 @@ impl LookupChip {
         for l in &lanes {
             if trustml_kit::mutation::keep("rescale") {
                 meta.create_gate("rescale", |meta| {
-                    let (q_lk, sel, rs) =
-                        (cur_f(meta, l.q_lk), cur_f(meta, l.sel), cur_f(meta, l.rs));
-                    let (v, q, y) = (cur_a(meta, l.v), cur_a(meta, l.q), cur_a(meta, l.y));
-                    let r = meta.query_advice(l.q, Rotation::next());
-                    let one = Expression::Constant(Fr::one());
-                    vec![
-                        q_lk.clone() * (one.clone() - sel) * (y - q.clone()),
-                        q_lk.clone()
-                            * (v + rs.clone() * Expression::Constant(half)
-                                - q * (one.clone() + rs.clone() * Expression::Constant(dm1))
-                                - r.clone()),
-                        q_lk * (one - rs) * r,
-                    ]
+                    trustml_kit::mutation::constraints("rescale", {
+                        let (q_lk, sel, rs) =
+                            (cur_f(meta, l.q_lk), cur_f(meta, l.sel), cur_f(meta, l.rs));
+                        let (v, q, y) = (cur_a(meta, l.v), cur_a(meta, l.q), cur_a(meta, l.y));
+                        let r = meta.query_advice(l.q, Rotation::next());
+                        let one = Expression::Constant(Fr::one());
+                        vec![
+                            q_lk.clone() * (one.clone() - sel) * (y - q.clone()),
+                            q_lk.clone()
+                                * (v + rs.clone() * Expression::Constant(half)
+                                    - q * (one.clone() + rs.clone() * Expression::Constant(dm1))
+                                    - r.clone()),
+                            q_lk * (one - rs) * r,
+                        ]
+                    })
                 });
             }
             if trustml_kit::mutation::keep("function or remainder range") {

@@ -6,6 +6,7 @@
 //! Selectors are fixed columns (not `Selector`s) so they may appear in lookup inputs.
 
 pub mod arith;
+pub mod bytes;
 pub mod div;
 pub mod dot;
 pub mod lookup;
