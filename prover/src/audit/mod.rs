@@ -17,6 +17,7 @@ use halo2_proofs::halo2curves::ff::PrimeField;
 use thiserror::Error;
 
 pub mod dataset;
+pub mod sampler;
 
 /// Domain of a dataset leaf.
 pub const DOM_LEAF: u64 = 0x7472_7573_746d_6c01; // "trustml" ‖ 1
