@@ -54,7 +54,8 @@ pub enum AuditError {
 /// `1 − delta` (Hoeffding): `⌈ln(2/δ) / (2ε²)⌉` — 600, 2,397 and 14,979 for ε = 5, 2.5 and
 /// 1 % at δ = 0.1.
 pub fn sample_size(epsilon: f64, delta: f64) -> Result<u64, AuditError> {
-    if !(epsilon > 0.0 && epsilon < 1.0) || !(delta > 0.0 && delta < 1.0) {
+    let open_unit = |x: f64| x > 0.0 && x < 1.0;
+    if !open_unit(epsilon) || !open_unit(delta) {
         return Err(AuditError::Param(format!(
             "epsilon and delta must lie strictly between 0 and 1 (got ε = {epsilon}, δ = {delta})"
         )));
