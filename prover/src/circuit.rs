@@ -300,7 +300,7 @@ impl ModelCircuit {
     }
 }
 
-type ACell<'v> = AssignedCell<&'v Assigned<Fr>, Fr>;
+pub(crate) type ACell<'v> = AssignedCell<&'v Assigned<Fr>, Fr>;
 
 /// Binds wires to cells: the first cell of a wire is canonical; later ones are copies.
 struct Binder<'v> {
@@ -317,12 +317,12 @@ impl<'v> Binder<'v> {
 }
 
 /// Cells of the model a proof exposes or hashes.
-struct Exposed<'v> {
-    inputs: Vec<ACell<'v>>,
-    params: Vec<ACell<'v>>,
-    outputs: Vec<ACell<'v>>,
-    salts: [Option<ACell<'v>>; 3],
-    seller: Option<ACell<'v>>,
+pub(crate) struct Exposed<'v> {
+    pub(crate) inputs: Vec<ACell<'v>>,
+    pub(crate) params: Vec<ACell<'v>>,
+    pub(crate) outputs: Vec<ACell<'v>>,
+    pub(crate) salts: [Option<ACell<'v>>; 3],
+    pub(crate) seller: Option<ACell<'v>>,
 }
 
 impl Circuit<Fr> for ModelCircuit {
@@ -481,7 +481,7 @@ impl Circuit<Fr> for ModelCircuit {
 }
 
 impl ModelCircuit {
-    fn assign_model<'v>(
+    pub(crate) fn assign_model<'v>(
         &self,
         cfg: &ModelConfig,
         region: &mut Region<'_, Fr>,

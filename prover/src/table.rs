@@ -48,6 +48,9 @@ pub enum Func {
     /// `f(x) = x`, defined only for `x >= 0`: the table has no row for a negative `x`,
     /// so a lookup proves non-negativity.
     NonNeg,
+    /// `f(x) = 1` for `x > 0`, else `0` (integers, unscaled): comparisons, e.g. an audit's
+    /// in-circuit argmax.
+    Step,
 }
 
 /// `erf`, shared with the float evaluator (so table and reference agree).
@@ -91,6 +94,7 @@ impl Func {
             Func::Erf => real(erf(xf)),
             Func::Gelu { tanh_approx } => real(gelu(xf, tanh_approx)),
             Func::NonNeg => x,
+            Func::Step => i64::from(x > 0),
         }
     }
 
@@ -121,6 +125,7 @@ impl Func {
             Func::Erf => erf(x as f64) as f32,
             Func::Gelu { tanh_approx } => gelu(x as f64, tanh_approx) as f32,
             Func::NonNeg => x,
+            Func::Step => f32::from(u8::from(x > 0.0)),
         }
     }
 

@@ -16,7 +16,10 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;
 use thiserror::Error;
 
+pub mod batch;
+pub mod circuit;
 pub mod dataset;
+pub mod program;
 pub mod sampler;
 
 /// Domain of a dataset leaf.

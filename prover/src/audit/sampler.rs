@@ -344,6 +344,39 @@ impl<'v> Operand<'_, 'v> {
 }
 
 impl SamplerChip<'_> {
+    /// A cell holding the constant `c`.
+    pub fn constant_cell<'v>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        c: Fr,
+    ) -> Result<ACell<'v>, Error> {
+        self.constant(layouter, c)
+    }
+
+    /// `a + c` for a constant `c` (one arithmetic row).
+    pub fn add_constant<'v>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        a: &ACell<'v>,
+        c: Fr,
+    ) -> Result<ACell<'v>, Error> {
+        let start = self.take(1);
+        layouter.assign_region(
+            || "add constant",
+            |mut region| {
+                let mut row = start;
+                let [_, _, out] = self.arith_row(
+                    &mut region,
+                    &mut row,
+                    Operand::Copy(a),
+                    Operand::Zero,
+                    [Fr::zero(), Fr::one(), Fr::zero(), c],
+                )?;
+                Ok(out)
+            },
+        )
+    }
+
     /// A private witness cell (in the arithmetic column `a`); the caller constrains it.
     pub fn witness<'v>(
         &self,
