@@ -167,4 +167,33 @@ mod tests {
             vec![fe(6)]
         ));
     }
+
+    /// `out = 6` with the remainder 19 that the first constraint then needs (≥ 2·den: not a
+    /// remainder) and a slack that looks non-negative: only the second constraint (slack =
+    /// 2·den − 1 − rem) ties the slack to the remainder, so only it refuses.
+    #[test]
+    fn slack_is_tied_to_the_remainder() {
+        use trustml_kit::cells::{check_forged_all, Forge};
+        use trustml_kit::mock::{ChipCircuit, Failure};
+        let c = ChipCircuit(Case {
+            num: 3,
+            den: 7,
+            forge_out: None,
+        });
+        let forge = |column, value| Forge {
+            column,
+            row: 0,
+            value,
+            propagate: true,
+        };
+        let forges = [forge(2, fe(6)), forge(3, fe(19 - 8)), forge(4, fe(-8))];
+        let fails = check_forged_all(10, &c, vec![vec![fe(6)]], &forges).unwrap_err();
+        assert_eq!(
+            fails.into_iter().collect::<Vec<_>>(),
+            vec![Failure::Gate {
+                gate: "div_round".into(),
+                constraint: String::new()
+            }]
+        );
+    }
 }
