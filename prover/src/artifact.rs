@@ -28,6 +28,9 @@ pub enum ArtifactError {
     /// A delivery circuit directory.
     #[error(transparent)]
     Market(#[from] crate::market::MarketError),
+    /// An audit circuit directory.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     /// The header names a kind this build does not know.
     #[error(
         "{dir} holds a circuit of kind '{kind}', which this trustml does not know (known: {known})"
@@ -103,6 +106,25 @@ impl CircuitArtifact for DeliveryDir {
     }
 }
 
+impl CircuitArtifact for crate::audit::dir::AuditDir {
+    fn header(&self) -> ArtifactHeader {
+        crate::audit::dir::AuditDir::header(self)
+    }
+    fn shape_hint(&self) -> String {
+        let s = &self.settings.shape;
+        format!(
+            "audit batches of {} (dot width {}, {} lanes)",
+            s.batch, s.model.dot_width, s.model.lanes
+        )
+    }
+    fn keys(&self, with_pk: bool) -> Result<Keys, ArtifactError> {
+        Ok(crate::audit::dir::AuditDir::keys(self, with_pk)?)
+    }
+    fn check(&self, _: &ProofFile) -> Result<Option<&'static str>, ArtifactError> {
+        Ok(None)
+    }
+}
+
 /// Opens a directory of one kind.
 type Open = fn(&Path) -> Result<Box<dyn CircuitArtifact>, ArtifactError>;
 
@@ -113,6 +135,9 @@ pub const KINDS: &[(&str, Open)] = &[
     }),
     (crate::market::delivery::KIND, |dir| {
         Ok(Box::new(DeliveryDir::load(dir)?))
+    }),
+    (crate::audit::dir::KIND, |dir| {
+        Ok(Box::new(crate::audit::dir::AuditDir::load(dir)?))
     }),
 ];
 

@@ -19,6 +19,7 @@ use thiserror::Error;
 pub mod batch;
 pub mod circuit;
 pub mod dataset;
+pub mod dir;
 pub mod program;
 pub mod sampler;
 
