@@ -179,10 +179,7 @@ contract AuditEscrow is IAuditEscrow, ReentrancyGuard {
     ///      count] (a verifier's own revert, e.g. an adapter's `ProofLengthMismatch`, bubbles
     ///      up). All six inputs are < r by construction (C_W and R_D checked at creation,
     ///      N ≤ 2^64, seed reduced mod r, j0 < 2^64, count ≤ b < 2^32).
-    function submitBatch(uint256 auditId, uint256 batchIdx, uint256 count, bytes calldata proof)
-        external
-        nonReentrant
-    {
+    function submitBatch(uint256 auditId, uint256 batchIdx, uint256 count, bytes calldata proof) external nonReentrant {
         Audit storage a = _existing(auditId);
         if (a.status != Status.Proving) revert UnexpectedStatus(auditId, a.status);
         // forge-lint: disable-next-line(block-timestamp)

@@ -128,7 +128,13 @@ contract AuditHandler {
     error UnexpectedError(string what, bytes4 expected, bytes err);
     error Diverged(string what);
 
-    constructor(AuditEscrow escrow_, AuditModelRegistry registry, bytes32[2] memory circuitIds, uint256 t0, uint256 b0) {
+    constructor(
+        AuditEscrow escrow_,
+        AuditModelRegistry registry,
+        bytes32[2] memory circuitIds,
+        uint256 t0,
+        uint256 b0
+    ) {
         escrow = escrow_;
         rejecter = new RejectingAuditActor();
         reenterer = new ReenteringAuditActor(escrow_);
@@ -174,6 +180,13 @@ contract AuditHandler {
         vm.roll(currentBlock);
         calls[name]++;
         _;
+    }
+
+    function _u64(uint256 x) internal pure returns (uint64) {
+        if (x > type(uint64).max) revert Diverged("u64 overflow");
+        // casting to 'uint64' is safe because of the check above
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint64(x);
     }
 
     function _check(bytes memory err, bytes4 expected, string memory what) internal pure {
@@ -252,18 +265,18 @@ contract AuditHandler {
         IAuditEscrow.AuditTerms memory t;
         t.modelId = md.id;
         t.datasetRoot = uint256(keccak256(abi.encode("root", _ga.length))) % R;
-        t.datasetSize = 1 + n % (uint256(1) << md.d);
-        t.numSamples = uint64(1 + n % 12);
-        t.thetaDen = uint64(1 + theta % 10);
+        t.datasetSize = 1 + n % (2 ** uint256(md.d));
+        t.numSamples = _u64(1 + n % 12);
+        t.thetaDen = _u64(1 + theta % 10);
         // θ mostly high (θ = 1 a third of the time), so audits fail as well as pass.
-        t.thetaNum = uint64(uint256(t.thetaDen) - (theta >> 8) % 3 % (uint256(t.thetaDen) + 1));
+        t.thetaNum = _u64(uint256(t.thetaDen) - (theta >> 8) % 3 % (uint256(t.thetaDen) + 1));
         uint256 bounty = 1 + amounts % 100 ether;
         t.fee = feeTooHigh ? bounty + 1 : (amounts >> 80) % (bounty + 1);
         t.providerBond = (amounts >> 160) % 10 ether;
         // Hashed: raw fuzz values are often tiny, which would expire every audit at once.
         windows = uint256(keccak256(abi.encode(windows)));
-        t.acceptDeadline = uint64(currentTime + 10 minutes + windows % 2 hours);
-        t.proveWindow = uint64(30 minutes + (windows >> 64) % 3 hours);
+        t.acceptDeadline = _u64(currentTime + 10 minutes + windows % 2 hours);
+        t.proveWindow = _u64(30 minutes + (windows >> 64) % 3 hours);
         bytes32 secret = keccak256(abi.encode("secret", _ga.length, requester));
         t.seedCommitment = keccak256(abi.encode(requester, secret));
         vm.deal(requester, requester.balance + bounty);
@@ -282,7 +295,7 @@ contract AuditHandler {
         g.requester = requester;
         g.provider = md.provider;
         g.model = mi;
-        g.m = uint64((uint256(t.numSamples) + md.b - 1) / md.b);
+        g.m = _u64((uint256(t.numSamples) + md.b - 1) / md.b);
         g.bounty = bounty;
         g.fee = t.fee;
         g.bond = t.providerBond;
@@ -400,7 +413,7 @@ contract AuditHandler {
             escrow.submitBatch(id, idx, submitted, proof);
             ghostBatchSubmissions[id][idx]++;
             g.submitted++;
-            g.total += uint64(submitted);
+            g.total += _u64(submitted);
             successes["submit"]++;
         } else {
             try escrow.submitBatch(id, idx, submitted, proof) {

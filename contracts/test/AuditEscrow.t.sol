@@ -54,6 +54,9 @@ contract ReenteringProvider {
 }
 
 contract AuditEscrowTest is AuditFixture, AuditEvents {
+    /// @dev 2^d, the largest dataset of the fixture's circuit.
+    uint256 internal constant MAX_N = 2 ** D;
+
     // ================================================================ happy paths and outcomes
 
     function test_passPathCreditsBountyAndBondToProvider() public {
@@ -261,7 +264,10 @@ contract AuditEscrowTest is AuditFixture, AuditEvents {
         t.modelId = 7;
         uint256 id = create(t, BOUNTY);
         HashVerifier other = new HashVerifier(keccak256("other vk"));
-        mreg.set(7, IAuditModelRegistry.AuditModel(STRANGER, address(other), keccak256("other vk"), 1, 8, 3, CIRCUIT_ID, false));
+        mreg.set(
+            7,
+            IAuditModelRegistry.AuditModel(STRANGER, address(other), keccak256("other vk"), 1, 8, 3, CIRCUIT_ID, false)
+        );
 
         vm.prank(STRANGER);
         vm.expectRevert(abi.encodeWithSelector(IAuditEscrow.NotProvider.selector, STRANGER, PROVIDER));
@@ -660,7 +666,9 @@ contract AuditEscrowTest is AuditFixture, AuditEvents {
         vm.expectRevert(abi.encodeWithSelector(IAuditEscrow.UnexpectedStatus.selector, id, IAuditEscrow.Status.Created));
         escrow.submitBatch(id, 0, 0, "");
         doAccept(id, BOND);
-        vm.expectRevert(abi.encodeWithSelector(IAuditEscrow.UnexpectedStatus.selector, id, IAuditEscrow.Status.Accepted));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAuditEscrow.UnexpectedStatus.selector, id, IAuditEscrow.Status.Accepted)
+        );
         escrow.submitBatch(id, 0, 0, "");
         uint256 seed = doReveal(id);
         submitAll(id, seed, [uint256(4), 4, 4]);
@@ -798,9 +806,13 @@ contract AuditEscrowTest is AuditFixture, AuditEvents {
 
     // ================================================================ payouts
 
-    function testFuzz_everyWeiEndsWithOneParty(uint256 bounty, uint256 fee, uint256 bond, uint8 path, uint256 seedCounts)
-        public
-    {
+    function testFuzz_everyWeiEndsWithOneParty(
+        uint256 bounty,
+        uint256 fee,
+        uint256 bond,
+        uint8 path,
+        uint256 seedCounts
+    ) public {
         bounty = bound(bounty, 1, 1e30);
         fee = bound(fee, 0, bounty);
         bond = bound(bond, 0, 1e30);
@@ -840,9 +852,7 @@ contract AuditEscrowTest is AuditFixture, AuditEvents {
         escrow.finalize(id);
         assertEq(escrow.withdrawable(PROVIDER), expectProvider, "provider share");
         assertEq(escrow.withdrawable(REQUESTER), expectRequester, "requester share");
-        assertEq(
-            expectProvider + expectRequester, bounty + (path == 0 ? 0 : bond), "every wei to exactly one party"
-        );
+        assertEq(expectProvider + expectRequester, bounty + (path == 0 ? 0 : bond), "every wei to exactly one party");
         assertEq(address(escrow).balance, expectProvider + expectRequester, "balance == credits");
     }
 
@@ -988,23 +998,23 @@ contract AuditEscrowTest is AuditFixture, AuditEvents {
     function testFuzz_createDatasetSizeBounds(uint256 n) public {
         IAuditEscrow.AuditTerms memory t = defaultTerms();
         t.datasetSize = n;
-        if (n == 0 || n > (1 << D)) {
-            vm.expectRevert(abi.encodeWithSelector(IAuditEscrow.DatasetSizeOutOfRange.selector, n, 1 << D));
+        if (n == 0 || n > MAX_N) {
+            vm.expectRevert(abi.encodeWithSelector(IAuditEscrow.DatasetSizeOutOfRange.selector, n, MAX_N));
         }
         create(t, BOUNTY);
     }
 
     function test_createDatasetSizeEdges() public {
         IAuditEscrow.AuditTerms memory t = defaultTerms();
-        t.datasetSize = 1 << D;
+        t.datasetSize = MAX_N;
         create(t, BOUNTY);
         t.datasetSize = 1;
         create(t, BOUNTY);
-        t.datasetSize = (1 << D) + 1;
-        vm.expectRevert(abi.encodeWithSelector(IAuditEscrow.DatasetSizeOutOfRange.selector, (1 << D) + 1, 1 << D));
+        t.datasetSize = MAX_N + 1;
+        vm.expectRevert(abi.encodeWithSelector(IAuditEscrow.DatasetSizeOutOfRange.selector, MAX_N + 1, MAX_N));
         create(t, BOUNTY);
         t.datasetSize = 0;
-        vm.expectRevert(abi.encodeWithSelector(IAuditEscrow.DatasetSizeOutOfRange.selector, 0, 1 << D));
+        vm.expectRevert(abi.encodeWithSelector(IAuditEscrow.DatasetSizeOutOfRange.selector, 0, MAX_N));
         create(t, BOUNTY);
     }
 

@@ -129,7 +129,9 @@ interface IAuditEscrow {
         AuditTerms terms
     );
     /// @notice The provider accepted, posting its seed share and `bond`, in block `acceptBlock`.
-    event AuditAccepted(uint256 indexed auditId, address indexed provider, bytes32 providerShare, uint256 bond, uint64 acceptBlock);
+    event AuditAccepted(
+        uint256 indexed auditId, address indexed provider, bytes32 providerShare, uint256 bond, uint64 acceptBlock
+    );
     /// @notice The requester revealed `requesterSecret`; the samples are drawn from `seed`;
     ///         every batch must be proven before `proveDeadline`.
     event SeedRevealed(uint256 indexed auditId, bytes32 requesterSecret, uint256 seed, uint64 proveDeadline);
