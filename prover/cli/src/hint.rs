@@ -32,6 +32,18 @@ fn model(e: &ModelError) -> Option<String> {
     }
 }
 
+fn audit(e: &trustml::audit::AuditError) -> Option<String> {
+    use trustml::audit::AuditError;
+    match e {
+        AuditError::Kit(k) => kit(k),
+        AuditError::Model(m) => model(m),
+        AuditError::Param(m) if m.contains("hashed weights") => {
+            Some("recompile the model with `trustml compile … --weights-visibility hashed`".into())
+        }
+        _ => None,
+    }
+}
+
 fn market(e: &MarketError) -> Option<String> {
     match e {
         MarketError::Kit(k) => kit(k),
@@ -78,12 +90,16 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
         if let Some(e) = c.downcast_ref::<MarketError>() {
             return market(e);
         }
+        if let Some(e) = c.downcast_ref::<trustml::audit::AuditError>() {
+            return audit(e);
+        }
         if let Some(e) = c.downcast_ref::<ArtifactError>() {
             return match e {
                 ArtifactError::Kit(k) => kit(k),
                 ArtifactError::Model(m) => model(m),
                 ArtifactError::Proof(p) => proof(p),
                 ArtifactError::Market(m) => market(m),
+                ArtifactError::Audit(a) => audit(a),
                 ArtifactError::StaleHeader { .. } => Some(SETUP.into()),
                 ArtifactError::UnknownKind { .. } => None,
             };

@@ -379,3 +379,107 @@ fn audit_commands() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("labelled dataset"), "{}", stderr(&o));
 }
+
+/// `trustml audit setup | prove | verify` on the tiny gemm model: two batches proven, a
+/// rerun resumes (nothing proven twice), the set verifies, a tampered count does not.
+#[test]
+fn audit_prove_and_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name).display().to_string();
+    let ops = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../onnx/tests/data")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    let ok = |args: &[&str]| {
+        let o = trustml(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    ok(&[
+        "compile",
+        &ops("gemm.onnx"),
+        "--calibrate",
+        &ops("gemm.json"),
+        "-o",
+        &p("m"),
+        "--weights-visibility",
+        "hashed",
+    ]);
+    let inputs: Vec<Vec<f32>> = (0..10)
+        .map(|i| {
+            (0..5)
+                .map(|k| ((i * 7 + k * 3) % 11) as f32 / 11.0 - 0.5)
+                .collect()
+        })
+        .collect();
+    let labels: Vec<u64> = (0..10).map(|i| i % 2).collect();
+    std::fs::write(
+        p("data.json"),
+        serde_json::json!({"inputs": inputs, "labels": labels}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(p("ws.json"), r#"{"weights": "0x05"}"#).unwrap();
+    ok(&[
+        "audit",
+        "commit-dataset",
+        &p("data.json"),
+        "--model",
+        &p("m"),
+        "-o",
+        &p("ds"),
+    ]);
+    ok(&["srs", "gen", "--k", "15", "-o", &p("s.srs"), "--seed", "1"]);
+    ok(&[
+        "audit",
+        "setup",
+        &p("m"),
+        "--dataset",
+        &p("ds"),
+        "--data",
+        &p("data.json"),
+        "--batch",
+        "2",
+        "--srs",
+        &p("s.srs"),
+        "-o",
+        &p("aud"),
+    ]);
+    let prove = [
+        "audit",
+        "prove",
+        &p("aud"),
+        "--data",
+        &p("data.json"),
+        "--dataset",
+        &p("ds"),
+        "--weights-salts",
+        &p("ws.json"),
+        "--seed",
+        "0x1234",
+        "--samples",
+        "4",
+    ];
+    let first = ok(&prove);
+    assert!(
+        first.contains("2 batches of 2") && first.contains("0 already there"),
+        "{first}"
+    );
+    let again = ok(&prove);
+    assert!(again.contains("2 already there"), "{again}");
+    let v = ok(&["audit", "verify", &p("aud")]);
+    assert!(v.contains("2 batches verified"), "{v}");
+    // The generic verifier takes an audit batch too.
+    ok(&["verify", &p("aud"), &p("aud/proofs/batch-0.json")]);
+    // A tampered count.
+    let path = p("aud/proofs/batch-1.json");
+    let mut pf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    pf["instances"][5] = serde_json::json!(format!("0x{:064x}", 3));
+    std::fs::write(&path, pf.to_string()).unwrap();
+    let o = trustml(&["audit", "verify", &p("aud")]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("INVALID"), "{}", stderr(&o));
+}

@@ -80,6 +80,42 @@ pub struct DatasetCommitment {
     pub leaves: Vec<FrHex>,
 }
 
+impl DatasetCommitment {
+    /// Reads `DIR/dataset.json`.
+    pub fn read(dir: &Path) -> Result<Self, AuditError> {
+        read_json(
+            &dir.join("dataset.json"),
+            "dataset.json (`trustml audit commit-dataset`)",
+        )
+    }
+
+    /// The salts of the samples: `DIR/dataset.secret.json`, or all 0 for a public dataset.
+    pub fn salts(&self, dir: &Path) -> Result<Vec<Fr>, AuditError> {
+        if self.public {
+            return Ok(vec![Fr::zero(); self.size as usize]);
+        }
+        let path = dir.join("dataset.secret.json");
+        let s: DatasetSecret = read_json(&path, "the dataset's secret salts")?;
+        if s.root != self.root || s.salts.len() as u64 != self.size {
+            return Err(AuditError::Dataset {
+                path: path.display().to_string(),
+                msg: "its root or size differ from dataset.json: salts of another commitment"
+                    .into(),
+            });
+        }
+        Ok(s.salts.into_iter().map(|f| f.0).collect())
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, AuditError> {
+    let bad = |msg: String| AuditError::Dataset {
+        path: path.display().to_string(),
+        msg,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{e}: expected {what}")))?;
+    serde_json::from_str(&text).map_err(|e| bad(format!("not {what}: {e}")))
+}
+
 /// What only the dataset's owner keeps: the sample salts (`dataset.secret.json`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DatasetSecret {
