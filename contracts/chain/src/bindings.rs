@@ -23,6 +23,18 @@ alloy::sol!(
     "artifacts/PromptMarketplace.json"
 );
 
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    AuditModelRegistry,
+    "artifacts/AuditModelRegistry.json"
+);
+
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    AuditEscrow,
+    "artifacts/AuditEscrow.json"
+);
+
 /// The artifacts this crate is built from: (contract name, JSON).
 pub const ARTIFACTS: &[(&str, &str)] = &[
     (
@@ -37,4 +49,9 @@ pub const ARTIFACTS: &[(&str, &str)] = &[
         "PromptMarketplace",
         include_str!("../artifacts/PromptMarketplace.json"),
     ),
+    (
+        "AuditModelRegistry",
+        include_str!("../artifacts/AuditModelRegistry.json"),
+    ),
+    ("AuditEscrow", include_str!("../artifacts/AuditEscrow.json")),
 ];

@@ -6,10 +6,14 @@
 //! * [`verifier`] — deploy a generated verifier and its `ProofVerifierAdapter`, check proofs;
 //! * [`market`] — the prompt marketplace: deploy, list, buy, commit and reveal a delivery,
 //!   withdraw, refund, views and events;
+//! * [`audit`] — trustless audits: deploy the audit registry and escrow, register circuits and
+//!   models, create / accept / reveal the seed / submit batches / finalize / withdraw, views,
+//!   the seed and commitment formulas;
 //! * [`revert`] — custom-error names of every trustml contract, for messages;
 //! * [`anvil`] — a throwaway local Anvil for tests and demos.
 
 pub mod anvil;
+pub mod audit;
 pub mod bindings;
 pub mod market;
 pub mod revert;
@@ -88,6 +92,20 @@ pub enum ChainError {
         now: u64,
         /// The safety margin asked for (seconds).
         margin: u64,
+    },
+    /// An audit's seed cannot be revealed yet: the block after its accept is not mined.
+    #[error(
+        "audit {audit}'s seed uses the hash of block {seed_block}, which is not mined yet \
+         (latest block {latest}): the reveal can land from block {} on",
+        seed_block + 1
+    )]
+    SeedBlockNotMined {
+        /// The audit.
+        audit: U256,
+        /// `acceptBlock + 1`.
+        seed_block: u64,
+        /// The latest block.
+        latest: u64,
     },
     /// Anything else that is wrong with an answer or an argument.
     #[error("{0}")]

@@ -106,11 +106,11 @@ pub struct Sent {
     pub tx: B256,
     /// Its gas.
     pub gas_used: u64,
-    /// The listing id, order id or withdrawn amount.
+    /// The listing id, order id, model id, audit id or withdrawn amount.
     pub id: Option<U256>,
 }
 
-fn sent(r: &TransactionReceipt, id: Option<U256>) -> Sent {
+pub(crate) fn sent(r: &TransactionReceipt, id: Option<U256>) -> Sent {
     Sent {
         tx: r.transaction_hash,
         gas_used: r.gas_used,
@@ -139,14 +139,14 @@ pub enum Step {
 }
 
 /// The first log of event `E` in a receipt.
-fn event<E: SolEvent>(r: &TransactionReceipt) -> Option<E> {
+pub(crate) fn event<E: SolEvent>(r: &TransactionReceipt) -> Option<E> {
     r.inner
         .logs()
         .iter()
         .find_map(|l| E::decode_log(&l.inner).ok().map(|d| d.data))
 }
 
-fn tx_to(to: Address, data: Vec<u8>, value: U256) -> TransactionRequest {
+pub(crate) fn tx_to(to: Address, data: Vec<u8>, value: U256) -> TransactionRequest {
     TransactionRequest::default()
         .with_to(to)
         .with_input(data)
@@ -514,7 +514,7 @@ impl Client {
     }
 }
 
-fn view_err(what: &str, e: alloy::contract::Error) -> ChainError {
+pub(crate) fn view_err(what: &str, e: alloy::contract::Error) -> ChainError {
     match e.as_revert_data() {
         Some(d) => ChainError::Reverted {
             what: what.into(),
