@@ -87,8 +87,9 @@ fn program(
     Ok((ap, shape))
 }
 
-/// Domain bits the comparisons need on `data`: the largest logit difference (+ 1) and label
-/// distance, with one bit of headroom.
+/// Domain bits the comparisons need on `data`: the largest logit difference (+ 1, after the
+/// comparison's rescale by `2^s`), count of beaten classes and label distance, with one bit
+/// of headroom.
 fn step_bits(model: &CompiledModel, data: &LabelledData) -> Result<u32, AuditError> {
     let p = &model.program;
     let classes = p.outputs[0].1.len() as i128;
@@ -99,7 +100,9 @@ fn step_bits(model: &CompiledModel, data: &LabelledData) -> Result<u32, AuditErr
             .map_err(|e| AuditError::Param(format!("evaluating a dataset sample: {e}")))?;
         let o: Vec<i128> = p.outputs[0].1.iter().map(|&x| w[x as usize]).collect();
         let (lo, hi) = (o.iter().min().unwrap_or(&0), o.iter().max().unwrap_or(&0));
-        m = m.max(hi - lo + 1).max(i128::from(label as i64) + classes);
+        m = m
+            .max(((hi - lo + 1) >> p.qp.scale_bits) + 2)
+            .max(i128::from(label as i64) + classes);
     }
     let mut bits = 1;
     while (1i128 << (bits - 1)) <= m {

@@ -9,8 +9,10 @@
 //! correct = Σ_k eq_k · win_k
 //! count   = Σ_samples correct              the program's only output
 //! ```
-//! `[x > 0]` is the `Step` lookup, so each comparison is exact (no rounding); its table
-//! spans what calibration on the dataset reaches. A label outside `0..C` matches no class
+//! `[x > 0]` is the `Step` lookup, so each comparison is exact; its table spans what
+//! calibration on the dataset reaches. Logit differences can exceed every table, so they
+//! are compared through the lookup lanes' exact rescale: for `v = x − 1 + 2^(s−1)`,
+//! `round(v / 2^s) = ⌊(x − 1)/2^s⌋ + 1`, which is `> 0` exactly when `x > 0`. A label outside `0..C` matches no class
 //! and counts as wrong. Everything is ordinary instructions, laid out by the model circuit.
 
 use crate::program::{Instr, Program, WRef, Wire, ONE, ZERO};
@@ -53,10 +55,13 @@ impl Emit<'_> {
         out
     }
     fn lookup(&mut self, input: Wire, tag: u16) -> Wire {
+        self.lookup_with(input, tag, false)
+    }
+    fn lookup_with(&mut self, input: Wire, tag: u16, rescale: bool) -> Wire {
         let out = self.wire();
         self.p.instrs.push(Instr::Lookup {
             input,
-            rescale: false,
+            rescale,
             tag,
             out,
             node: self.node,
@@ -66,6 +71,12 @@ impl Emit<'_> {
     }
     fn step(&mut self, x: Wire) -> Wire {
         self.lookup(x, self.step)
+    }
+    /// `[a − b + c > 0]` for any size of `a − b` (see the module docs).
+    fn greater(&mut self, a: Wire, b: Wire, c: i64) -> Wire {
+        let half = 1i64 << (self.p.qp.scale_bits - 1);
+        let v = self.arith(a, b, [0, 1, -1, c - 1 + half]);
+        self.lookup_with(v, self.step, true)
     }
     fn sum(&mut self, ws: &[Wire]) -> Wire {
         let out = self.wire();
@@ -178,9 +189,8 @@ pub fn audit_program(model: &Program, b: usize) -> Result<AuditProgram, String> 
                 if i == k {
                     continue;
                 }
-                // o_i − o_k (+ 1 for a lower index: a tie goes to it).
-                let d = e.arith(o[i], o[k], [0, 1, -1, i64::from(i < k)]);
-                beats.push(e.step(d));
+                // o_i − o_k (+ 1 for a lower index: a tie goes to it) > 0.
+                beats.push(e.greater(o[i], o[k], i64::from(i < k)));
             }
             let beat = e.sum(&beats);
             let lost = e.step(beat);
@@ -270,6 +280,18 @@ mod tests {
             "a label out of range is wrong"
         );
         assert_eq!(count(&logits, &[2, 0, 1, -1]), 3);
+    }
+
+    #[test]
+    fn logit_differences_beyond_every_table_compare_exactly() {
+        // The domain is ±512; differences reach 800 (and ties and ±1 stay exact).
+        let logits = vec![
+            vec![-400, 400, 399],
+            vec![400, 400, -400],
+            vec![-400, -399, -400],
+        ];
+        assert_eq!(count(&logits, &[1, 0, 1]), 3);
+        assert_eq!(count(&logits, &[2, 1, 0]), 0);
     }
 
     #[test]
