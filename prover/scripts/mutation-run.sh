@@ -24,7 +24,9 @@ printf '%-30s %-7s %-6s %s\n' "gate or lookup" caught failed "e.g."
 survivors=0
 for m in "${MUTANTS[@]}"; do
   out=$(TRUSTML_MUTANT="$m" run)
-  mapfile -t failed < <(grep -E '^test .* \.\.\. FAILED$' <<<"$out" | awk '{print $2}')
+  # (The catalog test lists the polynomials, so a dropped one "fails" it: not a catch.)
+  mapfile -t failed < <(grep -E '^test .* \.\.\. FAILED$' <<<"$out" | awk '{print $2}' |
+    grep -v 'mutation_catalog$')
   if [ "${#failed[@]}" -gt 0 ]; then c=yes; else c=NO; survivors=$((survivors + 1)); fi
   printf '%-30s %-7s %-6s %s\n' "$m" "$c" "${#failed[@]}" "${failed[*]:0:2}"
 done

@@ -520,3 +520,42 @@ fn lanes_layout_honest_and_tampered() {
         assert!(has_constraint_failure(&errs), "{t:?}: {errs:?}");
     }
 }
+
+/// A forged `x²` or `x⁴` cell in one round (and everything after it following from it):
+/// only that round's gate refuses, for every lane and both kinds of round — each of those
+/// polynomials is needed (a mutation run removes them one by one).
+#[test]
+fn forged_sbox_powers_are_refused_by_their_round_gate() {
+    use crate::chip::{trace_hash, Prank, PRANK};
+    let c = circuit(3, Tamper::None);
+    assert_eq!(trace_hash(&c.inputs), hash(&c.inputs));
+    // Round 0 is a full round, round 10 a partial one (lane 0 only).
+    let cases = (0..WIDTH)
+        .flat_map(|lane| [(0, lane, true), (0, lane, false)])
+        .chain([(10, 0, true), (10, 0, false)]);
+    for (round, lane, square) in cases {
+        PRANK.with(|p| {
+            p.set(Some(Prank {
+                round,
+                lane,
+                square,
+            }))
+        });
+        let forged = trace_hash(&c.inputs);
+        let errs = run(&c, vec![forged]);
+        PRANK.with(|p| p.set(None));
+        assert_ne!(forged, hash(&c.inputs));
+        let errs = errs.expect_err("forged power accepted");
+        let gate = if round == 0 {
+            "poseidon full round"
+        } else {
+            "poseidon partial round"
+        };
+        assert!(
+            errs.iter().all(|e| matches!(e,
+                VerifyFailure::ConstraintNotSatisfied { constraint, .. }
+                    if constraint.to_string().contains(gate))),
+            "round {round} lane {lane} square {square}: {errs:?}"
+        );
+    }
+}
