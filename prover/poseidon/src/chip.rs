@@ -181,15 +181,37 @@ fn circuit_constants() -> &'static CircuitConstants {
 /// One row of the witness: `(state, helpers)`.
 type TraceRow = ([Fr; WIDTH], [Fr; NUM_HELPERS]);
 
-/// A test-only prank: the witness of round `round` gets `+1` in its `x²` (`square`) or its
-/// `x⁴` cell of `lane`, and everything after it follows from the forged cell, so exactly one
-/// constraint of that round's gate is broken (what a negative test of that polynomial needs).
+/// A test-only prank: the witness of round `round` gets `+1` in lane `lane` of what `kind`
+/// names, and everything after it follows from the forged cell, so exactly one constraint of
+/// that round's gate is broken (what a negative test of that polynomial needs).
 #[cfg(test)]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Prank {
     pub round: usize,
     pub lane: usize,
-    pub square: bool,
+    pub kind: PrankKind,
+}
+
+/// Which cell a [`Prank`] forges.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PrankKind {
+    /// `x²`.
+    Square,
+    /// `x⁴`.
+    Fourth,
+    /// The round's output state (the next round's input).
+    Next,
+}
+
+#[cfg(test)]
+fn prank_next(state: &mut [Fr; WIDTH], r: usize) {
+    if let Some(p) = PRANK
+        .with(|p| p.get())
+        .filter(|p| p.round == r && p.kind == PrankKind::Next)
+    {
+        state[p.lane] += Fr::ONE;
+    }
 }
 
 #[cfg(test)]
@@ -206,11 +228,13 @@ fn powers(x: Fr, r: usize, lane: usize) -> (Fr, Fr) {
         .with(|p| p.get())
         .filter(|p| p.round == r && p.lane == lane)
     {
-        if p.square {
-            h += Fr::ONE;
-            g = h.square();
-        } else {
-            g += Fr::ONE;
+        match p.kind {
+            PrankKind::Square => {
+                h += Fr::ONE;
+                g = h.square();
+            }
+            PrankKind::Fourth => g += Fr::ONE,
+            PrankKind::Next => {}
         }
     }
     let _ = (r, lane);
@@ -246,11 +270,15 @@ fn permutation_trace(
             }
             let y: [Fr; WIDTH] = std::array::from_fn(|i| x[i] * hg[i].1);
             state = mds_mul(mds, &y);
+            #[cfg(test)]
+            prank_next(&mut state, r);
         } else {
             let x0 = state[0] + cc.partial[r - FULL_ROUNDS / 2];
             let (h0, h1) = powers(x0, r, 0);
             rows.push((state, [h0, h1, Fr::ZERO]));
             state = mds_mul(mds, &[x0 * h1, state[1], state[2]]);
+            #[cfg(test)]
+            prank_next(&mut state, r);
         }
     }
     debug_assert_eq!(rows.len(), 2 + full_rows * FULL_ROUNDS + PARTIAL_ROUNDS);

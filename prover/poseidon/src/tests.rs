@@ -521,26 +521,23 @@ fn lanes_layout_honest_and_tampered() {
     }
 }
 
-/// A forged `x²` or `x⁴` cell in one round (and everything after it following from it):
-/// only that round's gate refuses, for every lane and both kinds of round — each of those
-/// polynomials is needed (a mutation run removes them one by one).
+/// A forged `x²`, `x⁴` or output cell in one round (and everything after it following from
+/// it): only that round's gate refuses, for every lane and both kinds of round — each of
+/// those polynomials is needed (a mutation run removes them one by one).
 #[test]
 fn forged_sbox_powers_are_refused_by_their_round_gate() {
-    use crate::chip::{trace_hash, Prank, PRANK};
+    use crate::chip::{trace_hash, Prank, PrankKind, PRANK};
     let c = circuit(3, Tamper::None);
     assert_eq!(trace_hash(&c.inputs), hash(&c.inputs));
-    // Round 0 is a full round, round 10 a partial one (lane 0 only).
-    let cases = (0..WIDTH)
-        .flat_map(|lane| [(0, lane, true), (0, lane, false)])
-        .chain([(10, 0, true), (10, 0, false)]);
-    for (round, lane, square) in cases {
-        PRANK.with(|p| {
-            p.set(Some(Prank {
-                round,
-                lane,
-                square,
-            }))
-        });
+    // Round 0 is a full round, round 10 a partial one (powers of lane 0 only).
+    let kinds = [PrankKind::Square, PrankKind::Fourth, PrankKind::Next];
+    let cases: Vec<(usize, usize, PrankKind)> = (0..WIDTH)
+        .flat_map(|lane| kinds.map(|kind| (0, lane, kind)))
+        .chain(kinds[..2].iter().map(|&kind| (10, 0, kind)))
+        .chain((0..WIDTH).map(|lane| (10, lane, PrankKind::Next)))
+        .collect();
+    for (round, lane, kind) in cases {
+        PRANK.with(|p| p.set(Some(Prank { round, lane, kind })));
         let forged = trace_hash(&c.inputs);
         let errs = run(&c, vec![forged]);
         PRANK.with(|p| p.set(None));
@@ -555,7 +552,7 @@ fn forged_sbox_powers_are_refused_by_their_round_gate() {
             errs.iter().all(|e| matches!(e,
                 VerifyFailure::ConstraintNotSatisfied { constraint, .. }
                     if constraint.to_string().contains(gate))),
-            "round {round} lane {lane} square {square}: {errs:?}"
+            "round {round} lane {lane} {kind:?}: {errs:?}"
         );
     }
 }
