@@ -249,7 +249,7 @@ mod tests {
     use super::*;
     use crate::table::Func;
     use halo2_proofs::circuit::Cell;
-    use trustml_kit::mock::{chip_accepts as accepts, ChipTest, TestCols};
+    use trustml_kit::mock::{chip_accepts as accepts, chip_check, ChipTest, Failure, TestCols};
 
     const QP: QuantParams = QuantParams {
         scale_bits: 4,
@@ -374,6 +374,24 @@ mod tests {
             },
             vec![fe(1)]
         ));
+        // q = 3 with the honest remainder 13 and y = f(3): every lookup holds (3 is in the
+        // domain, 13 in range), only the rescale relation v + 2^(s-1) = 2^s·q + r refuses.
+        let fails = chip_check(
+            Case {
+                items: items.clone(),
+                forge: Some((3, 13, 3)),
+                wide: false,
+            },
+            vec![fe(3)],
+        )
+        .unwrap_err();
+        assert_eq!(
+            fails.into_iter().collect::<Vec<_>>(),
+            vec![Failure::Gate {
+                gate: "rescale".into(),
+                constraint: String::new()
+            }]
+        );
         // Without rescale, q must equal v: q = 30, r = 1 for v = 31.
         let items = vec![(31, false, Func::Identity)];
         assert!(!accepts(
@@ -420,15 +438,24 @@ mod tests {
             },
             vec![fe(312), fe(-7000)]
         ));
-        // y must equal q even without the table.
-        assert!(!accepts(
+        // y must equal q even without the table: (q, r) honest (313, 0), y = 314; only the
+        // gate's `y = q` polynomial can refuse it.
+        let fails = chip_check(
             Case {
                 items: items.clone(),
-                forge: Some((313, 8, 314)),
-                wide: true
+                forge: Some((313, 0, 314)),
+                wide: true,
             },
-            vec![fe(314), fe(-7000)]
-        ));
+            vec![fe(314), fe(-7000)],
+        )
+        .unwrap_err();
+        assert_eq!(
+            fails.into_iter().collect::<Vec<_>>(),
+            vec![Failure::Gate {
+                gate: "rescale".into(),
+                constraint: String::new()
+            }]
+        );
         // The remainder is still range-checked.
         assert!(!accepts(
             Case {
