@@ -106,6 +106,11 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
         }
         if let Some(e) = c.downcast_ref::<ChainError>() {
             return match e {
+                ChainError::SeedBlockNotMined { .. } => Some(
+                    "wait for the next block and reveal again (on a local Anvil: `cast rpc \
+                     anvil_mine 1`)"
+                        .into(),
+                ),
                 ChainError::NoKey(_) | ChainError::NoSender => {
                     Some("pass --private-key or set TRUSTML_PRIVATE_KEY".into())
                 }
