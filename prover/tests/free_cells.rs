@@ -151,8 +151,8 @@ fn delivery_circuit() {
     );
 }
 
-/// Every gate polynomial and lookup of the model circuit (all chips on) and the delivery
-/// circuit, one `MUTANT name` line each: what `prover/scripts/mutation-run.sh` removes in turn.
+/// Every gate polynomial and lookup of the model circuit (all chips on), the delivery circuit
+/// and the audit circuit, one `MUTANT name` line each: what `prover/scripts/mutation-run.sh` removes in turn.
 #[test]
 fn mutation_catalog() {
     use halo2_proofs::plonk::{Circuit, ConstraintSystem};
@@ -172,12 +172,31 @@ fn mutation_catalog() {
         div: true,
         listing: true,
     };
+    let shape_for_audit = || CircuitShape {
+        vis: Visibilities {
+            input: Private,
+            weights: Hashed,
+            output: Private,
+        },
+        ..shape.clone()
+    };
     let mut model = ConstraintSystem::default();
-    let _ = ModelCircuit::configure_with_params(&mut model, shape);
+    let _ = ModelCircuit::configure_with_params(&mut model, shape.clone());
     let mut delivery = ConstraintSystem::default();
     let _ = DeliveryCircuit::configure(&mut delivery);
+    let mut audit = ConstraintSystem::default();
+    let mut audit_model = shape_for_audit();
+    audit_model.listing = false;
+    let _ = trustml::audit::circuit::AuditCircuit::configure_with_params(
+        &mut audit,
+        trustml::audit::circuit::AuditShape {
+            model: audit_model,
+            batch: 1,
+            depth: 2,
+        },
+    );
     let mut names = std::collections::BTreeSet::new();
-    for cs in [&model, &delivery] {
+    for cs in [&model, &delivery, &audit] {
         for g in cs.gates() {
             for i in 0..g.polynomials().len() {
                 names.insert(format!("{}#{i}", g.name()));
