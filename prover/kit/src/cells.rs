@@ -248,6 +248,16 @@ impl<F: halo2_proofs::arithmetic::Field, CS: Assignment<F>> Assignment<F> for Ta
     }
 }
 
+/// Resets the tap: an empty tape and these forged cells.
+fn arm(forge: Vec<Forge>) {
+    TAP.with(|t| {
+        *t.borrow_mut() = TapState {
+            forge,
+            tape: Tape::default(),
+        }
+    });
+}
+
 /// Runs MockProver on `circuit` with `forge` applied (if any): the prover and its tape.
 pub fn run_tapped<C: Circuit<Fr> + Clone>(
     k: u32,
@@ -255,12 +265,7 @@ pub fn run_tapped<C: Circuit<Fr> + Clone>(
     instances: Vec<Vec<Fr>>,
     forge: Option<Forge>,
 ) -> (MockProver<Fr>, Tape) {
-    TAP.with(|t| {
-        *t.borrow_mut() = TapState {
-            forge: forge.into_iter().collect(),
-            tape: Tape::default(),
-        }
-    });
+    arm(forge.into_iter().collect());
     let prover = MockProver::run(k, &Tapped(circuit.clone()), instances).expect("synthesis");
     let tape = TAP.with(|t| std::mem::take(&mut *t.borrow_mut()).tape);
     (prover, tape)
@@ -285,12 +290,7 @@ pub fn check_forged_all<C: Circuit<Fr> + Clone>(
     instances: Vec<Vec<Fr>>,
     forges: &[Forge],
 ) -> Result<(), std::collections::BTreeSet<crate::mock::Failure>> {
-    TAP.with(|t| {
-        *t.borrow_mut() = TapState {
-            forge: forges.to_vec(),
-            tape: Tape::default(),
-        }
-    });
+    arm(forges.to_vec());
     let r = check(k, &Tapped(circuit.clone()), instances);
     TAP.with(|t| *t.borrow_mut() = TapState::default());
     r
@@ -517,15 +517,14 @@ pub fn free_cells<C: Circuit<Fr> + Clone>(
             }
             for row in 0..usable {
                 // On in this row: not identically zero in its advice cells.
-                let on =
-                    (1..=2).any(|s| grid.eval(poly, row, &AdviceMode::Noise(s, None)) != Fr::ZERO);
-                if !on {
+                let base = grid.eval(poly, row, &AdviceMode::Noise(1, None));
+                if base == Fr::ZERO && grid.eval(poly, row, &AdviceMode::Noise(2, None)) == Fr::ZERO
+                {
                     continue;
                 }
                 for &(c, rot) in &qs {
                     let cell = (c, grid.at(row, rot));
                     // Read: changing only this cell changes the polynomial at random advice.
-                    let base = grid.eval(poly, row, &AdviceMode::Noise(1, None));
                     let moved = grid.eval(
                         poly,
                         row,

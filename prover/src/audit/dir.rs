@@ -104,11 +104,7 @@ fn step_bits(model: &CompiledModel, data: &LabelledData) -> Result<u32, AuditErr
             .max(((hi - lo + 1) >> p.qp.scale_bits) + 2)
             .max(i128::from(label as i64) + classes);
     }
-    let mut bits = 1;
-    while (1i128 << (bits - 1)) <= m {
-        bits += 1;
-    }
-    Ok(bits + 1)
+    Ok(crate::model::bits_for(m) + 1)
 }
 
 impl AuditDir {

@@ -41,7 +41,6 @@ struct Emit<'a> {
     p: &'a mut Program,
     node: u32,
     step: u16,
-    identity: u16,
 }
 
 impl Emit<'_> {
@@ -172,13 +171,11 @@ pub fn audit_program(model: &Program, b: usize) -> Result<AuditProgram, String> 
         p: &mut p,
         node,
         step,
-        identity: 0,
     };
     // The labels: one input of b values, each coarsely range-checked like any input.
     let labels: Vec<Wire> = (0..b).map(|_| e.wire()).collect();
     for &l in &labels {
-        let id = e.identity;
-        e.lookup(l, id);
+        e.lookup(l, 0); // tag 0 is Identity: a coarse range check
     }
     let mut correct = vec![];
     for (o, &label) in logits.iter().zip(&labels) {

@@ -52,7 +52,7 @@ pub(super) fn tag_bits(per_tag: &[i128], headroom: u32, cap: u32) -> Vec<u32> {
 }
 
 /// Bits `B` so that `[-2^(B-1), 2^(B-1))` holds `[-m-1, m]`.
-pub(super) fn bits_for(m: i128) -> u32 {
+pub(crate) fn bits_for(m: i128) -> u32 {
     let mut b = 1;
     while (1i128 << (b - 1)) <= m {
         b += 1;

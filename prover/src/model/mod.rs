@@ -265,8 +265,9 @@ fn keccak_hex(bytes: &[u8]) -> String {
 
 mod calibrate;
 
+pub(crate) use calibrate::bits_for;
 pub use calibrate::k_for;
-use calibrate::{argmax, best_layout, bits_for, lookup_extent, tag_bits};
+use calibrate::{argmax, best_layout, lookup_extent, tag_bits};
 
 impl CompiledModel {
     /// Imports `onnx`, calibrates on `samples` and writes `out_dir`.
