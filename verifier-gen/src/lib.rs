@@ -16,6 +16,7 @@
 //! This crate takes parameters and a verifying key, not circuits: it depends on no trustml
 //! crate.
 
+pub mod compact;
 pub mod solc;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine};
@@ -121,7 +122,7 @@ pub fn gen_verifier(
     Verifier::verify(&dk, &protocol, &instances, &proof)
         .expect("the EVM loader verifies symbolically");
     GeneratedVerifier {
-        solidity: loader.solidity_code(),
+        solidity: compact::inline_single_use(&loader.solidity_code()),
         num_instances,
         vk_digest: vk_digest(vk),
         proof_len,

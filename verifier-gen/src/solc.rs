@@ -1,7 +1,9 @@
 //! Compiling Solidity with a `--standard-json` compiler: by default solcjs (the repo's npm
-//! `solc` package) through `tools/solc-shim/solc.js`, with the optimizer OFF (the generated
-//! verifiers hit "stack too deep" with it on) and EVM version `paris` (no PUSH0: deployable
-//! on every EVM chain; `contracts/` targets the same fork).
+//! `solc` package) through `tools/solc-shim/solc.js`, with the Yul optimizer OFF (the
+//! generated verifiers hit "stack too deep", or exhaust solcjs's memory, with it on) but the
+//! bytecode-level optimizer on at `runs = 1` (deduplication, peephole and constant
+//! optimisation: ~2 % smaller verifiers), and EVM version `paris` (no PUSH0: deployable on
+//! every EVM chain; `contracts/` targets the same fork).
 //!
 //! Compiler lookup: `$TRUSTML_SOLC` (a `solc`-compatible executable, e.g. the shim's `solc`
 //! wrapper or a native solc 0.8.19+), else `tools/solc-shim/solc.js` found above the current
@@ -163,7 +165,7 @@ impl Solc {
             "language": "Solidity",
             "sources": srcs,
             "settings": {
-                "optimizer": { "enabled": false },
+                "optimizer": { "enabled": true, "runs": 1, "details": { "yul": false } },
                 "evmVersion": "paris",
                 "outputSelection": { "*": { "*": ["evm.bytecode.object", "evm.deployedBytecode.object"] } }
             }
