@@ -1,6 +1,6 @@
 //! `trustml audit …`: accuracy audits off chain — the dataset commitment, the sample size an
 //! audit needs, the samples a seed selects, the audit circuit's keys, batch proofs (resumable)
-//! and their verification. (The escrow's chain verbs come next.)
+//! and their verification; the escrow's chain verbs are in `audit_chain`.
 
 use crate::spinner;
 use anyhow::{bail, Context, Result};
@@ -20,6 +20,8 @@ use trustml_srs::{Srs, INSECURE_WARNING};
 
 #[derive(Subcommand)]
 pub enum AuditCmd {
+    #[command(flatten)]
+    Chain(crate::audit_chain::AuditChainCmd),
     /// Commit to a labelled dataset ({"inputs": [[…], …], "labels": [c, …]}) in the input
     /// format of the model in MODEL_DIR (its scale): writes DIR/dataset.json (root R_D, size
     /// N, depth d, leaves) and, unless --public, DIR/dataset.secret.json (the salts; keep it).
@@ -95,7 +97,7 @@ pub enum AuditCmd {
     /// The dataset indices a seed selects for ordinals FROM..FROM+COUNT (what the audit
     /// circuit proves for that batch).
     Samples {
-        /// dataset.json of the committed dataset.
+        /// The committed dataset: the directory `commit-dataset` wrote, or its dataset.json.
         #[arg(long)]
         dataset: PathBuf,
         /// The audit's seed (hex 0x… or decimal), as the escrow contract derived it.
@@ -110,6 +112,7 @@ pub enum AuditCmd {
 
 pub fn run(cmd: AuditCmd) -> Result<ExitCode> {
     match cmd {
+        AuditCmd::Chain(cmd) => crate::audit_chain::run(cmd)?,
         AuditCmd::CommitDataset {
             data,
             model,
@@ -325,10 +328,14 @@ pub fn run(cmd: AuditCmd) -> Result<ExitCode> {
             from,
             count,
         } => {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let c: dataset::DatasetCommitment = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a dataset.json", path.display()))?;
+            let c = if path.is_dir() {
+                DatasetCommitment::read(&path)?
+            } else {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a dataset.json", path.display()))?
+            };
             let Some(seed) = parse_fr(&seed) else {
                 bail!("--seed {seed} is not a field element (0x-prefixed hex or decimal)");
             };
@@ -340,7 +347,7 @@ pub fn run(cmd: AuditCmd) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn weights_salt(path: &Path) -> Result<Fr> {
+pub(crate) fn weights_salt(path: &Path) -> Result<Fr> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let v: serde_json::Value =
@@ -351,7 +358,7 @@ fn weights_salt(path: &Path) -> Result<Fr> {
         .with_context(|| format!("{} has no \"weights\" salt", path.display()))
 }
 
-fn count_of(pf: &ProofFile, path: &Path) -> Result<u64> {
+pub(crate) fn count_of(pf: &ProofFile, path: &Path) -> Result<u64> {
     let c = from_hex(pf.instances.get(5).context("not an audit proof")?)
         .with_context(|| format!("{}: bad count", path.display()))?;
     trustml_kit::field::to_u128(&c)

@@ -17,6 +17,7 @@ use trustml_kit::ProofFile;
 use trustml_srs::{generate_insecure, import_ptau, Srs, INSECURE_WARNING};
 
 mod audit;
+mod audit_chain;
 mod evm;
 mod hint;
 mod market;

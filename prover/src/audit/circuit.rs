@@ -115,15 +115,8 @@ impl AuditCircuit {
     /// The public inputs of this witness: `[C_W, R_D, N, seed, j0, count]`.
     pub fn instances(&self) -> Option<Vec<Fr>> {
         let w = self.witness.as_ref()?;
-        let weights: Vec<Fr> = self
-            .program
-            .program
-            .weights
-            .iter()
-            .map(|&v| crate::chips::fe(v as i128))
-            .collect();
         Some(vec![
-            trustml_poseidon::commit(&weights, w.weights_salt),
+            super::weights_commitment(&self.program.program, w.weights_salt),
             w.root,
             Fr::from(w.size),
             w.seed,

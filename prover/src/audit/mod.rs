@@ -90,6 +90,17 @@ pub fn sample_index(seed: Fr, j: u64, n: u64) -> u64 {
     ((lo64(&h) as u128 * n as u128) >> 64) as u64
 }
 
+/// `C_W = Poseidon(weights ‖ salt)`: the commitment a model compiled with
+/// `--weights-visibility hashed` exposes, which the audit circuit opens.
+pub fn weights_commitment(program: &crate::program::Program, salt: Fr) -> Fr {
+    let w: Vec<Fr> = program
+        .weights
+        .iter()
+        .map(|&v| crate::chips::fe(v as i128))
+        .collect();
+    trustml_poseidon::commit(&w, salt)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
