@@ -10,12 +10,12 @@ use crate::chips::div::DivChip;
 use crate::chips::dot::{DotChip, WeightColumn, WeightValue};
 use crate::chips::fe;
 use crate::chips::lookup::{LookupChip, LANE_ROWS, LANE_WIDTH};
+use crate::chips::pack;
+use crate::packing::InputPacking;
 use crate::program::{Instr, Program, WRef, Wire, ONE, ZERO};
-use halo2_proofs::circuit::{AssignedCell, Layouter, Region, SimpleFloorPlanner, Value};
+use halo2_proofs::circuit::{Layouter, Region, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{
-    Advice, Assigned, Circuit, Column, ConstraintSystem, Error, Fixed, Instance,
-};
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Fixed, Instance};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::sync::Arc;
@@ -226,7 +226,10 @@ pub struct RowPlan {
     pub div: usize,
     /// Lookup rows ([`LANE_ROWS`] per group of `lanes` lookups).
     pub lookup: usize,
-    /// Rows of the Poseidon hashes, placed after the grid.
+    /// Rows packing a hashed input into words ([`crate::packing`]), after the grid.
+    #[serde(default)]
+    pub pack: usize,
+    /// Rows of the Poseidon hashes, placed after the grid (and the packing rows).
     pub poseidon: usize,
     /// Rows of the lookup table (fixed columns, laid out from row 0 alongside the grid).
     pub table: usize,
@@ -261,7 +264,11 @@ impl RowPlan {
             }
         };
         let n_outputs: usize = p.outputs.iter().map(|(_, ws)| ws.len()).sum();
-        plan.poseidon = hashed(shape.vis.input, n_inputs)
+        if shape.vis.input == Visibility::Hashed {
+            plan.pack = crate::chips::pack::rows(n_inputs);
+        }
+        let input_words = InputPacking::of(p).words(n_inputs);
+        plan.poseidon = hashed(shape.vis.input, input_words)
             + hashed(shape.vis.weights, p.weights.len())
             + hashed(shape.vis.output, n_outputs);
         plan.table = LookupChip::table_rows(&p.funcs, &p.qp);
@@ -273,10 +280,15 @@ impl RowPlan {
         1 + self.inputs + self.params + self.dot + self.arith + self.div + self.lookup
     }
 
-    /// First row of the Poseidon hashes (they share the grid's columns; one row of gap
-    /// keeps the grid's last gates from reading them).
-    pub fn poseidon_start(&self) -> usize {
+    /// First row of the packing rows (they share the grid's columns; one row of gap keeps
+    /// the grid's last gates from reading them).
+    pub fn pack_start(&self) -> usize {
         self.grid() + 1
+    }
+
+    /// First row of the Poseidon hashes, after the packing rows.
+    pub fn poseidon_start(&self) -> usize {
+        self.pack_start() + self.pack
     }
 
     /// Rows the circuit needs, before blinding rows.
@@ -300,7 +312,7 @@ impl ModelCircuit {
     }
 }
 
-pub(crate) type ACell<'v> = AssignedCell<&'v Assigned<Fr>, Fr>;
+pub(crate) use crate::chips::ACell;
 
 /// Binds wires to cells: the first cell of a wire is canonical; later ones are copies.
 struct Binder<'v> {
@@ -444,10 +456,10 @@ impl Circuit<Fr> for ModelCircuit {
             |mut region| self.assign_model(&config, &mut region),
         )?;
         let vis = self.shape.vis;
-        let start = RowPlan::new(&self.program, &self.shape).poseidon_start();
+        let plan = RowPlan::new(&self.program, &self.shape);
         let poseidon = config
             .poseidon
-            .map(|c| PoseidonChip::with_start_row(c, start));
+            .map(|c| PoseidonChip::with_start_row(c, plan.poseidon_start()));
         let mut row = 0;
         let classes = [
             (vis.input, &exposed.inputs),
@@ -464,7 +476,25 @@ impl Circuit<Fr> for ModelCircuit {
                 }
                 Visibility::Hashed => {
                     let chip = poseidon.as_ref().ok_or(Error::Synthesis)?;
-                    let mut all: Vec<ACell<'_>> = cells.clone();
+                    // The input is committed packed (its range checks are in the program).
+                    let mut all: Vec<ACell<'_>> = if i == 0 {
+                        let arith = config.arith.as_ref().ok_or(Error::Synthesis)?;
+                        let packing = InputPacking::of(&self.program);
+                        layouter.assign_region(
+                            || "pack input",
+                            |mut region| {
+                                pack::assign_packed(
+                                    arith,
+                                    &mut region,
+                                    plan.pack_start(),
+                                    cells,
+                                    &packing,
+                                )
+                            },
+                        )?
+                    } else {
+                        cells.clone()
+                    };
                     all.push(exposed.salts[i].clone().ok_or(Error::Synthesis)?);
                     let digest = chip.hash(&mut layouter, &all)?;
                     layouter.constrain_instance(digest.cell(), config.instance, row);
@@ -768,6 +798,11 @@ impl ModelCircuit {
         let vals = |ws: &mut dyn Iterator<Item = Wire>| {
             ws.map(|w| fe(wit.wires[w as usize])).collect::<Vec<_>>()
         };
+        let input_ints: Vec<i128> = p
+            .inputs
+            .iter()
+            .flat_map(|(_, w)| w.iter().map(|&w| wit.wires[w as usize]))
+            .collect();
         let inputs = vals(&mut p.inputs.iter().flat_map(|(_, w)| w.iter().copied()));
         let outputs = vals(&mut p.outputs.iter().flat_map(|(_, w)| w.iter().copied()));
         let weights: Vec<Fr> = p.weights.iter().map(|&v| fe(v as i128)).collect();
@@ -778,13 +813,21 @@ impl ModelCircuit {
         } else {
             wit.salts.output
         };
-        for (v, values, salt) in [
+        for (i, (v, values, salt)) in [
             (vis.input, inputs, wit.salts.input),
             (vis.weights, weights, wit.salts.weights),
             (vis.output, outputs, output_salt),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             match v {
                 Visibility::Public => out.extend(values),
+                // A hashed input is committed packed ([`crate::packing`]).
+                Visibility::Hashed if i == 0 => out.push(trustml_poseidon::commit(
+                    &InputPacking::of(p).pack(&input_ints).ok()?,
+                    salt,
+                )),
                 Visibility::Hashed => out.push(trustml_poseidon::commit(&values, salt)),
                 _ => {}
             }

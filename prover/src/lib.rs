@@ -21,5 +21,6 @@ pub mod data;
 pub mod inspect;
 pub mod market;
 pub mod model;
+pub mod packing;
 pub mod proof;
 pub mod zkml;

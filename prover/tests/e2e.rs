@@ -207,12 +207,22 @@ fn hashed_input_and_output_bind_their_salts() {
     );
     assert!(proof::verify(&model, &keys, &pf, p).unwrap());
 
-    // The commitments are Poseidon(values ‖ salt), recomputable outside the circuit.
+    // The input commitment is Poseidon(packed values ‖ salt) (trustml::packing),
+    // recomputable outside the circuit.
     let input = read_input(&fixture("digits_mlp.input.json")).unwrap();
-    let q: Vec<Fr> = model.program.quantize_inputs(&input.input_data)[0]
+    let ints: Vec<i128> = model.program.quantize_inputs(&input.input_data)[0]
         .iter()
-        .map(|&v| trustml::chips::fe(v as i128))
+        .map(|&v| v as i128)
         .collect();
+    let q = trustml::packing::InputPacking::of(&model.program)
+        .pack(&ints)
+        .unwrap();
+    assert!(
+        q.len() * 10 <= ints.len(),
+        "{} words for {} values",
+        q.len(),
+        ints.len()
+    );
     let c = trustml_poseidon::commit(&q, salts.input);
     assert_eq!(fr_to_hex(&c), pf.instances[0]);
 

@@ -167,7 +167,9 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
                 (Some(m), None) => {
                     let m = CompiledModel::load(&m)?;
                     listing::check_listing_model(&m)?;
-                    m.program.inputs.iter().map(|(_, w)| w.len()).sum()
+                    // The blocks are the prompt's packed words (trustml::packing).
+                    let n: usize = m.program.inputs.iter().map(|(_, w)| w.len()).sum();
+                    trustml::packing::InputPacking::of(&m.program).words(n)
                 }
                 (None, None) => bail!("give --model or --blocks"),
             };
@@ -229,29 +231,39 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints decrypted blocks as JSON into `out` (an object): `blocks` as integers, and
-/// `input_data` (the prompt as model inputs) when the listing's `model` directory is given;
-/// `field_elements` with a warning when they are not small integers (wrong key or order).
+/// Prints decrypted blocks as JSON into `out` (an object): with the listing's `model`
+/// directory, `blocks` (the prompt's quantized values, unpacked from the words) and
+/// `input_data` (the prompt as model inputs); without it, the packed `words`. Words that do
+/// not unpack are reported (a wrong key or order id).
 pub fn print_plaintext(
     plain: &[trustml_kit::Fr],
     model: Option<&Path>,
     mut out: serde_json::Value,
 ) -> Result<()> {
-    match trustml::market::small_ints(plain) {
-        Some(ints) => {
-            if let Some(m) = model {
-                let m = CompiledModel::load(m)?;
-                let prompt = trustml::market::blocks_to_input(&ints, m.settings.quant.scale_bits);
-                out["input_data"] = serde_json::json!([prompt]);
+    let hex: Vec<String> = plain.iter().map(fr_to_hex).collect();
+    match model {
+        Some(m) => {
+            let m = CompiledModel::load(m)?;
+            match trustml::market::unpack_prompt(plain, &m) {
+                Some(ints) => {
+                    let prompt =
+                        trustml::market::blocks_to_input(&ints, m.settings.quant.scale_bits);
+                    out["input_data"] = serde_json::json!([prompt]);
+                    out["blocks"] = serde_json::json!(ints);
+                }
+                None => {
+                    eprintln!(
+                        "warning: the plaintext is not a prompt of this model: wrong key, order id or model?"
+                    );
+                    out["field_elements"] = serde_json::json!(hex);
+                }
             }
-            out["blocks"] = serde_json::json!(ints);
         }
         None => {
             eprintln!(
-                "warning: the plaintext is not a list of small integers: wrong key or order id?"
+                "note: the prompt is packed several values to a word; pass --model DIR (the listing's model) to read it"
             );
-            let hex: Vec<String> = plain.iter().map(fr_to_hex).collect();
-            out["field_elements"] = serde_json::json!(hex);
+            out["words"] = serde_json::json!(hex);
         }
     }
     println!("{out}");

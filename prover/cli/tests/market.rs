@@ -138,7 +138,8 @@ async fn sale(url: &str) {
     .unwrap();
     let srs = trustml_srs::generate_insecure(model.settings.k, Some(11));
     let model_keys = trustml::proof::setup(&model, &srs, |_| {}).unwrap();
-    let blocks: usize = model.program.inputs.iter().map(|(_, w)| w.len()).sum();
+    let n: usize = model.program.inputs.iter().map(|(_, w)| w.len()).sum();
+    let blocks = trustml::packing::InputPacking::of(&model.program).words(n);
     let deliv = DeliveryDir::create(&work.path().join("delivery"), blocks).unwrap();
     let srs = trustml_srs::generate_insecure(deliv.settings.k, Some(12));
     let deliv_keys = deliv.setup(&srs, |_| {}).unwrap();
@@ -349,7 +350,7 @@ async fn sale(url: &str) {
         .map(|b| fr_from_hex(b).unwrap())
         .collect();
     assert_eq!(plain, listed_blocks);
-    let ints = trustml::market::small_ints(&plain).unwrap();
+    let ints = trustml::market::unpack_prompt(&plain, &model).unwrap();
     let tokens: Vec<f32> = trustml::market::blocks_to_input(&ints, secret.scale_bits)
         .into_iter()
         .map(|v| v as f32)

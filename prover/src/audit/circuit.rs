@@ -5,7 +5,7 @@
 //! `j = j0 + t`, `t < b`:
 //! ```text
 //! idx_j  = ⌊lo64(Poseidon(DOM_IDX, seed, j))·N / 2^64⌋         (sampler: canonical, idx < N)
-//! leaf_j = Poseidon(DOM_LEAF, idx_j, Poseidon(x_j ‖ salt_j), label_j),  its path opens R_D
+//! leaf_j = Poseidon(DOM_LEAF, idx_j, Poseidon(pack(x_j) ‖ salt_j), label_j), its path opens R_D
 //! correct_j = [argmax(model(W, x_j)) = label_j]                  (ties to the lowest class)
 //! count  = Σ_j correct_j,   C_W = Poseidon(W ‖ salt_W)          (as `--weights-visibility hashed`)
 //! ```
@@ -19,7 +19,9 @@ use super::sampler::{SamplerChip, MAX_DEPTH};
 use super::DOM_LEAF;
 use crate::chips::arith::ArithChip;
 use crate::chips::bytes::{BytesChip, BytesConfig};
+use crate::chips::pack;
 use crate::circuit::{CircuitShape, ModelCircuit, ModelConfig, RowPlan, Salts, Witness};
+use crate::packing::InputPacking;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
@@ -69,17 +71,17 @@ pub struct AuditCircuit {
 }
 
 /// Rows one sample takes in the sampler's rows: `j` (1), the index (1 + 62 + 2d), its salt
-/// (1), the leaf's domain constant (1), the path (1 + 4d).
-pub fn sampler_rows_per_sample(depth: usize) -> usize {
-    67 + 6 * depth
+/// (1), packing its `inputs` values (one each), the leaf's domain constant (1), the path
+/// (1 + 4d).
+pub fn sampler_rows_per_sample(depth: usize, inputs: usize) -> usize {
+    67 + 6 * depth + pack::rows(inputs)
 }
 
 /// Poseidon rows of one batch.
 fn poseidon_rows(p: &AuditProgram, depth: usize) -> usize {
-    let per_sample = rows_per_hash(3)
-        + rows_per_hash(p.sample_inputs[0].len() + 1)
-        + rows_per_hash(4)
-        + depth * rows_per_hash(3);
+    let words = InputPacking::of(&p.program).words(p.sample_inputs[0].len());
+    let per_sample =
+        rows_per_hash(3) + rows_per_hash(words + 1) + rows_per_hash(4) + depth * rows_per_hash(3);
     rows_per_hash(p.program.weights.len() + 1) + p.batch * per_sample
 }
 
@@ -87,8 +89,11 @@ impl AuditCircuit {
     fn rows(&self) -> (RowPlan, usize, usize) {
         let plan = RowPlan::new(&self.program.program, &self.shape.model);
         let sampler_start = plan.grid() + 1;
-        let poseidon_start =
-            sampler_start + 4 + self.shape.batch * sampler_rows_per_sample(self.shape.depth) + 1;
+        let poseidon_start = sampler_start
+            + 4
+            + self.shape.batch
+                * sampler_rows_per_sample(self.shape.depth, self.program.sample_inputs[0].len())
+            + 1;
         (plan, sampler_start, poseidon_start)
     }
 
@@ -216,11 +221,18 @@ impl Circuit<Fr> for AuditCircuit {
         let j0 = sampler.witness(&mut layouter, known(&|w| Fr::from(w.j0)))?;
 
         let len = ap.sample_inputs[0].len();
+        let packing = InputPacking::of(&ap.program);
         for t in 0..b {
             let j = sampler.add_constant(&mut layouter, &j0, Fr::from(t as u64))?;
             let (idx, bits) = sampler.sample_index(&mut layouter, &seed, &j, &n, d)?;
             let salt = sampler.witness(&mut layouter, known(&|w| w.samples[t].0))?;
-            let mut x = exposed.inputs[t * len..(t + 1) * len].to_vec();
+            // H(x) as the model commits a hashed input: the values packed (range-checked
+            // by the program), then the salt.
+            let mut x = sampler.pack(
+                &mut layouter,
+                &exposed.inputs[t * len..(t + 1) * len],
+                &packing,
+            )?;
             x.push(salt);
             let h = poseidon.hash(&mut layouter, &x)?;
             let dom = sampler.constant_cell(&mut layouter, Fr::from(DOM_LEAF))?;

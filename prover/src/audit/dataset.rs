@@ -14,14 +14,15 @@
 
 use super::{AuditError, DOM_LEAF, DOM_NODE, DOM_PAD};
 use crate::model::CompiledModel;
+use crate::packing::InputPacking;
 use halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use trustml_kit::field::{fe, FrHex};
+use trustml_kit::field::FrHex;
 use trustml_kit::fs::write_json;
 
 /// Version of `dataset.json` and `dataset.secret.json`.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Deepest tree supported (2^32 samples).
 pub const MAX_DEPTH: u32 = 32;
 
@@ -247,6 +248,8 @@ pub fn commit(
         }
     };
     assert_eq!(salts.len(), data.inputs.len(), "one salt per sample");
+    // H(x) as a hashed input of this model commits it: packed (crate::packing).
+    let packing = InputPacking::of(&model.program);
     let mut leaves = Vec::with_capacity(data.inputs.len());
     for (i, ((x, &label), &salt)) in data.inputs.iter().zip(&data.labels).zip(salts).enumerate() {
         if x.len() != want {
@@ -256,8 +259,10 @@ pub fn commit(
             )));
         }
         let q = model.program.quantize_inputs(std::slice::from_ref(x));
-        let values: Vec<Fr> = q[0].iter().map(|&v| fe(v as i128)).collect();
-        let h = trustml_poseidon::commit(&values, salt);
+        let values: Vec<i128> = q[0].iter().map(|&v| v as i128).collect();
+        let h = packing
+            .commit(&values, salt)
+            .map_err(|e| AuditError::Param(format!("sample {i}: {e}")))?;
         leaves.push(leaf(i as u64, h, label));
     }
     let tree = Tree::new(&leaves)?;

@@ -164,6 +164,10 @@ pub fn audit_program(model: &Program, b: usize) -> Result<AuditProgram, String> 
                 .collect::<Vec<_>>(),
         );
     }
+    // Each sample's inputs are committed packed in its leaf: range-check them.
+    for ws in &sample_inputs {
+        p.range_check(ws, "audited sample (range check)");
+    }
     p.node_names.push("audit: argmax and label".into());
     let node = (p.node_names.len() - 1) as u32;
     let step = p.funcs.tag(Func::Step) as u16;

@@ -28,15 +28,16 @@
 use super::{DOM_IDX, DOM_NODE};
 use crate::chips::arith::ArithChip;
 use crate::chips::bytes::{be_bytes, BytesChip};
-use halo2_proofs::circuit::{AssignedCell, Layouter, Region, Value};
+use crate::chips::pack;
+use crate::packing::InputPacking;
+use halo2_proofs::circuit::{Layouter, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;
-use halo2_proofs::plonk::{Assigned, Error};
+use halo2_proofs::plonk::Error;
 use std::cell::Cell as StdCell;
 use trustml_poseidon::PoseidonChip;
 
-/// An assigned cell.
-pub type ACell<'v> = AssignedCell<&'v Assigned<Fr>, Fr>;
+pub use crate::chips::ACell;
 
 /// Deepest tree the sampler proves paths in (`N ≤ 2^32`).
 pub const MAX_DEPTH: usize = 32;
@@ -344,6 +345,21 @@ impl<'v> Operand<'_, 'v> {
 }
 
 impl SamplerChip<'_> {
+    /// The words of `values` packed as a hashed model input ([`crate::packing`]; the
+    /// values' ranges are proven by the program's range checks).
+    pub fn pack<'v>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        values: &[ACell<'v>],
+        packing: &InputPacking,
+    ) -> Result<Vec<ACell<'v>>, Error> {
+        let start = self.take(pack::rows(values.len()));
+        layouter.assign_region(
+            || "pack sample",
+            |mut region| pack::assign_packed(self.arith, &mut region, start, values, packing),
+        )
+    }
+
     /// A cell holding the constant `c`.
     pub fn constant_cell<'v>(
         &self,

@@ -11,10 +11,10 @@
 //! lookup argument serves every decomposition: the bytes are laid out vertically.
 
 use super::{cur_a, cur_f};
-use halo2_proofs::circuit::{AssignedCell, Region, Value};
+use halo2_proofs::circuit::{Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;
-use halo2_proofs::plonk::{Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed};
+use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed};
 use halo2_proofs::poly::Rotation;
 
 /// Columns of the byte chip.
@@ -37,8 +37,7 @@ pub struct BytesChip {
     pub config: BytesConfig,
 }
 
-/// An assigned cell.
-pub type ACell<'v> = AssignedCell<&'v Assigned<Fr>, Fr>;
+pub use super::ACell;
 
 /// The big-endian bytes of `v`'s canonical integer, the last `n` of them.
 pub fn be_bytes(v: &Fr, n: usize) -> Vec<u8> {

@@ -10,6 +10,7 @@ pub mod bytes;
 pub mod div;
 pub mod dot;
 pub mod lookup;
+pub mod pack;
 
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Column, Expression, Fixed, VirtualCells};
@@ -24,3 +25,6 @@ pub(crate) fn cur_f(meta: &mut VirtualCells<'_, Fr>, c: Column<Fixed>) -> Expres
 }
 
 pub use trustml_kit::field::fe;
+
+/// An assigned advice cell as regions hand them out.
+pub type ACell<'v> = halo2_proofs::circuit::AssignedCell<&'v halo2_proofs::plonk::Assigned<Fr>, Fr>;

@@ -6,7 +6,8 @@
 //! the three public inputs are
 //!
 //! ```text
-//! C      = Poseidon(prompt blocks ‖ salt)   the prompt commitment (salt: random, secret)
+//! C      = Poseidon(prompt blocks ‖ salt)   the prompt commitment (salt: random, secret):
+//!                                           the commitment of a hashed model input
 //! H      = Poseidon(output ‖ 0)             the output hash: its salt is the constant 0 in
 //!                                           the circuit, so anyone holding the published
 //!                                           output recomputes it
@@ -16,20 +17,22 @@
 //!                                           cannot be listed by anyone else
 //! ```
 //!
-//! The prompt blocks are the model's quantized inputs, i.e. token `t` becomes the field
-//! element `t·2^scale`: exactly the values the circuit commits to, so the delivery proof can
-//! open the same `C`.
+//! The prompt blocks are the model's quantized inputs (token `t` is the value `t·2^scale`)
+//! packed several to a field element as the circuit commits a hashed input
+//! ([`crate::packing`]): exactly the words under `C`, so the delivery proof, which encrypts
+//! the blocks, opens the same `C`; the buyer unpacks them with the model's packing.
 
 use super::{read, MarketError};
 use crate::circuit::Salts;
 use crate::data::InputData;
 use crate::model::CompiledModel;
+use crate::packing::InputPacking;
 use crate::proof::{self, Keys};
 use halo2_proofs::halo2curves::ff::Field;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use trustml_babyjubjub::Fr;
-use trustml_kit::field::{fe, from_hex as fr_from_hex, to_hex as fr_to_hex};
+use trustml_kit::field::{from_hex as fr_from_hex, to_hex as fr_to_hex};
 use trustml_kit::fs::write_json;
 use trustml_kit::ProofFile;
 
@@ -200,15 +203,22 @@ pub fn prove_listing(
     };
     let mut witness = model.witness(prompt, prompt_path, salts)?;
     witness.seller = address_field(&seller);
-    let blocks: Vec<Fr> = model
+    let values: Vec<i128> = model
         .program
         .inputs
         .iter()
-        .flat_map(|(_, ws)| ws.iter().map(|&w| fe(witness.wires[w as usize])))
+        .flat_map(|(_, ws)| ws.iter().map(|&w| witness.wires[w as usize]))
         .collect();
+    let blocks = InputPacking::of(&model.program)
+        .pack(&values)
+        .map_err(|msg| MarketError::Format {
+            path: prompt_path.display().to_string(),
+            what: "prompt",
+            msg,
+        })?;
     let pf = proof::prove_witness(model, keys, witness)?;
     let secret = ListingSecret {
-        format_version: 1,
+        format_version: 2,
         model_digest: model.settings.digest_hex(),
         commitment: pf.instances[0].clone(),
         salt: fr_to_hex(&salts.input),

@@ -202,14 +202,17 @@ pub fn keygen() -> KeyFile {
     }
 }
 
-/// Field elements as signed integers (`p − x` is `−x`), when all are below 2^62 in size.
-pub fn small_ints(v: &[Fr]) -> Option<Vec<i64>> {
-    v.iter()
-        .map(|f| trustml_kit::field::to_signed(f, 62).map(|x| x as i64))
-        .collect()
+/// The prompt of a listing of `model` from its decrypted blocks (the packed words of its
+/// quantized inputs, [`crate::packing`]); `None` when they are not such words (a wrong key
+/// or order decrypts to other field elements).
+pub fn unpack_prompt(plain: &[Fr], model: &crate::model::CompiledModel) -> Option<Vec<i64>> {
+    let n: usize = model.program.inputs.iter().map(|(_, w)| w.len()).sum();
+    crate::packing::InputPacking::of(&model.program)
+        .unpack(plain, n)
+        .map(|v| v.into_iter().map(|x| x as i64).collect())
 }
 
-/// Decrypted blocks as model input values (a block is a quantized input `round(x·2^scale)`).
+/// Quantized inputs as model input values (a value is `round(x·2^scale)`).
 pub fn blocks_to_input(ints: &[i64], scale_bits: u32) -> Vec<f64> {
     let scale = (1u64 << scale_bits) as f64;
     ints.iter().map(|&v| v as f64 / scale).collect()

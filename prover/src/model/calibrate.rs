@@ -2,7 +2,7 @@
 //! and the layout cost model that picks the dot width and the lanes.
 
 use super::{CompileOptions, ModelError};
-use crate::circuit::{CircuitShape, ModelCircuit, RowPlan};
+use crate::circuit::{CircuitShape, ModelCircuit, RowPlan, Visibility};
 use crate::program::{Instr, Program};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Circuit, ConstraintSystem};
@@ -105,10 +105,12 @@ pub(super) fn best_layout(
                 scale_bits: s,
                 vis: opts.vis,
                 act_dot: program.has_activation_products(),
-                arith: program
-                    .instrs
-                    .iter()
-                    .any(|i| matches!(i, Instr::Arith { .. })),
+                // A hashed input is packed by the arithmetic gate (crate::packing).
+                arith: opts.vis.input == Visibility::Hashed
+                    || program
+                        .instrs
+                        .iter()
+                        .any(|i| matches!(i, Instr::Arith { .. })),
                 div: program
                     .instrs
                     .iter()

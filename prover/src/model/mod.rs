@@ -24,8 +24,9 @@ use trustml_kit::fs::write_json;
 use trustml_kit::{field, ArtifactHeader};
 use trustml_onnx::{eval, load_onnx_bytes, Graph, OnnxError, Tensor};
 
-/// Version of `settings.json`.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of `settings.json` (2: a `hashed` input is range-checked and committed packed,
+/// [`crate::packing`]).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The artifact kind of a model directory.
 pub const KIND: &str = "model";
@@ -269,6 +270,15 @@ pub(crate) use calibrate::bits_for;
 pub use calibrate::k_for;
 use calibrate::{argmax, best_layout, lookup_extent, tag_bits};
 
+/// The lowered program with what its visibilities add: a `hashed` input is range-checked
+/// for its packed commitment ([`crate::packing`]).
+fn finish(mut program: Program, vis: Visibilities) -> Program {
+    if vis.input == Visibility::Hashed {
+        program.range_check_inputs();
+    }
+    program
+}
+
 impl CompiledModel {
     /// Imports `onnx`, calibrates on `samples` and writes `out_dir`.
     pub fn compile(
@@ -330,13 +340,16 @@ impl CompiledModel {
                 )));
             }
             // Integer run with an unbounded lookup domain to measure the range needed.
-            let probe = lower(
-                &graph,
-                QuantParams {
-                    scale_bits: s,
-                    lookup_bits: 60,
-                },
-            )?;
+            let probe = finish(
+                lower(
+                    &graph,
+                    QuantParams {
+                        scale_bits: s,
+                        lookup_bits: 60,
+                    },
+                )?,
+                opts.vis,
+            );
             let mut extent = 0;
             let mut per_tag = vec![];
             let mut report = CalibrationReport {
@@ -379,7 +392,7 @@ impl CompiledModel {
                 scale_bits: s,
                 lookup_bits,
             };
-            let mut program = lower(&graph, qp)?;
+            let mut program = finish(lower(&graph, qp)?, opts.vis);
             // Each function's table spans only its own inputs (unless the user fixed the
             // domain): Identity (coarse checks) usually needs far fewer bits than Relu.
             if opts.lookup_bits.is_none() && program.funcs.funcs == probe.funcs.funcs {
@@ -472,7 +485,7 @@ impl CompiledModel {
         for sample in samples {
             sample.check(Path::new("calibration input"), &shapes)?;
         }
-        let probe = zm.to_program(60)?;
+        let probe = finish(zm.to_program(60)?, opts.vis);
         let mut report = CalibrationReport {
             samples: samples.len(),
             ..Default::default()
@@ -489,7 +502,7 @@ impl CompiledModel {
         let lookup_bits = opts
             .lookup_bits
             .unwrap_or((bits_for(report.max_lookup_input) + opts.headroom_bits).max(s + 4));
-        let mut program = zm.to_program(lookup_bits)?;
+        let mut program = finish(zm.to_program(lookup_bits)?, opts.vis);
         if opts.lookup_bits.is_none() && program.funcs.funcs == probe.funcs.funcs {
             program.funcs.bits = tag_bits(&per_tag, opts.headroom_bits, lookup_bits);
         }
@@ -566,7 +579,7 @@ impl CompiledModel {
                 (None, zm.to_program(settings.quant.lookup_bits)?)
             }
         };
-        let mut program = program;
+        let mut program = finish(program, settings.shape.vis);
         program.funcs.bits = settings.func_bits.clone();
         Ok(Self {
             dir: dir.to_path_buf(),

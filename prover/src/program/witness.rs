@@ -5,6 +5,35 @@ use super::{Instr, Program, ProgramError, WRef, Wire, ONE};
 use crate::quant::rescale;
 
 impl Program {
+    /// Range-checks `wires` for a packed commitment ([`crate::packing`]): each value is
+    /// rescaled by `2^s` through a lookup lane and its quotient looked up in the Identity
+    /// table (tag 0), which proves it in `[min, min + 2^B)` of [`InputPacking`]. The
+    /// quotient wires are new (read by nothing else).
+    ///
+    /// [`InputPacking`]: crate::packing::InputPacking
+    pub fn range_check(&mut self, wires: &[Wire], what: &str) {
+        self.node_names.push(what.into());
+        let node = (self.node_names.len() - 1) as u32;
+        for &input in wires {
+            let out = self.num_wires;
+            self.num_wires += 1;
+            self.instrs.push(Instr::Lookup {
+                input,
+                rescale: true,
+                tag: 0,
+                out,
+                node,
+                wide: false,
+            });
+        }
+    }
+
+    /// [`Program::range_check`] of every model input: a `hashed` input is committed packed.
+    pub fn range_check_inputs(&mut self) {
+        let wires: Vec<Wire> = self.inputs.iter().flat_map(|(_, w)| w.clone()).collect();
+        self.range_check(&wires, "committed input (range check)");
+    }
+
     /// Computes every wire's value from quantized inputs: the witness.
     pub fn eval(&self, inputs: &[Vec<i64>]) -> Result<Vec<i128>, ProgramError> {
         if inputs.len() != self.inputs.len() {
