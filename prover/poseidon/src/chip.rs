@@ -120,6 +120,11 @@ pub const fn rows_per_hash(n_inputs: usize) -> usize {
     ROWS_PER_PERMUTATION * permutations_for(n_inputs) + 1
 }
 
+/// Rows [`PoseidonChip::compress`] takes: one permutation and its output row.
+pub const fn rows_per_compress() -> usize {
+    ROWS_PER_PERMUTATION + 1
+}
+
 /// Columns and selectors of the Poseidon chip.
 #[derive(Clone, Copy, Debug)]
 pub struct PoseidonConfig {
@@ -475,18 +480,46 @@ impl PoseidonChip {
         let n_perm = permutations_for(inputs.len());
         let out = layouter.assign_region(
             || "poseidon hash",
-            |mut region| self.assign_hash(&mut region, start, inputs),
+            |mut region| self.assign_sponge(&mut region, start, Fr::ZERO, inputs, true),
         )?;
         let per = self.config.round_constants.rows_per_permutation();
         self.next_row.set(start + per * n_perm + 1);
         Ok(out)
     }
 
-    fn assign_hash<'v, V>(
+    /// Computes [`crate::compress`]`(domain, a, b)` in-circuit: the initial state is
+    /// `[domain, 0, 0]` (constants), `(a, b)` are copied in and absorbed, one permutation,
+    /// no padding. The returned cell holds `state[0]`.
+    pub fn compress<'v, V>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        domain: Fr,
+        a: &AssignedCell<V, Fr>,
+        b: &AssignedCell<V, Fr>,
+    ) -> Result<AssignedCell<&'v Assigned<Fr>, Fr>, Error>
+    where
+        V: Clone + Into<Assigned<Fr>>,
+    {
+        let start = self.next_row.get();
+        let inputs = [a.clone(), b.clone()];
+        let out = layouter.assign_region(
+            || "poseidon compress",
+            |mut region| self.assign_sponge(&mut region, start, domain, &inputs, false),
+        )?;
+        let per = self.config.round_constants.rows_per_permutation();
+        self.next_row.set(start + per + 1);
+        Ok(out)
+    }
+
+    /// The sponge from state `[init, 0, 0]` over `inputs`, padded as [`crate::hash`] pads
+    /// when `pad` (else `inputs` must fill whole blocks).
+    fn assign_sponge<'v, V>(
         &self,
         region: &mut Region<'_, Fr>,
         start: usize,
+        init: Fr,
         inputs: &[AssignedCell<V, Fr>],
+        pad: bool,
     ) -> Result<AssignedCell<&'v Assigned<Fr>, Fr>, Error>
     where
         V: Clone + Into<Assigned<Fr>>,
@@ -498,9 +531,13 @@ impl PoseidonChip {
 
         // Padded message: `Some(cell)` for an input, `None` for padding (constant).
         let mut message: Vec<Option<&AssignedCell<V, Fr>>> = inputs.iter().map(Some).collect();
-        message.push(None); // the `1`
-        if !message.len().is_multiple_of(RATE) {
-            message.push(None); // a `0`
+        if pad {
+            message.push(None); // the `1`
+            if !message.len().is_multiple_of(RATE) {
+                message.push(None); // a `0`
+            }
+        } else if message.is_empty() || !message.len().is_multiple_of(RATE) {
+            return Err(Error::Synthesis);
         }
         let pad_value = |idx: usize| {
             if idx == inputs.len() {
@@ -510,13 +547,14 @@ impl PoseidonChip {
             }
         };
 
-        // Initial state [0, 0, 0], constrained via the constants column.
+        // Initial state [init, 0, 0], constrained via the constants column.
         let mut row = start;
         let mut out = None;
-        for col in cfg.state.iter() {
-            region.assign_advice_from_constant(|| "poseidon init", *col, row, Fr::ZERO)?;
+        let init_state = [init, Fr::ZERO, Fr::ZERO];
+        for (col, v) in cfg.state.iter().zip(init_state) {
+            region.assign_advice_from_constant(|| "poseidon init", *col, row, v)?;
         }
-        let mut state: Value<[Fr; WIDTH]> = Value::known([Fr::ZERO; WIDTH]);
+        let mut state: Value<[Fr; WIDTH]> = Value::known(init_state);
 
         for (p, pair) in message.chunks(RATE).enumerate() {
             // Absorbed values into h0 of the two absorb rows.

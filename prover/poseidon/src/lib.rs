@@ -57,12 +57,12 @@ pub mod chip;
 pub mod native;
 
 pub use chip::{
-    rows_per_hash, PoseidonChip, PoseidonConfig, RoundConstants, NUM_ADVICE_COLUMNS,
-    NUM_FIXED_COLUMNS, NUM_SELECTORS, ROWS_PER_PERMUTATION,
+    rows_per_compress, rows_per_hash, PoseidonChip, PoseidonConfig, RoundConstants,
+    NUM_ADVICE_COLUMNS, NUM_FIXED_COLUMNS, NUM_SELECTORS, ROWS_PER_PERMUTATION,
 };
 pub use native::{
-    commit, hash, pad, params, permute, random_salt, Params, FULL_ROUNDS, PARTIAL_ROUNDS, RATE,
-    WIDTH,
+    commit, compress, hash, pad, params, permute, random_salt, Params, FULL_ROUNDS, PARTIAL_ROUNDS,
+    RATE, WIDTH,
 };
 
 /// Re-export of the field used throughout.

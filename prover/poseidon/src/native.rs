@@ -124,6 +124,16 @@ pub fn hash(inputs: &[Fr]) -> Fr {
     state[0]
 }
 
+/// A 2-to-1 compression with a domain tag: `permute([domain, a, b])[0]` — one permutation
+/// (the sponge `hash` of two inputs takes two, for its padding), for fixed-arity uses such
+/// as Merkle nodes. The domain sits in the capacity lane, which the sponge starts at 0, so
+/// a nonzero `domain` never meets a sponge state.
+pub fn compress(domain: Fr, a: Fr, b: Fr) -> Fr {
+    let mut state = [domain, a, b];
+    permute(&mut state);
+    state[0]
+}
+
 /// Salted commitment `hash(values ‖ [salt])`. Hiding when `salt` is uniformly random, binding
 /// by collision resistance of `hash`.
 pub fn commit(values: &[Fr], salt: Fr) -> Fr {

@@ -4,7 +4,7 @@
 //! salt; per sample its inputs, label, salt and Merkle path. For each ordinal
 //! `j = j0 + t`, `t < b`:
 //! ```text
-//! idx_j  = ⌊lo64(Poseidon(DOM_IDX, seed, j))·N / 2^64⌋         (sampler: canonical, idx < N)
+//! idx_j  = ⌊lo64(compress(DOM_IDX, seed, j))·N / 2^64⌋          (sampler: canonical, idx < N)
 //! leaf_j = Poseidon(DOM_LEAF, idx_j, Poseidon(pack(x_j) ‖ salt_j), label_j), its path opens R_D
 //! correct_j = [argmax(model(W, x_j)) = label_j]                  (ties to the lowest class)
 //! count  = Σ_j correct_j,   C_W = Poseidon(W ‖ salt_W)          (as `--weights-visibility hashed`)
@@ -27,7 +27,7 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use trustml_poseidon::{rows_per_hash, PoseidonChip};
+use trustml_poseidon::{rows_per_compress, rows_per_hash, PoseidonChip};
 
 /// What `configure` needs: the model circuit's shape, the batch size and the tree depth.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,18 +70,20 @@ pub struct AuditCircuit {
     pub witness: Option<Arc<AuditWitness>>,
 }
 
-/// Rows one sample takes in the sampler's rows: `j` (1), the index (1 + 62 + 2d), its salt
+/// Rows one sample takes in the sampler's rows: `j` (1), the index (62 + 2d), its salt
 /// (1), packing its `inputs` values (one each), the leaf's domain constant (1), the path
-/// (1 + 4d).
+/// (4d).
 pub fn sampler_rows_per_sample(depth: usize, inputs: usize) -> usize {
-    67 + 6 * depth + pack::rows(inputs)
+    65 + 6 * depth + pack::rows(inputs)
 }
 
 /// Poseidon rows of one batch.
 fn poseidon_rows(p: &AuditProgram, depth: usize) -> usize {
     let words = InputPacking::of(&p.program).words(p.sample_inputs[0].len());
-    let per_sample =
-        rows_per_hash(3) + rows_per_hash(words + 1) + rows_per_hash(4) + depth * rows_per_hash(3);
+    let per_sample = rows_per_compress()
+        + rows_per_hash(words + 1)
+        + rows_per_hash(4)
+        + depth * rows_per_compress();
     rows_per_hash(p.program.weights.len() + 1) + p.batch * per_sample
 }
 

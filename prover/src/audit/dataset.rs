@@ -4,7 +4,7 @@
 //! H(x_i)  = Poseidon(quantized x_i ‖ salt_i)                 as a `hashed` model input
 //! leaf_i  = Poseidon(DOM_LEAF, i, H(x_i), label_i)            i < N
 //! pad_i   = Poseidon(DOM_PAD, i)                              N ≤ i < 2^d (never selected)
-//! node    = Poseidon(DOM_NODE, left, right)
+//! node    = compress(DOM_NODE, left, right)                   one permutation of [DOM_NODE, l, r]
 //! R_D     = the root of the depth-d tree, d = ⌈log2 N⌉ (at least 1)
 //! ```
 //! The index is inside the leaf, so leaves cannot be reordered or duplicated; the label is
@@ -149,9 +149,10 @@ pub fn leaf(index: u64, input_commitment: Fr, label: u64) -> Fr {
     ])
 }
 
-/// An inner node.
+/// An inner node: one Poseidon permutation of `[DOM_NODE, left, right]`
+/// (`trustml_poseidon::compress`).
 pub fn node(left: Fr, right: Fr) -> Fr {
-    trustml_poseidon::hash(&[Fr::from(DOM_NODE), left, right])
+    trustml_poseidon::compress(Fr::from(DOM_NODE), left, right)
 }
 
 /// The padding leaf at `index` (≥ N).

@@ -6,7 +6,7 @@
 //!   the format of a `hashed` model input (the quantized inputs, salt last), so an audited
 //!   sample and an inference proof commit to an input the same way;
 //! * [`sample_index`] — the `j`-th sampled index for a seed, exactly as the audit circuit
-//!   derives it: `h = Poseidon(DOM_IDX, seed, j)`, `idx = ⌊lo64(h)·N / 2^64⌋` (bias ≤ N/2^64);
+//!   derives it: `h = compress(DOM_IDX, seed, j)` (one permutation), `idx = ⌊lo64(h)·N / 2^64⌋` (bias ≤ N/2^64);
 //! * [`sample_size`] — Hoeffding's `n = ⌈ln(2/δ) / (2ε²)⌉`.
 //!
 //! The seed comes from the escrow contract (both parties' shares and a later block hash),
@@ -84,9 +84,9 @@ pub fn lo64(h: &Fr) -> u64 {
 }
 
 /// The index ordinal `j` of an audit with `seed` selects among `n` samples:
-/// `⌊lo64(Poseidon(DOM_IDX, seed, j))·n / 2^64⌋`.
+/// `⌊lo64(compress(DOM_IDX, seed, j))·n / 2^64⌋`.
 pub fn sample_index(seed: Fr, j: u64, n: u64) -> u64 {
-    let h = trustml_poseidon::hash(&[Fr::from(DOM_IDX), seed, Fr::from(j)]);
+    let h = trustml_poseidon::compress(Fr::from(DOM_IDX), seed, Fr::from(j));
     ((lo64(&h) as u128 * n as u128) >> 64) as u64
 }
 

@@ -4,7 +4,7 @@
 //!
 //! [`SamplerChip::sample_index`] proves, for public `seed`, `j` and `N`:
 //! ```text
-//! h    = Poseidon(DOM_IDX, seed, j)
+//! h    = compress(DOM_IDX, seed, j)      one Poseidon permutation of [DOM_IDX, seed, j]
 //! h    = Σ byte_k·256^(31−k)           32 bytes, each in [0, 256)          (BytesChip)
 //! L3   = top 8 bytes;  R3 − 1 − L3 ∈ [0, 2^64)                              (canonical)
 //! lo   = h − 2^64·(top 24 bytes)       the low 64 bits
@@ -19,7 +19,7 @@
 //!
 //! [`SamplerChip::merkle_root`] climbs from a leaf with the direction bits:
 //! `left = cur + bit·(sib − cur)`, `right = sib − bit·(sib − cur)`,
-//! `cur ← Poseidon(DOM_NODE, left, right)` — the tree of [`super::dataset`].
+//! `cur ← compress(DOM_NODE, left, right)` — the tree of [`super::dataset`].
 //!
 //! Linear relations use the model's [`ArithChip`]; ranges the [`BytesChip`]; hashes the
 //! Poseidon chip. The chip keeps its own row cursor over its columns (halo2-axiom's
@@ -152,10 +152,9 @@ impl<'a> SamplerChip<'a> {
         depth: usize,
     ) -> Result<(ACell<'v>, Vec<ACell<'v>>), Error> {
         assert!((1..=MAX_DEPTH).contains(&depth), "depth 1..=32");
-        let dom = self.constant(layouter, Fr::from(DOM_IDX))?;
         let h = self
             .poseidon
-            .hash(layouter, &[dom, seed.clone(), j.clone()])?;
+            .compress(layouter, Fr::from(DOM_IDX), seed, j)?;
         // Rows: 1 + 33 (h) + 1 + 9 (canonical) + 1 (lo) + 1 + 1 + 9 (rem) + 1 + 5 (idx < N)
         //       + 2·depth (bits) = 62 + 2·depth.
         let start = self.take(62 + 2 * depth);
@@ -266,7 +265,6 @@ impl<'a> SamplerChip<'a> {
         siblings: &[Value<Fr>],
     ) -> Result<ACell<'v>, Error> {
         assert_eq!(bits.len(), siblings.len(), "one sibling per level");
-        let dom = self.constant(layouter, Fr::from(DOM_NODE))?;
         let mut cur = leaf.clone();
         for (bit, &sib) in bits.iter().zip(siblings) {
             let start = self.take(4);
@@ -306,7 +304,9 @@ impl<'a> SamplerChip<'a> {
                     Ok((left, right))
                 },
             )?;
-            cur = self.poseidon.hash(layouter, &[dom.clone(), left, right])?;
+            cur = self
+                .poseidon
+                .compress(layouter, Fr::from(DOM_NODE), &left, &right)?;
         }
         Ok(cur)
     }

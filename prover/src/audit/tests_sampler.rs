@@ -172,7 +172,7 @@ fn another_index_leaf_or_root_is_refused() {
 #[test]
 fn the_non_canonical_decomposition_is_refused() {
     let (seed, j, n) = (Fr::from(5u64), 4u64, 1000u64);
-    let h = trustml_poseidon::hash(&[Fr::from(DOM_IDX), seed, Fr::from(j)]);
+    let h = trustml_poseidon::compress(Fr::from(DOM_IDX), seed, Fr::from(j));
     // h + r as 32 big-endian bytes (< 2^255: no overflow).
     let hb = be_bytes(&h, 32);
     let rb = hex::decode(Fr::MODULUS.trim_start_matches("0x")).unwrap();
@@ -208,13 +208,13 @@ fn the_non_canonical_decomposition_is_refused() {
         Fr::from(forged_idx),
         t.root(),
     ];
-    // Layout: rows 0..3 public, row 3 the DOM_IDX constant, row 4 the copy of h, row 5 z_0,
-    // rows 6..=37 bytes 1..=32 and prefixes z_1..=z_32 (byte column 3, z column 4).
+    // Layout: rows 0..3 public, row 3 the copy of h, row 4 z_0, rows 5..=36 bytes 1..=32
+    // and prefixes z_1..=z_32 (byte column 3, z column 4).
     let mut forges = vec![];
     let mut z = Fr::zero();
     for (k, &b) in sum.iter().enumerate() {
         z = z * Fr::from(256) + Fr::from(u64::from(b));
-        let row = PUBLIC_ROWS + 3 + k;
+        let row = PUBLIC_ROWS + 2 + k;
         forges.push(Forge {
             column: 3,
             row,
