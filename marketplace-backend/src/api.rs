@@ -1,0 +1,360 @@
+//! `/api/v1`: read-only JSON over the indexed chain state. Every error is JSON
+//! `{"error": {"code", "message"}}` with the right status; the server keeps running.
+
+use crate::indexer::{price_key, Status};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use tokio::sync::watch;
+
+/// What `/api/v1/config` tells a page: the chain and the contracts.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicConfig {
+    /// The chain id.
+    pub chain_id: u64,
+    /// The RPC URL a browser should use.
+    pub rpc_url: String,
+    /// Contract addresses by name.
+    pub contracts: Value,
+    /// Confirmations the indexer waits for.
+    pub confirmations: u64,
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub pool: AnyPool,
+    /// `/config`.
+    pub config: PublicConfig,
+    /// The indexer's position.
+    pub status: watch::Receiver<Status>,
+}
+
+/// An API error: a status, a stable code and a message that says what to do.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn not_found(what: String) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    fn bad_request(message: String) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!("database: {e}");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database did not answer; retry shortly",
+        )
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        Self::bad_request(format!("bad query string: {}", e.body_text()))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> Self {
+        Self::bad_request(format!(
+            "bad path: {} (ids are decimal integers)",
+            e.body_text()
+        ))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "error": { "code": self.code, "message": self.message } })),
+        )
+            .into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// A bound parameter of a query assembled from fixed fragments.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// Runs `sql`, built only from this module's fixed fragments and `$n` placeholders (every
+/// user value is a bound parameter), with `binds` in order.
+async fn fetch(pool: &AnyPool, sql: String, binds: Vec<Bind>) -> Result<Vec<AnyRow>, sqlx::Error> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in binds {
+        q = match b {
+            Bind::Text(t) => q.bind(t),
+            Bind::Int(i) => q.bind(i),
+        };
+    }
+    q.fetch_all(pool).await
+}
+
+/// The `/api/v1` router (and a JSON 404 for every other path).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/config", get(config))
+        .route("/api/v1/indexer", get(indexer))
+        .route("/api/v1/listings", get(listings))
+        .route("/api/v1/listings/{id}", get(listing))
+        .route("/api/v1/orders", get(orders))
+        .route("/api/v1/orders/{id}", get(order))
+        .fallback(|| async {
+            ApiError::not_found(
+                "no such endpoint; see /api/v1/config, /listings, /orders, /indexer".into(),
+            )
+        })
+        .with_state(state)
+}
+
+async fn config(State(s): State<AppState>) -> Json<PublicConfig> {
+    Json(s.config.clone())
+}
+
+async fn indexer(State(s): State<AppState>) -> Json<Value> {
+    let st = s.status.borrow().clone();
+    Json(json!({
+        "cursor": st.cursor,
+        "head": st.head,
+        "lag": st.head.saturating_sub(st.cursor),
+        "confirmations": s.config.confirmations,
+    }))
+}
+
+fn listing_json(r: &AnyRow) -> Result<Value, sqlx::Error> {
+    Ok(json!({
+        "id": r.try_get::<i64, _>("id")?,
+        "seller": r.try_get::<String, _>("seller")?,
+        "listingCircuitId": r.try_get::<String, _>("listing_circuit")?,
+        "deliveryCircuitId": r.try_get::<String, _>("delivery_circuit")?,
+        "commitment": r.try_get::<String, _>("commitment")?,
+        "outputHash": r.try_get::<String, _>("output_hash")?,
+        "price": r.try_get::<String, _>("price")?,
+        "active": r.try_get::<i64, _>("active")? == 1,
+        "sales": r.try_get::<i64, _>("sales")?,
+        "listedBlock": r.try_get::<i64, _>("listed_block")?,
+        "listedTx": r.try_get::<String, _>("listed_tx")?,
+        // The listing proof was checked by the contract in the `list` transaction.
+        "verified": true,
+    }))
+}
+
+/// `GET /listings` parameters.
+#[derive(Debug, Deserialize)]
+pub struct ListingQuery {
+    /// Only this seller's listings (0x address).
+    seller: Option<String>,
+    /// Only listings open for purchase.
+    active: Option<bool>,
+    /// `newest` (default), `price_asc` or `price_desc`.
+    sort: Option<String>,
+    /// Page size, 1..=100 (default 20).
+    limit: Option<i64>,
+    /// The `next` of the previous page.
+    cursor: Option<String>,
+}
+
+async fn listings(
+    State(s): State<AppState>,
+    q: Result<Query<ListingQuery>, QueryRejection>,
+) -> ApiResult<Value> {
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit {limit} is out of range: 1 to 100"
+        )));
+    }
+    let sort = q.sort.as_deref().unwrap_or("newest");
+    // Keyset paging: the cursor is the last row's (sort key, id).
+    let (key, order, cmp) = match sort {
+        "newest" => ("id", "id DESC", "<"),
+        "price_asc" => ("price_key", "price_key ASC, id ASC", ">"),
+        "price_desc" => ("price_key", "price_key DESC, id DESC", "<"),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "sort {other:?}: use newest, price_asc or price_desc"
+            )))
+        }
+    };
+    let mut sql = String::from("SELECT * FROM listings WHERE 1 = 1");
+    let mut binds: Vec<Bind> = vec![];
+    if let Some(seller) = &q.seller {
+        let a: alloy::primitives::Address = seller
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("seller {seller:?} is not a 0x address")))?;
+        binds.push(Bind::Text(format!("{a:#x}")));
+        sql += &format!(" AND seller = ${}", binds.len());
+    }
+    if let Some(active) = q.active {
+        sql += if active {
+            " AND active = 1"
+        } else {
+            " AND active = 0"
+        };
+    }
+    if let Some(c) = &q.cursor {
+        let bad =
+            || ApiError::bad_request(format!("cursor {c:?} is not a `next` value of this query"));
+        let (k, id) = c.split_once(':').ok_or_else(bad)?;
+        let id: i64 = id.parse().map_err(|_| bad())?;
+        if key == "id" {
+            binds.push(Bind::Int(id));
+            sql += &format!(" AND id {cmp} ${}", binds.len());
+        } else {
+            if k.len() != 78 || !k.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            binds.push(Bind::Text(k.to_string()));
+            binds.push(Bind::Text(k.to_string()));
+            binds.push(Bind::Int(id));
+            let n = binds.len();
+            sql += &format!(
+                " AND (price_key {cmp} ${} OR (price_key = ${} AND id {cmp} ${n}))",
+                n - 2,
+                n - 1
+            );
+        }
+    }
+    sql += &format!(" ORDER BY {order} LIMIT {}", limit + 1);
+    let rows = fetch(&s.pool, sql, binds).await?;
+    let more = rows.len() as i64 > limit;
+    let items = rows
+        .iter()
+        .take(limit as usize)
+        .map(listing_json)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = more.then(|| {
+        let last = &items[items.len() - 1];
+        let k = if key == "id" {
+            "id".to_string()
+        } else {
+            price_key(last["price"].as_str().unwrap_or("0"))
+        };
+        format!("{k}:{}", last["id"])
+    });
+    Ok(Json(json!({ "items": items, "next": next })))
+}
+
+async fn listing(
+    State(s): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> ApiResult<Value> {
+    let Path(id) = id?;
+    let row = sqlx::query("SELECT * FROM listings WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&s.pool)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no listing {id} (not listed, or not indexed yet)"))
+        })?;
+    let mut l = listing_json(&row)?;
+    let orders = sqlx::query(
+        "SELECT status, COUNT(*) AS n FROM orders WHERE listing_id = $1 GROUP BY status",
+    )
+    .bind(id)
+    .fetch_all(&s.pool)
+    .await?;
+    let mut by = serde_json::Map::new();
+    for r in orders {
+        by.insert(r.try_get("status")?, json!(r.try_get::<i64, _>("n")?));
+    }
+    l["orders"] = Value::Object(by);
+    Ok(Json(l))
+}
+
+fn order_json(r: &AnyRow) -> Result<Value, sqlx::Error> {
+    Ok(json!({
+        "id": r.try_get::<i64, _>("id")?,
+        "listingId": r.try_get::<i64, _>("listing_id")?,
+        "buyer": r.try_get::<String, _>("buyer")?,
+        "buyerKey": { "x": r.try_get::<String, _>("pk_x")?, "y": r.try_get::<String, _>("pk_y")? },
+        "amount": r.try_get::<String, _>("amount")?,
+        "deadline": r.try_get::<i64, _>("deadline")?,
+        "status": r.try_get::<String, _>("status")?,
+        "deliveryDigest": r.try_get::<Option<String>, _>("delivery_digest")?,
+        "revealDeadline": r.try_get::<Option<i64>, _>("reveal_deadline")?,
+        "purchaseTx": r.try_get::<String, _>("purchase_tx")?,
+        "settleTx": r.try_get::<Option<String>, _>("settle_tx")?,
+    }))
+}
+
+/// `GET /orders` parameters.
+#[derive(Debug, Deserialize)]
+pub struct OrderQuery {
+    /// Orders of this buyer.
+    buyer: Option<String>,
+    /// Orders of this listing.
+    listing: Option<i64>,
+}
+
+async fn orders(
+    State(s): State<AppState>,
+    q: Result<Query<OrderQuery>, QueryRejection>,
+) -> ApiResult<Value> {
+    let Query(q) = q?;
+    let mut sql = String::from("SELECT * FROM orders WHERE 1 = 1");
+    let mut binds = vec![];
+    if let Some(b) = &q.buyer {
+        let a: alloy::primitives::Address = b
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("buyer {b:?} is not a 0x address")))?;
+        binds.push(Bind::Text(format!("{a:#x}")));
+        sql += &format!(" AND buyer = ${}", binds.len());
+    }
+    if let Some(l) = q.listing {
+        binds.push(Bind::Int(l));
+        sql += &format!(" AND listing_id = ${}", binds.len());
+    }
+    sql += " ORDER BY id DESC LIMIT 200";
+    let rows = fetch(&s.pool, sql, binds).await?;
+    let items = rows.iter().map(order_json).collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn order(
+    State(s): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> ApiResult<Value> {
+    let Path(id) = id?;
+    let row = sqlx::query("SELECT * FROM orders WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&s.pool)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no order {id} (not placed, or not indexed yet)"))
+        })?;
+    Ok(Json(order_json(&row)?))
+}

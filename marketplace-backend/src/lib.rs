@@ -1,0 +1,14 @@
+//! `trustml-server`: the service behind the trustml dApp.
+//!
+//! * [`db`] — SQLite (default, one file) or Postgres through the same queries and migrations;
+//! * [`indexer`] — the marketplace's logs into `chain_events`, and the projections (`listings`,
+//!   `orders`) replayed from them, one database transaction per batch, reorgs rewound;
+//! * [`api`] — `/api/v1`, JSON only, errors with a stable code.
+//!
+//! The server never signs: it reads the chain through `trustml_chain::Client`, the client
+//! the CLI uses.
+
+pub mod api;
+pub mod db;
+pub mod indexer;
+pub mod server;

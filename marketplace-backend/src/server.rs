@@ -1,0 +1,120 @@
+//! Wiring: the configuration, the chain client, the indexer task and the HTTP listener.
+
+use crate::api::{self, AppState, PublicConfig};
+use crate::indexer::{Indexer, IndexerConfig};
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use trustml_chain::market::MarketDeployment;
+use trustml_chain::Client;
+
+/// Everything `serve` needs.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The database: a SQLite file (created if missing), sqlite://FILE, or postgres://USER@HOST/DB.
+    #[arg(long, env = "TRUSTML_DB", default_value = "trustml.db")]
+    pub db: String,
+    /// JSON-RPC endpoint of the chain: http(s):// or ws(s)://.
+    #[arg(long, env = "TRUSTML_RPC_URL", default_value = "http://127.0.0.1:8545")]
+    pub rpc_url: String,
+    /// The RPC URL browsers should use (default: --rpc-url).
+    #[arg(long, env = "TRUSTML_PUBLIC_RPC_URL")]
+    pub public_rpc_url: Option<String>,
+    /// The marketplace's deployment record (`trustml market deploy` writes it).
+    #[arg(long, env = "TRUSTML_MARKET", default_value = "market.json")]
+    pub market: PathBuf,
+    /// Address to listen on (127.0.0.1 keeps it local).
+    #[arg(long, env = "TRUSTML_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Blocks to wait before indexing one (0 on Anvil; e.g. 12 on Ethereum).
+    #[arg(long, default_value_t = 0)]
+    pub confirmations: u64,
+    /// First block to index (the marketplace's deployment block).
+    #[arg(long, default_value_t = 0)]
+    pub from_block: u64,
+    /// Most blocks per eth_getLogs call (halved when the RPC refuses a range).
+    #[arg(long, default_value_t = 2_000)]
+    pub max_batch: u64,
+    /// Milliseconds between polls when the index is caught up.
+    #[arg(long, default_value_t = 500)]
+    pub poll_ms: u64,
+}
+
+/// The deployment record at `path`.
+pub fn load_market(path: &PathBuf) -> Result<MarketDeployment> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "reading {} (deploy with `trustml market deploy`, or pass --market)",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a market record", path.display()))
+}
+
+/// Opens everything, starts the indexer and serves until the process ends.
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    let market = load_market(&args.market)?;
+    let pool = crate::db::connect(&args.db).await?;
+    let client = Client::connect(&args.rpc_url)
+        .await
+        .with_context(|| format!("connecting to the chain at {}", args.rpc_url))?;
+    if client.chain_id() != market.chain_id {
+        bail!(
+            "{} is chain {}, but {} records a marketplace on chain {}",
+            args.rpc_url,
+            client.chain_id(),
+            args.market.display(),
+            market.chain_id
+        );
+    }
+    if client.code_size(market.marketplace).await? == 0 {
+        bail!(
+            "no contract at {} on {}: is this the chain {} was deployed to (a restarted Anvil forgets)?",
+            market.marketplace,
+            args.rpc_url,
+            args.market.display()
+        );
+    }
+    let (indexer, status) = Indexer::new(
+        client,
+        pool.clone(),
+        IndexerConfig {
+            marketplace: market.marketplace,
+            confirmations: args.confirmations,
+            from_block: args.from_block,
+            max_batch: args.max_batch,
+            poll: Duration::from_millis(args.poll_ms),
+        },
+    );
+    tokio::spawn(indexer.run());
+    let state = AppState {
+        pool,
+        config: PublicConfig {
+            chain_id: market.chain_id,
+            rpc_url: args.public_rpc_url.clone().unwrap_or(args.rpc_url.clone()),
+            contracts: json!({
+                "marketplace": format!("{:#x}", market.marketplace),
+                "registry": format!("{:#x}", market.registry),
+            }),
+            confirmations: args.confirmations,
+        },
+        status,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!("serving http://{}/api/v1", listener.local_addr()?);
+    println!(
+        "trustml-server: http://{}/api/v1/config",
+        listener.local_addr()?
+    );
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
