@@ -1,4 +1,5 @@
-//! The indexer and `/api/v1` against a real Anvil and a real SQLite file (no mocks): a
+//! The indexer and `/api/v1` against a real Anvil and a real SQLite file — and the same on
+//! Postgres when `TRUSTML_TEST_POSTGRES` names one (no mocks of either): a
 //! marketplace with accept-all verifiers, listings and a purchase; the API's listings (filters,
 //! sorts, keyset pages), orders and errors; a batch applied twice changes nothing; the
 //! projections equal a fresh `reindex`; a reverted chain (a reorg) is rewound.
@@ -125,25 +126,84 @@ async fn get(base: &str, path: &str) -> (u16, Value) {
     (status, r.json().await.unwrap())
 }
 
-#[test]
-fn indexer_and_api_on_anvil() {
-    let Some(node) = Anvil::start(&repo_root()) else {
+fn anvil() -> Option<Anvil> {
+    let node = Anvil::start(&repo_root());
+    if node.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI: anvil did not start (is node_modules installed? `npm ci`)"
         );
         println!("NOTE: node_modules/@foundry-rs/anvil-linux-amd64 is missing (run `npm ci` at the repo root); skipping");
-        return;
-    };
+    }
+    node
+}
+
+fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
-        .block_on(run(node.url.clone()));
 }
 
-async fn run(url: String) {
+#[test]
+fn indexer_and_api_on_anvil_and_sqlite() {
+    let Some(node) = anvil() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = |n: &str| dir.path().join(n).display().to_string();
+    runtime().block_on(run(node.url.clone(), [db("t.db"), db("t2.db")]));
+}
+
+/// The same suite on Postgres, when `TRUSTML_TEST_POSTGRES` names a server (a URL whose
+/// user may create databases; `.ci/run` starts one): two fresh databases, dropped after.
+#[test]
+fn indexer_and_api_on_anvil_and_postgres() {
+    let Ok(admin_url) = std::env::var("TRUSTML_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: TRUSTML_TEST_POSTGRES is not set (.ci/run starts a Postgres)"
+        );
+        println!("NOTE: TRUSTML_TEST_POSTGRES is not set; skipping the Postgres run");
+        return;
+    };
+    let Some(node) = anvil() else { return };
+    runtime().block_on(async {
+        sqlx::any::install_default_drivers();
+        let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
+        let names: Vec<String> = (0..2)
+            .map(|i| format!("trustml_test_{}_{i}", std::process::id()))
+            .collect();
+        let exec = |sql: String| {
+            let admin = admin.clone();
+            async move {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+            }
+        };
+        for n in &names {
+            exec(format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)")).await;
+            exec(format!("CREATE DATABASE {n}")).await;
+        }
+        // The admin URL with another database name.
+        let url_of = |name: &str| {
+            let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+            let base = &base[..base.rfind('/').unwrap()];
+            if query.is_empty() {
+                format!("{base}/{name}")
+            } else {
+                format!("{base}/{name}?{query}")
+            }
+        };
+        run(node.url.clone(), [url_of(&names[0]), url_of(&names[1])]).await;
+        for n in &names {
+            exec(format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)")).await;
+        }
+    });
+}
+
+async fn run(url: String, dbs: [String; 2]) {
     let seller = Client::connect_with_key(&url, None).await.unwrap();
     let seller2 = Client::connect_with_key(&url, Some(SELLER2)).await.unwrap();
     let buyer = Client::connect_with_key(&url, Some(BUYER)).await.unwrap();
@@ -158,11 +218,7 @@ async fn run(url: String) {
     buyer.buy(&m, U256::from(1), b8()).await.unwrap();
     seller.cancel(&m, U256::from(3)).await.unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    let pool = trustml_server::db::connect(db.to_str().unwrap())
-        .await
-        .unwrap();
+    let pool = trustml_server::db::connect(&dbs[0]).await.unwrap();
     let cfg = IndexerConfig {
         marketplace: m.marketplace,
         confirmations: 0,
@@ -176,10 +232,7 @@ async fn run(url: String) {
 
     // The same chain indexed again from scratch into another file, in batches of one block:
     // the same projections (re-split batches give the same database).
-    let db2 = dir.path().join("t2.db");
-    let pool2 = trustml_server::db::connect(db2.to_str().unwrap())
-        .await
-        .unwrap();
+    let pool2 = trustml_server::db::connect(&dbs[1]).await.unwrap();
     let (mut ix2, _) = Indexer::new(
         reader.clone(),
         pool2.clone(),
@@ -320,4 +373,6 @@ async fn run(url: String) {
     indexer::reindex(&pool).await.unwrap();
     assert_eq!(dump(&pool).await, rewound);
     server.abort();
+    pool.close().await;
+    pool2.close().await;
 }
