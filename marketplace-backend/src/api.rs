@@ -131,9 +131,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/listings/{id}", get(listing))
         .route("/api/v1/orders", get(orders))
         .route("/api/v1/orders/{id}", get(order))
+        .route("/api/v1/audits", get(audits))
+        .route("/api/v1/audits/{id}", get(audit))
         .fallback(|| async {
             ApiError::not_found(
-                "no such endpoint; see /api/v1/config, /listings, /orders, /indexer".into(),
+                "no such endpoint; see /api/v1/config, /listings, /orders, /audits, /indexer"
+                    .into(),
             )
         })
         .with_state(state)
@@ -357,4 +360,110 @@ async fn order(
             ApiError::not_found(format!("no order {id} (not placed, or not indexed yet)"))
         })?;
     Ok(Json(order_json(&row)?))
+}
+
+fn audit_json(r: &AnyRow) -> Result<Value, sqlx::Error> {
+    let num = r.try_get::<i64, _>("theta_num")?;
+    let den = r.try_get::<i64, _>("theta_den")?;
+    Ok(json!({
+        "id": r.try_get::<i64, _>("id")?,
+        "modelId": r.try_get::<String, _>("model_id")?,
+        "requester": r.try_get::<String, _>("requester")?,
+        "provider": r.try_get::<String, _>("provider")?,
+        "bounty": r.try_get::<String, _>("bounty")?,
+        "fee": r.try_get::<String, _>("fee")?,
+        "bond": r.try_get::<String, _>("bond")?,
+        "datasetRoot": r.try_get::<String, _>("dataset_root")?,
+        "datasetSize": r.try_get::<String, _>("dataset_size")?,
+        "numSamples": r.try_get::<i64, _>("num_samples")?,
+        "numBatches": r.try_get::<i64, _>("num_batches")?,
+        "theta": { "num": num, "den": den },
+        "acceptDeadline": r.try_get::<i64, _>("accept_deadline")?,
+        "proveWindow": r.try_get::<i64, _>("prove_window")?,
+        "status": r.try_get::<String, _>("status")?,
+        "acceptBlock": r.try_get::<Option<i64>, _>("accept_block")?,
+        "seed": r.try_get::<Option<String>, _>("seed")?,
+        "proveDeadline": r.try_get::<Option<i64>, _>("prove_deadline")?,
+        "batchesSubmitted": r.try_get::<i64, _>("batches_submitted")?,
+        "totalCorrect": r.try_get::<i64, _>("total_correct")?,
+        "outcome": r.try_get::<Option<String>, _>("outcome")?,
+        "samplesProven": r.try_get::<Option<String>, _>("samples_proven")?,
+        "createdTx": r.try_get::<String, _>("created_tx")?,
+        "finalizeTx": r.try_get::<Option<String>, _>("finalize_tx")?,
+    }))
+}
+
+/// `GET /audits` parameters.
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    /// Audits of this registry model id.
+    model: Option<String>,
+    /// `created`, `accepted`, `proving` or `finalized`.
+    status: Option<String>,
+}
+
+async fn audits(
+    State(s): State<AppState>,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> ApiResult<Value> {
+    let Query(q) = q?;
+    let mut sql = String::from("SELECT * FROM audits WHERE 1 = 1");
+    let mut binds = vec![];
+    if let Some(m) = &q.model {
+        if m.is_empty() || !m.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::bad_request(format!(
+                "model {m:?} is not a decimal model id"
+            )));
+        }
+        binds.push(Bind::Text(m.clone()));
+        sql += &format!(" AND model_id = ${}", binds.len());
+    }
+    if let Some(st) = &q.status {
+        if !["created", "accepted", "proving", "finalized"].contains(&st.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "status {st:?}: use created, accepted, proving or finalized"
+            )));
+        }
+        binds.push(Bind::Text(st.clone()));
+        sql += &format!(" AND status = ${}", binds.len());
+    }
+    sql += " ORDER BY id DESC LIMIT 200";
+    let rows = fetch(&s.pool, sql, binds).await?;
+    let items = rows.iter().map(audit_json).collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn audit(
+    State(s): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> ApiResult<Value> {
+    let Path(id) = id?;
+    let row = sqlx::query("SELECT * FROM audits WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&s.pool)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no audit {id} (not created, or not indexed yet)"))
+        })?;
+    let mut a = audit_json(&row)?;
+    let batches = sqlx::query(
+        "SELECT batch_idx, count, submitter, tx FROM audit_batches WHERE audit_id = $1 \
+         ORDER BY batch_idx",
+    )
+    .bind(id)
+    .fetch_all(&s.pool)
+    .await?;
+    a["batches"] = batches
+        .iter()
+        .map(|r| {
+            Ok(json!({
+                "index": r.try_get::<i64, _>("batch_idx")?,
+                "count": r.try_get::<i64, _>("count")?,
+                "submitter": r.try_get::<String, _>("submitter")?,
+                "tx": r.try_get::<String, _>("tx")?,
+            }))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?
+        .into();
+    Ok(Json(a))
 }

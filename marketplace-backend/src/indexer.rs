@@ -1,5 +1,6 @@
-//! The chain indexer: one task that copies the marketplace's logs into `chain_events` and
-//! keeps the projections (`listings`, `orders`) a function of those events alone.
+//! The chain indexer: one task that copies the logs of the marketplace (and the audit
+//! escrow, when given) into `chain_events` and keeps the projections (`listings`, `orders`,
+//! `audits`, `audit_batches`) a function of those events alone.
 //!
 //! Each step reads the logs of blocks `cursor+1 ..= min(head − confirmations, cursor+batch)`
 //! and applies them in **one database transaction** — events (idempotent by
@@ -41,6 +42,8 @@ pub enum IndexError {
 pub struct IndexerConfig {
     /// The `PromptMarketplace`.
     pub marketplace: Address,
+    /// The `AuditEscrow`, if audits are indexed too.
+    pub audit_escrow: Option<Address>,
     /// Blocks to wait before indexing a block (0 on Anvil).
     pub confirmations: u64,
     /// The first block to read (the deployment block, or 0).
@@ -83,11 +86,72 @@ fn dec(v: U256) -> String {
     v.to_string()
 }
 
-/// The event of a marketplace log, if it is one the projections use (others are stored
-/// with their name only).
-pub fn decode(log: &Log) -> Option<(String, Value)> {
+/// The event of a log (the two contracts share event signatures such as `Credited`, so the
+/// emitter decides), if it is one this index knows.
+pub fn decode(log: &Log, cfg: &IndexerConfig) -> Option<(String, Value)> {
+    if log.address() == cfg.marketplace {
+        decode_market(log)
+    } else if Some(log.address()) == cfg.audit_escrow {
+        decode_audit(log)
+    } else {
+        None
+    }
+}
+
+fn decode_audit(log: &Log) -> Option<(String, Value)> {
+    use trustml_chain::bindings::AuditEscrow as E;
     let t = *log.topic0()?;
     let d = &log.inner;
+    macro_rules! ev {
+        ($E:ident, |$e:ident| $json:expr) => {
+            if t == E::$E::SIGNATURE_HASH {
+                let $e = E::$E::decode_log(d).ok()?.data;
+                return Some((stringify!($E).to_string(), $json));
+            }
+        };
+    }
+    ev!(AuditCreated, |e| json!({
+        "auditId": dec(e.auditId), "modelId": dec(e.modelId),
+        "requester": format!("{:#x}", e.requester), "provider": format!("{:#x}", e.provider),
+        "bounty": dec(e.bounty), "numBatches": e.numBatches,
+        "datasetRoot": dec(e.terms.datasetRoot), "datasetSize": dec(e.terms.datasetSize),
+        "numSamples": e.terms.numSamples, "thetaNum": e.terms.thetaNum, "thetaDen": e.terms.thetaDen,
+        "fee": dec(e.terms.fee), "providerBond": dec(e.terms.providerBond),
+        "acceptDeadline": e.terms.acceptDeadline, "proveWindow": e.terms.proveWindow,
+        "seedCommitment": hex_of(e.terms.seedCommitment),
+    }));
+    ev!(AuditAccepted, |e| json!({
+        "auditId": dec(e.auditId), "provider": format!("{:#x}", e.provider),
+        "providerShare": hex_of(e.providerShare), "bond": dec(e.bond), "acceptBlock": e.acceptBlock,
+    }));
+    ev!(SeedRevealed, |e| json!({
+        "auditId": dec(e.auditId), "requesterSecret": hex_of(e.requesterSecret),
+        "seed": dec(e.seed), "proveDeadline": e.proveDeadline,
+    }));
+    ev!(BatchSubmitted, |e| json!({
+        "auditId": dec(e.auditId), "batchIdx": dec(e.batchIdx),
+        "submitter": format!("{:#x}", e.submitter), "count": dec(e.count),
+        "batchesSubmitted": e.batchesSubmitted, "totalCorrect": e.totalCorrect,
+    }));
+    ev!(AuditFinalized, |e| json!({
+        "auditId": dec(e.auditId),
+        "outcome": format!("{:?}", trustml_chain::audit::Outcome::from_code(e.outcome).ok()?),
+        "totalCorrect": e.totalCorrect, "samplesProven": dec(e.samplesProven),
+        "samplesRequired": dec(e.samplesRequired), "numSamples": e.numSamples,
+    }));
+    ev!(Credited, |e| json!({
+        "account": format!("{:#x}", e.account), "auditId": dec(e.auditId), "amount": dec(e.amount),
+    }));
+    ev!(Withdrawn, |e| json!({
+        "account": format!("{:#x}", e.account), "to": format!("{:#x}", e.to), "amount": dec(e.amount),
+    }));
+    None
+}
+
+fn decode_market(log: &Log) -> Option<(String, Value)> {
+    let t = *log.topic0()?;
+    let d = &log.inner;
+
     macro_rules! ev {
         ($E:ident, |$e:ident| $json:expr) => {
             if t == M::$E::SIGNATURE_HASH {
@@ -222,6 +286,84 @@ pub async fn apply(tx: &mut Transaction<'_, Any>, e: &Event, block: i64) -> sqlx
                 .execute(&mut **tx)
                 .await?;
         }
+        "AuditCreated" => {
+            sqlx::query(
+                "INSERT INTO audits (id, model_id, requester, provider, bounty, fee, bond, \
+                 dataset_root, dataset_size, num_samples, num_batches, theta_num, theta_den, \
+                 accept_deadline, prove_window, status, batches_submitted, total_correct, \
+                 created_tx) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                 $14, $15, 'created', 0, 0, $16) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(int(a, "auditId"))
+            .bind(s(a, "modelId"))
+            .bind(s(a, "requester"))
+            .bind(s(a, "provider"))
+            .bind(s(a, "bounty"))
+            .bind(s(a, "fee"))
+            .bind(s(a, "providerBond"))
+            .bind(s(a, "datasetRoot"))
+            .bind(s(a, "datasetSize"))
+            .bind(int(a, "numSamples"))
+            .bind(int(a, "numBatches"))
+            .bind(int(a, "thetaNum"))
+            .bind(int(a, "thetaDen"))
+            .bind(int(a, "acceptDeadline"))
+            .bind(int(a, "proveWindow"))
+            .bind(e.tx.clone())
+            .execute(&mut **tx)
+            .await?;
+        }
+        "AuditAccepted" => {
+            sqlx::query("UPDATE audits SET status = 'accepted', accept_block = $2 WHERE id = $1")
+                .bind(int(a, "auditId"))
+                .bind(int(a, "acceptBlock"))
+                .execute(&mut **tx)
+                .await?;
+        }
+        "SeedRevealed" => {
+            sqlx::query(
+                "UPDATE audits SET status = 'proving', seed = $2, prove_deadline = $3 WHERE id = $1",
+            )
+            .bind(int(a, "auditId"))
+            .bind(s(a, "seed"))
+            .bind(int(a, "proveDeadline"))
+            .execute(&mut **tx)
+            .await?;
+        }
+        "BatchSubmitted" => {
+            sqlx::query(
+                "INSERT INTO audit_batches (audit_id, batch_idx, count, submitter, tx) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (audit_id, batch_idx) DO NOTHING",
+            )
+            .bind(int(a, "auditId"))
+            .bind(int(a, "batchIdx"))
+            .bind(int(a, "count"))
+            .bind(s(a, "submitter"))
+            .bind(e.tx.clone())
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "UPDATE audits SET batches_submitted = $2, total_correct = $3 WHERE id = $1",
+            )
+            .bind(int(a, "auditId"))
+            .bind(int(a, "batchesSubmitted"))
+            .bind(int(a, "totalCorrect"))
+            .execute(&mut **tx)
+            .await?;
+        }
+        "AuditFinalized" => {
+            sqlx::query(
+                "UPDATE audits SET status = 'finalized', outcome = $2, total_correct = $3, \
+                 samples_proven = $4, finalize_tx = $5 WHERE id = $1",
+            )
+            .bind(int(a, "auditId"))
+            .bind(s(a, "outcome"))
+            .bind(int(a, "totalCorrect"))
+            .bind(s(a, "samplesProven"))
+            .bind(e.tx.clone())
+            .execute(&mut **tx)
+            .await?;
+        }
         _ => {}
     }
     Ok(())
@@ -237,10 +379,11 @@ pub async fn reindex(pool: &AnyPool) -> sqlx::Result<u64> {
 }
 
 async fn replay(tx: &mut Transaction<'_, Any>) -> sqlx::Result<usize> {
-    sqlx::query("DELETE FROM orders").execute(&mut **tx).await?;
-    sqlx::query("DELETE FROM listings")
-        .execute(&mut **tx)
-        .await?;
+    for table in ["audit_batches", "audits", "orders", "listings"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+            .execute(&mut **tx)
+            .await?;
+    }
     let rows = sqlx::query(
         "SELECT tx_hash, name, args, block_number FROM chain_events \
          ORDER BY block_number, log_index",
@@ -391,8 +534,10 @@ impl Indexer {
         let from = last + 1;
         loop {
             let to = target.min(last + self.batch);
+            let mut addresses = vec![self.cfg.marketplace];
+            addresses.extend(self.cfg.audit_escrow);
             let filter = Filter::new()
-                .address(self.cfg.marketplace)
+                .address(addresses)
                 .from_block(from)
                 .to_block(to);
             let logs = match self.client.provider().get_logs(&filter).await {
@@ -429,7 +574,8 @@ impl Indexer {
             ) else {
                 continue; // pending logs carry no position
             };
-            let (name, args) = decode(log).unwrap_or_else(|| ("unknown".into(), Value::Null));
+            let (name, args) =
+                decode(log, &self.cfg).unwrap_or_else(|| ("unknown".into(), Value::Null));
             let inserted = sqlx::query(
                 "INSERT INTO chain_events (tx_hash, log_index, block_number, block_hash, contract, \
                  name, args) VALUES ($1, $2, $3, $4, $5, $6, $7) \

@@ -7,6 +7,7 @@ use serde_json::json;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use trustml_chain::audit::AuditDeployment;
 use trustml_chain::market::MarketDeployment;
 use trustml_chain::Client;
 
@@ -25,6 +26,10 @@ pub struct ServeArgs {
     /// The marketplace's deployment record (`trustml market deploy` writes it).
     #[arg(long, env = "TRUSTML_MARKET", default_value = "market.json")]
     pub market: PathBuf,
+    /// The audit escrow's deployment record (`trustml audit deploy` writes it); audits are
+    /// indexed when given.
+    #[arg(long, env = "TRUSTML_AUDITS")]
+    pub audits: Option<PathBuf>,
     /// Address to listen on (127.0.0.1 keeps it local).
     #[arg(long, env = "TRUSTML_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -78,11 +83,31 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             args.market.display()
         );
     }
+    let escrow = match &args.audits {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| {
+                format!("reading {} (`trustml audit deploy` writes it)", p.display())
+            })?;
+            let d: AuditDeployment = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not an audit escrow record", p.display()))?;
+            if d.chain_id != market.chain_id {
+                bail!(
+                    "{} is on chain {}, the marketplace on chain {}",
+                    p.display(),
+                    d.chain_id,
+                    market.chain_id
+                );
+            }
+            Some(d.escrow)
+        }
+        None => None,
+    };
     let (indexer, status) = Indexer::new(
         client,
         pool.clone(),
         IndexerConfig {
             marketplace: market.marketplace,
+            audit_escrow: escrow,
             confirmations: args.confirmations,
             from_block: args.from_block,
             max_batch: args.max_batch,
@@ -98,6 +123,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             contracts: json!({
                 "marketplace": format!("{:#x}", market.marketplace),
                 "registry": format!("{:#x}", market.registry),
+                "auditEscrow": escrow.map(|e| format!("{e:#x}")),
             }),
             confirmations: args.confirmations,
         },

@@ -1,17 +1,19 @@
 //! The indexer and `/api/v1` against a real Anvil and a real SQLite file — and the same on
 //! Postgres when `TRUSTML_TEST_POSTGRES` names one (no mocks of either): a
-//! marketplace with accept-all verifiers, listings and a purchase; the API's listings (filters,
-//! sorts, keyset pages), orders and errors; a batch applied twice changes nothing; the
-//! projections equal a fresh `reindex`; a reverted chain (a reorg) is rewound.
+//! marketplace and an audit escrow with accept-all verifiers, listings, a purchase and a whole
+//! audit; the API's listings (filters, sorts, keyset pages), orders, audits and errors;
+//! re-split batches give the same database; the projections equal a fresh `reindex`; a
+//! reverted chain (a reorg) is rewound.
 //!
 //! Skipped, with a note, only when node_modules is absent (CI runs `npm ci` first).
 
-use alloy::primitives::U256;
+use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use trustml_chain::anvil::Anvil;
+use trustml_chain::audit::AuditRequest;
 use trustml_chain::market::{CircuitArtifacts, MarketDeployment, MarketParams};
 use trustml_chain::Client;
 use trustml_server::api::{self, AppState, PublicConfig};
@@ -98,6 +100,10 @@ async fn dump(pool: &sqlx::AnyPool) -> Vec<String> {
             "orders",
             "id, listing_id, buyer, amount, status, purchase_tx",
         ),
+        (
+            "audits",
+            "id, model_id, status, outcome, total_correct, batches_submitted, seed",
+        ),
     ] {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {cols} FROM {t} ORDER BY id"
@@ -109,7 +115,8 @@ async fn dump(pool: &sqlx::AnyPool) -> Vec<String> {
             let mut line = t.to_string();
             for i in 0..r.len() {
                 let v: String = r
-                    .try_get::<String, _>(i)
+                    .try_get::<Option<String>, _>(i)
+                    .map(|x| x.unwrap_or_else(|| "NULL".into()))
                     .or_else(|_| r.try_get::<i64, _>(i).map(|x| x.to_string()))
                     .unwrap();
                 line += &format!(" {v}");
@@ -218,9 +225,70 @@ async fn run(url: String, dbs: [String; 2]) {
     buyer.buy(&m, U256::from(1), b8()).await.unwrap();
     seller.cancel(&m, U256::from(3)).await.unwrap();
 
+    // An audit, start to finish: the registry owner registers an accept-all audit circuit
+    // (b = 2, d = 4), the second seller its model; the buyer requests 4 samples at θ = 1/2.
+    let ad = seller.deploy_audit().await.unwrap();
+    let code = hex::decode(ACCEPT_ALL).unwrap();
+    let circuit = seller
+        .deploy_audit_circuit(
+            &ad,
+            CircuitArtifacts {
+                verifier: &code,
+                num_public_inputs: 6,
+                proof_len: PROOF_LEN,
+                vk_digest: [3; 32],
+            },
+            2,
+            4,
+            1_000_000,
+        )
+        .await
+        .unwrap();
+    let model = seller2
+        .register_audit_model(&ad, circuit.circuit_id, U256::from(12345))
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let now = buyer.block_timestamp().await.unwrap();
+    let request = AuditRequest {
+        model_id: model,
+        dataset_root: U256::from(777),
+        dataset_size: U256::from(10),
+        num_samples: 4,
+        theta_num: 1,
+        theta_den: 2,
+        bounty: gwei(1000),
+        fee: gwei(100),
+        provider_bond: gwei(500),
+        accept_deadline: now + 3600,
+        prove_window: 3600,
+    };
+    let secret = B256::repeat_byte(7);
+    let audit = buyer
+        .create_audit(&ad, &request, secret)
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    seller2
+        .accept_audit(&ad, audit, B256::repeat_byte(9))
+        .await
+        .unwrap();
+    buyer.anvil_mine(1).await.unwrap();
+    buyer.reveal_seed(&ad, audit, secret).await.unwrap();
+    for i in 0..2 {
+        seller2
+            .submit_batch(&ad, audit, i, 2 - i, &proof)
+            .await
+            .unwrap();
+    }
+    buyer.finalize_audit(&ad, audit).await.unwrap();
+
     let pool = trustml_server::db::connect(&dbs[0]).await.unwrap();
     let cfg = IndexerConfig {
         marketplace: m.marketplace,
+        audit_escrow: Some(ad.escrow),
         confirmations: 0,
         from_block: 0,
         max_batch: 3, // several batches over this short chain
@@ -244,7 +312,7 @@ async fn run(url: String, dbs: [String; 2]) {
     catch_up(&mut ix2, &reader).await;
     let before = dump(&pool).await;
     assert_eq!(dump(&pool2).await, before);
-    assert_eq!(before.len(), 4, "{before:?}");
+    assert_eq!(before.len(), 5, "{before:?}");
     // Replaying the stored events gives the same projections.
     let n = indexer::reindex(&pool).await.unwrap();
     assert!(n >= 5, "{n} events");
@@ -323,6 +391,37 @@ async fn run(url: String, dbs: [String; 2]) {
     let (_, v) = get(&base, &format!("/api/v1/orders?buyer={buyer_addr}")).await;
     assert_eq!(ids(&v), vec![1]);
 
+    // The audit: finalized, passed with 3 of 4, its batches.
+    let (s, v) = get(&base, "/api/v1/audits").await;
+    assert_eq!((s, ids(&v)), (200, vec![1]), "{v}");
+    let (s, v) = get(&base, "/api/v1/audits/1").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (
+            v["status"].as_str(),
+            v["outcome"].as_str(),
+            v["totalCorrect"].as_i64()
+        ),
+        (Some("finalized"), Some("Passed"), Some(3)),
+        "{v}"
+    );
+    let counts: Vec<i64> = v["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts, vec![2, 1]);
+    assert_eq!(v["provider"], format!("{:#x}", seller2.sender().unwrap()));
+    let (_, v) = get(
+        &base,
+        &format!("/api/v1/audits?model={model}&status=finalized"),
+    )
+    .await;
+    assert_eq!(ids(&v), vec![1]);
+    let (_, v) = get(&base, "/api/v1/audits?status=proving").await;
+    assert_eq!(ids(&v), Vec::<i64>::new());
+
     // Errors: JSON, a stable code, the right status.
     for (path, status, code) in [
         ("/api/v1/listings/99", 404, "not_found"),
@@ -333,6 +432,9 @@ async fn run(url: String, dbs: [String; 2]) {
         ("/api/v1/listings?seller=0x12", 400, "bad_request"),
         ("/api/v1/listings?cursor=garbage", 400, "bad_request"),
         ("/api/v1/orders/7", 404, "not_found"),
+        ("/api/v1/audits/2", 404, "not_found"),
+        ("/api/v1/audits?status=done", 400, "bad_request"),
+        ("/api/v1/audits?model=x", 400, "bad_request"),
         ("/api/v1/nope", 404, "not_found"),
     ] {
         let (s, v) = get(&base, path).await;
