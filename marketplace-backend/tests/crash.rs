@@ -1,0 +1,207 @@
+//! `kill -9` of the real `trustml-server` binary while it indexes, several times, then a
+//! restart that catches up: no event lost or duplicated — the database equals a fresh index of
+//! the same chain. (Each batch is one transaction, so a kill lands before or after it.)
+//!
+//! Skipped, with a note, only when node_modules is absent (CI runs `npm ci` first).
+
+use alloy::primitives::U256;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use trustml_chain::anvil::Anvil;
+use trustml_chain::market::{CircuitArtifacts, MarketParams};
+use trustml_chain::Client;
+use trustml_server::indexer::{self, Indexer, IndexerConfig};
+
+const ACCEPT_ALL: &str = "600060005360016000f3";
+const PROOF_LEN: usize = 96;
+const LISTINGS: u64 = 120;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Starts the server; returns it and its base URL (read from its first stdout line).
+fn start(db: &Path, market: &Path, rpc: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trustml-server"))
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "--market",
+            market.to_str().unwrap(),
+        ])
+        .args(["--rpc-url", rpc, "--listen", "127.0.0.1:0"])
+        .args(["--max-batch", "1", "--poll-ms", "20"])
+        .env("TRUSTML_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start trustml-server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("trustml-server: ")
+        .and_then(|u| u.strip_suffix("/api/v1/config"))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+async fn rows(pool: &sqlx::AnyPool) -> Vec<String> {
+    use sqlx::Row;
+    let q = "SELECT id, seller, price, active, sales FROM listings ORDER BY id";
+    let mut out = vec![];
+    for r in sqlx::query(q).fetch_all(pool).await.unwrap() {
+        out.push(format!(
+            "{} {} {} {} {}",
+            r.try_get::<i64, _>(0).unwrap(),
+            r.try_get::<String, _>(1).unwrap(),
+            r.try_get::<String, _>(2).unwrap(),
+            r.try_get::<i64, _>(3).unwrap(),
+            r.try_get::<i64, _>(4).unwrap()
+        ));
+    }
+    let n = sqlx::query("SELECT COUNT(*) FROM chain_events")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .try_get::<i64, _>(0)
+        .unwrap();
+    out.push(format!("events {n}"));
+    out
+}
+
+#[test]
+fn kill_9_while_indexing_loses_and_repeats_nothing() {
+    let Some(node) = Anvil::start(&repo_root()) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: anvil did not start (is node_modules installed? `npm ci`)"
+        );
+        println!("NOTE: node_modules/@foundry-rs/anvil-linux-amd64 is missing (run `npm ci` at the repo root); skipping");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = node.url.clone();
+    let c = rt.block_on(Client::connect_with_key(&url, None)).unwrap();
+    let code = hex::decode(ACCEPT_ALL).unwrap();
+    let art = |d: u8| CircuitArtifacts {
+        verifier: &code,
+        num_public_inputs: if d == 1 { 3 } else { 8 },
+        proof_len: PROOF_LEN,
+        vk_digest: [d; 32],
+    };
+    let m = rt
+        .block_on(c.deploy_market(
+            art(1),
+            art(2),
+            &MarketParams {
+                fee_recipient: None,
+                fee_bps: 0,
+                delivery_window: 3600,
+                reveal_window: 600,
+                verifier_gas_limit: 1_000_000,
+            },
+        ))
+        .unwrap();
+    let proof = vec![0u8; PROOF_LEN];
+    for i in 0..LISTINGS {
+        rt.block_on(c.list(
+            &m,
+            U256::from(i),
+            U256::from(i),
+            U256::from(1000 + i),
+            &proof,
+        ))
+        .unwrap();
+    }
+    let market = dir.path().join("market.json");
+    std::fs::write(&market, serde_json::to_string(&m).unwrap()).unwrap();
+    let db = dir.path().join("crash.db");
+
+    // Kill it five times at different points of the catch-up, then let one run finish.
+    let head = rt
+        .block_on(alloy::providers::Provider::get_block_number(c.provider()))
+        .unwrap();
+    let cursor_now = || {
+        rt.block_on(async {
+            let p = trustml_server::db::connect(db.to_str().unwrap())
+                .await
+                .unwrap();
+            let c = indexer::cursor(&p).await.unwrap().map_or(0, |c| c.0);
+            p.close().await;
+            c
+        })
+    };
+    let mut cursors = vec![];
+    for wait_ms in [30u64, 20, 45, 25, 60] {
+        let (mut child, _) = start(&db, &market, &url);
+        std::thread::sleep(Duration::from_millis(wait_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        cursors.push(cursor_now());
+    }
+    // Some kills landed mid-catch-up: batches applied, not all.
+    assert!(
+        cursors.iter().any(|&c| c > 0 && c < head),
+        "cursors {cursors:?} of {head} after the kills"
+    );
+    let (mut child, base) = start(&db, &market, &url);
+    let t = Instant::now();
+    loop {
+        let v: serde_json::Value = rt
+            .block_on(async {
+                reqwest::get(format!("{base}/api/v1/indexer"))
+                    .await?
+                    .json()
+                    .await
+            })
+            .unwrap();
+        if v["cursor"].as_u64() == Some(head) {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "no catch-up: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    rt.block_on(async {
+        let crashed = trustml_server::db::connect(db.to_str().unwrap())
+            .await
+            .unwrap();
+        let fresh_db = dir.path().join("fresh.db");
+        let fresh = trustml_server::db::connect(fresh_db.to_str().unwrap())
+            .await
+            .unwrap();
+        let reader = Client::connect(&url).await.unwrap();
+        let (mut ix, _) = Indexer::new(
+            reader,
+            fresh.clone(),
+            IndexerConfig {
+                marketplace: m.marketplace,
+                audit_escrow: None,
+                confirmations: 0,
+                from_block: 0,
+                max_batch: 1000,
+                poll: Duration::from_millis(10),
+            },
+        );
+        while indexer::cursor(&fresh).await.unwrap().map(|c| c.0) != Some(head) {
+            ix.step().await.unwrap();
+        }
+        let got = rows(&crashed).await;
+        assert_eq!(got.len() as u64, LISTINGS + 1);
+        assert_eq!(got.last().unwrap(), &format!("events {LISTINGS}"));
+        assert_eq!(got, rows(&fresh).await);
+    });
+}
