@@ -2,6 +2,10 @@
 //! `{"error": {"code", "message"}}` with the right status; the server keeps running.
 
 use crate::indexer::{price_key, Status};
+use crate::schema::{
+    Audit, AuditBatch, AuditList, ErrorBody, ErrorDetail, IndexerStatus, Listing, ListingPage,
+    Order, OrderList,
+};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -9,20 +13,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use tokio::sync::watch;
+use utoipa::OpenApi;
 
 /// What `/api/v1/config` tells a page: the chain and the contracts.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublicConfig {
     /// The chain id.
     pub chain_id: u64,
     /// The RPC URL a browser should use.
     pub rpc_url: String,
-    /// Contract addresses by name.
+    /// Contract addresses by name (`marketplace`, `registry`, `auditEscrow`).
+    #[schema(value_type = Object)]
     pub contracts: Value,
     /// Confirmations the indexer waits for.
     pub confirmations: u64,
@@ -95,7 +101,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
             self.status,
-            Json(json!({ "error": { "code": self.code, "message": self.message } })),
+            Json(ErrorBody {
+                error: ErrorDetail {
+                    code: self.code.into(),
+                    message: self.message,
+                },
+            }),
         )
             .into_response()
     }
@@ -133,49 +144,41 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders/{id}", get(order))
         .route("/api/v1/audits", get(audits))
         .route("/api/v1/audits/{id}", get(audit))
+        .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async {
             ApiError::not_found(
-                "no such endpoint; see /api/v1/config, /listings, /orders, /audits, /indexer"
-                    .into(),
+                "no such endpoint; the API is described at /api/v1/openapi.json".into(),
             )
         })
         .with_state(state)
 }
 
+/// The chain, RPC URL and contract addresses a page should use.
+#[utoipa::path(get, path = "/api/v1/config", responses((status = 200, body = PublicConfig)))]
 async fn config(State(s): State<AppState>) -> Json<PublicConfig> {
     Json(s.config.clone())
 }
 
-async fn indexer(State(s): State<AppState>) -> Json<Value> {
+/// Where the indexer is: its cursor, the chain's head and the lag between them.
+#[utoipa::path(get, path = "/api/v1/indexer", responses((status = 200, body = IndexerStatus)))]
+async fn indexer(State(s): State<AppState>) -> Json<IndexerStatus> {
     let st = s.status.borrow().clone();
-    Json(json!({
-        "cursor": st.cursor,
-        "head": st.head,
-        "lag": st.head.saturating_sub(st.cursor),
-        "confirmations": s.config.confirmations,
-    }))
+    Json(IndexerStatus {
+        cursor: st.cursor,
+        head: st.head,
+        lag: st.head.saturating_sub(st.cursor),
+        confirmations: s.config.confirmations,
+    })
 }
 
-fn listing_json(r: &AnyRow) -> Result<Value, sqlx::Error> {
-    Ok(json!({
-        "id": r.try_get::<i64, _>("id")?,
-        "seller": r.try_get::<String, _>("seller")?,
-        "listingCircuitId": r.try_get::<String, _>("listing_circuit")?,
-        "deliveryCircuitId": r.try_get::<String, _>("delivery_circuit")?,
-        "commitment": r.try_get::<String, _>("commitment")?,
-        "outputHash": r.try_get::<String, _>("output_hash")?,
-        "price": r.try_get::<String, _>("price")?,
-        "active": r.try_get::<i64, _>("active")? == 1,
-        "sales": r.try_get::<i64, _>("sales")?,
-        "listedBlock": r.try_get::<i64, _>("listed_block")?,
-        "listedTx": r.try_get::<String, _>("listed_tx")?,
-        // The listing proof was checked by the contract in the `list` transaction.
-        "verified": true,
-    }))
+/// The OpenAPI 3 document of this API.
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
 }
 
 /// `GET /listings` parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListingQuery {
     /// Only this seller's listings (0x address).
     seller: Option<String>,
@@ -189,10 +192,13 @@ pub struct ListingQuery {
     cursor: Option<String>,
 }
 
+/// Listings, filtered, sorted and paged by a keyset cursor.
+#[utoipa::path(get, path = "/api/v1/listings", params(ListingQuery), responses(
+    (status = 200, body = ListingPage), (status = 400, body = ErrorBody)))]
 async fn listings(
     State(s): State<AppState>,
     q: Result<Query<ListingQuery>, QueryRejection>,
-) -> ApiResult<Value> {
+) -> ApiResult<ListingPage> {
     let Query(q) = q?;
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
@@ -257,24 +263,27 @@ async fn listings(
     let items = rows
         .iter()
         .take(limit as usize)
-        .map(listing_json)
+        .map(Listing::from_row)
         .collect::<Result<Vec<_>, _>>()?;
     let next = more.then(|| {
         let last = &items[items.len() - 1];
         let k = if key == "id" {
             "id".to_string()
         } else {
-            price_key(last["price"].as_str().unwrap_or("0"))
+            price_key(&last.price)
         };
-        format!("{k}:{}", last["id"])
+        format!("{k}:{}", last.id)
     });
-    Ok(Json(json!({ "items": items, "next": next })))
+    Ok(Json(ListingPage { items, next }))
 }
 
+/// One listing, with its orders counted by status.
+#[utoipa::path(get, path = "/api/v1/listings/{id}", params(("id" = i64, Path, description = "listing id")),
+    responses((status = 200, body = Listing), (status = 404, body = ErrorBody)))]
 async fn listing(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
-) -> ApiResult<Value> {
+) -> ApiResult<Listing> {
     let Path(id) = id?;
     let row = sqlx::query("SELECT * FROM listings WHERE id = $1")
         .bind(id)
@@ -283,39 +292,24 @@ async fn listing(
         .ok_or_else(|| {
             ApiError::not_found(format!("no listing {id} (not listed, or not indexed yet)"))
         })?;
-    let mut l = listing_json(&row)?;
+    let mut l = Listing::from_row(&row)?;
     let orders = sqlx::query(
         "SELECT status, COUNT(*) AS n FROM orders WHERE listing_id = $1 GROUP BY status",
     )
     .bind(id)
     .fetch_all(&s.pool)
     .await?;
-    let mut by = serde_json::Map::new();
+    let mut by = std::collections::BTreeMap::new();
     for r in orders {
-        by.insert(r.try_get("status")?, json!(r.try_get::<i64, _>("n")?));
+        by.insert(r.try_get("status")?, r.try_get::<i64, _>("n")?);
     }
-    l["orders"] = Value::Object(by);
+    l.orders = Some(by);
     Ok(Json(l))
 }
 
-fn order_json(r: &AnyRow) -> Result<Value, sqlx::Error> {
-    Ok(json!({
-        "id": r.try_get::<i64, _>("id")?,
-        "listingId": r.try_get::<i64, _>("listing_id")?,
-        "buyer": r.try_get::<String, _>("buyer")?,
-        "buyerKey": { "x": r.try_get::<String, _>("pk_x")?, "y": r.try_get::<String, _>("pk_y")? },
-        "amount": r.try_get::<String, _>("amount")?,
-        "deadline": r.try_get::<i64, _>("deadline")?,
-        "status": r.try_get::<String, _>("status")?,
-        "deliveryDigest": r.try_get::<Option<String>, _>("delivery_digest")?,
-        "revealDeadline": r.try_get::<Option<i64>, _>("reveal_deadline")?,
-        "purchaseTx": r.try_get::<String, _>("purchase_tx")?,
-        "settleTx": r.try_get::<Option<String>, _>("settle_tx")?,
-    }))
-}
-
 /// `GET /orders` parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrderQuery {
     /// Orders of this buyer.
     buyer: Option<String>,
@@ -323,10 +317,13 @@ pub struct OrderQuery {
     listing: Option<i64>,
 }
 
+/// Orders of a buyer or a listing, newest first (at most 200).
+#[utoipa::path(get, path = "/api/v1/orders", params(OrderQuery), responses(
+    (status = 200, body = OrderList), (status = 400, body = ErrorBody)))]
 async fn orders(
     State(s): State<AppState>,
     q: Result<Query<OrderQuery>, QueryRejection>,
-) -> ApiResult<Value> {
+) -> ApiResult<OrderList> {
     let Query(q) = q?;
     let mut sql = String::from("SELECT * FROM orders WHERE 1 = 1");
     let mut binds = vec![];
@@ -343,14 +340,20 @@ async fn orders(
     }
     sql += " ORDER BY id DESC LIMIT 200";
     let rows = fetch(&s.pool, sql, binds).await?;
-    let items = rows.iter().map(order_json).collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(json!({ "items": items })))
+    let items = rows
+        .iter()
+        .map(Order::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(OrderList { items }))
 }
 
+/// One order.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", params(("id" = i64, Path, description = "order id")),
+    responses((status = 200, body = Order), (status = 404, body = ErrorBody)))]
 async fn order(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
-) -> ApiResult<Value> {
+) -> ApiResult<Order> {
     let Path(id) = id?;
     let row = sqlx::query("SELECT * FROM orders WHERE id = $1")
         .bind(id)
@@ -359,42 +362,12 @@ async fn order(
         .ok_or_else(|| {
             ApiError::not_found(format!("no order {id} (not placed, or not indexed yet)"))
         })?;
-    Ok(Json(order_json(&row)?))
-}
-
-fn audit_json(r: &AnyRow) -> Result<Value, sqlx::Error> {
-    let num = r.try_get::<i64, _>("theta_num")?;
-    let den = r.try_get::<i64, _>("theta_den")?;
-    Ok(json!({
-        "id": r.try_get::<i64, _>("id")?,
-        "modelId": r.try_get::<String, _>("model_id")?,
-        "requester": r.try_get::<String, _>("requester")?,
-        "provider": r.try_get::<String, _>("provider")?,
-        "bounty": r.try_get::<String, _>("bounty")?,
-        "fee": r.try_get::<String, _>("fee")?,
-        "bond": r.try_get::<String, _>("bond")?,
-        "datasetRoot": r.try_get::<String, _>("dataset_root")?,
-        "datasetSize": r.try_get::<String, _>("dataset_size")?,
-        "numSamples": r.try_get::<i64, _>("num_samples")?,
-        "numBatches": r.try_get::<i64, _>("num_batches")?,
-        "theta": { "num": num, "den": den },
-        "acceptDeadline": r.try_get::<i64, _>("accept_deadline")?,
-        "proveWindow": r.try_get::<i64, _>("prove_window")?,
-        "status": r.try_get::<String, _>("status")?,
-        "acceptBlock": r.try_get::<Option<i64>, _>("accept_block")?,
-        "seed": r.try_get::<Option<String>, _>("seed")?,
-        "proveDeadline": r.try_get::<Option<i64>, _>("prove_deadline")?,
-        "batchesSubmitted": r.try_get::<i64, _>("batches_submitted")?,
-        "totalCorrect": r.try_get::<i64, _>("total_correct")?,
-        "outcome": r.try_get::<Option<String>, _>("outcome")?,
-        "samplesProven": r.try_get::<Option<String>, _>("samples_proven")?,
-        "createdTx": r.try_get::<String, _>("created_tx")?,
-        "finalizeTx": r.try_get::<Option<String>, _>("finalize_tx")?,
-    }))
+    Ok(Json(Order::from_row(&row)?))
 }
 
 /// `GET /audits` parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Audits of this registry model id.
     model: Option<String>,
@@ -402,10 +375,13 @@ pub struct AuditQuery {
     status: Option<String>,
 }
 
+/// Audits, newest first (at most 200).
+#[utoipa::path(get, path = "/api/v1/audits", params(AuditQuery), responses(
+    (status = 200, body = AuditList), (status = 400, body = ErrorBody)))]
 async fn audits(
     State(s): State<AppState>,
     q: Result<Query<AuditQuery>, QueryRejection>,
-) -> ApiResult<Value> {
+) -> ApiResult<AuditList> {
     let Query(q) = q?;
     let mut sql = String::from("SELECT * FROM audits WHERE 1 = 1");
     let mut binds = vec![];
@@ -429,14 +405,20 @@ async fn audits(
     }
     sql += " ORDER BY id DESC LIMIT 200";
     let rows = fetch(&s.pool, sql, binds).await?;
-    let items = rows.iter().map(audit_json).collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(json!({ "items": items })))
+    let items = rows
+        .iter()
+        .map(Audit::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(AuditList { items }))
 }
 
+/// One audit with its proven batches.
+#[utoipa::path(get, path = "/api/v1/audits/{id}", params(("id" = i64, Path, description = "audit id")),
+    responses((status = 200, body = Audit), (status = 404, body = ErrorBody)))]
 async fn audit(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
-) -> ApiResult<Value> {
+) -> ApiResult<Audit> {
     let Path(id) = id?;
     let row = sqlx::query("SELECT * FROM audits WHERE id = $1")
         .bind(id)
@@ -445,7 +427,7 @@ async fn audit(
         .ok_or_else(|| {
             ApiError::not_found(format!("no audit {id} (not created, or not indexed yet)"))
         })?;
-    let mut a = audit_json(&row)?;
+    let mut a = Audit::from_row(&row)?;
     let batches = sqlx::query(
         "SELECT batch_idx, count, submitter, tx FROM audit_batches WHERE audit_id = $1 \
          ORDER BY batch_idx",
@@ -453,17 +435,29 @@ async fn audit(
     .bind(id)
     .fetch_all(&s.pool)
     .await?;
-    a["batches"] = batches
-        .iter()
-        .map(|r| {
-            Ok(json!({
-                "index": r.try_get::<i64, _>("batch_idx")?,
-                "count": r.try_get::<i64, _>("count")?,
-                "submitter": r.try_get::<String, _>("submitter")?,
-                "tx": r.try_get::<String, _>("tx")?,
-            }))
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?
-        .into();
+    a.batches = Some(
+        batches
+            .iter()
+            .map(|r| {
+                Ok(AuditBatch {
+                    index: r.try_get("batch_idx")?,
+                    count: r.try_get("count")?,
+                    submitter: r.try_get("submitter")?,
+                    tx: r.try_get("tx")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?,
+    );
     Ok(Json(a))
 }
+
+/// The OpenAPI document: every route above, with its parameters and bodies.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "trustml-server",
+        description = "The trustml dApp's read API: the indexed marketplace and audit escrow."
+    ),
+    paths(config, indexer, listings, listing, orders, order, audits, audit)
+)]
+pub struct ApiDoc;

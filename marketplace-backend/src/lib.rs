@@ -3,7 +3,8 @@
 //! * [`db`] — SQLite (default, one file) or Postgres through the same queries and migrations;
 //! * [`indexer`] — the marketplace's logs into `chain_events`, and the projections (`listings`,
 //!   `orders`) replayed from them, one database transaction per batch, reorgs rewound;
-//! * [`api`] — `/api/v1`, JSON only, errors with a stable code.
+//! * [`api`] — `/api/v1`, JSON only, errors with a stable code; its OpenAPI document at
+//!   `/api/v1/openapi.json` is derived from the [`schema`] types the handlers return.
 //!
 //! The server never signs: it reads the chain through `trustml_chain::Client`, the client
 //! the CLI uses.
@@ -11,4 +12,5 @@
 pub mod api;
 pub mod db;
 pub mod indexer;
+pub mod schema;
 pub mod server;

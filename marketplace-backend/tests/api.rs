@@ -335,6 +335,33 @@ async fn run(url: String, dbs: [String; 2]) {
         axum::serve(listener, api::router(state)).await.unwrap();
     });
 
+    // The OpenAPI document describes every route.
+    let (s, v) = get(&base, "/api/v1/openapi.json").await;
+    assert_eq!(s, 200);
+    let mut paths: Vec<&str> = v["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/api/v1/audits",
+            "/api/v1/audits/{id}",
+            "/api/v1/config",
+            "/api/v1/indexer",
+            "/api/v1/listings",
+            "/api/v1/listings/{id}",
+            "/api/v1/orders",
+            "/api/v1/orders/{id}",
+        ]
+    );
+    assert!(
+        v["components"]["schemas"]["Listing"]["properties"]["price"].is_object(),
+        "{v}"
+    );
     let (s, v) = get(&base, "/api/v1/config").await;
     assert_eq!((s, v["chainId"].as_u64()), (200, Some(31337)));
     let (s, v) = get(&base, "/api/v1/indexer").await;
