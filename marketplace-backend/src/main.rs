@@ -3,9 +3,10 @@
 use clap::{Parser, Subcommand};
 use trustml_server::server::{serve, ServeArgs};
 
-/// The service behind the trustml dApp: indexes the marketplace contract into a database
-/// (SQLite file by default, Postgres by URL) and serves /api/v1 (listings, orders, indexer
-/// status, chain config) as JSON. It never holds a key.
+/// The service behind the trustml dApp: indexes the marketplace (and, with --audits, the
+/// audit escrow) into a database (SQLite file by default, Postgres by URL) and serves
+/// /api/v1 (listings, orders, audits, indexer status, chain config; described at
+/// /api/v1/openapi.json) as JSON. It never holds a key.
 ///
 /// Quick start on a local Anvil: `trustml market deploy …` writes market.json; then
 /// `trustml-server` (defaults: ./trustml.db, http://127.0.0.1:8545, 127.0.0.1:8080).
@@ -20,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Rebuild every projection (listings, orders) from the stored chain events, then exit.
+    /// Rebuild every projection (listings, orders, audits) from the stored chain events, then
+    /// exit.
     Reindex {
         /// The database.
         #[arg(long, env = "TRUSTML_DB", default_value = "trustml.db")]
