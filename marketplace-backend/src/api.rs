@@ -1,7 +1,7 @@
 //! `/api/v1`: read-only JSON over the indexed chain state. Every error is JSON
 //! `{"error": {"code", "message"}}` with the right status; the server keeps running.
 
-use crate::indexer::{price_key, Status};
+use crate::indexer::{price_key, Status, StreamEvent};
 use crate::schema::{
     Audit, AuditBatch, AuditList, ErrorBody, ErrorDetail, IndexerStatus, Listing, ListingPage,
     Order, OrderList,
@@ -43,6 +43,8 @@ pub struct AppState {
     pub config: PublicConfig,
     /// The indexer's position.
     pub status: watch::Receiver<Status>,
+    /// Events as the indexer applies them (`/api/v1/events`).
+    pub events: tokio::sync::broadcast::Sender<StreamEvent>,
 }
 
 /// An API error: a status, a stable code and a message that says what to do.
@@ -145,6 +147,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audits", get(audits))
         .route("/api/v1/audits/{id}", get(audit))
         .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/events", get(events))
         .fallback(|| async {
             ApiError::not_found(
                 "no such endpoint; the API is described at /api/v1/openapi.json".into(),
@@ -458,6 +461,104 @@ async fn audit(
         title = "trustml-server",
         description = "The trustml dApp's read API: the indexed marketplace and audit escrow."
     ),
-    paths(config, indexer, listings, listing, orders, order, audits, audit)
+    paths(
+        config, indexer, listings, listing, orders, order, audits, audit, events
+    )
 )]
 pub struct ApiDoc;
+
+#[utoipa::path(get, path = "/api/v1/events",
+    params(("Last-Event-ID" = Option<String>, Header, description = "resume after this id (block-logIndex)")),
+    responses((status = 200, description = "text/event-stream: one event per applied chain event, its data a StreamEvent",
+        content_type = "text/event-stream", body = StreamEvent), (status = 400, body = ErrorBody)))]
+/// `GET /api/v1/events`: Server-Sent Events, one per applied chain event (`event:` its name,
+/// `id:` `block-logIndex`, `data:` the [`StreamEvent`] as JSON). With `Last-Event-ID` (what
+/// `EventSource` sends on reconnect) the stored events after that id come first, then live
+/// ones; nothing is sent twice.
+async fn events(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<
+    axum::response::Sse<
+        impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    // Subscribe before reading the backlog, so no event falls between the two.
+    let live = s.events.subscribe();
+    let after = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(parse_event_id(v.to_str().unwrap_or("")).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Last-Event-ID {v:?} is not an id of this stream (block-logIndex)"
+            ))
+        })?),
+    };
+    let mut backlog = vec![];
+    if let Some((b, i)) = after {
+        let rows = sqlx::query(
+            "SELECT tx_hash, log_index, block_number, contract, name, args FROM chain_events \
+             WHERE block_number > $1 OR (block_number = $1 AND log_index > $2) \
+             ORDER BY block_number, log_index LIMIT 10000",
+        )
+        .bind(b as i64)
+        .bind(i as i64)
+        .fetch_all(&s.pool)
+        .await?;
+        for r in rows {
+            let block = r.try_get::<i64, _>("block_number")? as u64;
+            let idx = r.try_get::<i64, _>("log_index")?;
+            backlog.push(StreamEvent {
+                id: format!("{block}-{idx}"),
+                contract: r.try_get("contract")?,
+                name: r.try_get("name")?,
+                tx: r.try_get("tx_hash")?,
+                block,
+                args: serde_json::from_str(&r.try_get::<String, _>("args")?).unwrap_or(Value::Null),
+            });
+        }
+    }
+    let last = backlog.last().and_then(|e| parse_event_id(&e.id)).or(after);
+    let stream = futures_util::stream::unfold(
+        (backlog.into_iter(), live, last),
+        |(mut backlog, mut live, mut last)| async move {
+            if let Some(e) = backlog.next() {
+                return Some((Ok(sse(&e)), (backlog, live, last)));
+            }
+            loop {
+                match live.recv().await {
+                    Ok(e) => {
+                        let id = parse_event_id(&e.id);
+                        if id.is_some() && last.is_some() && id <= last {
+                            continue; // already sent from the backlog
+                        }
+                        last = id;
+                        return Some((Ok(sse(&e)), (backlog, live, last)));
+                    }
+                    // A slow client missed events: it reconnects with its Last-Event-ID.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return None,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Ok(axum::response::Sse::new(stream).keep_alive(
+        axum::response::sse::KeepAlive::new().interval(std::time::Duration::from_secs(15)),
+    ))
+}
+
+type SseEvent = axum::response::sse::Event;
+
+fn sse(e: &StreamEvent) -> SseEvent {
+    SseEvent::default()
+        .id(e.id.clone())
+        .event(e.name.clone())
+        .json_data(e)
+        .unwrap_or_default()
+}
+
+/// `"block-logIndex"` as a comparable pair.
+fn parse_event_id(s: &str) -> Option<(u64, u64)> {
+    let (b, i) = s.split_once('-')?;
+    Some((b.parse().ok()?, i.parse().ok()?))
+}

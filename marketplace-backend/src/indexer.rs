@@ -63,6 +63,25 @@ pub struct Status {
     pub head: u64,
 }
 
+/// An applied event as `/api/v1/events` streams it: its position (`"block-logIndex"`,
+/// increasing along the chain), contract, name, transaction and arguments.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StreamEvent {
+    /// `"{block}-{log index}"`: the SSE id, resumable with `Last-Event-ID`.
+    pub id: String,
+    /// The emitting contract.
+    pub contract: String,
+    /// The event's name.
+    pub name: String,
+    /// Its transaction.
+    pub tx: String,
+    /// Its block.
+    pub block: u64,
+    /// Decoded arguments.
+    #[schema(value_type = Object)]
+    pub args: Value,
+}
+
 /// A stored event: what [`apply`] needs.
 #[derive(Clone, Debug)]
 pub struct Event {
@@ -434,6 +453,7 @@ pub struct Indexer {
     cfg: IndexerConfig,
     batch: u64,
     status: tokio::sync::watch::Sender<Status>,
+    events: tokio::sync::broadcast::Sender<StreamEvent>,
 }
 
 impl Indexer {
@@ -445,6 +465,7 @@ impl Indexer {
     ) -> (Self, tokio::sync::watch::Receiver<Status>) {
         let (tx, rx) = tokio::sync::watch::channel(Status::default());
         let batch = cfg.max_batch.max(1);
+        let (events, _) = tokio::sync::broadcast::channel(1024);
         (
             Self {
                 client,
@@ -452,9 +473,15 @@ impl Indexer {
                 cfg,
                 batch,
                 status: tx,
+                events,
             },
             rx,
         )
+    }
+
+    /// The channel each applied event is published on, after its batch commits.
+    pub fn events(&self) -> tokio::sync::broadcast::Sender<StreamEvent> {
+        self.events.clone()
     }
 
     /// The database.
@@ -565,6 +592,7 @@ impl Indexer {
 
     async fn apply_batch(&self, logs: &[Log], to: u64, hash: &str) -> Result<(), IndexError> {
         let mut tx = self.pool.begin().await?;
+        let mut applied = vec![];
         for log in logs {
             let (Some(txh), Some(idx), Some(bn), Some(bh)) = (
                 log.transaction_hash,
@@ -598,6 +626,14 @@ impl Indexer {
                     args,
                 };
                 apply(&mut tx, &e, bn as i64).await?;
+                applied.push(StreamEvent {
+                    id: format!("{bn}-{idx}"),
+                    contract: format!("{:#x}", log.address()),
+                    name: e.name,
+                    tx: e.tx,
+                    block: bn,
+                    args: e.args,
+                });
             }
         }
         sqlx::query(
@@ -614,6 +650,9 @@ impl Indexer {
             .await?;
         set_cursor(&mut tx, to, hash).await?;
         tx.commit().await?;
+        for e in applied {
+            let _ = self.events.send(e); // no subscriber is fine
+        }
         Ok(())
     }
 

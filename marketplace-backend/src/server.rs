@@ -114,6 +114,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             poll: Duration::from_millis(args.poll_ms),
         },
     );
+    let events = indexer.events();
     tokio::spawn(indexer.run());
     let state = AppState {
         pool,
@@ -128,6 +129,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             confirmations: args.confirmations,
         },
         status,
+        events,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

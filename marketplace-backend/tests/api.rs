@@ -127,6 +127,58 @@ async fn dump(pool: &sqlx::AnyPool) -> Vec<String> {
     out
 }
 
+/// A Server-Sent Events stream being read.
+struct SseReader {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buf: String,
+}
+
+impl SseReader {
+    async fn open(url: &str, last_id: &str) -> Self {
+        let r = reqwest::Client::new()
+            .get(url)
+            .header("Last-Event-ID", last_id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        Self {
+            body: Box::pin(r.bytes_stream()),
+            buf: String::new(),
+        }
+    }
+
+    /// The next event's (id, name, data), skipping keep-alive comments.
+    async fn next(&mut self) -> (String, String, Value) {
+        use futures_util::StreamExt;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut id, mut name, mut data) = (String::new(), String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().into();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().into();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data += v.trim();
+                    }
+                }
+                if !id.is_empty() {
+                    return (id, name, serde_json::from_str(&data).unwrap());
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.body.next())
+                .await
+                .expect("an event within 10 s")
+                .expect("the stream is open")
+                .unwrap();
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
 async fn get(base: &str, path: &str) -> (u16, Value) {
     let r = reqwest::get(format!("{base}{path}")).await.unwrap();
     let status = r.status().as_u16();
@@ -328,6 +380,7 @@ async fn run(url: String, dbs: [String; 2]) {
             confirmations: 0,
         },
         status,
+        events: ix.events(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -351,6 +404,7 @@ async fn run(url: String, dbs: [String; 2]) {
             "/api/v1/audits",
             "/api/v1/audits/{id}",
             "/api/v1/config",
+            "/api/v1/events",
             "/api/v1/indexer",
             "/api/v1/listings",
             "/api/v1/listings/{id}",
@@ -476,6 +530,52 @@ async fn run(url: String, dbs: [String; 2]) {
     // A reorg: listing 4 is indexed, then the chain reverts to before it and grows three
     // other blocks; the index rewinds to a block the chain still has, listing 4 is gone, and
     // the projections equal a replay.
+    // The event stream: from the start (Last-Event-ID 0-0) every stored event in chain order,
+    // then live ones as the indexer applies them.
+    let stored = {
+        use sqlx::Row;
+        sqlx::query("SELECT COUNT(*) FROM chain_events")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .try_get::<i64, _>(0)
+            .unwrap() as usize
+    };
+    let mut sse = SseReader::open(&format!("{base}/api/v1/events"), "0-0").await;
+    let mut seen = vec![];
+    for k in 0..stored {
+        let (id, name, data) = sse.next().await;
+        if k == 0 {
+            assert_eq!(
+                (name.as_str(), data["args"]["listingId"].as_str()),
+                ("Listed", Some("1"))
+            );
+        }
+        let (b, i) = id.split_once('-').unwrap();
+        seen.push((b.parse::<u64>().unwrap(), i.parse::<u64>().unwrap()));
+    }
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "in chain order: {seen:?}"
+    );
+    // Resuming after the third event sends the fourth next.
+    let (b, i) = seen[2];
+    let mut resumed = SseReader::open(&format!("{base}/api/v1/events"), &format!("{b}-{i}")).await;
+    assert_eq!(
+        resumed.next().await.0,
+        format!("{}-{}", seen[3].0, seen[3].1)
+    );
+    let (s, v) = {
+        let r = reqwest::Client::new()
+            .get(format!("{base}/api/v1/events"))
+            .header("Last-Event-ID", "x")
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("bad_request")));
+
     let snap: U256 = reader
         .provider()
         .raw_request("evm_snapshot".into(), ())
@@ -486,6 +586,12 @@ async fn run(url: String, dbs: [String; 2]) {
         .await
         .unwrap();
     catch_up(&mut ix, &reader).await;
+    let (_, name, data) = sse.next().await;
+    assert_eq!(
+        (name.as_str(), data["args"]["listingId"].as_str()),
+        ("Listed", Some("4")),
+        "live"
+    );
     let (_, v) = get(&base, "/api/v1/listings").await;
     assert_eq!(ids(&v), vec![4, 3, 2, 1]);
     let _: bool = reader
