@@ -474,7 +474,8 @@ pub struct ApiDoc;
 /// `GET /api/v1/events`: Server-Sent Events, one per applied chain event (`event:` its name,
 /// `id:` `block-logIndex`, `data:` the [`StreamEvent`] as JSON). With `Last-Event-ID` (what
 /// `EventSource` sends on reconnect) the stored events after that id come first, then live
-/// ones; nothing is sent twice.
+/// ones; nothing is sent twice. A `Reorg` event (`args.to`: the block the index rewound to)
+/// says that events after that block were retracted: refetch what was shown.
 async fn events(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -529,7 +530,8 @@ async fn events(
                 match live.recv().await {
                     Ok(e) => {
                         let id = parse_event_id(&e.id);
-                        if id.is_some() && last.is_some() && id <= last {
+                        // A reorg notice always goes out (and later ids restart from it).
+                        if e.name != "Reorg" && id.is_some() && last.is_some() && id <= last {
                             continue; // already sent from the backlog
                         }
                         last = id;

@@ -537,6 +537,16 @@ impl Indexer {
         set_cursor(&mut tx, n, &h).await?;
         tx.commit().await?;
         tracing::warn!(from = last, to = n, "reorg: rewound the index");
+        // Subscribers learn that events after block `n` were retracted (its id sorts after
+        // every event of block `n`, before any of `n + 1`).
+        let _ = self.events.send(StreamEvent {
+            id: format!("{n}-{}", u64::MAX),
+            contract: String::new(),
+            name: "Reorg".into(),
+            tx: String::new(),
+            block: n,
+            args: json!({ "rewoundFrom": last, "to": n }),
+        });
         Ok(true)
     }
 

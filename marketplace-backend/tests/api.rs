@@ -601,6 +601,8 @@ async fn run(url: String, dbs: [String; 2]) {
         .unwrap();
     reader.anvil_mine(3).await.unwrap();
     catch_up(&mut ix, &reader).await;
+    let (_, name, data) = sse.next().await;
+    assert_eq!(name, "Reorg", "{data}");
     let (_, v) = get(&base, "/api/v1/listings").await;
     assert_eq!(ids(&v), vec![3, 2, 1], "listing 4 was reorged out");
     let rewound = dump(&pool).await;
