@@ -668,10 +668,19 @@ impl Indexer {
 
     /// Runs until the process ends: steps, and sleeps when caught up or after an error.
     pub async fn run(mut self) {
+        // Tests that kill the process mid-catch-up slow each batch down to land there.
+        let throttle = std::env::var("TRUSTML_TEST_STEP_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(Duration::from_millis);
         loop {
             match self.step().await {
                 Ok(0) => tokio::time::sleep(self.cfg.poll).await,
-                Ok(_) => {}
+                Ok(_) => {
+                    if let Some(d) = throttle {
+                        tokio::time::sleep(d).await;
+                    }
+                }
                 Err(e) => {
                     tracing::warn!("indexer: {e}");
                     tokio::time::sleep(self.cfg.poll * 4).await;

@@ -23,7 +23,8 @@ fn repo_root() -> PathBuf {
 }
 
 /// Starts the server; returns it and its base URL (read from its first stdout line).
-fn start(db: &Path, market: &Path, rpc: &str) -> (Child, String) {
+/// `throttle` slows each batch down (so that a kill lands mid-catch-up on any machine).
+fn start(db: &Path, market: &Path, rpc: &str, throttle: bool) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trustml-server"))
         .args([
             "--db",
@@ -34,6 +35,10 @@ fn start(db: &Path, market: &Path, rpc: &str) -> (Child, String) {
         .args(["--rpc-url", rpc, "--listen", "127.0.0.1:0"])
         .args(["--max-batch", "1", "--poll-ms", "20"])
         .env("TRUSTML_LOG", "warn")
+        .env(
+            "TRUSTML_TEST_STEP_DELAY_MS",
+            if throttle { "5" } else { "0" },
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -143,19 +148,20 @@ fn kill_9_while_indexing_loses_and_repeats_nothing() {
         })
     };
     let mut cursors = vec![];
-    for wait_ms in [30u64, 20, 45, 25, 60] {
-        let (mut child, _) = start(&db, &market, &url);
+    for wait_ms in [60u64, 40, 90, 50, 120] {
+        let (mut child, _) = start(&db, &market, &url, true);
         std::thread::sleep(Duration::from_millis(wait_ms));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         cursors.push(cursor_now());
     }
+    println!("cursor after each kill: {cursors:?} (head {head})");
     // Some kills landed mid-catch-up: batches applied, not all.
     assert!(
         cursors.iter().any(|&c| c > 0 && c < head),
         "cursors {cursors:?} of {head} after the kills"
     );
-    let (mut child, base) = start(&db, &market, &url);
+    let (mut child, base) = start(&db, &market, &url, false);
     let t = Instant::now();
     loop {
         let v: serde_json::Value = rt
