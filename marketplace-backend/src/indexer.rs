@@ -105,6 +105,16 @@ fn dec(v: U256) -> String {
     v.to_string()
 }
 
+/// Returns `(name, json)` from the enclosing function when `log` is event `$T`.
+macro_rules! decode_as {
+    ($log:expr, $T:ty, $name:ident, |$e:ident| $json:expr) => {
+        if $log.topic0() == Some(&<$T>::SIGNATURE_HASH) {
+            let $e = <$T>::decode_log(&$log.inner).ok()?.data;
+            return Some((stringify!($name).to_string(), $json));
+        }
+    };
+}
+
 /// The event of a log (the two contracts share event signatures such as `Credited`, so the
 /// emitter decides), if it is one this index knows.
 pub fn decode(log: &Log, cfg: &IndexerConfig) -> Option<(String, Value)> {
@@ -119,14 +129,9 @@ pub fn decode(log: &Log, cfg: &IndexerConfig) -> Option<(String, Value)> {
 
 fn decode_audit(log: &Log) -> Option<(String, Value)> {
     use trustml_chain::bindings::AuditEscrow as E;
-    let t = *log.topic0()?;
-    let d = &log.inner;
     macro_rules! ev {
         ($E:ident, |$e:ident| $json:expr) => {
-            if t == E::$E::SIGNATURE_HASH {
-                let $e = E::$E::decode_log(d).ok()?.data;
-                return Some((stringify!($E).to_string(), $json));
-            }
+            decode_as!(log, E::$E, $E, |$e| $json)
         };
     }
     ev!(AuditCreated, |e| json!({
@@ -168,15 +173,9 @@ fn decode_audit(log: &Log) -> Option<(String, Value)> {
 }
 
 fn decode_market(log: &Log) -> Option<(String, Value)> {
-    let t = *log.topic0()?;
-    let d = &log.inner;
-
     macro_rules! ev {
         ($E:ident, |$e:ident| $json:expr) => {
-            if t == M::$E::SIGNATURE_HASH {
-                let $e = M::$E::decode_log(d).ok()?.data;
-                return Some((stringify!($E).to_string(), $json));
-            }
+            decode_as!(log, M::$E, $E, |$e| $json)
         };
     }
     ev!(Listed, |e| json!({
