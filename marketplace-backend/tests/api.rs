@@ -19,8 +19,6 @@ use trustml_chain::Client;
 use trustml_server::api::{self, AppState, PublicConfig};
 use trustml_server::indexer::{self, Indexer, IndexerConfig};
 
-/// Creation code of a raw verifier that accepts everything (runtime: one STOP).
-const ACCEPT_ALL: &str = "600060005360016000f3";
 const PROOF_LEN: usize = 96;
 /// Anvil's second dev account: another seller.
 const SELLER2: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -52,7 +50,7 @@ fn gwei(n: u64) -> U256 {
 }
 
 async fn deploy(c: &Client) -> MarketDeployment {
-    let code = hex::decode(ACCEPT_ALL).unwrap();
+    let code = hex::decode(trustml_chain::anvil::ACCEPT_ALL_VERIFIER).unwrap();
     c.deploy_market(
         CircuitArtifacts {
             verifier: &code,
@@ -272,7 +270,7 @@ async fn run(url: String, dbs: [String; 2]) {
     // An audit, start to finish: the registry owner registers an accept-all audit circuit
     // (b = 2, d = 4), the second seller its model; the buyer requests 4 samples at θ = 1/2.
     let ad = seller.deploy_audit().await.unwrap();
-    let code = hex::decode(ACCEPT_ALL).unwrap();
+    let code = hex::decode(trustml_chain::anvil::ACCEPT_ALL_VERIFIER).unwrap();
     let circuit = seller
         .deploy_audit_circuit(
             &ad,

@@ -14,7 +14,6 @@ use trustml_chain::market::{CircuitArtifacts, MarketParams};
 use trustml_chain::Client;
 use trustml_server::indexer::{self, Indexer, IndexerConfig};
 
-const ACCEPT_ALL: &str = "600060005360016000f3";
 const PROOF_LEN: usize = 96;
 const LISTINGS: u64 = 120;
 
@@ -93,7 +92,7 @@ fn kill_9_while_indexing_loses_and_repeats_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let url = node.url.clone();
     let c = rt.block_on(Client::connect_with_key(&url, None)).unwrap();
-    let code = hex::decode(ACCEPT_ALL).unwrap();
+    let code = hex::decode(trustml_chain::anvil::ACCEPT_ALL_VERIFIER).unwrap();
     let art = |d: u8| CircuitArtifacts {
         verifier: &code,
         num_public_inputs: if d == 1 { 3 } else { 8 },

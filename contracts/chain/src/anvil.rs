@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Creation code of a raw verifier that accepts every call (runtime: one STOP): a stand-in
+/// for a generated verifier in chain tests that are not about proofs.
+pub const ACCEPT_ALL_VERIFIER: &str = "600060005360016000f3";
+
 /// A running Anvil.
 pub struct Anvil {
     child: Child,

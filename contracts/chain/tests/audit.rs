@@ -33,8 +33,6 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-/// Creation code of a raw verifier that accepts everything (runtime: one STOP).
-const ACCEPT_ALL: &str = "600060005360016000f3";
 /// Anvil's second dev account: the model provider.
 const PROVIDER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 /// Anvil's third dev account: a bystander who submits and finalizes.
@@ -68,7 +66,7 @@ async fn world(url: &str) -> World {
         .await
         .unwrap();
     let d = req.deploy_audit().await.unwrap();
-    let v = hex::decode(ACCEPT_ALL).unwrap();
+    let v = hex::decode(trustml_chain::anvil::ACCEPT_ALL_VERIFIER).unwrap();
     let art = |n| CircuitArtifacts {
         verifier: &v,
         num_public_inputs: n,

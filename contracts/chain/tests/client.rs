@@ -82,9 +82,6 @@ fn other_chains_need_a_key() {
     assert!(matches!(e, ChainError::Connect { .. }), "{e}");
 }
 
-/// Creation code of a "raw verifier" that accepts everything: its runtime is one STOP (empty
-/// return data, success). The adapter in front of it still checks the proof length.
-const ACCEPT_ALL: &str = "600060005360016000f3";
 /// Baby Jubjub B8 (a valid buyer key).
 const B8: (&str, &str) = (
     "5299619240641551281634865583518297030282874472190772894086521144482721001553",
@@ -100,7 +97,7 @@ fn delivery_commits_then_reveals_within_margins() {
     let Some(node) = anvil() else { return };
     block_on(async {
         let c = Client::connect_with_key(&node.url, None).await.unwrap();
-        let v = hex::decode(ACCEPT_ALL).unwrap();
+        let v = hex::decode(trustml_chain::anvil::ACCEPT_ALL_VERIFIER).unwrap();
         let art = |n: usize, d: u8| CircuitArtifacts {
             verifier: &v,
             num_public_inputs: n,
