@@ -135,6 +135,7 @@ contract PromptMarketplace is IPromptMarketplace, ReentrancyGuard {
         uint256 commitment,
         uint256 outputHash,
         uint256 price,
+        bytes32 metadataHash,
         bytes calldata listingProof
     ) external nonReentrant returns (uint256 listingId) {
         if (price == 0) revert ZeroPrice();
@@ -170,7 +171,10 @@ contract PromptMarketplace is IPromptMarketplace, ReentrancyGuard {
         l.commitment = commitment;
         l.outputHash = outputHash;
         l.price = price;
-        emit Listed(listingId, msg.sender, listingCircuitId, deliveryCircuitId, commitment, outputHash, price);
+        l.metadataHash = metadataHash;
+        emit Listed(
+            listingId, msg.sender, listingCircuitId, deliveryCircuitId, commitment, outputHash, price, metadataHash
+        );
     }
 
     /// @inheritdoc IPromptMarketplace

@@ -57,6 +57,7 @@ contract MarketHandler {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant OUT = 42;
+    bytes32 internal constant META = bytes32(uint256(7));
 
     PromptMarketplace public immutable market;
     bytes32 public immutable listingId_;
@@ -259,11 +260,11 @@ contract MarketHandler {
         bytes memory proof = _proof(listingVk, xs);
         vm.prank(seller);
         if (validProof) {
-            uint256 id = market.list(listingId_, deliveryId_, commitment, OUT, price, proof);
+            uint256 id = market.list(listingId_, deliveryId_, commitment, OUT, price, META, proof);
             _gl.push(GListing(seller, price, commitment, true));
             if (id != _gl.length) revert Diverged("listing id");
         } else {
-            try market.list(listingId_, deliveryId_, commitment, OUT, price, proof) {
+            try market.list(listingId_, deliveryId_, commitment, OUT, price, META, proof) {
                 revert UnexpectedSuccess("list with another seller's proof");
             } catch (bytes memory err) {
                 _check(err, IPromptMarketplace.InvalidProof.selector, "list invalid proof");

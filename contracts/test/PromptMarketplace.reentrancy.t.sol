@@ -32,7 +32,7 @@ contract Attacker {
         external
         returns (uint256)
     {
-        return market.list(lid, did, c, out, price, proof);
+        return market.list(lid, did, c, out, price, bytes32(uint256(1)), proof);
     }
 
     function buy(uint256 listingId, uint256 pkX, uint256 pkY) external payable returns (uint256 id) {

@@ -64,7 +64,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
 
     function test_listPinsCircuitsAndStoresSeller() public {
         vm.expectEmit(true, true, true, true, address(market));
-        emit Listed(1, SELLER, LISTING_ID, DELIVERY_ID, C, OUT, PRICE);
+        emit Listed(1, SELLER, LISTING_ID, DELIVERY_ID, C, OUT, PRICE, META);
         uint256 id = doList(SELLER, C, PRICE);
         IPromptMarketplace.Listing memory l = market.getListing(id);
         assertEq(l.seller, SELLER, "seller");
@@ -78,6 +78,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         assertEq(l.deliveryNumPublicInputs, 6 + CT_LEN, "delivery arity");
         assertEq(l.commitment, C, "commitment");
         assertEq(l.outputHash, OUT, "output hash");
+        assertEq(l.metadataHash, META, "metadata hash");
         assertEq(l.price, PRICE, "price");
     }
 
@@ -115,7 +116,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         registry.register(id, address(ev), bytes32(0), 6 + CT_LEN);
         registry.allowPair(LISTING_ID, id);
         vm.prank(SELLER);
-        uint256 listingId = market.list(LISTING_ID, id, C, OUT, PRICE, listingProof(C, OUT, SELLER));
+        uint256 listingId = market.list(LISTING_ID, id, C, OUT, PRICE, META, listingProof(C, OUT, SELLER));
         doBuy(BUYER, listingId, PRICE); // order 1, unused
         uint256 orderId = doBuy(BUYER, listingId, PRICE); // order 2
         vm.deal(BUYER, PRICE);
@@ -150,12 +151,12 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         ev.expect(listingInputs(C, OUT, SELLER));
         vm.startPrank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, id));
-        market.list(id, DELIVERY_ID, OUT, C, PRICE, ""); // swapped
-        market.list(id, DELIVERY_ID, C, OUT, PRICE, "");
+        market.list(id, DELIVERY_ID, OUT, C, PRICE, META, ""); // swapped
+        market.list(id, DELIVERY_ID, C, OUT, PRICE, META, "");
         vm.stopPrank();
         vm.prank(BUYER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, id));
-        market.list(id, DELIVERY_ID, C, OUT, PRICE, ""); // same arguments, another sender
+        market.list(id, DELIVERY_ID, C, OUT, PRICE, META, ""); // same arguments, another sender
     }
 
     /// A listing proof copied from the mempool (or from another listing) cannot be listed by
@@ -165,9 +166,9 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         bytes memory proof = listingProof(C, OUT, SELLER);
         vm.prank(copycat);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, LISTING_ID));
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, proof);
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, META, proof);
         vm.prank(SELLER);
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, proof);
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, META, proof);
     }
 
     function test_RevertWhen_deliveryProofMadeForAnotherOrder() public {
@@ -537,7 +538,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         // New listings, however, see the deprecation.
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitDeprecated.selector, LISTING_ID));
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, "");
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, META, "");
     }
 
     function test_deprecationBlocksNewPurchasesButNotOpenOrders() public {
@@ -572,7 +573,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         registry.register(otherDelivery, address(deliveryVerifier), DELIVERY_VK, 6 + CT_LEN);
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.PairNotAllowed.selector, LISTING_ID, otherDelivery));
-        market.list(LISTING_ID, otherDelivery, C, OUT, PRICE, listingProof(C, OUT, SELLER));
+        market.list(LISTING_ID, otherDelivery, C, OUT, PRICE, META, listingProof(C, OUT, SELLER));
         registry.allowPair(LISTING_ID, otherDelivery);
         doList(SELLER, C, PRICE);
     }
@@ -583,7 +584,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         registry.disallowPair(LISTING_ID, DELIVERY_ID);
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.PairNotAllowed.selector, LISTING_ID, DELIVERY_ID));
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT, SELLER));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, META, listingProof(C, OUT, SELLER));
         uint256 o = doBuy(BUYER, listingId, PRICE);
         doDeliver(SELLER, o, C);
     }
@@ -632,16 +633,16 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
     function test_RevertWhen_listZeroPrice() public {
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.ZeroPrice.selector));
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, 0, listingProof(C, OUT, SELLER));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, 0, META, listingProof(C, OUT, SELLER));
     }
 
     function test_RevertWhen_listUnknownCircuit() public {
         bytes32 unknown = keccak256("nope");
         vm.startPrank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.UnknownCircuit.selector, unknown));
-        market.list(unknown, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT, SELLER));
+        market.list(unknown, DELIVERY_ID, C, OUT, PRICE, META, listingProof(C, OUT, SELLER));
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.UnknownCircuit.selector, unknown));
-        market.list(LISTING_ID, unknown, C, OUT, PRICE, listingProof(C, OUT, SELLER));
+        market.list(LISTING_ID, unknown, C, OUT, PRICE, META, listingProof(C, OUT, SELLER));
         vm.stopPrank();
     }
 
@@ -649,14 +650,14 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         registry.deprecate(LISTING_ID);
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitDeprecated.selector, LISTING_ID));
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT, SELLER));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, META, listingProof(C, OUT, SELLER));
     }
 
     function test_RevertWhen_listDeprecatedDeliveryCircuit() public {
         registry.deprecate(DELIVERY_ID);
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitDeprecated.selector, DELIVERY_ID));
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT, SELLER));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, META, listingProof(C, OUT, SELLER));
     }
 
     function test_RevertWhen_listCircuitArityMismatch() public {
@@ -668,22 +669,22 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         registry.allowPair(LISTING_ID, six);
         vm.startPrank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitArityMismatch.selector, two, 2));
-        market.list(two, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT, SELLER));
+        market.list(two, DELIVERY_ID, C, OUT, PRICE, META, listingProof(C, OUT, SELLER));
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.CircuitArityMismatch.selector, six, 6));
-        market.list(LISTING_ID, six, C, OUT, PRICE, listingProof(C, OUT, SELLER));
+        market.list(LISTING_ID, six, C, OUT, PRICE, META, listingProof(C, OUT, SELLER));
         vm.stopPrank();
     }
 
     function test_RevertWhen_listInvalidProof() public {
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.InvalidProof.selector, LISTING_ID));
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, listingProof(C, OUT + 1, SELLER));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT, PRICE, META, listingProof(C, OUT + 1, SELLER));
     }
 
     function test_RevertWhen_listCommitmentNotInField() public {
         vm.prank(SELLER);
         vm.expectRevert(abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, LISTING_ID, 0, R));
-        market.list(LISTING_ID, DELIVERY_ID, R, OUT, PRICE, listingProof(R, OUT, SELLER));
+        market.list(LISTING_ID, DELIVERY_ID, R, OUT, PRICE, META, listingProof(R, OUT, SELLER));
     }
 
     function test_RevertWhen_listOutputHashNotInField() public {
@@ -691,7 +692,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         vm.expectRevert(
             abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, LISTING_ID, 1, OUT + R)
         );
-        market.list(LISTING_ID, DELIVERY_ID, C, OUT + R, PRICE, listingProof(C, OUT + R, SELLER));
+        market.list(LISTING_ID, DELIVERY_ID, C, OUT + R, PRICE, META, listingProof(C, OUT + R, SELLER));
     }
     // ================================================================ cancel errors
 
@@ -1112,7 +1113,7 @@ contract PromptMarketplaceTest is MarketFixture, MarketEvents {
         vm.expectRevert(
             abi.encodeWithSelector(IPromptMarketplace.PublicInputNotInField.selector, LISTING_ID, second ? 1 : 0, x)
         );
-        market.list(LISTING_ID, DELIVERY_ID, c, out, PRICE, listingProof(c, out, SELLER));
+        market.list(LISTING_ID, DELIVERY_ID, c, out, PRICE, META, listingProof(c, out, SELLER));
     }
 
     function testFuzz_RevertWhen_deliveryInputNotInField(uint256 x, uint256 slot) public {

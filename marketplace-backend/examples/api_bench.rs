@@ -84,6 +84,8 @@ async fn main() -> anyhow::Result<()> {
         },
         status,
         events,
+        settings: Default::default(),
+        chain: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

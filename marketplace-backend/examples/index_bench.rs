@@ -48,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
             U256::from(i),
             U256::from(i),
             U256::from(1000 + i),
+            trustml_chain::B256::ZERO,
             &proof,
         )
         .await?;

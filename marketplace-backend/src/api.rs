@@ -4,8 +4,9 @@
 use crate::indexer::{price_key, Status, StreamEvent};
 use crate::schema::{
     Audit, AuditBatch, AuditList, ErrorBody, ErrorDetail, IndexerStatus, Listing, ListingPage,
-    Order, OrderList,
+    Order, OrderList, ProofPanel,
 };
+use crate::{artifacts, auth};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -45,6 +46,37 @@ pub struct AppState {
     pub status: watch::Receiver<Status>,
     /// Events as the indexer applies them (`/api/v1/events`).
     pub events: tokio::sync::broadcast::Sender<StreamEvent>,
+    /// Limits and the sign-in domain.
+    pub settings: Settings,
+    /// Chain reads for proof panels (pinned vk digests, gas); `None` leaves those absent.
+    pub chain: Option<ChainView>,
+}
+
+/// The server's knobs that handlers read.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The domain a SIWE message must name (the host:port users open).
+    pub siwe_domain: String,
+    /// Largest artifact `PUT /artifacts` accepts, bytes.
+    pub max_artifact_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            siwe_domain: "127.0.0.1:8080".into(),
+            max_artifact_bytes: 1 << 20,
+        }
+    }
+}
+
+/// A read-only chain connection and the marketplace it reads.
+#[derive(Clone)]
+pub struct ChainView {
+    /// Read-only connection.
+    pub client: trustml_chain::Client,
+    /// The marketplace deployment.
+    pub market: trustml_chain::market::MarketDeployment,
 }
 
 /// An API error: a status, a stable code and a message that says what to do.
@@ -56,7 +88,8 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with a status, a stable code and what to do.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -64,11 +97,13 @@ impl ApiError {
         }
     }
 
-    fn not_found(what: String) -> Self {
+    /// 404 `not_found`.
+    pub fn not_found(what: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", what)
     }
 
-    fn bad_request(message: String) -> Self {
+    /// 400 `bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 }
@@ -146,12 +181,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders/{id}", get(order))
         .route("/api/v1/audits", get(audits))
         .route("/api/v1/audits/{id}", get(audit))
+        .route("/api/v1/artifacts", axum::routing::put(artifacts::put))
+        .route("/api/v1/artifacts/{sha256}", get(artifacts::get))
+        .route("/api/v1/auth/nonce", get(auth::nonce))
+        .route("/api/v1/auth/login", axum::routing::post(auth::login))
+        .route("/api/v1/auth/me", get(auth::me))
+        .route("/api/v1/auth/logout", axum::routing::post(auth::logout))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/events", get(events))
         .fallback(|| async {
-            ApiError::not_found(
-                "no such endpoint; the API is described at /api/v1/openapi.json".into(),
-            )
+            ApiError::not_found("no such endpoint; the API is described at /api/v1/openapi.json")
         })
         .with_state(state)
 }
@@ -183,6 +222,14 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListingQuery {
+    /// Words to find in the title, description or tags (case-insensitive).
+    q: Option<String>,
+    /// `matches`: only listings whose stored metadata matches the chain (hash and example
+    /// output); `none`, `missing`, `output_mismatch`: only those.
+    metadata: Option<String>,
+    /// `true`: listings whose proof the contract verified (all of them: `list` reverts
+    /// otherwise); `false`: none.
+    verified: Option<bool>,
     /// Only this seller's listings (0x address).
     seller: Option<String>,
     /// Only listings open for purchase.
@@ -221,7 +268,7 @@ async fn listings(
             )))
         }
     };
-    let mut sql = String::from("SELECT * FROM listings WHERE 1 = 1");
+    let mut sql = format!("{} WHERE 1 = 1", Listing::SELECT);
     let mut binds: Vec<Bind> = vec![];
     if let Some(seller) = &q.seller {
         let a: alloy::primitives::Address = seller
@@ -229,6 +276,40 @@ async fn listings(
             .map_err(|_| ApiError::bad_request(format!("seller {seller:?} is not a 0x address")))?;
         binds.push(Bind::Text(format!("{a:#x}")));
         sql += &format!(" AND seller = ${}", binds.len());
+    }
+    if let Some(text) = &q.q {
+        let text = text.trim().to_lowercase();
+        if text.chars().count() > 100 {
+            return Err(ApiError::bad_request("q is at most 100 characters"));
+        }
+        for word in text.split_whitespace().take(8) {
+            let escaped = word
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            binds.push(Bind::Text(format!("%{escaped}%")));
+            sql += &format!(" AND search LIKE ${} ESCAPE '\\'", binds.len());
+        }
+    }
+    if let Some(m) = &q.metadata {
+        sql += match m.as_str() {
+            "matches" => " AND example_hash = output_hash",
+            "output_mismatch" => " AND example_hash <> output_hash",
+            "missing" => " AND title IS NULL AND metadata_hash <> $ZERO",
+            "none" => " AND metadata_hash = $ZERO",
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "metadata {other:?}: use matches, output_mismatch, missing or none"
+                )))
+            }
+        };
+        if sql.contains("$ZERO") {
+            binds.push(Bind::Text(format!("{:#x}", alloy::primitives::B256::ZERO)));
+            sql = sql.replace("$ZERO", &format!("${}", binds.len()));
+        }
+    }
+    if q.verified == Some(false) {
+        sql += " AND 1 = 0";
     }
     if let Some(active) = q.active {
         sql += if active {
@@ -288,13 +369,16 @@ async fn listing(
     id: Result<Path<i64>, PathRejection>,
 ) -> ApiResult<Listing> {
     let Path(id) = id?;
-    let row = sqlx::query("SELECT * FROM listings WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&s.pool)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!("no listing {id} (not listed, or not indexed yet)"))
-        })?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{} WHERE id = $1",
+        Listing::SELECT
+    )))
+    .bind(id)
+    .fetch_optional(&s.pool)
+    .await?
+    .ok_or_else(|| {
+        ApiError::not_found(format!("no listing {id} (not listed, or not indexed yet)"))
+    })?;
     let mut l = Listing::from_row(&row)?;
     let orders = sqlx::query(
         "SELECT status, COUNT(*) AS n FROM orders WHERE listing_id = $1 GROUP BY status",
@@ -307,7 +391,70 @@ async fn listing(
         by.insert(r.try_get("status")?, r.try_get::<i64, _>("n")?);
     }
     l.orders = Some(by);
+    l.proof = Some(proof_panel(&s, &l).await?);
     Ok(Json(l))
+}
+
+/// The proof panel of a listing: what the indexer stored, plus the contract's pinned vk
+/// digests and the verify transaction's gas (read once, then cached in `tx_gas`). A chain
+/// that does not answer within two seconds leaves those absent.
+async fn proof_panel(s: &AppState, l: &Listing) -> Result<ProofPanel, ApiError> {
+    let seller: alloy::primitives::Address = l.seller.parse().unwrap_or_default();
+    let mut p = ProofPanel {
+        listing_circuit_id: l.listing_circuit_id.clone(),
+        delivery_circuit_id: l.delivery_circuit_id.clone(),
+        listing_vk_digest: None,
+        delivery_vk_digest: None,
+        listing_verifier: None,
+        public_inputs: vec![
+            l.commitment.clone(),
+            l.output_hash.clone(),
+            alloy::primitives::U256::from_be_slice(seller.as_slice()).to_string(),
+        ],
+        example_output_matches: match l.metadata_status.as_str() {
+            "matches" => Some(true),
+            "output_mismatch" => Some(false),
+            _ => None,
+        },
+        verify_tx: l.listed_tx.clone(),
+        verify_gas: sqlx::query_scalar::<_, i64>("SELECT gas_used FROM tx_gas WHERE tx_hash = $1")
+            .bind(&l.listed_tx)
+            .fetch_optional(&s.pool)
+            .await?,
+    };
+    let Some(c) = &s.chain else { return Ok(p) };
+    let timeout = std::time::Duration::from_secs(2);
+    if let Ok(Ok(on_chain)) = tokio::time::timeout(
+        timeout,
+        c.client
+            .get_listing(&c.market, alloy::primitives::U256::from(l.id as u64)),
+    )
+    .await
+    {
+        p.listing_vk_digest = Some(format!("{:#x}", on_chain.listingVkDigest));
+        p.delivery_vk_digest = Some(format!("{:#x}", on_chain.deliveryVkDigest));
+        p.listing_verifier = Some(format!("{:#x}", on_chain.listingVerifier));
+    }
+    if p.verify_gas.is_none() {
+        if let Ok(hash) = l.listed_tx.parse::<alloy::primitives::B256>() {
+            use alloy::providers::Provider as _;
+            if let Ok(Ok(Some(r))) =
+                tokio::time::timeout(timeout, c.client.provider().get_transaction_receipt(hash))
+                    .await
+            {
+                let gas = r.gas_used as i64;
+                sqlx::query(
+                    "INSERT INTO tx_gas (tx_hash, gas_used) VALUES ($1, $2) ON CONFLICT (tx_hash) DO NOTHING",
+                )
+                .bind(&l.listed_tx)
+                .bind(gas)
+                .execute(&s.pool)
+                .await?;
+                p.verify_gas = Some(gas);
+            }
+        }
+    }
+    Ok(p)
 }
 
 /// `GET /orders` parameters.
@@ -462,7 +609,21 @@ async fn audit(
         description = "The trustml dApp's read API: the indexed marketplace and audit escrow."
     ),
     paths(
-        config, indexer, listings, listing, orders, order, audits, audit, events
+        config,
+        indexer,
+        listings,
+        listing,
+        orders,
+        order,
+        audits,
+        audit,
+        events,
+        artifacts::put,
+        artifacts::get,
+        auth::nonce,
+        auth::login,
+        auth::me,
+        auth::logout
     )
 )]
 pub struct ApiDoc;

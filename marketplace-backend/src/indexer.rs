@@ -182,6 +182,7 @@ fn decode_market(log: &Log) -> Option<(String, Value)> {
         "listingId": dec(e.listingId), "seller": format!("{:#x}", e.seller),
         "listingCircuitId": hex_of(e.listingCircuitId), "deliveryCircuitId": hex_of(e.deliveryCircuitId),
         "commitment": dec(e.commitment), "outputHash": dec(e.outputHash), "price": dec(e.price),
+        "metadataHash": hex_of(e.metadataHash),
     }));
     ev!(
         ListingCancelled,
@@ -237,8 +238,10 @@ pub async fn apply(tx: &mut Transaction<'_, Any>, e: &Event, block: i64) -> sqlx
         "Listed" => {
             sqlx::query(
                 "INSERT INTO listings (id, seller, listing_circuit, delivery_circuit, commitment, \
-                 output_hash, price, price_key, active, sales, listed_block, listed_tx) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, 0, $9, $10) ON CONFLICT (id) DO NOTHING",
+                 output_hash, price, price_key, active, sales, listed_block, listed_tx, \
+                 metadata_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, 0, $9, $10, $11) \
+                 ON CONFLICT (id) DO NOTHING",
             )
             .bind(int(a, "listingId"))
             .bind(s(a, "seller"))
@@ -250,6 +253,7 @@ pub async fn apply(tx: &mut Transaction<'_, Any>, e: &Event, block: i64) -> sqlx
             .bind(price_key(&s(a, "price")))
             .bind(block)
             .bind(e.tx.clone())
+            .bind(s(a, "metadataHash"))
             .execute(&mut **tx)
             .await?;
         }

@@ -10,6 +10,8 @@
 //! the CLI uses.
 
 pub mod api;
+pub mod artifacts;
+pub mod auth;
 pub mod db;
 pub mod indexer;
 pub mod schema;

@@ -62,14 +62,70 @@ pub struct Listing {
     /// The listing proof was verified by the contract in `listed_tx` (always true: `list`
     /// reverts otherwise).
     pub verified: bool,
+    /// sha256 of the metadata document the seller bound on chain (absent: listed without).
+    pub metadata_hash: Option<String>,
+    /// `none` (listed without metadata), `missing` (the document is not on this server),
+    /// `matches` (the stored document hashes to `metadata_hash` and its example output hashes
+    /// to `output_hash`) or `output_mismatch` (the document is the seller's, but its example
+    /// output is not the proven one).
+    pub metadata_status: String,
+    /// The document's content, when stored.
+    pub metadata: Option<ListingMetadata>,
     /// Orders by status (on `GET /listings/{id}` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub orders: Option<BTreeMap<String, i64>>,
+    /// The proof panel (on `GET /listings/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<ProofPanel>,
+}
+
+/// What a listing's metadata says (the full document, with its example output, is the
+/// artifact `GET /api/v1/artifacts/{metadataHash}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListingMetadata {
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+}
+
+/// Why a listing can be trusted: the statement its proof was checked for, where and at what
+/// cost. Chain reads that fail (RPC down) leave their fields absent.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofPanel {
+    pub listing_circuit_id: String,
+    pub delivery_circuit_id: String,
+    /// The vk digest pinned with the listing (from the contract).
+    pub listing_vk_digest: Option<String>,
+    pub delivery_vk_digest: Option<String>,
+    /// The verifier contract pinned with the listing.
+    pub listing_verifier: Option<String>,
+    /// Public inputs of the listing proof: `[C, H, seller]`.
+    pub public_inputs: Vec<String>,
+    /// Whether the stored example output hashes to H (absent without a stored document).
+    pub example_output_matches: Option<bool>,
+    /// The transaction whose `list` call verified the proof, and its gas.
+    pub verify_tx: String,
+    pub verify_gas: Option<i64>,
 }
 
 impl Listing {
-    /// From a `listings` row.
+    /// The columns [`Listing::from_row`] reads: the listing and its stored metadata, if any.
+    pub const SELECT: &'static str = "SELECT listings.*, title, description, tags, example_hash \
+         FROM listings LEFT JOIN listing_metadata ON listing_metadata.sha256 = metadata_hash";
+
+    /// From a row of [`Listing::SELECT`].
     pub fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        let metadata_hash: String = r.try_get("metadata_hash")?;
+        let title: Option<String> = r.try_get("title")?;
+        let example: Option<String> = r.try_get("example_hash")?;
+        let output_hash: String = r.try_get("output_hash")?;
+        let metadata_status = match (&title, example) {
+            _ if zero_hash(&metadata_hash) => "none",
+            (None, _) => "missing",
+            (Some(_), Some(e)) if e == output_hash => "matches",
+            _ => "output_mismatch",
+        };
         Ok(Self {
             id: r.try_get("id")?,
             seller: r.try_get("seller")?,
@@ -83,9 +139,23 @@ impl Listing {
             listed_block: r.try_get("listed_block")?,
             listed_tx: r.try_get("listed_tx")?,
             verified: true,
+            metadata_hash: (!zero_hash(&metadata_hash)).then_some(metadata_hash),
+            metadata_status: metadata_status.into(),
+            metadata: title.map(|title| ListingMetadata {
+                title,
+                description: r.try_get("description").unwrap_or_default(),
+                tags: serde_json::from_str(&r.try_get::<String, _>("tags").unwrap_or_default())
+                    .unwrap_or_default(),
+            }),
             orders: None,
+            proof: None,
         })
     }
+}
+
+/// An all-zero (or empty) hash: no metadata.
+fn zero_hash(h: &str) -> bool {
+    h.trim_start_matches("0x").bytes().all(|b| b == b'0')
 }
 
 /// A page of listings.

@@ -1,6 +1,6 @@
 //! Wiring: the configuration, the chain client, the indexer task and the HTTP listener.
 
-use crate::api::{self, AppState, PublicConfig};
+use crate::api::{self, AppState, ChainView, PublicConfig, Settings};
 use crate::indexer::{Indexer, IndexerConfig};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -45,6 +45,13 @@ pub struct ServeArgs {
     /// Milliseconds between polls when the index is caught up.
     #[arg(long, default_value_t = 500)]
     pub poll_ms: u64,
+    /// The host:port users open the site at; Sign-In With Ethereum messages must name it
+    /// (default: --listen).
+    #[arg(long, env = "TRUSTML_DOMAIN")]
+    pub domain: Option<String>,
+    /// Largest artifact (metadata, proof) a signed-in user may upload, bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_artifact_bytes: usize,
 }
 
 /// The deployment record at `path`.
@@ -102,6 +109,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         }
         None => None,
     };
+    let view = ChainView {
+        client: client.clone(),
+        market: market.clone(),
+    };
     let (indexer, status) = Indexer::new(
         client,
         pool.clone(),
@@ -130,6 +141,11 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         },
         status,
         events,
+        settings: Settings {
+            siwe_domain: args.domain.clone().unwrap_or(args.listen.to_string()),
+            max_artifact_bytes: args.max_artifact_bytes,
+        },
+        chain: Some(view),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -12,6 +12,7 @@ use alloy::providers::Provider;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use trustml::market::metadata::ListingMetadata;
 use trustml_chain::anvil::Anvil;
 use trustml_chain::audit::AuditRequest;
 use trustml_chain::market::{CircuitArtifacts, MarketDeployment, MarketParams};
@@ -177,6 +178,89 @@ impl SseReader {
     }
 }
 
+/// A listing metadata document whose example output has these field elements.
+fn metadata_doc(title: &str, field: &[u64]) -> Vec<u8> {
+    ListingMetadata {
+        format_version: 1,
+        title: title.into(),
+        description: format!("{title}: a test listing"),
+        tags: vec!["test".into()],
+        settings_digest: "00".into(),
+        example_output: vec![trustml_kit::proof_file::OutputTensor {
+            name: "y".into(),
+            shape: vec![field.len()],
+            values: field.iter().map(|&f| f as f64).collect(),
+            field: field.iter().map(|f| f.to_string()).collect(),
+        }],
+    }
+    .to_bytes()
+}
+
+fn sha(bytes: &[u8]) -> B256 {
+    B256::from(trustml::market::metadata::sha256(bytes))
+}
+
+/// Signs in `key` through SIWE (nonce → EIP-4361 message → signature); returns the message,
+/// the signature and the login response.
+async fn sign_in(base: &str, key: &str, domain: &str) -> (String, String, u16, Value) {
+    use alloy::signers::{local::PrivateKeySigner, Signer as _};
+    let signer: PrivateKeySigner = key.parse().unwrap();
+    let (_, n) = get(base, "/api/v1/auth/nonce").await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let days = now / 86_400;
+    // Civil date from days since 1970 (the inverse of the server's parser).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    let secs = now % 86_400;
+    let issued = format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    let message = format!(
+        "{domain} wants you to sign in with your Ethereum account:\n{}\n\nSign in to trustml.\n\n\
+         URI: http://{domain}\nVersion: 1\nChain ID: 31337\nNonce: {}\nIssued At: {issued}",
+        signer.address(),
+        n["nonce"].as_str().unwrap()
+    );
+    let sig = signer.sign_message(message.as_bytes()).await.unwrap();
+    let sig = format!("0x{}", hex::encode(sig.as_bytes()));
+    let (s, v) = login(base, &message, &sig).await;
+    (message, sig, s, v)
+}
+
+async fn login(base: &str, message: &str, sig: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "message": message, "signature": sig }))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn put(base: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .put(format!("{base}/api/v1/artifacts"))
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
 async fn get(base: &str, path: &str) -> (u16, Value) {
     let r = reqwest::get(format!("{base}{path}")).await.unwrap();
     let status = r.status().as_u16();
@@ -258,9 +342,22 @@ async fn run(url: String, dbs: [String; 2]) {
     let buyer = Client::connect_with_key(&url, Some(BUYER)).await.unwrap();
     let m = deploy(&seller).await;
     let proof = vec![0u8; PROOF_LEN];
-    // Listings 1..=3: prices 30, 10, 20 gwei; #2 by the second seller.
-    for (c, price) in [(&seller, 30), (&seller2, 10), (&seller, 20)] {
-        c.list(&m, U256::from(7), U256::from(8), gwei(price), &proof)
+    // Listings 1..=3: prices 30, 10, 20 gwei; #2 by the second seller. #1 binds metadata whose
+    // example output hashes to its H, #2 metadata whose example does not, #3 none.
+    let (doc_a, doc_b) = (
+        metadata_doc("Seven", &[3, 4]),
+        metadata_doc("Unrelated", &[5]),
+    );
+    let h_a = U256::from_be_bytes(trustml_kit::field::to_be_bytes(&trustml_poseidon::commit(
+        &[3u64.into(), 4u64.into()],
+        Default::default(),
+    )));
+    for (c, price, h, meta) in [
+        (&seller, 30, h_a, sha(&doc_a)),
+        (&seller2, 10, U256::from(8), sha(&doc_b)),
+        (&seller, 20, U256::from(8), B256::ZERO),
+    ] {
+        c.list(&m, U256::from(7), h, gwei(price), meta, &proof)
             .await
             .unwrap();
     }
@@ -371,6 +468,8 @@ async fn run(url: String, dbs: [String; 2]) {
         },
         status,
         events: ix.events(),
+        settings: Default::default(),
+        chain: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -391,8 +490,14 @@ async fn run(url: String, dbs: [String; 2]) {
     assert_eq!(
         paths,
         [
+            "/api/v1/artifacts",
+            "/api/v1/artifacts/{sha256}",
             "/api/v1/audits",
             "/api/v1/audits/{id}",
+            "/api/v1/auth/login",
+            "/api/v1/auth/logout",
+            "/api/v1/auth/me",
+            "/api/v1/auth/nonce",
             "/api/v1/config",
             "/api/v1/events",
             "/api/v1/indexer",
@@ -493,8 +598,129 @@ async fn run(url: String, dbs: [String; 2]) {
     let (_, v) = get(&base, "/api/v1/audits?status=proving").await;
     assert_eq!(ids(&v), Vec::<i64>::new());
 
+    // Metadata bound by hash: missing until uploaded; an upload needs a SIWE session.
+    let (_, v) = get(&base, "/api/v1/listings/1").await;
+    assert_eq!(v["metadataStatus"], "missing", "{v}");
+    assert_eq!(v["metadataHash"], format!("{:#x}", sha(&doc_a)));
+    let (_, v) = get(&base, "/api/v1/listings/3").await;
+    assert_eq!(
+        (v["metadataStatus"].as_str(), v["metadataHash"].is_null()),
+        (Some("none"), true)
+    );
+    assert_eq!(v["proof"]["publicInputs"][1], "8");
+    let (s, v) = put(&base, None, doc_a.clone()).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{v}"
+    );
+    let (s, v) = put(&base, Some("not-a-token"), doc_a.clone()).await;
+    assert_eq!(s, 401, "{v}");
+    // SIWE: a signed message for another domain, a tampered message and a replay are refused.
+    let (_, _, s, v) = sign_in(&base, SELLER2, "evil.example").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{v}"
+    );
+    let (message, sig, s, v) = sign_in(&base, SELLER2, "127.0.0.1:8080").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["address"], seller2_addr);
+    let token = v["token"].as_str().unwrap().to_string();
+    let (s, v) = login(&base, &message, &sig).await;
+    assert_eq!(s, 401, "a replayed signature: {v}");
+    let (s, _) = login(
+        &base,
+        &message.replace("Chain ID: 31337", "Chain ID: 31338"),
+        &sig,
+    )
+    .await;
+    assert_eq!(s, 401, "another chain");
+    let (s, v) = login(&base, &message, "0x1234").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("bad_request")),
+        "{v}"
+    );
+    let (s, v) = login(&base, "hello", &sig).await;
+    assert_eq!(s, 400, "{v}");
+    let r = reqwest::Client::new()
+        .get(format!("{base}/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // Upload: 201 with its sha256, 200 the second time; oversized and empty are refused.
+    let (s, v) = put(&base, Some(&token), doc_a.clone()).await;
+    assert_eq!(
+        (s, v["sha256"].as_str()),
+        (201, Some(format!("{:#x}", sha(&doc_a)).as_str())),
+        "{v}"
+    );
+    assert_eq!(v["listingMetadata"], true);
+    let (s, _) = put(&base, Some(&token), doc_a.clone()).await;
+    assert_eq!(s, 200);
+    let (s, v) = put(&base, Some(&token), vec![b'x'; (1 << 20) + 1]).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (413, Some("too_large")),
+        "{v}"
+    );
+    let (s, _) = put(&base, Some(&token), vec![]).await;
+    assert_eq!(s, 400);
+    let (s, _) = put(&base, Some(&token), doc_b.clone()).await;
+    assert_eq!(s, 201);
+    // Served back byte for byte, immutable, with its hash as ETag.
+    let url = format!("{base}/api/v1/artifacts/{:#x}", sha(&doc_a));
+    let r = reqwest::get(&url).await.unwrap();
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(etag, format!("\"{:#x}\"", sha(&doc_a)));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), doc_a);
+    let r = reqwest::Client::new()
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 304);
+    // The listings now show their documents: #1 matches, #2's example is not its output.
+    let (_, v) = get(&base, "/api/v1/listings/1").await;
+    assert_eq!(
+        (
+            v["metadataStatus"].as_str(),
+            v["metadata"]["title"].as_str()
+        ),
+        (Some("matches"), Some("Seven")),
+        "{v}"
+    );
+    assert_eq!(v["proof"]["exampleOutputMatches"], true);
+    assert_eq!(v["proof"]["verifyTx"], v["listedTx"]);
+    let (_, v) = get(&base, "/api/v1/listings/2").await;
+    assert_eq!(v["metadataStatus"], "output_mismatch", "{v}");
+    let (_, v) = get(&base, "/api/v1/listings?q=SEVEN").await;
+    assert_eq!(ids(&v), vec![1]);
+    let (_, v) = get(&base, "/api/v1/listings?q=test%20listing").await;
+    assert_eq!(ids(&v), vec![2, 1]);
+    let (_, v) = get(&base, "/api/v1/listings?q=100%25").await;
+    assert_eq!(ids(&v), Vec::<i64>::new());
+    let (_, v) = get(&base, "/api/v1/listings?metadata=matches").await;
+    assert_eq!(ids(&v), vec![1]);
+    let (_, v) = get(&base, "/api/v1/listings?metadata=none").await;
+    assert_eq!(ids(&v), vec![3]);
+    let (_, v) = get(&base, "/api/v1/listings?verified=true").await;
+    assert_eq!(ids(&v), vec![3, 2, 1]);
+
     // Errors: JSON, a stable code, the right status.
     for (path, status, code) in [
+        ("/api/v1/artifacts/0x12", 400, "bad_request"),
+        (
+            "/api/v1/artifacts/0x0000000000000000000000000000000000000000000000000000000000000001",
+            404,
+            "not_found",
+        ),
+        ("/api/v1/listings?metadata=maybe", 400, "bad_request"),
+        ("/api/v1/auth/me", 401, "unauthorized"),
         ("/api/v1/listings/99", 404, "not_found"),
         ("/api/v1/listings/abc", 400, "bad_request"),
         ("/api/v1/listings?limit=0", 400, "bad_request"),
@@ -572,7 +798,14 @@ async fn run(url: String, dbs: [String; 2]) {
         .await
         .unwrap();
     seller2
-        .list(&m, U256::from(9), U256::from(9), gwei(5), &proof)
+        .list(
+            &m,
+            U256::from(9),
+            U256::from(9),
+            gwei(5),
+            trustml_chain::B256::ZERO,
+            &proof,
+        )
         .await
         .unwrap();
     catch_up(&mut ix, &reader).await;

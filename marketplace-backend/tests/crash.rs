@@ -119,6 +119,7 @@ fn kill_9_while_indexing_loses_and_repeats_nothing() {
             U256::from(i),
             U256::from(i),
             U256::from(1000 + i),
+            trustml_chain::B256::ZERO,
             &proof,
         ))
         .unwrap();

@@ -238,14 +238,16 @@ impl Client {
         self.send(tx_to(m.marketplace, data, value), what).await
     }
 
-    /// `list`: the listing proof is verified on chain for `[C, H, sender]`; returns the listing
-    /// id.
+    /// `list`: the listing proof is verified on chain for `[C, H, sender]`; `metadata_hash`
+    /// (sha256 of the off-chain metadata document, or zero) is stored with the listing.
+    /// Returns the listing id.
     pub async fn list(
         &self,
         m: &MarketDeployment,
         commitment: U256,
         output_hash: U256,
         price: U256,
+        metadata_hash: B256,
         proof: &[u8],
     ) -> Result<Sent> {
         let call = M::listCall {
@@ -254,6 +256,7 @@ impl Client {
             commitment,
             outputHash: output_hash,
             price,
+            metadataHash: metadata_hash,
             listingProof: proof.to_vec().into(),
         };
         let r = self

@@ -123,13 +123,21 @@ fn delivery_commits_then_reveals_within_margins() {
                 U256::from(1),
                 U256::from(2),
                 U256::from(1000),
+                trustml_chain::B256::ZERO,
                 &proof[1..],
             )
             .await
             .unwrap_err();
         assert!(e.to_string().contains("ProofLengthMismatch"), "{e}");
         let l = c
-            .list(&m, U256::from(1), U256::from(2), U256::from(1000), &proof)
+            .list(
+                &m,
+                U256::from(1),
+                U256::from(2),
+                U256::from(1000),
+                trustml_chain::B256::ZERO,
+                &proof,
+            )
             .await
             .unwrap();
         let pk = (

@@ -40,6 +40,7 @@ interface IPromptMarketplace {
         uint256 commitment;
         uint256 outputHash;
         uint256 price;
+        bytes32 metadataHash;
     }
 
     /// @notice Lifecycle of an order. `None` means "no such order".
@@ -71,7 +72,9 @@ interface IPromptMarketplace {
 
     // ------------------------------------------------------------------ events
 
-    /// @notice A listing was created with its circuits pinned.
+    /// @notice A listing was created with its circuits pinned. `metadataHash` is the sha256 of
+    ///         the seller's off-chain metadata document (title, description, example output);
+    ///         an indexer serves that document only if it hashes to this value.
     event Listed(
         uint256 indexed listingId,
         address indexed seller,
@@ -79,7 +82,8 @@ interface IPromptMarketplace {
         bytes32 deliveryCircuitId,
         uint256 commitment,
         uint256 outputHash,
-        uint256 price
+        uint256 price,
+        bytes32 metadataHash
     );
     /// @notice The seller stopped new purchases of `listingId`.
     event ListingCancelled(uint256 indexed listingId);
@@ -171,13 +175,16 @@ interface IPromptMarketplace {
     // ------------------------------------------------------------------ functions
 
     /// @notice Lists a prompt; the listing proof is verified on [commitment, outputHash,
-    ///         msg.sender]. See the contract documentation for the listing layout.
+    ///         msg.sender]. `metadataHash` (sha256 of the off-chain metadata document, or zero
+    ///         for none) is stored and emitted so no one but the seller can change what the
+    ///         listing says about itself. See the contract documentation for the layout.
     function list(
         bytes32 listingCircuitId,
         bytes32 deliveryCircuitId,
         uint256 commitment,
         uint256 outputHash,
         uint256 price,
+        bytes32 metadataHash,
         bytes calldata listingProof
     ) external returns (uint256 listingId);
 

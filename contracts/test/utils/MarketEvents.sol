@@ -11,7 +11,8 @@ abstract contract MarketEvents {
         bytes32 deliveryCircuitId,
         uint256 commitment,
         uint256 outputHash,
-        uint256 price
+        uint256 price,
+        bytes32 metadataHash
     );
     event ListingCancelled(uint256 indexed listingId);
     event Purchased(

@@ -37,6 +37,9 @@ abstract contract MarketFixture is TestBase {
     uint256 internal constant C = 0x1234567890abcdef;
     uint256 internal constant OUT = 0xfeedbeef;
     uint256 internal constant PRICE = 1 ether;
+    /// @dev sha256('{"title":"a prompt"}'), written out: a `sha256(...)` constant is a precompile
+    ///      call at each use, which would consume a pending `vm.prank`.
+    bytes32 internal constant META = 0x6631207c190d79596a31929e2f27d68962a7b12d39d1f563281482976f76545a;
 
     VerifierRegistry internal registry;
     HashVerifier internal listingVerifier;
@@ -136,7 +139,7 @@ abstract contract MarketFixture is TestBase {
     function doList(address seller, uint256 c, uint256 price) internal returns (uint256 id) {
         bytes memory proof = listingProof(c, OUT, seller);
         vm.prank(seller);
-        id = market.list(LISTING_ID, DELIVERY_ID, c, OUT, price, proof);
+        id = market.list(LISTING_ID, DELIVERY_ID, c, OUT, price, META, proof);
     }
 
     function doBuy(address buyer, uint256 listingId, uint256 price) internal returns (uint256 id) {

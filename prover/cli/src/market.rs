@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trustml::market::delivery::DeliveryDir;
 use trustml::market::listing::Listing;
+use trustml::market::metadata::{sha256, ListingMetadata};
 use trustml::market::{CiphertextFile, OrderRef, PointJson};
 use trustml_chain::market::{CircuitArtifacts, MarketDeployment, MarketParams};
 use trustml_chain::verifier::DEFAULT_VERIFIER_GAS_LIMIT;
-use trustml_chain::{Address, Client, U256};
+use trustml_chain::{Address, Client, B256, U256};
 use trustml_kit::field::{from_hex as fr_from_hex, to_hex as fr_to_hex};
 use trustml_kit::fs::write_json;
 use trustml_kit::ProofFile;
@@ -66,6 +67,10 @@ pub enum MarketCmd {
         /// Price in wei (or with an "eth" suffix, e.g. 0.01eth).
         #[arg(long)]
         price: String,
+        /// The metadata document (`prompt metadata`): its sha256 is stored with the listing.
+        /// Without it the listing has none, and the dApp shows it untitled.
+        #[arg(long)]
+        metadata: Option<PathBuf>,
     },
     /// Buyer: pay a listing's price into escrow, naming your Baby Jubjub public key.
     Buy {
@@ -289,10 +294,15 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             chain,
             listing,
             price,
+            metadata,
         } => {
             let m = load(&chain.market)?;
             let l = Listing::read(&listing)?;
             l.check_preview(&listing)?;
+            let metadata_hash = match &metadata {
+                None => B256::ZERO,
+                Some(p) => metadata_hash(p, &l)?,
+            };
             let proof = l.proof.proof_bytes(&listing)?;
             let (c, h, price) = (
                 u256_of_hex(&l.commitment)?,
@@ -312,7 +322,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                         hex::encode(sender)
                     )));
                 }
-                client.list(&m, c, h, price, &proof).await
+                client.list(&m, c, h, price, metadata_hash, &proof).await
             })?;
             println!(
                 "listed: listing id {} (tx {}, gasUsed {})",
@@ -491,4 +501,25 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// sha256 of a metadata file, after checking that it is a valid document whose example output
+/// is this listing's proven output (a mismatched document would be listed forever).
+fn metadata_hash(path: &Path, l: &Listing) -> Result<B256> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let doc =
+        ListingMetadata::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let h = trustml_kit::field::parse(&l.output_hash).with_context(|| {
+        format!(
+            "the listing's output hash {} is not a field element",
+            l.output_hash
+        )
+    })?;
+    if !doc.output_matches(h)? {
+        bail!(
+            "{}: its example output is not the listing's proven output; write it with `trustml prompt metadata` from this listing",
+            path.display()
+        );
+    }
+    Ok(B256::from(sha256(&bytes)))
 }

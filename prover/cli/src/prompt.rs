@@ -11,6 +11,7 @@ use trustml::data::read_input;
 use trustml::market::delivery::DeliveryDir;
 use trustml::market::delivery_circuit::MAX_BLOCKS;
 use trustml::market::listing;
+use trustml::market::metadata::{sha256, ListingMetadata, METADATA_FORMAT_VERSION};
 use trustml::market::{OrderRef, PointJson};
 use trustml::model::CompiledModel;
 use trustml::proof;
@@ -43,6 +44,24 @@ pub enum PromptCmd {
         /// Secret file (default: the listing file with extension .secret.json).
         #[arg(long)]
         secret: Option<PathBuf>,
+    },
+    /// Seller: write the listing's metadata document (title, description, tags and the
+    /// proven example output). Its sha256 goes on chain with `market list --metadata`, so
+    /// what the listing says cannot be changed by anyone afterwards; upload the same file to
+    /// the server (`PUT /api/v1/artifacts`) for the dApp to show it.
+    Metadata {
+        /// `prove-listing`'s listing file.
+        listing: PathBuf,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A search tag (repeatable).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Output file (default: the listing file with extension .metadata.json).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Make the keys of the delivery circuit for prompts of the model in MODEL_DIR (or of
     /// --blocks blocks) into DIR.
@@ -112,6 +131,33 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
             }
             println!("key pair written to {} (keep it secret)", output.display());
             println!("public key: x = {}, y = {}", key.public.x, key.public.y);
+        }
+        PromptCmd::Metadata {
+            listing: path,
+            title,
+            description,
+            tags,
+            output,
+        } => {
+            let l = listing::Listing::read(&path)?;
+            l.check_preview(&path)?;
+            let doc = ListingMetadata {
+                format_version: METADATA_FORMAT_VERSION,
+                title,
+                description,
+                tags,
+                settings_digest: l.proof.settings_digest.clone(),
+                example_output: l.proof.outputs.clone(),
+            };
+            doc.check().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let out = output.unwrap_or_else(|| path.with_extension("metadata.json"));
+            let bytes = doc.to_bytes();
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            println!("metadata written to {}", out.display());
+            println!(
+                "  sha256 0x{} (give the file to `market list --metadata`)",
+                hex::encode(sha256(&bytes))
+            );
         }
         PromptCmd::ProveListing {
             model_dir,

@@ -187,11 +187,21 @@ async fn sale(url: &str) {
     let proof = listing.proof.proof_bytes(&gen_dir).unwrap();
     let (c, h) = (uh(&listing.commitment), uh(&listing.output_hash));
     let bad = seller
-        .list(&m, c, h + U256::from(1), price, &proof)
+        .list(
+            &m,
+            c,
+            h + U256::from(1),
+            price,
+            trustml_chain::B256::ZERO,
+            &proof,
+        )
         .await
         .unwrap_err();
     assert!(bad.to_string().contains("InvalidProof"), "{bad}");
-    let listed = seller.list(&m, c, h, price, &proof).await.unwrap();
+    let listed = seller
+        .list(&m, c, h, price, trustml_chain::B256::ZERO, &proof)
+        .await
+        .unwrap();
     assert_eq!(listed.id, Some(U256::from(1)));
     println!("list gasUsed {}", listed.gas_used);
 

@@ -18,6 +18,7 @@ use trustml_kit::field::{from_hex as fr_from_hex, to_hex as fr_to_hex};
 pub mod delivery;
 pub mod delivery_circuit;
 pub mod listing;
+pub mod metadata;
 
 #[cfg(test)]
 mod tests_delivery_circuit;
