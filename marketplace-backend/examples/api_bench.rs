@@ -86,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
         events,
         settings: Default::default(),
         chain: None,
+        jobs: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

@@ -6,7 +6,7 @@ use crate::schema::{
     Audit, AuditBatch, AuditList, ErrorBody, ErrorDetail, IndexerStatus, Listing, ListingPage,
     Order, OrderList, ProofPanel,
 };
-use crate::{artifacts, auth};
+use crate::{artifacts, auth, jobs};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -50,6 +50,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Chain reads for proof panels (pinned vk digests, gas); `None` leaves those absent.
     pub chain: Option<ChainView>,
+    /// Proving jobs; `None`: this server runs none (`/jobs` answers 503).
+    pub jobs: Option<std::sync::Arc<crate::jobs::Jobs>>,
 }
 
 /// The server's knobs that handlers read.
@@ -187,6 +189,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/login", axum::routing::post(auth::login))
         .route("/api/v1/auth/me", get(auth::me))
         .route("/api/v1/auth/logout", axum::routing::post(auth::logout))
+        .route("/api/v1/models", get(jobs::models))
+        .route("/api/v1/jobs", axum::routing::post(jobs::create))
+        .route("/api/v1/jobs/{id}", get(jobs::get).delete(jobs::cancel))
+        .route("/api/v1/jobs/{id}/input", axum::routing::post(jobs::input))
+        .route("/api/v1/jobs/{id}/secret", get(jobs::secret))
+        .route("/api/v1/jobs/{id}/events", get(jobs::events))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/events", get(events))
         .fallback(|| async {

@@ -63,7 +63,6 @@ pub async fn put(
             return Err(too_large());
         }
     }
-    let mut hasher = Sha256::new();
     let mut bytes = Vec::new();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
@@ -71,7 +70,6 @@ pub async fn put(
         if bytes.len() + chunk.len() > limit {
             return Err(too_large());
         }
-        hasher.update(&chunk);
         bytes.extend_from_slice(&chunk);
     }
     if bytes.is_empty() {
@@ -79,34 +77,56 @@ pub async fn put(
             "the body is empty: PUT the artifact's bytes",
         ));
     }
-    let sha = format!("0x{}", hex::encode(hasher.finalize()));
-    let metadata = ListingMetadata::parse(&bytes).ok();
-    let media_type = if metadata.is_some() {
-        METADATA_MEDIA_TYPE.to_string()
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 100 && v.is_ascii())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let (info, inserted) = store_info(&s.pool, &bytes, &content_type).await?;
+    let status = if inserted {
+        StatusCode::CREATED
     } else {
-        headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| v.len() <= 100 && v.is_ascii())
-            .unwrap_or("application/octet-stream")
-            .to_string()
+        StatusCode::OK
+    };
+    Ok((status, Json(info)).into_response())
+}
+
+/// Stores `bytes` (idempotent); returns its address.
+pub async fn store(pool: &sqlx::AnyPool, bytes: &[u8], media_type: &str) -> sqlx::Result<String> {
+    Ok(store_info(pool, bytes, media_type).await?.0.sha256)
+}
+
+/// Stores `bytes` under their sha256 (and as listing metadata when they parse as such);
+/// whether they were new.
+async fn store_info(
+    pool: &sqlx::AnyPool,
+    bytes: &[u8],
+    content_type: &str,
+) -> sqlx::Result<(ArtifactInfo, bool)> {
+    let sha = format!("0x{}", hex::encode(Sha256::digest(bytes)));
+    let metadata = ListingMetadata::parse(bytes).ok();
+    let media_type = if metadata.is_some() {
+        METADATA_MEDIA_TYPE
+    } else {
+        content_type
     };
     let info = ArtifactInfo {
         sha256: sha.clone(),
         size: bytes.len() as i64,
-        media_type: media_type.clone(),
+        media_type: media_type.to_string(),
         listing_metadata: metadata.is_some(),
     };
-    let mut tx = s.pool.begin().await?;
+    let mut tx = pool.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO artifacts (sha256, size, media_type, created_at, body) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (sha256) DO NOTHING",
     )
     .bind(&sha)
     .bind(bytes.len() as i64)
-    .bind(&media_type)
+    .bind(media_type)
     .bind(now())
-    .bind(bytes)
+    .bind(bytes.to_vec())
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -128,12 +148,7 @@ pub async fn put(
         .await?;
     }
     tx.commit().await?;
-    let status = if inserted {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(info)).into_response())
+    Ok((info, inserted))
 }
 
 /// Poseidon(example output ‖ 0) in decimal, the form the indexer stores output hashes in

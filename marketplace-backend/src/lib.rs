@@ -14,5 +14,6 @@ pub mod artifacts;
 pub mod auth;
 pub mod db;
 pub mod indexer;
+pub mod jobs;
 pub mod schema;
 pub mod server;

@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// (default: --listen).
     #[arg(long, env = "TRUSTML_DOMAIN")]
     pub domain: Option<String>,
+    /// Compiled listing models (one subdirectory each, with keys) that signed-in sellers may
+    /// prove listings for as server jobs; without it the server runs no jobs.
+    #[arg(long, env = "TRUSTML_MODELS")]
+    pub models: Option<PathBuf>,
     /// Largest artifact (metadata, proof) a signed-in user may upload, bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_artifact_bytes: usize,
@@ -109,6 +113,17 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         }
         None => None,
     };
+    let jobs = match &args.models {
+        Some(dir) => Some(
+            crate::jobs::Jobs::start(
+                &crate::db::database_url(&args.db)?,
+                pool.clone(),
+                Some(dir.clone()),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let view = ChainView {
         client: client.clone(),
         market: market.clone(),
@@ -146,6 +161,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             max_artifact_bytes: args.max_artifact_bytes,
         },
         chain: Some(view),
+        jobs,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -20,6 +20,9 @@ use trustml_chain::Client;
 use trustml_server::api::{self, AppState, PublicConfig};
 use trustml_server::indexer::{self, Indexer, IndexerConfig};
 
+mod common;
+use common::{get, login, sign_in, SseReader};
+
 const PROOF_LEN: usize = 96;
 /// Anvil's second dev account: another seller.
 const SELLER2: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -126,58 +129,6 @@ async fn dump(pool: &sqlx::AnyPool) -> Vec<String> {
     out
 }
 
-/// A Server-Sent Events stream being read.
-struct SseReader {
-    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    buf: String,
-}
-
-impl SseReader {
-    async fn open(url: &str, last_id: &str) -> Self {
-        let r = reqwest::Client::new()
-            .get(url)
-            .header("Last-Event-ID", last_id)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        Self {
-            body: Box::pin(r.bytes_stream()),
-            buf: String::new(),
-        }
-    }
-
-    /// The next event's (id, name, data), skipping keep-alive comments.
-    async fn next(&mut self) -> (String, String, Value) {
-        use futures_util::StreamExt;
-        loop {
-            if let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                let (mut id, mut name, mut data) = (String::new(), String::new(), String::new());
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("id:") {
-                        id = v.trim().into();
-                    } else if let Some(v) = line.strip_prefix("event:") {
-                        name = v.trim().into();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data += v.trim();
-                    }
-                }
-                if !id.is_empty() {
-                    return (id, name, serde_json::from_str(&data).unwrap());
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(10), self.body.next())
-                .await
-                .expect("an event within 10 s")
-                .expect("the stream is open")
-                .unwrap();
-            self.buf.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-}
-
 /// A listing metadata document whose example output has these field elements.
 fn metadata_doc(title: &str, field: &[u64]) -> Vec<u8> {
     ListingMetadata {
@@ -200,56 +151,6 @@ fn sha(bytes: &[u8]) -> B256 {
     B256::from(trustml::market::metadata::sha256(bytes))
 }
 
-/// Signs in `key` through SIWE (nonce → EIP-4361 message → signature); returns the message,
-/// the signature and the login response.
-async fn sign_in(base: &str, key: &str, domain: &str) -> (String, String, u16, Value) {
-    use alloy::signers::{local::PrivateKeySigner, Signer as _};
-    let signer: PrivateKeySigner = key.parse().unwrap();
-    let (_, n) = get(base, "/api/v1/auth/nonce").await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let days = now / 86_400;
-    // Civil date from days since 1970 (the inverse of the server's parser).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    let secs = now % 86_400;
-    let issued = format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
-    let message = format!(
-        "{domain} wants you to sign in with your Ethereum account:\n{}\n\nSign in to trustml.\n\n\
-         URI: http://{domain}\nVersion: 1\nChain ID: 31337\nNonce: {}\nIssued At: {issued}",
-        signer.address(),
-        n["nonce"].as_str().unwrap()
-    );
-    let sig = signer.sign_message(message.as_bytes()).await.unwrap();
-    let sig = format!("0x{}", hex::encode(sig.as_bytes()));
-    let (s, v) = login(base, &message, &sig).await;
-    (message, sig, s, v)
-}
-
-async fn login(base: &str, message: &str, sig: &str) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({ "message": message, "signature": sig }))
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
 async fn put(base: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Value) {
     let mut req = reqwest::Client::new()
         .put(format!("{base}/api/v1/artifacts"))
@@ -259,12 +160,6 @@ async fn put(base: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Value) {
     }
     let r = req.send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
-}
-
-async fn get(base: &str, path: &str) -> (u16, Value) {
-    let r = reqwest::get(format!("{base}{path}")).await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
 }
 
 fn anvil() -> Option<Anvil> {
@@ -470,6 +365,7 @@ async fn run(url: String, dbs: [String; 2]) {
         events: ix.events(),
         settings: Default::default(),
         chain: None,
+        jobs: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -173,6 +173,43 @@ fn spinner(msg: &str) -> ProgressBar {
     pb
 }
 
+/// A terminal bar for [`trustml_kit::progress::Progress`]: one bar, restarted per stage, with
+/// the stage's name, its steps and an ETA.
+pub struct Bar(ProgressBar);
+
+impl Bar {
+    /// A bar titled `what` (until the first stage names itself).
+    pub fn new(what: &str) -> Self {
+        let pb = ProgressBar::new(1);
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {prefix} {msg} {pos}/{len} (eta {eta})",
+            )
+            .expect("template"),
+        );
+        pb.set_prefix(what.to_string());
+        pb.enable_steady_tick(Duration::from_millis(120));
+        Self(pb)
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl trustml_kit::progress::Progress for Bar {
+    fn stage(&self, name: &str, total: u64) {
+        self.0.set_message(name.to_string());
+        self.0.set_length(total);
+        self.0.reset();
+    }
+
+    fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,

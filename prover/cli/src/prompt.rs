@@ -182,9 +182,9 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
             }
             let data = read_input(&prompt)?;
             let t = Instant::now();
-            let pb = spinner("proving the listing");
-            let (l, s) = listing::prove_listing(&m, &keys, &data, &prompt, seller)?;
-            pb.finish_and_clear();
+            let bar = crate::Bar::new("listing:");
+            let (l, s) = listing::prove_listing_with(&m, &keys, &data, &prompt, seller, &bar)?;
+            bar.finish();
             listing::write_listing(&l, &out, &s, &secret)?;
             println!(
                 "listing proof written to {} in {:.2} s",

@@ -21,6 +21,7 @@ pub mod fs;
 pub mod keys;
 pub mod mock;
 pub mod mutation;
+pub mod progress;
 pub mod proof_file;
 
 pub use artifact::ArtifactHeader;

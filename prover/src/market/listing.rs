@@ -34,6 +34,7 @@ use std::path::Path;
 use trustml_babyjubjub::Fr;
 use trustml_kit::field::{from_hex as fr_from_hex, to_hex as fr_to_hex};
 use trustml_kit::fs::write_json;
+use trustml_kit::progress::{step, NoProgress, Progress};
 use trustml_kit::ProofFile;
 
 /// What the seller keeps after listing: it opens the commitment (needed for every delivery).
@@ -195,13 +196,29 @@ pub fn prove_listing(
     prompt_path: &Path,
     seller: [u8; 20],
 ) -> Result<(Listing, ListingSecret), MarketError> {
+    prove_listing_with(model, keys, prompt, prompt_path, seller, &NoProgress)
+}
+
+/// [`prove_listing`], reporting the stages `witness` and `prove` to `progress` and stopping
+/// with [`MarketError::Cancelled`] when it is cancelled between them.
+pub fn prove_listing_with(
+    model: &CompiledModel,
+    keys: &Keys,
+    prompt: &InputData,
+    prompt_path: &Path,
+    seller: [u8; 20],
+    progress: &dyn Progress,
+) -> Result<(Listing, ListingSecret), MarketError> {
     check_listing_model(model)?;
     let salts = Salts {
         input: Fr::random(rand::rngs::OsRng),
         weights: Fr::zero(),
         output: Fr::zero(),
     };
-    let mut witness = model.witness(prompt, prompt_path, salts)?;
+    let mut witness = step(progress, "witness", || {
+        model.witness(prompt, prompt_path, salts)
+    })
+    .ok_or(MarketError::Cancelled)??;
     witness.seller = address_field(&seller);
     let values: Vec<i128> = model
         .program
@@ -216,7 +233,10 @@ pub fn prove_listing(
             what: "prompt",
             msg,
         })?;
-    let pf = proof::prove_witness(model, keys, witness)?;
+    let pf = step(progress, "prove", || {
+        proof::prove_witness(model, keys, witness)
+    })
+    .ok_or(MarketError::Cancelled)??;
     let secret = ListingSecret {
         format_version: 2,
         model_digest: model.settings.digest_hex(),

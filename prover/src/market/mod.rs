@@ -73,6 +73,9 @@ pub enum MarketError {
     /// Decryption failed.
     #[error("decryption failed: {0}")]
     Decrypt(String),
+    /// The work was cancelled (a cancelled server job).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// A point as JSON: two field elements in hex.
