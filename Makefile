@@ -1,8 +1,16 @@
-# The two commands a newcomer needs:
+# The commands a newcomer needs:
+#   make up     – the local stack: Anvil, contracts seeded with demo listings, trustml-server
+#   make down   – stop it (the chain and database are kept in .trustml-local/)
 #   make demo   – prove a trained digits CNN (and on chain), then a prompt sale on Anvil
 #   make test   – every test of the project (Rust, then Solidity when present)
 
-.PHONY: demo test tools
+.PHONY: up down demo test tools
+
+up: tools
+	bash anvil-scripts/up.sh
+
+down:
+	bash anvil-scripts/down.sh
 
 demo: tools
 	bash prover/scripts/demo.sh

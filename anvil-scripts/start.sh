@@ -2,6 +2,7 @@
 # Start a local Anvil (from the repo's npm packages) on 127.0.0.1:$ANVIL_PORT (default 8545).
 # Idempotent: if the pid file names a live anvil that answers, it just prints its URL.
 # State: $ANVIL_STATE_DIR (default <repo>/.anvil) holds anvil-$PORT.pid and anvil-$PORT.log.
+# Extra anvil flags: $ANVIL_ARGS (e.g. "--state FILE --state-interval 5" to keep the chain).
 # Prints the RPC URL on stdout.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +31,8 @@ if answers; then
   exit 1
 fi
 
-nohup "$ANVIL" --host 127.0.0.1 --port "$PORT" --chain-id 31337 >"$LOG" 2>&1 &
+# shellcheck disable=SC2086 # ANVIL_ARGS is a list of flags
+nohup "$ANVIL" --host 127.0.0.1 --port "$PORT" --chain-id 31337 ${ANVIL_ARGS:-} >"$LOG" 2>&1 &
 echo $! >"$PIDFILE"
 for _ in $(seq 1 100); do
   if answers; then echo "$URL"; exit 0; fi

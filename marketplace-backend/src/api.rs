@@ -197,10 +197,23 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs/{id}/events", get(jobs::events))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/events", get(events))
-        .fallback(|| async {
-            ApiError::not_found("no such endpoint; the API is described at /api/v1/openapi.json")
-        })
+        .route("/api/{*rest}", axum::routing::any(no_endpoint))
+        .fallback(no_endpoint)
         .with_state(state)
+}
+
+async fn no_endpoint() -> ApiError {
+    ApiError::not_found("no such endpoint; the API is described at /api/v1/openapi.json")
+}
+
+/// [`router`] that also serves the built web app from `dir` (`index.html` for every path
+/// outside `/api`, so the app's own routes work on reload); `/api/…` stays JSON.
+pub fn with_static(router: Router, dir: &std::path::Path) -> Router {
+    let index = dir.join("index.html");
+    router.fallback_service(
+        tower_http::services::ServeDir::new(dir)
+            .fallback(tower_http::services::ServeFile::new(index)),
+    )
 }
 
 /// The chain, RPC URL and contract addresses a page should use.

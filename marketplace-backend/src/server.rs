@@ -53,6 +53,9 @@ pub struct ServeArgs {
     /// prove listings for as server jobs; without it the server runs no jobs.
     #[arg(long, env = "TRUSTML_MODELS")]
     pub models: Option<PathBuf>,
+    /// The built web app (`frontend/dist`) to serve at `/`.
+    #[arg(long, env = "TRUSTML_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
     /// Largest artifact (metadata, proof) a signed-in user may upload, bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_artifact_bytes: usize,
@@ -171,9 +174,23 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         "trustml-server: http://{}/api/v1/config",
         listener.local_addr()?
     );
-    axum::serve(listener, api::router(state))
+    let mut app = api::router(state);
+    if let Some(dir) = &args.static_dir {
+        if !dir.join("index.html").exists() {
+            bail!("--static-dir {} has no index.html (build the web app: cd frontend && npm run build)", dir.display());
+        }
+        app = api::with_static(app, dir);
+    }
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+            // Ctrl-C, or the SIGTERM `make down` sends.
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("a SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
         })
         .await?;
     Ok(())

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod bindings;
 pub mod market;
 pub mod revert;
+pub mod siwe;
 pub mod verifier;
 
 use alloy::network::{EthereumWallet, TransactionBuilder};

@@ -62,33 +62,12 @@ pub async fn sign_in(base: &str, key: &str, domain: &str) -> (String, String, u1
     use alloy::signers::{local::PrivateKeySigner, Signer as _};
     let signer: PrivateKeySigner = key.parse().unwrap();
     let (_, n) = get(base, "/api/v1/auth/nonce").await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let days = now / 86_400;
-    // Civil date from days since 1970 (the inverse of the server's parser).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    let secs = now % 86_400;
-    let issued = format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
-    let message = format!(
-        "{domain} wants you to sign in with your Ethereum account:\n{}\n\nSign in to trustml.\n\n\
-         URI: http://{domain}\nVersion: 1\nChain ID: 31337\nNonce: {}\nIssued At: {issued}",
+    let message = trustml_chain::siwe::message(
+        domain,
         signer.address(),
-        n["nonce"].as_str().unwrap()
+        31337,
+        n["nonce"].as_str().unwrap(),
+        "Sign in to trustml.",
     );
     let sig = signer.sign_message(message.as_bytes()).await.unwrap();
     let sig = format!("0x{}", hex::encode(sig.as_bytes()));

@@ -18,6 +18,7 @@ use trustml_srs::{generate_insecure, import_ptau, Srs, INSECURE_WARNING};
 
 mod audit;
 mod audit_chain;
+mod demo;
 mod evm;
 mod hint;
 mod market;
@@ -114,6 +115,11 @@ enum Cmd {
     Prompt {
         #[command(subcommand)]
         cmd: prompt::PromptCmd,
+    },
+    /// A local demo marketplace from committed, pre-computed proofs (see `make up`).
+    Demo {
+        #[command(subcommand)]
+        cmd: demo::DemoCmd,
     },
     /// Accuracy audits: commit a dataset, the samples an audit needs, the samples a seed picks.
     Audit {
@@ -439,6 +445,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Evm { cmd } => return evm::run(cmd),
         Cmd::Market { cmd } => return market::run(cmd),
         Cmd::Audit { cmd } => return audit::run(cmd),
+        Cmd::Demo { cmd } => return demo::run(cmd),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -223,7 +223,7 @@ impl Chain {
 }
 
 /// The order `id` of the marketplace in `m`.
-fn order_ref(m: &MarketDeployment, id: u64) -> OrderRef {
+pub(crate) fn order_ref(m: &MarketDeployment, id: u64) -> OrderRef {
     OrderRef {
         chain_id: m.chain_id,
         market: m.marketplace.into(),
