@@ -145,6 +145,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     );
     let events = indexer.events();
     tokio::spawn(indexer.run());
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let bound = listener.local_addr()?;
     let state = AppState {
         pool,
         config: PublicConfig {
@@ -160,20 +164,13 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         status,
         events,
         settings: Settings {
-            siwe_domain: args.domain.clone().unwrap_or(args.listen.to_string()),
+            siwe_domain: args.domain.clone().unwrap_or(bound.to_string()),
             max_artifact_bytes: args.max_artifact_bytes,
         },
         chain: Some(view),
         jobs,
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!("serving http://{}/api/v1", listener.local_addr()?);
-    println!(
-        "trustml-server: http://{}/api/v1/config",
-        listener.local_addr()?
-    );
+
     let mut app = api::router(state);
     if let Some(dir) = &args.static_dir {
         if !dir.join("index.html").exists() {
@@ -181,6 +178,11 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         }
         app = api::with_static(app, dir);
     }
+    tracing::info!("serving http://{}/api/v1", listener.local_addr()?);
+    println!(
+        "trustml-server: http://{}/api/v1/config",
+        listener.local_addr()?
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             // Ctrl-C, or the SIGTERM `make down` sends.

@@ -1,6 +1,9 @@
 //! `kill -9` of the real `trustml-server` binary while it indexes, several times, then a
 //! restart that catches up: no event lost or duplicated — the database equals a fresh index of
 //! the same chain. (Each batch is one transaction, so a kill lands before or after it.)
+//! And `kill -9` in the middle of a proving job: after the restart the queue hands the job to
+//! the new process, which (the prompt having died with the old one) asks for the prompt again
+//! and then finishes it.
 //!
 //! Skipped, with a note, only when node_modules is absent (CI runs `npm ci` first).
 
@@ -14,6 +17,8 @@ use trustml_chain::market::{CircuitArtifacts, MarketParams};
 use trustml_chain::Client;
 use trustml_server::indexer::{self, Indexer, IndexerConfig};
 
+mod common;
+
 const PROOF_LEN: usize = 96;
 const LISTINGS: u64 = 120;
 
@@ -24,7 +29,21 @@ fn repo_root() -> PathBuf {
 /// Starts the server; returns it and its base URL (read from its first stdout line).
 /// `throttle` slows each batch down (so that a kill lands mid-catch-up on any machine).
 fn start(db: &Path, market: &Path, rpc: &str, throttle: bool) -> (Child, String) {
+    start_with(db, market, rpc, throttle, &[], &[])
+}
+
+/// [`start`] with more flags and environment variables.
+fn start_with(
+    db: &Path,
+    market: &Path,
+    rpc: &str,
+    throttle: bool,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trustml-server"))
+        .args(args)
+        .envs(env.iter().copied())
         .args([
             "--db",
             db.to_str().unwrap(),
@@ -205,4 +224,131 @@ fn kill_9_while_indexing_loses_and_repeats_nothing() {
         assert_eq!(got.last().unwrap(), &format!("events {LISTINGS}"));
         assert_eq!(got, rows(&fresh).await);
     });
+}
+
+#[test]
+fn kill_9_mid_job_then_the_job_finishes_after_restart() {
+    let Some(node) = Anvil::for_test(&repo_root()) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    common::compile_model(&models);
+    let c = rt
+        .block_on(Client::connect_with_key(&node.url, None))
+        .unwrap();
+    let code = hex::decode(trustml_chain::anvil::ACCEPT_ALL_VERIFIER).unwrap();
+    let art = |d: u8| CircuitArtifacts {
+        verifier: &code,
+        num_public_inputs: if d == 1 { 3 } else { 8 },
+        proof_len: PROOF_LEN,
+        vk_digest: [d; 32],
+    };
+    let params = MarketParams {
+        fee_recipient: None,
+        fee_bps: 0,
+        delivery_window: 3600,
+        reveal_window: 600,
+        verifier_gas_limit: 1_000_000,
+    };
+    let m = rt
+        .block_on(c.deploy_market(art(1), art(2), &params))
+        .unwrap();
+    let market = dir.path().join("market.json");
+    std::fs::write(&market, serde_json::to_string(&m).unwrap()).unwrap();
+    let db = dir.path().join("jobs.db");
+    let models_arg = models.to_str().unwrap().to_string();
+    let args = [
+        "--models",
+        models_arg.as_str(),
+        "--domain",
+        "127.0.0.1:8080",
+    ];
+
+    // A job that sleeps 30 s before proving: killed while it runs.
+    let (mut first, base) = start_with(
+        &db,
+        &market,
+        &node.url,
+        false,
+        &args,
+        &[("TRUSTML_TEST_JOB_DELAY_MS", "30000")],
+    );
+    let (token, id) = rt.block_on(async {
+        let (_, _, s, v) = common::sign_in(&base, SELLER, "127.0.0.1:8080").await;
+        assert_eq!(s, 200, "{v}");
+        let token = v["token"].as_str().unwrap().to_string();
+        let r: serde_json::Value = reqwest::Client::new()
+            .post(format!("{base}/api/v1/jobs"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "kind": "listing", "model": "generator", "prompt": common::prompt() }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = r["id"].as_str().unwrap().to_string();
+        wait_state(&base, &id, "running").await;
+        (token, id)
+    });
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+
+    // Restarted: the new worker takes the orphaned task once the dead one's heartbeat lapses,
+    // finds no prompt and waits for it; given the prompt, it finishes.
+    let (mut second, base) = start_with(&db, &market, &node.url, false, &args, &[]);
+    rt.block_on(async {
+        wait_state(&base, &id, "awaiting_input").await;
+        let r = reqwest::Client::new()
+            .post(format!("{base}/api/v1/jobs/{id}/input"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "prompt": common::prompt() }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 202);
+        wait_state(&base, &id, "done").await;
+        let (_, job) = common::get(&base, &format!("/api/v1/jobs/{id}")).await;
+        let sha = job["result"]["listing"].as_str().unwrap();
+        let (s, _) = common::get(&base, &format!("/api/v1/artifacts/{sha}")).await;
+        assert_eq!(s, 200);
+        // One job, and its events in one unbroken sequence.
+        let pool = trustml_server::db::connect(db.to_str().unwrap())
+            .await
+            .unwrap();
+        let seqs: Vec<i64> =
+            sqlx::query_scalar("SELECT seq FROM proving_job_events WHERE job_id = $1 ORDER BY seq")
+                .bind(&id)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+        let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM proving_jobs")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(jobs, 1);
+    });
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
+
+/// Anvil's first dev key (it only signs in).
+const SELLER: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+async fn wait_state(base: &str, id: &str, want: &str) {
+    for _ in 0..1200 {
+        let (_, v) = common::get(base, &format!("/api/v1/jobs/{id}")).await;
+        if v["state"] == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("job {id} never reached {want}");
 }

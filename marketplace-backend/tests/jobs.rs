@@ -9,50 +9,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use trustml::circuit::{Visibilities, Visibility};
-use trustml::data::read_samples;
 use trustml::market::listing::Listing;
-use trustml::model::{CompileOptions, CompiledModel};
+use trustml::model::CompiledModel;
 use trustml_server::api::{self, AppState, PublicConfig};
 
 mod common;
-use common::{get, sign_in, SseReader};
+use common::{compile_model, get, prompt, sign_in, SseReader};
 
 /// Anvil's first dev key (no chain is needed: it only signs in).
 const SELLER: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const OTHER: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../prover/fixtures/prompt_generator")
-}
-
-/// The prompt generator compiled for listings, with keys, under `models/generator`.
-fn compile_model(models: &Path) {
-    let samples = read_samples(&fixtures().join("generator_calibration.json")).unwrap();
-    let opts = CompileOptions {
-        vis: Visibilities {
-            input: Visibility::Hashed,
-            weights: Visibility::Fixed,
-            output: Visibility::Hashed,
-        },
-        listing: true,
-        ..Default::default()
-    };
-    let model = CompiledModel::compile(
-        &fixtures().join("generator.onnx"),
-        &samples,
-        &opts,
-        &models.join("generator"),
-    )
-    .unwrap();
-    let srs = trustml_srs::generate_insecure(model.settings.k, Some(11));
-    trustml::proof::setup(&model, &srs, |_| {}).unwrap();
-}
-
-fn prompt() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixtures().join("generator.input.json")).unwrap())
-        .unwrap()
-}
 
 async fn send(
     method: reqwest::Method,

@@ -2,7 +2,11 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+use trustml::circuit::{Visibilities, Visibility};
+use trustml::data::read_samples;
+use trustml::model::{CompileOptions, CompiledModel};
 
 /// A Server-Sent Events stream being read.
 pub struct SseReader {
@@ -89,4 +93,36 @@ pub async fn get(base: &str, path: &str) -> (u16, Value) {
     let r = reqwest::get(format!("{base}{path}")).await.unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap())
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../prover/fixtures/prompt_generator")
+}
+
+/// The prompt generator compiled for listings, with keys, under `models/generator`.
+pub fn compile_model(models: &Path) {
+    let samples = read_samples(&fixtures().join("generator_calibration.json")).unwrap();
+    let opts = CompileOptions {
+        vis: Visibilities {
+            input: Visibility::Hashed,
+            weights: Visibility::Fixed,
+            output: Visibility::Hashed,
+        },
+        listing: true,
+        ..Default::default()
+    };
+    let model = CompiledModel::compile(
+        &fixtures().join("generator.onnx"),
+        &samples,
+        &opts,
+        &models.join("generator"),
+    )
+    .unwrap();
+    let srs = trustml_srs::generate_insecure(model.settings.k, Some(11));
+    trustml::proof::setup(&model, &srs, |_| {}).unwrap();
+}
+
+pub fn prompt() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixtures().join("generator.input.json")).unwrap())
+        .unwrap()
 }
