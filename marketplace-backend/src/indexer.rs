@@ -603,7 +603,10 @@ impl Indexer {
         }
     }
 
-    async fn apply_batch(&self, logs: &[Log], to: u64, hash: &str) -> Result<(), IndexError> {
+    /// Applies the logs of blocks up to `to` (whose hash is `hash`) in one transaction:
+    /// events (a log already stored is skipped, so a repeated batch changes nothing), their
+    /// projections, the block hash and the cursor.
+    pub async fn apply_batch(&self, logs: &[Log], to: u64, hash: &str) -> Result<(), IndexError> {
         let mut tx = self.pool.begin().await?;
         let mut applied = vec![];
         for log in logs {

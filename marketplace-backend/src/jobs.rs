@@ -571,13 +571,14 @@ pub async fn create(
     .bind(t)
     .execute(&s.pool)
     .await?;
+    // The event first: the worker may start (and report) before `enqueue` returns.
+    jobs.event(&id, "state", json!({ "state": "queued" }))
+        .await?;
     jobs.prompts
         .lock()
         .expect("lock")
         .insert(id.clone(), prompt);
     jobs.enqueue(&id).await?;
-    jobs.event(&id, "state", json!({ "state": "queued" }))
-        .await?;
     Ok((StatusCode::ACCEPTED, Json(load(&s, &id).await?)))
 }
 
