@@ -80,12 +80,16 @@ async fn main() -> anyhow::Result<()> {
         nonce += 1;
         if nonce % 50 == 0 {
             // A small pool stays fast; 50 listings stay under the gas target (the base fee falls).
-            provider.raw_request::<_, String>("evm_mine".into(), ()).await?;
+            provider
+                .raw_request::<_, String>("evm_mine".into(), ())
+                .await?;
         }
     }
     if let Some(h) = last {
         while provider.get_transaction_receipt(h).await?.is_none() {
-            provider.raw_request::<_, String>("evm_mine".into(), ()).await?;
+            provider
+                .raw_request::<_, String>("evm_mine".into(), ())
+                .await?;
         }
     }
     println!(

@@ -222,16 +222,28 @@ async fn config(State(s): State<AppState>) -> Json<PublicConfig> {
     Json(s.config.clone())
 }
 
-/// Where the indexer is: its cursor, the chain's head and the lag between them.
-#[utoipa::path(get, path = "/api/v1/indexer", responses((status = 200, body = IndexerStatus)))]
-async fn indexer(State(s): State<AppState>) -> Json<IndexerStatus> {
+/// Where the indexer is: its cursor, the chain's head and the lag between them; 503
+/// `rpc_unavailable` while it cannot read the chain (the data served may then be stale).
+#[utoipa::path(get, path = "/api/v1/indexer", responses((status = 200, body = IndexerStatus),
+    (status = 503, body = ErrorBody)))]
+async fn indexer(State(s): State<AppState>) -> Result<Json<IndexerStatus>, ApiError> {
     let st = s.status.borrow().clone();
-    Json(IndexerStatus {
+    if let Some(e) = st.error {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "rpc_unavailable",
+            format!(
+                "the indexer cannot read the chain ({e}); it retries, and the data served stays at block {} until then; check the node behind --rpc-url",
+                st.cursor
+            ),
+        ));
+    }
+    Ok(Json(IndexerStatus {
         cursor: st.cursor,
         head: st.head,
         lag: st.head.saturating_sub(st.cursor),
         confirmations: s.config.confirmations,
-    })
+    }))
 }
 
 /// The OpenAPI 3 document of this API.

@@ -61,6 +61,8 @@ pub struct Status {
     pub cursor: u64,
     /// The chain's head at the last step.
     pub head: u64,
+    /// Why the last step failed (the RPC is down, …); `None` after a step that worked.
+    pub error: Option<String>,
 }
 
 /// An applied event as `/api/v1/events` streams it: its position (`"block-logIndex"`,
@@ -553,8 +555,18 @@ impl Indexer {
         Ok(true)
     }
 
-    /// One step: applies the next batch if there is one; returns the blocks applied.
+    /// One step: applies the next batch if there is one; returns the blocks applied. A failure
+    /// is also recorded in the status (`/api/v1/indexer` then answers 503) until a step works.
     pub async fn step(&mut self) -> Result<u64, IndexError> {
+        let r = self.step_inner().await;
+        if let Err(e) = &r {
+            let msg = e.to_string();
+            self.status.send_modify(|s| s.error = Some(msg));
+        }
+        r
+    }
+
+    async fn step_inner(&mut self) -> Result<u64, IndexError> {
         self.check_reorg().await?;
         let head = self
             .client
@@ -567,7 +579,11 @@ impl Indexer {
             Some((b, _)) => b,
             None => self.cfg.from_block.saturating_sub(1),
         };
-        self.status.send_replace(Status { cursor: last, head });
+        self.status.send_replace(Status {
+            cursor: last,
+            head,
+            error: None,
+        });
         if last >= target {
             return Ok(0);
         }
@@ -598,7 +614,11 @@ impl Indexer {
                 .ok_or_else(|| IndexError::Rpc(format!("block {to} is missing")))?;
             self.apply_batch(&logs, to, &hash).await?;
             self.batch = (self.batch * 2).min(self.cfg.max_batch.max(1));
-            self.status.send_replace(Status { cursor: to, head });
+            self.status.send_replace(Status {
+                cursor: to,
+                head,
+                error: None,
+            });
             return Ok(to - last);
         }
     }

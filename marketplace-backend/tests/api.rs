@@ -195,7 +195,7 @@ fn indexer_and_api_on_anvil_and_sqlite() {
     let Some(node) = anvil() else { return };
     let dir = tempfile::tempdir().unwrap();
     let db = |n: &str| dir.path().join(n).display().to_string();
-    runtime().block_on(run(node.url.clone(), [db("t.db"), db("t2.db")]));
+    runtime().block_on(run(node, [db("t.db"), db("t2.db")]));
 }
 
 /// The same suite on Postgres, when `TRUSTML_TEST_POSTGRES` names a server (a URL whose
@@ -240,7 +240,7 @@ fn indexer_and_api_on_anvil_and_postgres() {
                 format!("{base}/{name}?{query}")
             }
         };
-        run(node.url.clone(), [url_of(&names[0]), url_of(&names[1])]).await;
+        run(node, [url_of(&names[0]), url_of(&names[1])]).await;
         for n in &names {
             exec(format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)")).await;
         }
@@ -303,7 +303,8 @@ async fn split_property(reader: &Client, cfg: &IndexerConfig, want: &[String]) {
     }
 }
 
-async fn run(url: String, dbs: [String; 2]) {
+async fn run(node: Anvil, dbs: [String; 2]) {
+    let url = node.url.clone();
     let seller = Client::connect_with_key(&url, None).await.unwrap();
     let seller2 = Client::connect_with_key(&url, Some(SELLER2)).await.unwrap();
     let buyer = Client::connect_with_key(&url, Some(BUYER)).await.unwrap();
@@ -802,6 +803,20 @@ async fn run(url: String, dbs: [String; 2]) {
     let rewound = dump(&pool).await;
     assert_eq!(rewound, before);
     indexer::reindex(&pool).await.unwrap();
+    assert_eq!(dump(&pool).await, rewound);
+
+    // The node goes down: the indexer's status answers 503 with what to check, reads go on
+    // from the database, and nothing stored changes.
+    drop(node);
+    assert!(ix.step().await.is_err());
+    let (s, v) = get(&base, "/api/v1/indexer").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (503, Some("rpc_unavailable")),
+        "{v}"
+    );
+    let (s, v) = get(&base, "/api/v1/listings").await;
+    assert_eq!((s, ids(&v)), (200, vec![3, 2, 1]));
     assert_eq!(dump(&pool).await, rewound);
     server.abort();
     pool.close().await;
