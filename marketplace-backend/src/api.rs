@@ -3,8 +3,8 @@
 
 use crate::indexer::{price_key, Status, StreamEvent};
 use crate::schema::{
-    Audit, AuditBatch, AuditList, ErrorBody, ErrorDetail, IndexerStatus, Listing, ListingPage,
-    Order, OrderList, ProofPanel,
+    Account, Audit, AuditBatch, AuditList, BuyerStats, ErrorBody, ErrorDetail, IndexerStatus,
+    Listing, ListingPage, Order, OrderList, ProofPanel, SellerStats,
 };
 use crate::{artifacts, auth, jobs};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
+use std::collections::BTreeMap;
 use tokio::sync::watch;
 use utoipa::OpenApi;
 
@@ -181,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/listings/{id}", get(listing))
         .route("/api/v1/orders", get(orders))
         .route("/api/v1/orders/{id}", get(order))
+        .route("/api/v1/accounts/{address}", get(account))
         .route("/api/v1/audits", get(audits))
         .route("/api/v1/audits/{id}", get(audit))
         .route("/api/v1/artifacts", axum::routing::put(artifacts::put))
@@ -428,6 +430,37 @@ async fn listing(
     Ok(Json(l))
 }
 
+/// Gas used by transaction `tx`: from `tx_gas`, else from its receipt (then cached); `None`
+/// when the chain does not answer within two seconds.
+async fn tx_gas(s: &AppState, tx: &str) -> Result<Option<i64>, ApiError> {
+    if let Some(g) = sqlx::query_scalar::<_, i64>("SELECT gas_used FROM tx_gas WHERE tx_hash = $1")
+        .bind(tx)
+        .fetch_optional(&s.pool)
+        .await?
+    {
+        return Ok(Some(g));
+    }
+    let (Some(c), Ok(hash)) = (&s.chain, tx.parse::<alloy::primitives::B256>()) else {
+        return Ok(None);
+    };
+    use alloy::providers::Provider as _;
+    let timeout = std::time::Duration::from_secs(2);
+    let Ok(Ok(Some(r))) =
+        tokio::time::timeout(timeout, c.client.provider().get_transaction_receipt(hash)).await
+    else {
+        return Ok(None);
+    };
+    let gas = r.gas_used as i64;
+    sqlx::query(
+        "INSERT INTO tx_gas (tx_hash, gas_used) VALUES ($1, $2) ON CONFLICT (tx_hash) DO NOTHING",
+    )
+    .bind(tx)
+    .bind(gas)
+    .execute(&s.pool)
+    .await?;
+    Ok(Some(gas))
+}
+
 /// The proof panel of a listing: what the indexer stored, plus the contract's pinned vk
 /// digests and the verify transaction's gas (read once, then cached in `tx_gas`). A chain
 /// that does not answer within two seconds leaves those absent.
@@ -450,10 +483,7 @@ async fn proof_panel(s: &AppState, l: &Listing) -> Result<ProofPanel, ApiError> 
             _ => None,
         },
         verify_tx: l.listed_tx.clone(),
-        verify_gas: sqlx::query_scalar::<_, i64>("SELECT gas_used FROM tx_gas WHERE tx_hash = $1")
-            .bind(&l.listed_tx)
-            .fetch_optional(&s.pool)
-            .await?,
+        verify_gas: None,
     };
     let Some(c) = &s.chain else { return Ok(p) };
     let timeout = std::time::Duration::from_secs(2);
@@ -469,23 +499,7 @@ async fn proof_panel(s: &AppState, l: &Listing) -> Result<ProofPanel, ApiError> 
         p.listing_verifier = Some(format!("{:#x}", on_chain.listingVerifier));
     }
     if p.verify_gas.is_none() {
-        if let Ok(hash) = l.listed_tx.parse::<alloy::primitives::B256>() {
-            use alloy::providers::Provider as _;
-            if let Ok(Ok(Some(r))) =
-                tokio::time::timeout(timeout, c.client.provider().get_transaction_receipt(hash))
-                    .await
-            {
-                let gas = r.gas_used as i64;
-                sqlx::query(
-                    "INSERT INTO tx_gas (tx_hash, gas_used) VALUES ($1, $2) ON CONFLICT (tx_hash) DO NOTHING",
-                )
-                .bind(&l.listed_tx)
-                .bind(gas)
-                .execute(&s.pool)
-                .await?;
-                p.verify_gas = Some(gas);
-            }
-        }
+        p.verify_gas = tx_gas(s, &l.listed_tx).await?;
     }
     Ok(p)
 }
@@ -545,7 +559,74 @@ async fn order(
         .ok_or_else(|| {
             ApiError::not_found(format!("no order {id} (not placed, or not indexed yet)"))
         })?;
-    Ok(Json(Order::from_row(&row)?))
+    let mut o = Order::from_row(&row)?;
+    if let Some(tx) = &o.settle_tx {
+        o.settle_gas = tx_gas(&s, tx).await?;
+    }
+    Ok(Json(o))
+}
+
+/// An account's record: what it listed and sold, what it bought.
+#[utoipa::path(get, path = "/api/v1/accounts/{address}", params(("address" = String, Path, description = "0x address")),
+    responses((status = 200, body = Account), (status = 400, body = ErrorBody)))]
+async fn account(
+    State(s): State<AppState>,
+    addr: Result<Path<String>, PathRejection>,
+) -> ApiResult<Account> {
+    let Path(addr) = addr?;
+    let a: alloy::primitives::Address = addr
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{addr:?} is not a 0x address")))?;
+    let a = format!("{a:#x}");
+    let (listings, active): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(active), 0) AS BIGINT) FROM listings WHERE seller = $1",
+    )
+    .bind(&a)
+    .fetch_one(&s.pool)
+    .await?;
+    let sold = sqlx::query(
+        "SELECT o.status AS status, o.amount AS amount FROM orders o \
+         JOIN listings l ON l.id = o.listing_id WHERE l.seller = $1",
+    )
+    .bind(&a)
+    .fetch_all(&s.pool)
+    .await?;
+    let bought = sqlx::query("SELECT status, amount FROM orders WHERE buyer = $1")
+        .bind(&a)
+        .fetch_all(&s.pool)
+        .await?;
+    let tally = |rows: &[AnyRow],
+                 only: Option<&str>|
+     -> Result<(BTreeMap<String, i64>, String), sqlx::Error> {
+        let mut by = BTreeMap::new();
+        let mut sum = alloy::primitives::U256::ZERO;
+        for r in rows {
+            let st: String = r.try_get("status")?;
+            if only.is_none_or(|o| o == st) {
+                sum += r
+                    .try_get::<String, _>("amount")?
+                    .parse::<alloy::primitives::U256>()
+                    .unwrap_or_default();
+            }
+            *by.entry(st).or_insert(0) += 1;
+        }
+        Ok((by, sum.to_string()))
+    };
+    let (sold_by, volume) = tally(&sold, Some("delivered"))?;
+    let (bought_by, spent) = tally(&bought, None)?;
+    Ok(Json(Account {
+        address: a,
+        seller: SellerStats {
+            listings,
+            active_listings: active,
+            orders: sold_by,
+            volume,
+        },
+        buyer: BuyerStats {
+            orders: bought_by,
+            spent,
+        },
+    }))
 }
 
 /// `GET /audits` parameters.
@@ -639,7 +720,7 @@ async fn audit(
 #[openapi(
     info(
         title = "trustml-server",
-        description = "The trustml dApp's read API: the indexed marketplace and audit escrow."
+        description = "The trustml dApp's API: the indexed marketplace and audit escrow, content-addressed artifacts, Sign-In With Ethereum and proving jobs."
     ),
     paths(
         config,
@@ -648,6 +729,7 @@ async fn audit(
         listing,
         orders,
         order,
+        account,
         audits,
         audit,
         events,
@@ -656,7 +738,14 @@ async fn audit(
         auth::nonce,
         auth::login,
         auth::me,
-        auth::logout
+        auth::logout,
+        jobs::models,
+        jobs::create,
+        jobs::get,
+        jobs::cancel,
+        jobs::input,
+        jobs::secret,
+        jobs::events
     )
 )]
 pub struct ApiDoc;

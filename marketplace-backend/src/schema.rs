@@ -191,6 +191,10 @@ pub struct Order {
     pub purchase_tx: String,
     /// The delivery or refund transaction.
     pub settle_tx: Option<String>,
+    /// Gas of `settle_tx` (the delivery proof's verification, for a delivery; on
+    /// `GET /orders/{id}` only, when the chain answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle_gas: Option<i64>,
 }
 
 impl Order {
@@ -211,6 +215,7 @@ impl Order {
             reveal_deadline: r.try_get("reveal_deadline")?,
             purchase_tx: r.try_get("purchase_tx")?,
             settle_tx: r.try_get("settle_tx")?,
+            settle_gas: None,
         })
     }
 }
@@ -317,4 +322,35 @@ impl Audit {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditList {
     pub items: Vec<Audit>,
+}
+
+/// An account's record on the marketplace, from the indexed events.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub address: String,
+    pub seller: SellerStats,
+    pub buyer: BuyerStats,
+}
+
+/// What an account sold.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SellerStats {
+    pub listings: i64,
+    pub active_listings: i64,
+    /// Orders of its listings by status.
+    pub orders: BTreeMap<String, i64>,
+    /// Wei paid for its delivered orders (before the fee).
+    pub volume: String,
+}
+
+/// What an account bought.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BuyerStats {
+    /// Its orders by status.
+    pub orders: BTreeMap<String, i64>,
+    /// Wei it escrowed in all its orders.
+    pub spent: String,
 }

@@ -462,6 +462,7 @@ async fn run(node: Anvil, dbs: [String; 2]) {
     assert_eq!(
         paths,
         [
+            "/api/v1/accounts/{address}",
             "/api/v1/artifacts",
             "/api/v1/artifacts/{sha256}",
             "/api/v1/audits",
@@ -473,8 +474,14 @@ async fn run(node: Anvil, dbs: [String; 2]) {
             "/api/v1/config",
             "/api/v1/events",
             "/api/v1/indexer",
+            "/api/v1/jobs",
+            "/api/v1/jobs/{id}",
+            "/api/v1/jobs/{id}/events",
+            "/api/v1/jobs/{id}/input",
+            "/api/v1/jobs/{id}/secret",
             "/api/v1/listings",
             "/api/v1/listings/{id}",
+            "/api/v1/models",
             "/api/v1/orders",
             "/api/v1/orders/{id}",
         ]
@@ -538,6 +545,44 @@ async fn run(node: Anvil, dbs: [String; 2]) {
     let buyer_addr = format!("{:#x}", buyer.sender().unwrap());
     let (_, v) = get(&base, &format!("/api/v1/orders?buyer={buyer_addr}")).await;
     assert_eq!(ids(&v), vec![1]);
+    // Accounts: the first seller listed #1 and #3 (one cancelled) and has one paid order; the
+    // buyer escrowed 30 gwei.
+    let seller_addr = format!("{:#x}", seller.sender().unwrap());
+    let (s, v) = get(&base, &format!("/api/v1/accounts/{seller_addr}")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (
+            v["seller"]["listings"].as_i64(),
+            v["seller"]["activeListings"].as_i64()
+        ),
+        (Some(2), Some(1)),
+        "{v}"
+    );
+    assert_eq!(
+        (
+            v["seller"]["orders"]["paid"].as_i64(),
+            v["seller"]["volume"].as_str()
+        ),
+        (Some(1), Some("0"))
+    );
+    let (_, v) = get(
+        &base,
+        &format!(
+            "/api/v1/accounts/{}",
+            buyer_addr.to_uppercase().replace("0X", "0x")
+        ),
+    )
+    .await;
+    assert_eq!(
+        (
+            v["buyer"]["orders"]["paid"].as_i64(),
+            v["buyer"]["spent"].as_str()
+        ),
+        (Some(1), Some(gwei(30).to_string().as_str())),
+        "{v}"
+    );
+    let (s, v) = get(&base, "/api/v1/accounts/0x1234").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("bad_request")));
 
     // The audit: finalized, passed with 3 of 4, its batches.
     let (s, v) = get(&base, "/api/v1/audits").await;
