@@ -124,6 +124,8 @@ pub struct Jobs {
     /// Cancel flags of the jobs running here.
     running: Mutex<HashMap<String, Arc<AtomicBool>>>,
     live: broadcast::Sender<JobEvent>,
+    /// The chain and marketplace deliveries are proven for (their order tags depend on it).
+    market: Option<(u64, [u8; 20])>,
 }
 
 /// How long a dead worker's task waits before another worker takes it: heartbeat × missed.
@@ -133,10 +135,12 @@ const MISSED_HEARTBEATS: usize = 3;
 impl Jobs {
     /// Opens the queue in the database at `url` (apalis's own tables and migrations, kept
     /// apart from ours), finds the models under `models_dir`, and starts this process's worker.
+    /// `market` (chain id, marketplace address) enables delivery jobs.
     pub async fn start(
         url: &str,
         pool: AnyPool,
         models_dir: Option<PathBuf>,
+        market: Option<(u64, [u8; 20])>,
     ) -> anyhow::Result<Arc<Self>> {
         use anyhow::Context as _;
         let queue = if crate::db::is_sqlite(url) {
@@ -191,6 +195,7 @@ impl Jobs {
             secrets: Mutex::default(),
             running: Mutex::default(),
             live: broadcast::channel(1024).0,
+            market,
         });
         // A worker name of its own per process: a restarted server takes the dead one's
         // tasks once its heartbeat has lapsed.
@@ -321,7 +326,7 @@ impl Jobs {
                 .set_state(
                     id,
                     "awaiting_input",
-                    "the server restarted while this job held its prompt (prompts are kept in memory only): post the prompt again to /api/v1/jobs/{id}/input",
+                    "the server restarted while this job held its secret input (kept in memory only): post the prompt (or listing secret) again to /api/v1/jobs/{id}/input",
                     None,
                 )
                 .await;
@@ -332,10 +337,19 @@ impl Jobs {
                 .set_state(id, "failed", &format!("unknown model {model_name}"), None)
                 .await;
         };
-        let seller = trustml::market::listing::parse_address(
-            job.params["seller"].as_str().unwrap_or_default(),
-        )
-        .unwrap_or_default();
+        let work = match job.kind.as_str() {
+            "delivery" => match self.delivery_work(&job, &dir, &prompt).await? {
+                Ok(w) => w,
+                Err(e) => return self.set_state(id, "failed", &e, None).await,
+            },
+            _ => {
+                let seller = trustml::market::listing::parse_address(
+                    job.params["seller"].as_str().unwrap_or_default(),
+                )
+                .unwrap_or_default();
+                Work::Listing { dir, seller }
+            }
+        };
         self.set_state(id, "running", "", None).await?;
         let cancel = Arc::new(AtomicBool::new(false));
         self.running
@@ -347,32 +361,15 @@ impl Jobs {
             tx,
             cancel: cancel.clone(),
         };
-        let proving =
-            tokio::task::spawn_blocking(move || -> Result<(String, ListingSecret), String> {
-                if let Ok(ms) = std::env::var("TRUSTML_TEST_JOB_DELAY_MS") {
-                    // Tests stretch a job to kill or cancel it midway.
-                    reporter.stage("test delay", 1);
-                    std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
-                    reporter.inc(1);
-                }
-                let m = CompiledModel::load(&dir).map_err(|e| e.to_string())?;
-                let keys = trustml::proof::load_keys(&m, true).map_err(|e| e.to_string())?;
-                let data: InputData = serde_json::from_str(&prompt)
-                    .map_err(|e| format!("the prompt is not model input JSON: {e}"))?;
-                let (l, s) = prove_listing_with(
-                    &m,
-                    &keys,
-                    &data,
-                    std::path::Path::new("prompt"),
-                    seller,
-                    &reporter,
-                )
-                .map_err(|e| e.to_string())?;
-                Ok((
-                    serde_json::to_string_pretty(&l).map_err(|e| e.to_string())?,
-                    s,
-                ))
-            });
+        let proving = tokio::task::spawn_blocking(move || -> Result<Outcome, String> {
+            if let Ok(ms) = std::env::var("TRUSTML_TEST_JOB_DELAY_MS") {
+                // Tests stretch a job to kill or cancel it midway.
+                reporter.stage("test delay", 1);
+                std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
+                reporter.inc(1);
+            }
+            work.prove(&prompt, &reporter)
+        });
         // Progress: at most two writes a second (every stage change is written).
         let started = Instant::now();
         let mut stage_start = Instant::now();
@@ -438,7 +435,7 @@ impl Jobs {
             return self.set_state(id, "cancelled", "cancelled", None).await;
         }
         match outcome {
-            Ok((listing_json, secret)) => {
+            Ok(Outcome::Listing(listing_json, secret)) => {
                 let sha = crate::artifacts::store(
                     &self.pool,
                     listing_json.as_bytes(),
@@ -464,7 +461,136 @@ impl Jobs {
                 )
                 .await
             }
+            Ok(Outcome::Delivery(proof_json, mut summary)) => {
+                let sha =
+                    crate::artifacts::store(&self.pool, proof_json.as_bytes(), "application/json")
+                        .await?;
+                summary["proof"] = sha.into();
+                summary["elapsedMs"] = (started.elapsed().as_millis() as i64).into();
+                self.set_state(
+                    id,
+                    "done",
+                    "send commitDelivery, then deliver, with the ciphertext and proof (the seller's wallet signs)",
+                    Some(summary),
+                )
+                .await
+            }
             Err(e) => self.set_state(id, "failed", &e, None).await,
+        }
+    }
+}
+
+impl Jobs {
+    /// What a delivery job proves: the order (from the index), its buyer key and tag, and the
+    /// model's delivery circuit (`MODEL/delivery`). `Err` when the job cannot run.
+    async fn delivery_work(
+        &self,
+        job: &Job,
+        dir: &std::path::Path,
+        _secret: &str,
+    ) -> sqlx::Result<Result<Work, String>> {
+        let Some((chain_id, market)) = self.market else {
+            return Ok(Err(
+                "this server proves no deliveries (it knows no marketplace)".into(),
+            ));
+        };
+        let order_id = job.params["order"].as_u64().unwrap_or(0);
+        let Some(row) = sqlx::query("SELECT pk_x, pk_y FROM orders WHERE id = $1")
+            .bind(order_id as i64)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(Err(format!("order {order_id} is not indexed")));
+        };
+        let coord = |c: &str| -> Option<trustml_babyjubjub::Fr> {
+            trustml_kit::field::parse(&row.try_get::<String, _>(c).ok()?)
+        };
+        let (Some(x), Some(y)) = (coord("pk_x"), coord("pk_y")) else {
+            return Ok(Err(format!("order {order_id}'s buyer key is not a point")));
+        };
+        let order = trustml::market::OrderRef {
+            chain_id,
+            market,
+            order_id,
+        };
+        Ok(Ok(Work::Delivery {
+            dir: dir.join("delivery"),
+            buyer: trustml_babyjubjub::Point { x, y },
+            order,
+        }))
+    }
+}
+
+/// What a job's blocking half proves.
+enum Work {
+    Listing {
+        dir: PathBuf,
+        seller: [u8; 20],
+    },
+    Delivery {
+        dir: PathBuf,
+        buyer: trustml_babyjubjub::Point,
+        order: trustml::market::OrderRef,
+    },
+}
+
+/// What it made.
+enum Outcome {
+    /// The listing file (JSON) and the listing secret.
+    Listing(String, ListingSecret),
+    /// The delivery proof file (JSON) and what the seller's transactions need.
+    Delivery(String, Value),
+}
+
+impl Work {
+    /// Proves, with `input` (the prompt, or the listing secret) from memory.
+    fn prove(self, input: &str, progress: &dyn Progress) -> Result<Outcome, String> {
+        match self {
+            Work::Listing { dir, seller } => {
+                let m = CompiledModel::load(&dir).map_err(|e| e.to_string())?;
+                let keys = trustml::proof::load_keys(&m, true).map_err(|e| e.to_string())?;
+                let data: InputData = serde_json::from_str(input)
+                    .map_err(|e| format!("the prompt is not model input JSON: {e}"))?;
+                let (l, s) = prove_listing_with(
+                    &m,
+                    &keys,
+                    &data,
+                    std::path::Path::new("prompt"),
+                    seller,
+                    progress,
+                )
+                .map_err(|e| e.to_string())?;
+                Ok(Outcome::Listing(
+                    serde_json::to_string_pretty(&l).map_err(|e| e.to_string())?,
+                    s,
+                ))
+            }
+            Work::Delivery { dir, buyer, order } => {
+                use trustml::market::delivery::DeliveryDir;
+                let secret: ListingSecret = serde_json::from_str(input)
+                    .map_err(|e| format!("the listing secret is not a listing secret file: {e}"))?;
+                let path = std::path::Path::new("listing secret");
+                let d = DeliveryDir::load(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                let keys = trustml_kit::progress::step(progress, "keys", || d.keys(true))
+                    .ok_or("cancelled")?
+                    .map_err(|e| e.to_string())?;
+                let pf = trustml_kit::progress::step(progress, "prove", || {
+                    d.prove(&keys, &secret, path, &buyer, order.tag())
+                })
+                .ok_or("cancelled")?
+                .map_err(|e| e.to_string())?;
+                let buyer_json = trustml::market::PointJson {
+                    x: trustml_kit::field::to_hex(&buyer.x),
+                    y: trustml_kit::field::to_hex(&buyer.y),
+                };
+                let ct = trustml::market::CiphertextFile::for_order(&pf, path, &order, &buyer_json)
+                    .map_err(|e| e.to_string())?;
+                let summary = json!({ "order": order.order_id, "ephemeralKey": ct.r, "ciphertext": ct.blocks });
+                Ok(Outcome::Delivery(
+                    serde_json::to_string_pretty(&pf).map_err(|e| e.to_string())?,
+                    summary,
+                ))
+            }
         }
     }
 }
@@ -517,13 +643,19 @@ fn jobs_of(s: &AppState) -> Result<&Arc<Jobs>, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct NewJob {
     /// `listing`: prove a listing of `prompt` through `model` for the signed-in seller.
+    /// `delivery`: prove the delivery of `order` (of the signed-in seller's listing) from its
+    /// listing `secret`, with `model`'s delivery circuit.
     pub kind: String,
     /// A name from `GET /models`.
     pub model: String,
-    /// The prompt, as model input JSON (`{"input_data": [[…]]}`). Kept in memory for this job
-    /// only; never stored or logged.
-    #[schema(value_type = Object)]
-    pub prompt: Value,
+    /// `listing`: the prompt, as model input JSON (`{"input_data": [[…]]}`).
+    #[schema(value_type = Option<Object>)]
+    pub prompt: Option<Value>,
+    /// `delivery`: the order id.
+    pub order: Option<u64>,
+    /// `delivery`: the listing secret file's JSON.
+    #[schema(value_type = Option<Object>)]
+    pub secret: Option<Value>,
 }
 
 /// The models this server proves listings for.
@@ -545,28 +677,60 @@ pub async fn create(
     let jobs = jobs_of(&s)?;
     let Json(req) =
         body.map_err(|e| ApiError::bad_request(format!("bad body: {}", e.body_text())))?;
-    if req.kind != "listing" {
-        return Err(ApiError::bad_request(format!(
-            "kind {:?}: the server proves `listing` jobs",
-            req.kind
-        )));
-    }
     if !jobs.models.contains_key(&req.model) {
         return Err(ApiError::bad_request(format!(
             "model {:?} is not served here; GET /api/v1/models lists them",
             req.model
         )));
     }
-    let prompt = check_prompt(&req.prompt)?;
+    let input = check_input(&req.kind, req.prompt.as_ref(), req.secret.as_ref())?;
+    let owner_hex = format!("{owner:#x}");
+    let mut params = json!({ "model": req.model, "seller": owner_hex });
+    if req.kind == "delivery" {
+        let order = req
+            .order
+            .ok_or_else(|| ApiError::bad_request("a delivery job needs `order`"))?;
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT l.seller, o.status FROM orders o JOIN listings l ON l.id = o.listing_id \
+             WHERE o.id = $1",
+        )
+        .bind(order as i64)
+        .fetch_optional(&s.pool)
+        .await?;
+        let (seller, status) = row.ok_or_else(|| {
+            ApiError::not_found(format!("no order {order} (not placed, or not indexed yet)"))
+        })?;
+        if seller != owner_hex {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("order {order} is for a listing of {seller}, not of {owner_hex}"),
+            ));
+        }
+        if status != "paid" && status != "committed" {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("order {order} is {status}: nothing to deliver"),
+            ));
+        }
+        if jobs.market.is_none() || !jobs.models[&req.model].join("delivery").exists() {
+            return Err(ApiError::bad_request(format!(
+                "model {:?} has no delivery circuit on this server; deliver with `trustml market deliver`",
+                req.model
+            )));
+        }
+        params["order"] = order.into();
+    }
     let id = ulid::Ulid::generate().to_string().to_lowercase();
-    let params = json!({ "model": req.model, "seller": format!("{owner:#x}") });
     let t = now();
     sqlx::query(
         "INSERT INTO proving_jobs (id, kind, owner, params, state, stage, done, total, message, \
-         cancel_requested, created_at, updated_at) VALUES ($1, 'listing', $2, $3, 'queued', '', 0, 0, '', 0, $4, $4)",
+         cancel_requested, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', '', 0, 0, '', 0, $5, $5)",
     )
     .bind(&id)
-    .bind(format!("{owner:#x}"))
+    .bind(&req.kind)
+    .bind(&owner_hex)
     .bind(params.to_string())
     .bind(t)
     .execute(&s.pool)
@@ -574,22 +738,45 @@ pub async fn create(
     // The event first: the worker may start (and report) before `enqueue` returns.
     jobs.event(&id, "state", json!({ "state": "queued" }))
         .await?;
-    jobs.prompts
-        .lock()
-        .expect("lock")
-        .insert(id.clone(), prompt);
+    jobs.prompts.lock().expect("lock").insert(id.clone(), input);
     jobs.enqueue(&id).await?;
     Ok((StatusCode::ACCEPTED, Json(load(&s, &id).await?)))
 }
 
-fn check_prompt(v: &Value) -> Result<Zeroizing<String>, ApiError> {
-    let text = Zeroizing::new(v.to_string());
-    serde_json::from_str::<InputData>(&text).map_err(|e| {
-        ApiError::bad_request(format!(
-            "prompt is not model input JSON ({{\"input_data\": [[…]]}}): {e}"
-        ))
-    })?;
-    Ok(text)
+/// The secret input a job of `kind` needs, checked: a listing's prompt, a delivery's listing
+/// secret.
+fn check_input(
+    kind: &str,
+    prompt: Option<&Value>,
+    secret: Option<&Value>,
+) -> Result<Zeroizing<String>, ApiError> {
+    match (kind, prompt, secret) {
+        ("listing", Some(v), None) => {
+            let text = Zeroizing::new(v.to_string());
+            serde_json::from_str::<InputData>(&text).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "prompt is not model input JSON ({{\"input_data\": [[…]]}}): {e}"
+                ))
+            })?;
+            Ok(text)
+        }
+        ("delivery", None, Some(v)) => {
+            let text = Zeroizing::new(v.to_string());
+            serde_json::from_str::<ListingSecret>(&text).map_err(|e| {
+                ApiError::bad_request(format!("secret is not a listing secret file: {e}"))
+            })?;
+            Ok(text)
+        }
+        ("listing", _, _) => Err(ApiError::bad_request(
+            "a listing job takes `prompt` (and no `secret`)",
+        )),
+        ("delivery", _, _) => Err(ApiError::bad_request(
+            "a delivery job takes `secret` (and no `prompt`)",
+        )),
+        (k, _, _) => Err(ApiError::bad_request(format!(
+            "kind {k:?}: the server proves `listing` and `delivery` jobs"
+        ))),
+    }
 }
 
 async fn load(s: &AppState, id: &str) -> Result<Job, ApiError> {
@@ -663,9 +850,12 @@ pub async fn cancel(
 /// `POST /jobs/{id}/input` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct JobInput {
-    /// The prompt again (model input JSON).
-    #[schema(value_type = Object)]
-    pub prompt: Value,
+    /// A listing job's prompt again (model input JSON).
+    #[schema(value_type = Option<Object>)]
+    pub prompt: Option<Value>,
+    /// A delivery job's listing secret again.
+    #[schema(value_type = Option<Object>)]
+    pub secret: Option<Value>,
 }
 
 /// Gives an `awaiting_input` job its prompt again (its owner); the job is queued anew.
@@ -688,7 +878,7 @@ pub async fn input(
             format!("job {id} is {}, not awaiting input", job.state),
         ));
     }
-    let prompt = check_prompt(&req.prompt)?;
+    let prompt = check_input(&job.kind, req.prompt.as_ref(), req.secret.as_ref())?;
     let jobs = jobs_of(&s)?;
     jobs.prompts
         .lock()

@@ -122,6 +122,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
                 &crate::db::database_url(&args.db)?,
                 pool.clone(),
                 Some(dir.clone()),
+                Some((market.chain_id, market.marketplace.into())),
             )
             .await?,
         ),

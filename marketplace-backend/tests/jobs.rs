@@ -16,6 +16,9 @@ use trustml_server::api::{self, AppState, PublicConfig};
 mod common;
 use common::{compile_model, get, prompt, sign_in, SseReader};
 
+/// The marketplace deliveries are proven for (no chain is needed: its address only enters the
+/// order tag).
+const MARKET: [u8; 20] = [0x42; 20];
 /// Anvil's first dev key (no chain is needed: it only signs in).
 const SELLER: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const OTHER: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -118,9 +121,14 @@ fn runtime() -> tokio::runtime::Runtime {
 async fn run(models: PathBuf, db: String) {
     let pool = trustml_server::db::connect(&db).await.unwrap();
     let url = trustml_server::db::database_url(&db).unwrap();
-    let jobs = trustml_server::jobs::Jobs::start(&url, pool.clone(), Some(models.clone()))
-        .await
-        .unwrap();
+    let jobs = trustml_server::jobs::Jobs::start(
+        &url,
+        pool.clone(),
+        Some(models.clone()),
+        Some((31337, MARKET)),
+    )
+    .await
+    .unwrap();
     let state = AppState {
         pool: pool.clone(),
         config: PublicConfig {
@@ -225,11 +233,92 @@ async fn run(models: PathBuf, db: String) {
     let secret_url = format!("{jobs_url}/{id}/secret");
     let (s, _) = send(reqwest::Method::GET, secret_url.clone(), Some(&other), None).await;
     assert_eq!(s, 403);
-    let (s, v) = send(reqwest::Method::GET, secret_url.clone(), Some(&token), None).await;
+    let (s, secret) = send(reqwest::Method::GET, secret_url.clone(), Some(&token), None).await;
     assert_eq!(
-        (s, v["commitment"].as_str()),
+        (s, secret["commitment"].as_str()),
         (200, Some(listing.commitment.as_str())),
-        "{v}"
+        "{secret}"
+    );
+
+    // A delivery job for order 1 of that listing (projection rows as the indexer writes them):
+    // the ciphertext it proves decrypts, with the buyer's key, to the listed prompt.
+    let buyer = trustml::market::keygen();
+    let dec = |h: &str| trustml_kit::field::to_dec(&trustml_kit::field::from_hex(h).unwrap());
+    sqlx::query(
+        "INSERT INTO listings (id, seller, listing_circuit, delivery_circuit, commitment, output_hash, \
+         price, price_key, active, sales, listed_block, listed_tx, metadata_hash) \
+         VALUES (1, $1, '0x01', '0x02', $2, $3, '1', '1', 1, 1, 1, '0xaa', '')",
+    )
+    .bind(&seller)
+    .bind(dec(&listing.commitment))
+    .bind(dec(&listing.output_hash))
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO orders (id, listing_id, buyer, pk_x, pk_y, amount, deadline, status, purchase_tx) \
+         VALUES (1, 1, '0xbb', $1, $2, '1', 0, 'paid', '0xcc')",
+    )
+    .bind(dec(&buyer.public.x))
+    .bind(dec(&buyer.public.y))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let delivery = |secret: Option<&Value>, order: u64| {
+        let mut b = json!({ "kind": "delivery", "model": "generator", "order": order });
+        if let Some(s) = secret {
+            b["secret"] = s.clone();
+        }
+        b
+    };
+    for (who, body, status) in [
+        (&token, delivery(None, 1), 400),
+        (&token, delivery(Some(&json!({ "blocks": [] })), 1), 400),
+        (&token, delivery(Some(&secret), 7), 404),
+        (&other, delivery(Some(&secret), 1), 403),
+    ] {
+        let (s, v) = send(
+            reqwest::Method::POST,
+            jobs_url.clone(),
+            Some(who),
+            Some(body),
+        )
+        .await;
+        assert_eq!(s, status, "{v}");
+    }
+    let (s, v) = send(
+        reqwest::Method::POST,
+        jobs_url.clone(),
+        Some(&token),
+        Some(delivery(Some(&secret), 1)),
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let did = v["id"].as_str().unwrap().to_string();
+    assert_eq!(until_state(&base, &did, "done").await, ["keys", "prove"]);
+    let (_, job) = get(&base, &format!("/api/v1/jobs/{did}")).await;
+    let proof_sha = job["result"]["proof"].as_str().unwrap();
+    let bytes = reqwest::get(format!("{base}/api/v1/artifacts/{proof_sha}"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pf_path, key_path) = (
+        dir.path().join("delivery.json"),
+        dir.path().join("buyer.json"),
+    );
+    std::fs::write(&pf_path, &bytes).unwrap();
+    std::fs::write(&key_path, serde_json::to_string(&buyer).unwrap()).unwrap();
+    let (plain, _) = trustml::market::decrypt_files(&key_path, &pf_path).unwrap();
+    let plain: Vec<String> = plain.iter().map(trustml_kit::field::to_hex).collect();
+    assert_eq!(json!(plain), secret["blocks"]);
+    let ct = trustml::market::CiphertextFile::read(&pf_path).unwrap();
+    assert_eq!(job["result"]["ciphertext"], json!(ct.blocks));
+    assert_eq!(
+        ct.order_tag,
+        trustml_kit::field::to_hex(&trustml::market::order_tag(31337, MARKET, 1))
     );
     let (s, v) = send(reqwest::Method::GET, secret_url, Some(&token), None).await;
     assert_eq!((s, v["error"]["code"].as_str()), (410, Some("gone")), "{v}");

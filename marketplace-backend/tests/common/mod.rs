@@ -120,6 +120,14 @@ pub fn compile_model(models: &Path) {
     .unwrap();
     let srs = trustml_srs::generate_insecure(model.settings.k, Some(11));
     trustml::proof::setup(&model, &srs, |_| {}).unwrap();
+    // Its delivery circuit, where the server looks for it (MODEL/delivery).
+    let n: usize = model.program.inputs.iter().map(|(_, w)| w.len()).sum();
+    let blocks = trustml::packing::InputPacking::of(&model.program).words(n);
+    let d =
+        trustml::market::delivery::DeliveryDir::create(&models.join("generator/delivery"), blocks)
+            .unwrap();
+    let srs = trustml_srs::generate_insecure(d.settings.k, Some(12));
+    d.setup(&srs, |_| {}).unwrap();
 }
 
 pub fn prompt() -> Value {
