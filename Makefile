@@ -22,3 +22,4 @@ tools:
 test: tools
 	cargo test --workspace
 	@if [ -f contracts/foundry.toml ]; then cd contracts && ../node_modules/.bin/forge test; fi
+	bash anvil-scripts/smoke-up.sh
