@@ -72,6 +72,13 @@ pub enum MarketCmd {
         #[arg(long)]
         metadata: Option<PathBuf>,
     },
+    /// Buyer: print the message to sign with your wallet to derive your buyer key
+    /// (`prompt keygen --from-signature`), the one the web app asks for on this marketplace.
+    KeyMessage {
+        /// The deployment record written by `market deploy`.
+        #[arg(long, default_value = "market.json")]
+        market: PathBuf,
+    },
     /// Buyer: pay a listing's price into escrow, naming your Baby Jubjub public key.
     Buy {
         #[command(flatten)]
@@ -329,6 +336,13 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                 s.id.unwrap_or_default(),
                 s.tx,
                 s.gas_used
+            );
+        }
+        MarketCmd::KeyMessage { market } => {
+            let m = load(&market)?;
+            println!(
+                "{}",
+                trustml::market::key_message(m.chain_id, m.marketplace.into())
             );
         }
         MarketCmd::Buy {

@@ -27,6 +27,11 @@ pub enum PromptCmd {
     Keygen {
         #[arg(short, long)]
         output: PathBuf,
+        /// Derive the key from your wallet's signature (0x-hex, 65 bytes) of the message
+        /// `trustml market key-message` prints, as the web app does, instead of drawing one at
+        /// random: the same wallet then gets the same key in the browser and here.
+        #[arg(long)]
+        from_signature: Option<String>,
     },
     /// Seller: prove that a hidden prompt, run through the generator in MODEL_DIR (compiled
     /// with --listing), yields the output shown. Writes the listing (public) and the listing
@@ -115,14 +120,28 @@ pub enum PromptCmd {
 
 pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
     match cmd {
-        PromptCmd::Keygen { output } => {
+        PromptCmd::Keygen {
+            output,
+            from_signature,
+        } => {
             if output.exists() {
                 bail!(
                     "{} exists; refusing to overwrite a key (it may hold bought prompts)",
                     output.display()
                 );
             }
-            let key = trustml::market::keygen();
+            let key = match &from_signature {
+                None => trustml::market::keygen(),
+                Some(sig) => {
+                    let bytes = hex::decode(sig.trim_start_matches("0x"))
+                        .ok()
+                        .filter(|b| b.len() == 65)
+                        .with_context(|| {
+                            format!("--from-signature {sig} is not a 65-byte 0x-hex signature")
+                        })?;
+                    trustml::market::key_from_signature(&bytes)
+                }
+            };
             write_json(&output, &key)?;
             #[cfg(unix)]
             {

@@ -206,6 +206,44 @@ pub fn keygen() -> KeyFile {
     }
 }
 
+/// The message a buyer's wallet signs (EIP-191) to derive its Baby Jubjub key for one
+/// marketplace: [`key_from_signature`] of the signature. The same wallet gets the same key on
+/// every device (wallets sign deterministically, RFC 6979), so nothing secret is stored.
+pub fn key_message(chain_id: u64, market: [u8; 20]) -> String {
+    format!(
+        "trustml: derive my buyer decryption key\n\nChain ID: {chain_id}\nMarketplace: 0x{}\n\n\
+         Signing this sends no transaction. Sign it only on the trustml site: anyone with this \
+         signature can decrypt the prompts you buy.",
+        hex::encode(market)
+    )
+}
+
+/// The buyer key derived from a wallet's signature of [`key_message`]:
+/// `sk = keccak256("trustml/buyer-key/v1" ‖ signature ‖ counter)` with its top 5 bits cleared,
+/// for the first counter `0, 1, …` that gives `0 < sk < l`; `PK = sk·B8`. The browser does the
+/// same (checked against `frontend/vectors/crypto.json`).
+pub fn key_from_signature(signature: &[u8]) -> KeyFile {
+    use sha3::{Digest, Keccak256};
+    let l = trustml_kit::field::to_be_bytes(&trustml_babyjubjub::curve::subgroup_order());
+    for counter in 0u8..=255 {
+        let mut h: [u8; 32] = Keccak256::new()
+            .chain_update(b"trustml/buyer-key/v1")
+            .chain_update(signature)
+            .chain_update([counter])
+            .finalize()
+            .into();
+        h[0] &= 0x07;
+        if h.iter().any(|&b| b != 0) && h < l {
+            let sk = trustml_kit::field::from_be_bytes(&h).expect("251 bits are below r");
+            return KeyFile {
+                secret: fr_to_hex(&sk),
+                public: PointJson::of(&Point::generator().mul(&sk)),
+            };
+        }
+    }
+    unreachable!("each try succeeds with probability l / 2^251 ≈ 0.76")
+}
+
 /// The prompt of a listing of `model` from its decrypted blocks (the packed words of its
 /// quantized inputs, [`crate::packing`]); `None` when they are not such words (a wrong key
 /// or order decrypts to other field elements).
