@@ -18,8 +18,10 @@ demo: tools
 # Ethereum tools (anvil, forge, cast, solcjs) come from npm, pinned in package.json.
 tools:
 	@if [ -f package.json ] && [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi
+	@if [ ! -d frontend/node_modules ]; then cd frontend && npm ci --no-audit --no-fund; fi
 
 test: tools
 	cargo test --workspace
 	@if [ -f contracts/foundry.toml ]; then cd contracts && ../node_modules/.bin/forge test; fi
+	cd frontend && npm test
 	bash anvil-scripts/smoke-up.sh

@@ -16,6 +16,7 @@ SERVER_PORT="${SERVER_PORT:-8080}"
 mkdir -p "$STATE"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 cargo build -q -p trustml-cli -p trustml-server
+if [ -d frontend/node_modules ]; then (cd frontend && npm run -s build >/dev/null); fi
 t0=$(date +%s)
 
 export ANVIL_PORT ANVIL_STATE_DIR="$STATE"
