@@ -98,6 +98,25 @@ async fn rows(pool: &sqlx::AnyPool) -> Vec<String> {
     out
 }
 
+/// A marketplace whose listing and delivery verifiers accept every proof.
+async fn deploy_accept_all(c: &Client) -> trustml_chain::market::MarketDeployment {
+    let code = hex::decode(trustml_chain::anvil::ACCEPT_ALL_VERIFIER).unwrap();
+    let art = |d: u8| CircuitArtifacts {
+        verifier: &code,
+        num_public_inputs: if d == 1 { 3 } else { 8 },
+        proof_len: PROOF_LEN,
+        vk_digest: [d; 32],
+    };
+    let params = MarketParams {
+        fee_recipient: None,
+        fee_bps: 0,
+        delivery_window: 3600,
+        reveal_window: 600,
+        verifier_gas_limit: 1_000_000,
+    };
+    c.deploy_market(art(1), art(2), &params).await.unwrap()
+}
+
 #[test]
 fn kill_9_while_indexing_loses_and_repeats_nothing() {
     let Some(node) = Anvil::for_test(&repo_root()) else {
@@ -111,26 +130,7 @@ fn kill_9_while_indexing_loses_and_repeats_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let url = node.url.clone();
     let c = rt.block_on(Client::connect_with_key(&url, None)).unwrap();
-    let code = hex::decode(trustml_chain::anvil::ACCEPT_ALL_VERIFIER).unwrap();
-    let art = |d: u8| CircuitArtifacts {
-        verifier: &code,
-        num_public_inputs: if d == 1 { 3 } else { 8 },
-        proof_len: PROOF_LEN,
-        vk_digest: [d; 32],
-    };
-    let m = rt
-        .block_on(c.deploy_market(
-            art(1),
-            art(2),
-            &MarketParams {
-                fee_recipient: None,
-                fee_bps: 0,
-                delivery_window: 3600,
-                reveal_window: 600,
-                verifier_gas_limit: 1_000_000,
-            },
-        ))
-        .unwrap();
+    let m = rt.block_on(deploy_accept_all(&c));
     let proof = vec![0u8; PROOF_LEN];
     for i in 0..LISTINGS {
         rt.block_on(c.list(
@@ -242,23 +242,7 @@ fn kill_9_mid_job_then_the_job_finishes_after_restart() {
     let c = rt
         .block_on(Client::connect_with_key(&node.url, None))
         .unwrap();
-    let code = hex::decode(trustml_chain::anvil::ACCEPT_ALL_VERIFIER).unwrap();
-    let art = |d: u8| CircuitArtifacts {
-        verifier: &code,
-        num_public_inputs: if d == 1 { 3 } else { 8 },
-        proof_len: PROOF_LEN,
-        vk_digest: [d; 32],
-    };
-    let params = MarketParams {
-        fee_recipient: None,
-        fee_bps: 0,
-        delivery_window: 3600,
-        reveal_window: 600,
-        verifier_gas_limit: 1_000_000,
-    };
-    let m = rt
-        .block_on(c.deploy_market(art(1), art(2), &params))
-        .unwrap();
+    let m = rt.block_on(deploy_accept_all(&c));
     let market = dir.path().join("market.json");
     std::fs::write(&market, serde_json::to_string(&m).unwrap()).unwrap();
     let db = dir.path().join("jobs.db");
