@@ -338,7 +338,7 @@ impl Jobs {
                 .await;
         };
         let work = match job.kind.as_str() {
-            "delivery" => match self.delivery_work(&job, &dir, &prompt).await? {
+            "delivery" => match self.delivery_work(&job, &dir).await? {
                 Ok(w) => w,
                 Err(e) => return self.set_state(id, "failed", &e, None).await,
             },
@@ -487,7 +487,6 @@ impl Jobs {
         &self,
         job: &Job,
         dir: &std::path::Path,
-        _secret: &str,
     ) -> sqlx::Result<Result<Work, String>> {
         let Some((chain_id, market)) = self.market else {
             return Ok(Err(
