@@ -4,7 +4,7 @@
 #
 #   bash anvil-scripts/make-demo-fixtures.sh      (≈ 1 minute; needs node_modules for anvil)
 #
-# It compiles the prompt generator for listings (insecure development SRS), proves three
+# It builds the served generator with models.sh (keys from fixed INSECURE dev seeds), proves three
 # listings of example prompts (sellers: Anvil accounts 0, 1, 0) with their metadata, makes the
 # delivery circuit, deploys on a throw-away Anvil exactly as `demo seed` does (so the
 # marketplace address, and with it order 1's tag, are the ones a fresh Anvil gives), buys
@@ -25,14 +25,10 @@ KEYS=(0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
       0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a)
 
 rm -rf "$OUT" && mkdir -p "$OUT"
-$T compile $GEN/generator.onnx --calibrate $GEN/generator_calibration.json -o "$WORK/gen" --listing
-K=$(sed -n 's/^  "k": \([0-9]*\),/\1/p' "$WORK/gen/settings.json")
-$T srs gen --k "$K" -o "$WORK/k$K.srs"
-$T setup "$WORK/gen" --srs "$WORK/k$K.srs"
-$T srs gen --k 12 -o "$WORK/k12.srs"
-$T prompt setup-delivery "$WORK/deliv" --model "$WORK/gen" --srs "$WORK/k12.srs"
-$T evm gen-verifier "$WORK/gen"
-$T evm gen-verifier "$WORK/deliv"
+# The same keys `make up` serves (fixed development seeds: see models.sh).
+bash anvil-scripts/models.sh "$WORK/models"
+ln -s "$WORK/models/generator" "$WORK/gen"
+ln -s "$WORK/models/generator/delivery" "$WORK/deliv"
 cp "$WORK/gen/verifier.bin" "$OUT/listing-verifier.hex"
 cp "$WORK/deliv/verifier.bin" "$OUT/delivery-verifier.hex"
 

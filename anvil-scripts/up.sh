@@ -5,7 +5,9 @@
 # the indexer has caught up. Idempotent: what already runs is left running.
 #
 #   ANVIL_PORT (8545)  SERVER_PORT (8080)  TRUSTML_LOCAL (.trustml-local: chain, database, logs)
-#   TRUSTML_MODELS     compiled listing models for server proving jobs (optional)
+#   TRUSTML_MODELS     served listing models for proving jobs (default: the demo generator,
+#                      built by models.sh into $TRUSTML_LOCAL/models with the demo's keys)
+#   TRUSTML_DEV (1)    0 hides Anvil's dev accounts from the web app (server --dev)
 # `make down` (anvil-scripts/down.sh) stops both by their pids.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +19,10 @@ mkdir -p "$STATE"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 cargo build -q -p trustml-cli -p trustml-server
 if [ -d frontend/node_modules ]; then (cd frontend && npm run -s build >/dev/null); fi
+if [ -z "${TRUSTML_MODELS:-}" ]; then
+  bash anvil-scripts/models.sh "$STATE/models"
+  TRUSTML_MODELS="$STATE/models"
+fi
 t0=$(date +%s)
 
 export ANVIL_PORT ANVIL_STATE_DIR="$STATE"
@@ -34,7 +40,8 @@ else
   ARGS=(--db "$STATE/trustml.db" --market "$STATE/market.json" --rpc-url "$RPC"
         --listen "127.0.0.1:$SERVER_PORT")
   [ -d frontend/dist ] && ARGS+=(--static-dir frontend/dist)
-  [ -n "${TRUSTML_MODELS:-}" ] && ARGS+=(--models "$TRUSTML_MODELS")
+  ARGS+=(--models "$TRUSTML_MODELS")
+  [ "${TRUSTML_DEV:-1}" = 1 ] && ARGS+=(--dev)
   nohup "$BIN/trustml-server" "${ARGS[@]}" >"$STATE/server.log" 2>&1 &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 100); do answers && break; kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break; sleep 0.1; done

@@ -81,6 +81,8 @@ async fn main() -> anyhow::Result<()> {
             rpc_url: "http://127.0.0.1:8545".into(),
             contracts: serde_json::json!({}),
             confirmations: 0,
+            dev_accounts: false,
+            circuits: serde_json::Value::Null,
         },
         status,
         events,

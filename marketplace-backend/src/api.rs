@@ -32,8 +32,13 @@ pub struct PublicConfig {
     /// Contract addresses by name (`marketplace`, `registry`, `auditEscrow`).
     #[schema(value_type = Object)]
     pub contracts: Value,
+    /// The circuit ids new listings pin (`listing`, `delivery`: vk digests in the registry).
+    #[schema(value_type = Object)]
+    pub circuits: Value,
     /// Confirmations the indexer waits for.
     pub confirmations: u64,
+    /// The page may offer Anvil's well-known dev accounts (server `--dev` on chain 31337 only).
+    pub dev_accounts: bool,
 }
 
 /// Shared state of the handlers.
@@ -192,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/me", get(auth::me))
         .route("/api/v1/auth/logout", axum::routing::post(auth::logout))
         .route("/api/v1/models", get(jobs::models))
+        .route("/api/v1/models/{name}/file", get(jobs::model_file))
         .route("/api/v1/jobs", axum::routing::post(jobs::create))
         .route("/api/v1/jobs/{id}", get(jobs::get).delete(jobs::cancel))
         .route("/api/v1/jobs/{id}/input", axum::routing::post(jobs::input))
@@ -512,9 +518,13 @@ pub struct OrderQuery {
     buyer: Option<String>,
     /// Orders of this listing.
     listing: Option<i64>,
+    /// Orders of this seller's listings.
+    seller: Option<String>,
+    /// Only orders in this status (`paid`, `committed`, `delivered`, `refunded`).
+    status: Option<String>,
 }
 
-/// Orders of a buyer or a listing, newest first (at most 200).
+/// Orders of a buyer, a seller or a listing, newest first (at most 200).
 #[utoipa::path(get, path = "/api/v1/orders", params(OrderQuery), responses(
     (status = 200, body = OrderList), (status = 400, body = ErrorBody)))]
 async fn orders(
@@ -534,6 +544,25 @@ async fn orders(
     if let Some(l) = q.listing {
         binds.push(Bind::Int(l));
         sql += &format!(" AND listing_id = ${}", binds.len());
+    }
+    if let Some(b) = &q.seller {
+        let a: alloy::primitives::Address = b
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("seller {b:?} is not a 0x address")))?;
+        binds.push(Bind::Text(format!("{a:#x}")));
+        sql += &format!(
+            " AND listing_id IN (SELECT id FROM listings WHERE seller = ${})",
+            binds.len()
+        );
+    }
+    if let Some(st) = &q.status {
+        if !["paid", "committed", "delivered", "refunded"].contains(&st.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "status {st:?}: use paid, committed, delivered or refunded"
+            )));
+        }
+        binds.push(Bind::Text(st.clone()));
+        sql += &format!(" AND status = ${}", binds.len());
     }
     sql += " ORDER BY id DESC LIMIT 200";
     let rows = fetch(&s.pool, sql, binds).await?;
@@ -740,6 +769,7 @@ async fn audit(
         auth::me,
         auth::logout,
         jobs::models,
+        jobs::model_file,
         jobs::create,
         jobs::get,
         jobs::cancel,

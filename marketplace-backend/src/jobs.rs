@@ -117,6 +117,8 @@ pub struct Jobs {
     queue: Queue,
     /// Models this server proves listings for, by name (subdirectories of `--models`).
     models: BTreeMap<String, PathBuf>,
+    /// What a browser needs to read a prompt of each model (`GET /models`).
+    infos: Vec<ModelInfo>,
     /// Prompts handed to listing jobs, until the job takes them.
     prompts: Mutex<HashMap<String, Zeroizing<String>>>,
     /// Listing secrets produced, until their owner fetches them once.
@@ -187,10 +189,18 @@ impl Jobs {
                 }
             }
         }
+        let mut infos = vec![];
+        for (name, dir) in &models {
+            infos.push(
+                ModelInfo::load(name, dir)
+                    .with_context(|| format!("loading the model in {}", dir.display()))?,
+            );
+        }
         let jobs = Arc::new(Self {
             pool,
             queue: queue.clone(),
             models,
+            infos,
             prompts: Mutex::default(),
             secrets: Mutex::default(),
             running: Mutex::default(),
@@ -657,10 +667,110 @@ pub struct NewJob {
     pub secret: Option<Value>,
 }
 
+/// A served model, as a browser needs it to unpack a decrypted prompt and re-run the model.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInfo {
+    /// The name jobs use.
+    pub name: String,
+    /// The listing circuit's settings digest (a listing's metadata names it).
+    pub settings_digest: String,
+    /// Keccak-256 of the model file (`GET /models/{name}/file` serves it).
+    pub model_keccak: String,
+    /// `onnx` or `zkml`.
+    pub format: String,
+    /// Fixed-point fractional bits: a prompt value is `round(x·2^scaleBits)`.
+    pub scale_bits: u32,
+    /// Values in a prompt (all inputs, flattened).
+    pub prompt_len: usize,
+    /// Bits per packed prompt value.
+    pub packing_bits: u32,
+    /// The smallest prompt value the circuit admits.
+    pub packing_min: i64,
+    /// Input shapes.
+    pub inputs: Vec<Vec<usize>>,
+    /// Output shapes.
+    pub outputs: Vec<Vec<usize>>,
+    /// Largest |fixed point − float| on the calibration samples: how far a float re-run of
+    /// the model may differ from a proven output.
+    pub calibration_max_abs_error: Option<f64>,
+    /// Whether `MODEL/delivery` holds delivery proving keys (delivery jobs need them).
+    pub delivery: bool,
+}
+
+impl ModelInfo {
+    fn load(name: &str, dir: &std::path::Path) -> anyhow::Result<Self> {
+        let m = CompiledModel::load(dir)?;
+        let header = trustml_kit::ArtifactHeader::read(dir)?;
+        let packing = trustml::packing::InputPacking::of(&m.program);
+        Ok(Self {
+            name: name.to_string(),
+            settings_digest: header.settings_digest,
+            model_keccak: m.settings.model_keccak.clone(),
+            format: match m.settings.format {
+                trustml::model::ModelFormat::Onnx => "onnx",
+                trustml::model::ModelFormat::Zkml => "zkml",
+            }
+            .into(),
+            scale_bits: m.settings.quant.scale_bits,
+            prompt_len: m.program.inputs.iter().map(|(_, w)| w.len()).sum(),
+            packing_bits: packing.bits,
+            packing_min: packing.min,
+            inputs: m.settings.inputs.iter().map(|t| t.shape.clone()).collect(),
+            outputs: m.settings.outputs.iter().map(|t| t.shape.clone()).collect(),
+            calibration_max_abs_error: m.settings.calibration.as_ref().map(|c| c.max_abs_error),
+            delivery: dir.join("delivery").join("pk.bin").exists(),
+        })
+    }
+}
+
 /// The models this server proves listings for.
-#[utoipa::path(get, path = "/api/v1/models", responses((status = 200, body = Vec<String>)))]
-pub async fn models(State(s): State<AppState>) -> Json<Vec<String>> {
-    Json(s.jobs.as_ref().map(|j| j.model_names()).unwrap_or_default())
+#[utoipa::path(get, path = "/api/v1/models", responses((status = 200, body = Vec<ModelInfo>)))]
+pub async fn models(State(s): State<AppState>) -> Json<Vec<ModelInfo>> {
+    Json(s.jobs.as_ref().map(|j| j.infos.clone()).unwrap_or_default())
+}
+
+/// A served model's file (ONNX or zkml msgpack), for the browser to re-run it on a bought prompt.
+#[utoipa::path(get, path = "/api/v1/models/{name}/file", responses(
+    (status = 200, content_type = "application/octet-stream"), (status = 404, body = crate::schema::ErrorBody)))]
+pub async fn model_file(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
+    let not_found = || {
+        ApiError::not_found(format!(
+            "no model {name:?} is served here; GET /api/v1/models lists them"
+        ))
+    };
+    let jobs = s.jobs.as_ref().ok_or_else(not_found)?;
+    let info = jobs
+        .infos
+        .iter()
+        .find(|i| i.name == name)
+        .ok_or_else(not_found)?;
+    let file = if info.format == "onnx" {
+        "model.onnx"
+    } else {
+        "model.msgpack"
+    };
+    let bytes = tokio::fs::read(jobs.models[&name].join(file))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("reading the model file failed ({e}); the operator must check --models"),
+            )
+        })?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/octet-stream"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Starts a proving job (signed-in accounts; the seller is the account).

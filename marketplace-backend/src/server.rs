@@ -56,6 +56,10 @@ pub struct ServeArgs {
     /// The built web app (`frontend/dist`) to serve at `/`.
     #[arg(long, env = "TRUSTML_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+    /// Local development: the web app offers Anvil's dev accounts (public keys, under a
+    /// banner). Honoured on chain 31337 only.
+    #[arg(long)]
+    pub dev: bool,
     /// Largest artifact (metadata, proof) a signed-in user may upload, bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_artifact_bytes: usize,
@@ -160,7 +164,12 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
                 "registry": format!("{:#x}", market.registry),
                 "auditEscrow": escrow.map(|e| format!("{e:#x}")),
             }),
+            circuits: json!({
+                "listing": format!("{:#x}", market.listing_circuit_id),
+                "delivery": format!("{:#x}", market.delivery_circuit_id),
+            }),
             confirmations: args.confirmations,
+            dev_accounts: args.dev && market.chain_id == 31337,
         },
         status,
         events,

@@ -436,6 +436,8 @@ async fn run(node: Anvil, dbs: [String; 2]) {
             rpc_url: url.clone(),
             contracts: serde_json::json!({ "marketplace": format!("{:#x}", m.marketplace) }),
             confirmations: 0,
+            dev_accounts: false,
+            circuits: serde_json::Value::Null,
         },
         status,
         events: ix.events(),
@@ -545,6 +547,23 @@ async fn run(node: Anvil, dbs: [String; 2]) {
     let buyer_addr = format!("{:#x}", buyer.sender().unwrap());
     let (_, v) = get(&base, &format!("/api/v1/orders?buyer={buyer_addr}")).await;
     assert_eq!(ids(&v), vec![1]);
+    let seller_addr = format!("{:#x}", seller.sender().unwrap());
+    let (_, v) = get(
+        &base,
+        &format!("/api/v1/orders?seller={seller_addr}&status=paid"),
+    )
+    .await;
+    assert_eq!(ids(&v), vec![1]);
+    let (_, v) = get(&base, &format!("/api/v1/orders?seller={buyer_addr}")).await;
+    assert_eq!(ids(&v), Vec::<i64>::new());
+    let (_, v) = get(
+        &base,
+        &format!("/api/v1/orders?seller={seller_addr}&status=refunded"),
+    )
+    .await;
+    assert_eq!(ids(&v), Vec::<i64>::new());
+    let (s, v) = get(&base, "/api/v1/orders?status=lost").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("bad_request")));
     // Accounts: the first seller listed #1 and #3 (one cancelled) and has one paid order; the
     // buyer escrowed 30 gwei.
     let seller_addr = format!("{:#x}", seller.sender().unwrap());

@@ -136,6 +136,8 @@ async fn run(models: PathBuf, db: String) {
             rpc_url: "http://127.0.0.1:8545".into(),
             contracts: json!({}),
             confirmations: 0,
+            dev_accounts: false,
+            circuits: serde_json::Value::Null,
         },
         status: watch::channel(Default::default()).1,
         events: tokio::sync::broadcast::channel(16).0,
@@ -147,8 +149,28 @@ async fn run(models: PathBuf, db: String) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, api::router(state)).await.unwrap() });
 
+    // What a browser needs to unpack a bought prompt and re-run the model.
     let (s, v) = get(&base, "/api/v1/models").await;
-    assert_eq!((s, v), (200, json!(["generator"])));
+    assert_eq!(s, 200, "{v}");
+    let info = &v[0];
+    assert_eq!(info["name"], "generator");
+    assert_eq!(
+        (info["promptLen"].as_u64(), info["delivery"].as_bool()),
+        (Some(6), Some(true)),
+        "{v}"
+    );
+    assert_eq!(info["inputs"], json!([[1, 6]]));
+    assert_eq!(info["outputs"], json!([[1, 64]]));
+    assert!(info["settingsDigest"].as_str().unwrap().starts_with("0x"));
+    let r = reqwest::get(format!("{base}/api/v1/models/generator/file"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let file = r.bytes().await.unwrap();
+    let keccak = format!("0x{}", hex::encode(alloy::primitives::keccak256(&file)));
+    assert_eq!(info["modelKeccak"].as_str(), Some(keccak.as_str()));
+    let (s, v) = get(&base, "/api/v1/models/nope/file").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")));
     let (_, _, s, v) = sign_in(&base, SELLER, "127.0.0.1:8080").await;
     assert_eq!(s, 200, "{v}");
     let token = v["token"].as_str().unwrap().to_string();

@@ -1,0 +1,4 @@
+declare module "*.json?abi" {
+  const abi: readonly unknown[];
+  export default abi;
+}
