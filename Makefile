@@ -2,7 +2,8 @@
 #   make up     – the local stack: Anvil, contracts seeded with demo listings, trustml-server
 #   make down   – stop it (the chain and database are kept in .trustml-local/)
 #   make demo   – prove a trained digits CNN (and on chain), then a prompt sale on Anvil
-#   make test   – every test of the project (Rust, then Solidity when present)
+#   make test   – every test of the project: Rust, Solidity, the web app's unit tests, `make up`
+#                 twice, then the web app end to end in Chromium (apt-get install chromium)
 
 .PHONY: up down demo test tools
 
@@ -25,3 +26,4 @@ test: tools
 	@if [ -f contracts/foundry.toml ]; then cd contracts && ../node_modules/.bin/forge test; fi
 	cd frontend && npm test
 	bash anvil-scripts/smoke-up.sh
+	cd frontend && npm run -s e2e
