@@ -484,6 +484,7 @@ async fn run(node: Anvil, dbs: [String; 2]) {
             "/api/v1/listings",
             "/api/v1/listings/{id}",
             "/api/v1/models",
+            "/api/v1/models/{name}/file",
             "/api/v1/orders",
             "/api/v1/orders/{id}",
         ]
