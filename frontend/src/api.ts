@@ -141,7 +141,7 @@ export class ApiError extends Error {
 }
 
 /** The session token of the signed-in account (also an HttpOnly cookie; kept for the header). */
-let token: string | null = sessionStorage.getItem("trustml.session");
+let token: string | null = typeof sessionStorage === "undefined" ? null : sessionStorage.getItem("trustml.session");
 export const setToken = (t: string | null) => {
   token = t;
   if (t) sessionStorage.setItem("trustml.session", t);

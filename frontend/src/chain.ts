@@ -41,7 +41,12 @@ export function publicClient(c: Config): PublicClient {
 }
 
 /** What each of the marketplace's custom errors means to the person about to sign. */
-const EXPLAIN: Record<string, string> = {
+export const EXPLAIN: Record<string, string> = {
+  InvalidAddress: "an address argument is zero or has no contract code",
+  FeeTooHigh: "the fee is above the marketplace's maximum",
+  DeliveryWindowOutOfRange: "the delivery window is outside the allowed range",
+  RevealWindowOutOfRange: "the reveal window is outside the allowed range",
+  SafeCastOverflowedUintDowncast: "a number is too large for its on-chain field",
   ZeroPrice: "the price must be above zero",
   ListingNotFound: "there is no such listing",
   ListingNotActive: "the seller closed this listing; it cannot be bought any more",

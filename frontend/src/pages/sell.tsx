@@ -3,38 +3,15 @@
 // The metadata document is built here, stored on the server, and its sha256 goes on chain.
 import { useEffect, useState } from "preact/hooks";
 import { parseEventLogs } from "viem";
-import { get, putArtifact, type Config, type MetadataDocument, type ModelInfo, type OutputTensor } from "../api";
+import { get, putArtifact, type Config, type MetadataDocument, type ModelInfo } from "../api";
 import { MARKET_ABI, explain, send } from "../chain";
+import { parseListingFile, type ListingFile } from "../listingfile";
 import { duration, eth, parseEthAmount } from "../format";
 import { runJob, type JobProgress } from "../jobs";
 import { navigate } from "../router";
 import { useStore } from "../store";
 import { ErrorLine, Pixels, Progress, ensureSignedIn } from "../ui";
 import { ready, wallet } from "../wallet";
-
-/** What `trustml prompt prove-listing` writes (the fields `list` needs). */
-export interface ListingFile {
-  commitment: string;
-  output_hash: string;
-  seller: string;
-  settings_digest: string;
-  proof: string;
-  outputs: OutputTensor[];
-  insecure_srs?: boolean;
-}
-
-export function parseListingFile(text: string): ListingFile {
-  let f: ListingFile;
-  try {
-    f = JSON.parse(text);
-  } catch {
-    throw new Error("not JSON: choose the listing file `trustml prompt prove-listing -o` wrote");
-  }
-  for (const k of ["commitment", "output_hash", "seller", "settings_digest", "proof", "outputs"] as const) {
-    if (!(k in f)) throw new Error(`not a listing proof file: it has no "${k}" (choose the file prove-listing wrote, not the secret)`);
-  }
-  return f;
-}
 
 const sha256Hex = async (b: Uint8Array) =>
   "0x" + Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", b as unknown as ArrayBuffer)), (x) => x.toString(16).padStart(2, "0")).join("");
