@@ -100,8 +100,17 @@ fn tamper_targets(p: &Program) -> Vec<(&'static str, Wire)> {
 const F32_SLACK: f64 = 0.05;
 
 fn check_model(name: &str, tolerance: f64, grid_ulps: f64) {
-    let onnx = data(&format!("{name}.onnx"));
-    let json = data(&format!("{name}.json"));
+    check_model_at(
+        name,
+        &data(&format!("{name}.onnx")),
+        &data(&format!("{name}.json")),
+        tolerance,
+        grid_ulps,
+    );
+}
+
+fn check_model_at(name: &str, onnx: &Path, json: &Path, tolerance: f64, grid_ulps: f64) {
+    let (onnx, json) = (onnx.to_path_buf(), json.to_path_buf());
     let samples = read_samples(&json).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let model = CompiledModel::compile(
@@ -236,4 +245,158 @@ op_tests! {
     // fc1's rescale and LeakyReLU's table (≤ 0.6 ulp), times fc2's Σ|w| (≲ 2), fc2's
     // rescale (0.5): 1.7 ulp.
     gemm: "gemm", 0.03, 1.7;
+}
+
+/// Every element-wise function of `trustml_onnx::Unary` in one model built here, each on the
+/// model input (`Log` on `Abs`, so its argument is positive), and `Max`/`Min` of activations and
+/// of a constant, concatenated. The reference is each
+/// op's ONNX definition in f64 (`Unary::eval`, itself checked against the operator
+/// documentation's examples); inputs sit away from the jumps of Sign, Floor, Ceil, Round and
+/// ThresholdedRelu, so quantizing them cannot cross one.
+#[test]
+fn unary_functions_through_the_circuit() {
+    use prost::Message;
+    use trustml_onnx::proto::*;
+    use trustml_onnx::Unary;
+    let x = [0.37f32, -1.62, 2.21, -0.45, 1.3, -2.7];
+    let vi = |name: &str| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TypeProtoTensor {
+                elem_type: data_type::FLOAT,
+                shape: Some(TensorShapeProto {
+                    dim: [1, x.len() as i64]
+                        .iter()
+                        .map(|&d| Dimension {
+                            value: Some(dimension::Value::DimValue(d)),
+                        })
+                        .collect(),
+                }),
+            }),
+        }),
+    };
+    let node = |op: &str, ins: &[&str], out: &str, attrs: Vec<AttributeProto>| NodeProto {
+        input: ins.iter().map(|s| s.to_string()).collect(),
+        output: vec![out.into()],
+        name: out.into(),
+        op_type: op.into(),
+        attribute: attrs,
+        ..Default::default()
+    };
+    let scalar = |name: &str, v: f32| TensorProto {
+        name: name.into(),
+        data_type: data_type::FLOAT,
+        float_data: vec![v],
+        ..Default::default()
+    };
+    let fattr = |name: &str, v: f32| AttributeProto {
+        name: name.into(),
+        f: v,
+        ..Default::default()
+    };
+    // (ONNX op, attributes, the function it must compute, its input)
+    let ops: Vec<(&str, Vec<AttributeProto>, Unary, &str)> = vec![
+        ("Abs", vec![], Unary::Abs, "x"),
+        ("Sign", vec![], Unary::Sign, "x"),
+        ("Softplus", vec![], Unary::Softplus, "x"),
+        ("Softsign", vec![], Unary::Softsign, "x"),
+        (
+            "Elu",
+            vec![fattr("alpha", 0.7)],
+            Unary::Elu { alpha: 0.7 },
+            "x",
+        ),
+        ("Selu", vec![], Unary::ALL[5], "x"),
+        (
+            "Celu",
+            vec![fattr("alpha", 1.5)],
+            Unary::Celu { alpha: 1.5 },
+            "x",
+        ),
+        ("HardSigmoid", vec![], Unary::ALL[7], "x"),
+        ("HardSwish", vec![], Unary::HardSwish, "x"),
+        ("Mish", vec![], Unary::Mish, "x"),
+        ("Log", vec![], Unary::Log, "Abs"),
+        (
+            "ThresholdedRelu",
+            vec![],
+            Unary::ThresholdedRelu { alpha: 1.0 },
+            "x",
+        ),
+        ("Floor", vec![], Unary::Floor, "x"),
+        ("Ceil", vec![], Unary::Ceil, "x"),
+        ("Round", vec![], Unary::Round, "x"),
+        ("Sin", vec![], Unary::Sin, "x"),
+        ("Cos", vec![], Unary::Cos, "x"),
+    ];
+    let mut nodes: Vec<NodeProto> = ops
+        .iter()
+        .map(|(op, attrs, _, input)| node(op, &[input], op, attrs.clone()))
+        .collect();
+    nodes.push(node("Clip", &["x", "lo", "hi"], "Clip", vec![]));
+    // Max and Min lower to a subtraction, a Relu and an addition (activations, then a constant).
+    nodes.push(node("Max", &["Sin", "Cos"], "Max", vec![]));
+    nodes.push(node("Min", &["x", "lo"], "Min", vec![]));
+    let mut names: Vec<&str> = ops.iter().map(|o| o.0).collect();
+    names.extend(["Clip", "Max", "Min"]);
+    nodes.push(node(
+        "Concat",
+        &names,
+        "y",
+        vec![AttributeProto {
+            name: "axis".into(),
+            i: 1,
+            ..Default::default()
+        }],
+    ));
+    let bytes = ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        producer_name: "trustml test".into(),
+        graph: Some(GraphProto {
+            node: nodes,
+            name: "unary".into(),
+            initializer: vec![scalar("lo", -1.0), scalar("hi", 0.5)],
+            input: vec![vi("x")],
+            output: vec![ValueInfoProto {
+                name: "y".into(),
+                r#type: None,
+            }],
+            value_info: vec![],
+        }),
+    }
+    .encode_to_vec();
+    let mut want: Vec<f32> = vec![];
+    for (_, _, u, input) in &ops {
+        for &v in &x {
+            let arg = if *input == "Abs" { v.abs() } else { v };
+            want.push(u.eval(arg as f64) as f32);
+        }
+    }
+    want.extend(x.iter().map(|&v| {
+        Unary::Clip {
+            min: -1.0,
+            max: 0.5,
+        }
+        .eval(v as f64) as f32
+    }));
+    want.extend(
+        x.iter()
+            .map(|&v| (v as f64).sin().max((v as f64).cos()) as f32),
+    );
+    want.extend(x.iter().map(|&v| v.min(-1.0)));
+    let dir = tempfile::tempdir().unwrap();
+    let (onnx, json) = (dir.path().join("unary.onnx"), dir.path().join("unary.json"));
+    std::fs::write(&onnx, bytes).unwrap();
+    let sample = trustml::data::InputData {
+        input_data: vec![x.to_vec()],
+        input_shapes: None,
+        output_data: Some(vec![want]),
+    };
+    std::fs::write(&json, serde_json::to_string(&sample).unwrap()).unwrap();
+    // Slopes up to 2.7 (Log near 0.37) turn the input's half-ulp rounding into ≤ 1.4 ulp.
+    check_model_at("unary", &onnx, &json, 0.05, 2.0);
 }

@@ -242,6 +242,10 @@ fn eval_op(op: &Op, ins: &[&Tensor<f32>], out_shape: &[usize]) -> Result<Tensor<
         Op::Reciprocal => unary(|x| 1.0 / x),
         Op::Exp => unary(|x| (x as f64).exp() as f32),
         Op::Erf => unary(|x| nn::erf(x as f64) as f32),
+        Op::Unary(u) => {
+            arity(ins, 1)?;
+            Ok(ins[0].map(|&x| u.eval(x as f64) as f32))
+        }
         Op::Gelu { tanh_approx } => {
             arity(ins, 1)?;
             let t = *tanh_approx;

@@ -92,6 +92,8 @@ pub enum Op {
     },
     /// Logistic function `1 / (1 + e^-x)`.
     Sigmoid,
+    /// An element-wise function of one real ([`crate::Unary`]: Abs, Elu, HardSwish, Log, …).
+    Unary(crate::Unary),
     /// Hyperbolic tangent.
     Tanh,
     /// NCHW pooling; `pads` are `[top, left, bottom, right]`.
@@ -253,6 +255,7 @@ impl Op {
             Op::MulConst { .. } => "MulConst",
             Op::Relu => "Relu",
             Op::LeakyRelu { .. } => "LeakyRelu",
+            Op::Unary(_) => "Unary",
             Op::Sigmoid => "Sigmoid",
             Op::Tanh => "Tanh",
             Op::MaxPool { .. } => "MaxPool",

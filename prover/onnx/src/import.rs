@@ -96,7 +96,9 @@ struct Importer {
 
 const SUPPORTED: &str = "supported ops: Gemm, MatMul (constant right operand, or two activations), Conv, \
      ConvTranspose, Add, Sub, Mul, Div, Pow (exponent 2, 3, 1, 0.5, -1, -0.5), Neg, Sqrt, Reciprocal, Exp, Erf, \
-     Gelu, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
+     Gelu, Relu, LeakyRelu, Sigmoid, Tanh, Abs, Sign, Softplus, Softsign, Elu, Selu, Celu, HardSigmoid, \
+     HardSwish, Mish, Log, ThresholdedRelu, Clip (constant bounds), Floor, Ceil, Round, Sin, Cos, \
+     Max, Min (element-wise), Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
      AveragePool, GlobalAveragePool, Resize/Upsample (nearest, integer factors), Flatten, Reshape, Identity, \
      Dropout, Cast (to float), Squeeze, Unsqueeze, Transpose, Concat, Pad, Slice, Split, Gather (constant \
      indices), Where (constant condition), Expand, BatchNormalization, plus constant folding of shape \
@@ -290,8 +292,33 @@ impl Importer {
             me.emit(cx, out, op, vec![x], s)
         };
         let e = |r: Result<Vec<usize>, String>| r.map_err(|m| cx.err(m));
+        if let Some(u) = crate::Unary::from_node(n) {
+            return same(Op::Unary(u), self);
+        }
         match n.op_type.as_str() {
             "Relu" => same(Op::Relu, self),
+            "Clip" => {
+                // Bounds: inputs 1 and 2 since opset 11, attributes before; absent = unbounded
+                // (f32::MAX, not infinity: settings files are JSON).
+                let bound = |i: usize, attr: &str, default: f32| -> R<f32> {
+                    Ok(match cst(i)? {
+                        Some(c) if c.t.data.len() == 1 => c.t.data[0] as f32,
+                        Some(_) => {
+                            return Err(cx.err(format!("Clip's input #{i} must be a scalar")))
+                        }
+                        None => n
+                            .attribute
+                            .iter()
+                            .find(|a| a.name == attr)
+                            .map_or(default, |a| a.f),
+                    })
+                };
+                let (min, max) = (bound(1, "min", f32::MIN)?, bound(2, "max", f32::MAX)?);
+                if min > max {
+                    return Err(cx.err(format!("Clip's min {min} is above its max {max}")));
+                }
+                same(Op::Unary(crate::Unary::Clip { min, max }), self)
+            }
             "Sigmoid" => same(Op::Sigmoid, self),
             "Tanh" => same(Op::Tanh, self),
             "LeakyRelu" => same(
@@ -381,6 +408,7 @@ impl Importer {
                 self.emit(cx, out, Op::Concat { axis }, xs, shape)
             }
             "Add" | "Sub" | "Mul" | "Div" => self.arith(cx, ins, out),
+            "Max" | "Min" => self.min_max(cx, ins, out),
             "Gemm" => self.gemm(cx, ins, out),
             "Conv" => self.conv(cx, ins, out),
             "MaxPool" | "AveragePool" => self.pool(cx, ins, out),

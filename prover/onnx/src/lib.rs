@@ -12,9 +12,11 @@ pub mod graph;
 pub mod import;
 pub mod proto;
 pub mod tensor;
+pub mod unary;
 
 pub use error::OnnxError;
 pub use eval::{eval, outputs};
 pub use graph::{Graph, Node, Op, ValueId, ValueInfo};
 pub use import::{load_onnx, load_onnx_bytes};
 pub use tensor::Tensor;
+pub use unary::Unary;

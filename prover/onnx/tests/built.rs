@@ -257,3 +257,78 @@ fn other_errors() {
     let e = err_of(&ModelProto::default().encode_to_vec());
     assert!(e.contains("no graph"), "{e}");
 }
+
+#[test]
+fn clip_min_max_and_unary_ops_import() {
+    // Clip's bounds as inputs (opset 11+), and one open bound; Max of two activations; Min
+    // with a constant; an Elu with its attribute.
+    let bytes = model(
+        vec![
+            node("Clip", "clip", &["x", "lo", ""], "c", vec![]),
+            node(
+                "Elu",
+                "elu",
+                &["x"],
+                "e",
+                vec![attr("alpha", |a| a.f = 0.5)],
+            ),
+            node("Max", "max", &["c", "e"], "m", vec![]),
+            node("Min", "min", &["m", "k"], "y", vec![]),
+        ],
+        vec![vi("x", &[1, 4])],
+        "y",
+        vec![tensor("lo", &[], &[-0.25]), tensor("k", &[], &[1.5])],
+    );
+    let g = load_onnx_bytes(&bytes).unwrap();
+    let kinds: Vec<_> = g.nodes.iter().map(|n| n.op.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["Unary", "Unary", "Sub", "Relu", "Add", "SubConst", "Relu", "Sub"]
+    );
+    let x = Tensor::new(vec![1, 4], vec![-2., -0.1, 1., 3.]);
+    let y = outputs(&g, &[x]).unwrap();
+    let elu = |v: f64| if v > 0. { v } else { 0.5 * v.exp_m1() };
+    let want: Vec<f64> = [-2f64, -0.1, 1., 3.]
+        .iter()
+        .map(|&v| v.max(-0.25).max(elu(v)).min(1.5))
+        .collect();
+    for (a, b) in y[0].data.iter().zip(&want) {
+        assert!((*a as f64 - b).abs() < 1e-6, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn clip_refuses_crossed_bounds_by_name() {
+    let bytes = model(
+        vec![node(
+            "Clip",
+            "clip",
+            &["x"],
+            "y",
+            vec![attr("min", |a| a.f = 2.0), attr("max", |a| a.f = 1.0)],
+        )],
+        vec![vi("x", &[1, 2])],
+        "y",
+        vec![],
+    );
+    let e = load_onnx_bytes(&bytes).unwrap_err().to_string();
+    assert!(
+        e.contains("clip") && e.contains("min 2 is above its max 1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unsupported_op_is_named_with_its_node() {
+    let bytes = model(
+        vec![node("Hardmax", "my_hardmax", &["x"], "y", vec![])],
+        vec![vi("x", &[1, 3])],
+        "y",
+        vec![],
+    );
+    let e = load_onnx_bytes(&bytes).unwrap_err().to_string();
+    assert!(
+        e.contains("my_hardmax") && e.contains("Hardmax") && e.contains("supported ops"),
+        "{e}"
+    );
+}

@@ -417,6 +417,7 @@ impl<'g> Lowering<'g> {
             | Op::Reciprocal
             | Op::Exp
             | Op::Erf
+            | Op::Unary(_)
             | Op::Gelu { .. } => {
                 let f = activation(&node.op).expect("activation");
                 let outs = ins[0].iter().map(|&x| self.b.lookup(idx, x, f)).collect();
@@ -692,6 +693,7 @@ fn activation(op: &Op) -> Option<Func> {
         Op::Reciprocal => Func::Reciprocal,
         Op::Exp => Func::Exp,
         Op::Erf => Func::Erf,
+        Op::Unary(u) => Func::Unary(*u),
         Op::Gelu { tanh_approx } => Func::Gelu {
             tanh_approx: *tanh_approx,
         },

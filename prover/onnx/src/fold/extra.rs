@@ -43,10 +43,11 @@ pub(super) fn fold_more(
 ) -> Result<Const, String> {
     let x = || arg(ins, 0);
     let y = || arg(ins, 1);
+    if let Some(u) = crate::Unary::from_node(n) {
+        return Ok(unary(x()?, move |v| u.eval(v)));
+    }
     match n.op_type.as_str() {
         "Exp" => Ok(unary(x()?, f64::exp)),
-        "Log" => Ok(unary(x()?, f64::ln)),
-        "Abs" => Ok(unary(x()?, f64::abs)),
         "Erf" => Ok(unary(x()?, nn::erf)),
         "Tanh" => Ok(unary(x()?, f64::tanh)),
         "Sigmoid" => Ok(unary(x()?, |v| 1.0 / (1.0 + (-v).exp()))),

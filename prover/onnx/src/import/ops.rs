@@ -27,6 +27,68 @@ pub(super) fn fixed<const K: usize>(
 }
 
 impl Importer {
+    /// Element-wise `Max`/`Min` of two or more inputs (activations or constants), through
+    /// ops the circuit already proves: `max(a, b) = b + relu(a − b)`, `min(a, b) = a −
+    /// relu(a − b)` — one subtraction, one Relu lookup and one addition per pair.
+    pub(super) fn min_max(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
+        let max = cx.n.op_type == "Max";
+        let vals: Vec<&Val> = ins.iter().flatten().collect();
+        let Some(first) = vals.iter().position(|v| matches!(v, Val::A(_))) else {
+            return Err(cx.err("no activation input"));
+        };
+        let Val::A(mut acc) = *vals[first] else {
+            unreachable!()
+        };
+        let rest: Vec<&Val> = vals
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != first)
+            .map(|(_, v)| *v)
+            .collect();
+        if rest.is_empty() {
+            let s = self.shape(acc);
+            return self.emit(cx, out, Op::Reshape, vec![acc], s);
+        }
+        for (j, v) in rest.iter().enumerate() {
+            let name = |part: &str| format!("{out}::{j}{part}");
+            let last = j + 1 == rest.len();
+            let dst = if last { out.to_string() } else { name("") };
+            acc = match v {
+                Val::A(b) => {
+                    let s = bcast(cx, &self.shape(acc), &self.shape(*b))?;
+                    let d = self.emit(cx, &name("::diff"), Op::Sub, vec![acc, *b], s.clone())?;
+                    let r = self.emit(cx, &name("::relu"), Op::Relu, vec![d], s.clone())?;
+                    if max {
+                        self.emit(cx, &dst, Op::Add, vec![*b, r], s)?
+                    } else {
+                        self.emit(cx, &dst, Op::Sub, vec![acc, r], s)?
+                    }
+                }
+                Val::C(c) => {
+                    let s = bcast(cx, &self.shape(acc), &c.t.shape)?;
+                    let c32 = c.to_f32();
+                    let d = self.emit(
+                        cx,
+                        &name("::diff"),
+                        Op::SubConst {
+                            c: c32.clone(),
+                            reversed: false,
+                        },
+                        vec![acc],
+                        s.clone(),
+                    )?;
+                    let r = self.emit(cx, &name("::relu"), Op::Relu, vec![d], s.clone())?;
+                    if max {
+                        self.emit(cx, &dst, Op::AddConst { c: c32 }, vec![r], s)?
+                    } else {
+                        self.emit(cx, &dst, Op::Sub, vec![acc, r], s)?
+                    }
+                }
+            };
+        }
+        Ok(acc)
+    }
+
     pub(super) fn arith(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
         let op = cx.n.op_type.as_str();
         let (Some(Some(a)), Some(Some(b))) = (ins.first(), ins.get(1)) else {
