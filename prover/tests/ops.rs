@@ -245,6 +245,15 @@ op_tests! {
     // fc1's rescale and LeakyReLU's table (≤ 0.6 ulp), times fc2's Σ|w| (≲ 2), fc2's
     // rescale (0.5): 1.7 ulp.
     gemm: "gemm", 0.03, 1.7;
+    // Opset 11 Softmax over axes 1.. (reshaped to 2-D): the exp table and the division.
+    softmax_opset11_coerced: "softmax_coerced", 0.01, 1.0;
+    // Two stacked attention layers on a 4-D input (heads split). Errors compound through both
+    // layers' Q·Kᵀ, exp, normalisation and ·V, then the residual; and the scores' range makes
+    // calibration pick a coarse scale (2^6 at opset 13, 2^7 for the opset-11 weights): 0.24
+    // and 0.05 relative today. These bounds guard that; finer per-layer scales are what will
+    // tighten them.
+    attention_4d_two_layers: "attention4d_o13", 0.25, 17.0;
+    attention_4d_opset11: "attention4d_o11", 0.05, 10.5;
 }
 
 /// Every element-wise function of `trustml_onnx::Unary` in one model built here, each on the

@@ -5,6 +5,7 @@
 //! the preceding Conv/Gemm. [`eval`] runs that graph in f32: the reference the quantized
 //! circuit is measured against.
 
+pub mod diff;
 pub mod error;
 pub mod eval;
 mod fold;

@@ -115,14 +115,27 @@ impl Importer {
         let default = if self.opset >= 13 { -1 } else { 1 };
         let axis =
             fold::norm_axis(attr_i(cx.n, "axis", default), s.len()).map_err(|m| cx.err(m))?;
-        // Before opset 13 Softmax coerces the input to 2-D [..axis, axis..]: the same as a
-        // single-axis softmax only when `axis` is the last axis (or all after it are 1).
+        // Before opset 13 Softmax coerces the input to 2-D [..axis, axis..] and normalizes over
+        // everything from `axis` on: a Reshape to [outer, inner], a softmax over the last axis,
+        // and a Reshape back (nothing to do when the axes after `axis` are all 1).
         if self.opset < 13 && s[axis + 1..].iter().product::<usize>() != 1 {
-            return Err(cx.unsupported(format!(
-                "opset {} Softmax coerces {s:?} to 2-D at axis {axis} (softmax over the flattened \
-                 axes {axis}..): only supported when axis is the last axis; use axis = -1 or export with opset >= 13",
-                self.opset
-            )));
+            let outer: usize = s[..axis].iter().product();
+            let inner: usize = s[axis..].iter().product();
+            let flat = self.emit(
+                cx,
+                &format!("{out}::2d"),
+                Op::Reshape,
+                vec![x],
+                vec![outer, inner],
+            )?;
+            let sm = self.emit(
+                cx,
+                &format!("{out}::softmax"),
+                Op::Softmax { axis: 1 },
+                vec![flat],
+                vec![outer, inner],
+            )?;
+            return self.emit(cx, out, Op::Reshape, vec![sm], s);
         }
         self.same_shape(cx, x, Op::Softmax { axis }, out)
     }

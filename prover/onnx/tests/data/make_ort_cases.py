@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Models for the onnxruntime differential test that make_test_models.py does not make:
+attention on a 4-D input (heads already split) with two stacked layers, at opset 13 and at
+opset 11 with an explicit axis, opset-11 Softmax over a non-last axis (which coerces the
+input to 2-D), and every element-wise function trustml proves by lookup (with Max/Min). Then regenerates every reference in ort/ (needs onnx, onnxruntime, numpy):
+
+    python3 prover/onnx/tests/data/make_ort_cases.py
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper as nh
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
+rng = np.random.default_rng(3)
+
+
+def attention4d(opset, softmax_axis):
+    nodes, inits, x = [], [], "x"
+    for l in range(2):
+        for nm in "qkv":
+            w = (rng.standard_normal((4, 4)) * 0.7).astype(np.float32)
+            inits.append(nh.from_array(w, f"w{nm}{l}"))
+            nodes.append(h.make_node("MatMul", [x, f"w{nm}{l}"], [f"{nm}{l}"]))
+        nodes.append(h.make_node("Transpose", [f"k{l}"], [f"kt{l}"], perm=[0, 1, 3, 2]))
+        nodes.append(h.make_node("MatMul", [f"q{l}", f"kt{l}"], [f"s{l}"]))
+        inits.append(nh.from_array(np.array(2.0, np.float32), f"d{l}"))
+        nodes.append(h.make_node("Div", [f"s{l}", f"d{l}"], [f"sd{l}"]))
+        nodes.append(h.make_node("Softmax", [f"sd{l}"], [f"p{l}"], axis=softmax_axis))
+        nodes.append(h.make_node("MatMul", [f"p{l}", f"v{l}"], [f"c{l}"]))
+        nodes.append(h.make_node("Add", [f"c{l}", x], [f"y{l}"]))
+        x = f"y{l}"
+    g = h.make_graph(nodes, "attention4d", [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 8, 4])],
+                     [h.make_tensor_value_info(x, T.FLOAT, None)], inits)
+    return h.make_model(g, opset_imports=[h.make_opsetid("", opset)]), 128
+
+
+def softmax_coerced():
+    n = h.make_node("Softmax", ["x"], ["y"])  # opset 11 default axis 1: over axes 1.. flattened
+    g = h.make_graph([n], "softmax_coerced", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 4, 5])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)])
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 11)]), 60
+
+
+def unary_ops():
+    """Every element-wise function trustml proves by lookup, plus Max/Min, at opset 18."""
+    ops = [("Abs", {}), ("Sign", {}), ("Softplus", {}), ("Softsign", {}), ("Elu", {"alpha": 0.7}),
+           ("Selu", {}), ("Celu", {"alpha": 1.5}), ("HardSigmoid", {}), ("HardSwish", {}), ("Mish", {}),
+           ("ThresholdedRelu", {}), ("Floor", {}), ("Ceil", {}), ("Round", {}), ("Sin", {}), ("Cos", {})]
+    nodes = [h.make_node(op, ["x"], [op], **kw) for op, kw in ops]
+    nodes.append(h.make_node("Log", ["Abs"], ["Log"]))
+    nodes.append(h.make_node("Clip", ["x", "lo", "hi"], ["Clip"]))
+    nodes.append(h.make_node("Max", ["Sin", "Cos"], ["Max"]))
+    nodes.append(h.make_node("Min", ["x", "lo"], ["Min"]))
+    names = [op for op, _ in ops] + ["Log", "Clip", "Max", "Min"]
+    nodes.append(h.make_node("Concat", names, ["y"], axis=1))
+    inits = [nh.from_array(np.array(-1.0, np.float32), "lo"), nh.from_array(np.array(0.5, np.float32), "hi")]
+    g = h.make_graph(nodes, "unary_ops", [h.make_tensor_value_info("x", T.FLOAT, [1, 12])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 18)]), 12
+
+
+def main():
+    for name, (model, n) in {
+        "attention4d_o13": attention4d(13, -1),
+        "attention4d_o11": attention4d(11, 3),
+        "softmax_coerced": softmax_coerced(),
+        "unary_ops": unary_ops(),
+    }.items():
+        model.ir_version = 8
+        onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
+        x = np.array([round(float(v), 6) for v in rng.standard_normal(n)], np.float32)
+        import onnxruntime as ort
+        sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        arg = sess.get_inputs()[0]
+        (y,) = sess.run(None, {arg.name: x.reshape(arg.shape)})
+        json.dump({"input_data": [x.tolist()], "output_data": [[float(v) for v in np.asarray(y).reshape(-1)]]},
+                  open(os.path.join(HERE, f"{name}.json"), "w"))
+    # References: every committed model with an input file.
+    models = [(os.path.join(HERE, f), os.path.join(HERE, f[:-5] + ".json"))
+              for f in sorted(os.listdir(HERE)) if f.endswith(".onnx") and not f.startswith("bad_")]
+    fx = os.path.join(ROOT, "prover", "fixtures")
+    models += [(os.path.join(fx, "digits_mlp.onnx"), os.path.join(fx, "digits_mlp.input.json")),
+               (os.path.join(fx, "digits_cnn.onnx"), os.path.join(fx, "digits_cnn.input.json")),
+               (os.path.join(fx, "prompt_generator", "generator.onnx"),
+                os.path.join(fx, "prompt_generator", "generator.input.json")),
+               (os.path.join(fx, "transformer", "transformer.onnx"),
+                os.path.join(fx, "transformer", "transformer.input.json"))]
+    os.makedirs(os.path.join(HERE, "ort"), exist_ok=True)
+    script = os.path.join(ROOT, "prover", "scripts", "ort_intermediates.py")
+    for m, inp in models:
+        if not os.path.exists(inp):
+            continue
+        out = os.path.join(HERE, "ort", os.path.basename(m)[:-5] + ".json")
+        subprocess.run([sys.executable, script, m, inp, "-o", out, "--keep", "64"], check=True)
+
+
+if __name__ == "__main__":
+    main()
