@@ -188,8 +188,9 @@ fn clean_errors() {
         e.contains("\"x\"") && e.contains("dimension 1") && e.contains("static"),
         "{e}"
     );
-    let e = load_err("bad_softmax_inner");
-    assert!(e.contains("sm") && e.contains("last axis"), "{e}");
+    // Opset < 13 Softmax over a non-last axis is lowered now (reshape, softmax, reshape); its
+    // values are checked against onnxruntime by `ort_diff.rs` (softmax_coerced).
+    assert!(load_onnx(&data_dir().join("bad_softmax_inner.onnx")).is_ok());
     let e = load_err("bad_embedding");
     assert!(
         e.contains("wte") && e.contains("embedding lookups of private token ids are not supported"),
