@@ -718,7 +718,12 @@ impl ModelInfo {
             packing_min: packing.min,
             inputs: m.settings.inputs.iter().map(|t| t.shape.clone()).collect(),
             outputs: m.settings.outputs.iter().map(|t| t.shape.clone()).collect(),
-            calibration_max_abs_error: m.settings.calibration.as_ref().map(|c| c.max_abs_error),
+            calibration_max_abs_error: m
+                .settings
+                .calibration
+                .as_ref()
+                .filter(|c| !c.no_float_reference)
+                .map(|c| c.max_abs_error),
             delivery: dir.join("delivery").join("pk.bin").exists(),
         })
     }

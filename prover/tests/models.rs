@@ -53,6 +53,9 @@ fn transformer_proves_and_tracks_the_float_model() {
         "transformer: k = {}, scale 2^{}, lookup bits {}",
         model.settings.k, model.settings.quant.scale_bits, model.settings.quant.lookup_bits
     );
+    // An ONNX model has its float version: the calibration report compares with it.
+    let c = model.settings.calibration.as_ref().unwrap();
+    assert!(!c.no_float_reference && c.argmax_matches > 0, "{c:?}");
 
     // Next-character argmax of the quantized model against the float model's, on 32
     // held-out windows × 16 positions (near-ties in the float logits may flip).
@@ -153,6 +156,9 @@ fn zkml_mnist_proves_with_its_integer_semantics() {
     // Reloading from the directory gives the same program.
     let reloaded = CompiledModel::load(dir.path()).unwrap();
     assert_eq!(reloaded.program.instrs.len(), model.program.instrs.len());
+    // No float model exists to compare with: the report says so instead of "error 0, argmax 0/1".
+    let c = reloaded.settings.calibration.as_ref().unwrap();
+    assert!(c.no_float_reference && c.max_lookup_input > 0, "{c:?}");
     let pf = setup_and_prove(&model, &input, &i);
     // The proven logits are zkml's integers: class 5 for this image.
     assert_eq!(argmax(&pf.outputs[0].values), 5);

@@ -301,10 +301,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 s.rows.usable()
             );
             if let Some(c) = &s.calibration {
-                println!(
-                    "  calibration on {} sample(s): max abs error {:.5}, argmax matches {}/{}",
-                    c.samples, c.max_abs_error, c.argmax_matches, c.samples
-                );
+                if c.no_float_reference {
+                    println!(
+                        "  calibration on {} sample(s): sizes the lookup domain only (the model's integer semantics are its definition: no float model to compare with)",
+                        c.samples
+                    );
+                } else {
+                    println!(
+                        "  calibration on {} sample(s): max abs error {:.5} against the float model, argmax matches {}/{}",
+                        c.samples, c.max_abs_error, c.argmax_matches, c.samples
+                    );
+                }
                 println!(
                     "  widest lookup input {} (≈ {:.3}) at layer '{}': it sets the table size",
                     c.max_lookup_input,

@@ -157,6 +157,10 @@ pub struct CalibrationReport {
     /// The layer whose lookup input is largest (it sets the table size).
     #[serde(default)]
     pub widest_layer: String,
+    /// The model has no float version to compare with (a zkml model's integers are its
+    /// definition): `max_abs_error` and `argmax_matches` then mean nothing and are not shown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_float_reference: bool,
 }
 
 /// Everything the keys depend on, plus reports.
@@ -488,6 +492,7 @@ impl CompiledModel {
         let probe = finish(zm.to_program(60)?, opts.vis);
         let mut report = CalibrationReport {
             samples: samples.len(),
+            no_float_reference: true,
             ..Default::default()
         };
         let mut per_tag = vec![];
