@@ -254,6 +254,10 @@ op_tests! {
     // tighten them.
     attention_4d_two_layers: "attention4d_o13", 0.25, 17.0;
     attention_4d_opset11: "attention4d_o11", 0.05, 10.5;
+    // Greater, LessOrEqual, Equal, Not, And, Or and Where on computed values: each comparison
+    // is a subtraction and a step lookup (exact on the grid); Where multiplies by 0 or 1
+    // (exact); what is left is Cos's table and Round's: 0.5 ulp.
+    compare_logic_where: "compare_where", 0.02, 0.5;
 }
 
 /// Every element-wise function of `trustml_onnx::Unary` in one model built here, each on the

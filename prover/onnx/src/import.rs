@@ -98,10 +98,11 @@ const SUPPORTED: &str = "supported ops: Gemm, MatMul (constant right operand, or
      ConvTranspose, Add, Sub, Mul, Div, Pow (exponent 2, 3, 1, 0.5, -1, -0.5), Neg, Sqrt, Reciprocal, Exp, Erf, \
      Gelu, Relu, LeakyRelu, Sigmoid, Tanh, Abs, Sign, Softplus, Softsign, Elu, Selu, Celu, HardSigmoid, \
      HardSwish, Mish, Log, ThresholdedRelu, Clip (constant bounds), Floor, Ceil, Round, Sin, Cos, \
-     Max, Min (element-wise), Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
+     Max, Min (element-wise), Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or (computed \
+     operands), Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
      AveragePool, GlobalAveragePool, Resize/Upsample (nearest, integer factors), Flatten, Reshape, Identity, \
      Dropout, Cast (to float), Squeeze, Unsqueeze, Transpose, Concat, Pad, Slice, Split, Gather (constant \
-     indices), Where (constant condition), Expand, BatchNormalization, plus constant folding of shape \
+     indices), Where, Expand, BatchNormalization, plus constant folding of shape \
      arithmetic and masks; replace this op in the model before export";
 
 impl Importer {
@@ -409,6 +410,10 @@ impl Importer {
             }
             "Add" | "Sub" | "Mul" | "Div" => self.arith(cx, ins, out),
             "Max" | "Min" => self.min_max(cx, ins, out),
+            "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => {
+                self.compare(cx, ins, out)
+            }
+            "Not" | "And" | "Or" => self.logic(cx, ins, out),
             "Gemm" => self.gemm(cx, ins, out),
             "Conv" => self.conv(cx, ins, out),
             "MaxPool" | "AveragePool" => self.pool(cx, ins, out),

@@ -70,6 +70,11 @@ pub enum Unary {
     Sin,
     /// `cos(x)`.
     Cos,
+    /// `1` for `x > 0`, else `0`: comparisons (`a > b` is `Positive(a − b)`, exact on the
+    /// fixed-point grid).
+    Positive,
+    /// `1` for `x ≥ 0`, else `0`.
+    NonNegative,
 }
 
 fn softplus(x: f64) -> f64 {
@@ -139,6 +144,8 @@ impl Unary {
             Unary::Round => x.round_ties_even(),
             Unary::Sin => x.sin(),
             Unary::Cos => x.cos(),
+            Unary::Positive => f64::from(u8::from(x > 0.0)),
+            Unary::NonNegative => f64::from(u8::from(x >= 0.0)),
         }
     }
 
@@ -201,7 +208,7 @@ impl Unary {
     }
 
     /// Every variant once (with default parameters), for tests and the op list.
-    pub const ALL: [Unary; 18] = [
+    pub const ALL: [Unary; 20] = [
         Unary::Abs,
         Unary::Sign,
         Unary::Softplus,
@@ -229,6 +236,8 @@ impl Unary {
         Unary::Round,
         Unary::Sin,
         Unary::Cos,
+        Unary::Positive,
+        Unary::NonNegative,
     ];
 }
 

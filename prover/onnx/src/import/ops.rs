@@ -89,6 +89,128 @@ impl Importer {
         Ok(acc)
     }
 
+    /// `a − b` for an activation and an activation or a constant (either order).
+    fn sub_vals(&mut self, cx: &Ctx, a: &Val, b: &Val, name: &str) -> R<ValueId> {
+        match (a, b) {
+            (Val::A(x), Val::A(y)) => {
+                let s = bcast(cx, &self.shape(*x), &self.shape(*y))?;
+                self.emit(cx, name, Op::Sub, vec![*x, *y], s)
+            }
+            (Val::A(x), Val::C(c)) | (Val::C(c), Val::A(x)) => {
+                let s = bcast(cx, &self.shape(*x), &c.t.shape)?;
+                let reversed = matches!(a, Val::C(_));
+                let op = Op::SubConst {
+                    c: c.to_f32(),
+                    reversed,
+                };
+                self.emit(cx, name, op, vec![*x], s)
+            }
+            _ => Err(cx.err("no activation input")),
+        }
+    }
+
+    /// Comparisons of computed values, as 0/1 activations: `a > b` is `Positive(a − b)`,
+    /// `a ≥ b` is `NonNegative(a − b)` (one subtraction and one lookup, exact on the
+    /// fixed-point grid), `a = b` is their difference.
+    pub(super) fn compare(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
+        let op = cx.n.op_type.as_str();
+        let (Some(Some(a)), Some(Some(b))) = (ins.first(), ins.get(1)) else {
+            return Err(cx.err("needs two inputs"));
+        };
+        let (p, q) = if matches!(op, "Less" | "LessOrEqual") {
+            (b, a)
+        } else {
+            (a, b)
+        };
+        let d = self.sub_vals(cx, p, q, &format!("{out}::diff"))?;
+        let s = self.shape(d);
+        let step = |strict: bool| {
+            Op::Unary(if strict {
+                crate::Unary::Positive
+            } else {
+                crate::Unary::NonNegative
+            })
+        };
+        match op {
+            "Greater" | "Less" => self.emit(cx, out, step(true), vec![d], s),
+            "GreaterOrEqual" | "LessOrEqual" => self.emit(cx, out, step(false), vec![d], s),
+            _ => {
+                let ge = self.emit(cx, &format!("{out}::ge"), step(false), vec![d], s.clone())?;
+                let gt = self.emit(cx, &format!("{out}::gt"), step(true), vec![d], s.clone())?;
+                self.emit(cx, out, Op::Sub, vec![ge, gt], s)
+            }
+        }
+    }
+
+    /// `Not`, `And`, `Or` of 0/1 activations (comparison results): `1 − a`, `a·b`,
+    /// `a + b − a·b`.
+    pub(super) fn logic(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
+        let one = || crate::Tensor::new(vec![], vec![1.0f32]);
+        let act = |i: usize| match ins.get(i) {
+            Some(Some(Val::A(id))) => Ok(*id),
+            _ => Err(cx.unsupported(format!(
+                "{} with a constant operand: fold it before export, or compare activations only",
+                cx.n.op_type
+            ))),
+        };
+        let a = act(0)?;
+        let s = self.shape(a);
+        if cx.n.op_type == "Not" {
+            let op = Op::SubConst {
+                c: one(),
+                reversed: true,
+            };
+            return self.emit(cx, out, op, vec![a], s);
+        }
+        let b = act(1)?;
+        let s = bcast(cx, &s, &self.shape(b))?;
+        if cx.n.op_type == "And" {
+            return self.emit(cx, out, Op::Mul, vec![a, b], s);
+        }
+        let sum = self.emit(cx, &format!("{out}::sum"), Op::Add, vec![a, b], s.clone())?;
+        let both = self.emit(cx, &format!("{out}::both"), Op::Mul, vec![a, b], s.clone())?;
+        self.emit(cx, out, Op::Sub, vec![sum, both], s)
+    }
+
+    /// `Where(c, x, y)` with a computed 0/1 condition: `y + c·(x − y)`, or `c·x + (1 − c)·y`
+    /// when both branches are constants.
+    pub(super) fn where_computed(
+        &mut self,
+        cx: &Ctx,
+        cond: ValueId,
+        x: &Val,
+        y: &Val,
+        out: &str,
+    ) -> R<ValueId> {
+        let cs = self.shape(cond);
+        if let (Val::C(xc), Val::C(yc)) = (x, y) {
+            let s = bcast(cx, &bcast(cx, &cs, &xc.t.shape)?, &yc.t.shape)?;
+            let not = Op::SubConst {
+                c: crate::Tensor::new(vec![], vec![1.0f32]),
+                reversed: true,
+            };
+            let nc = self.emit(cx, &format!("{out}::not"), not, vec![cond], cs.clone())?;
+            let mx = Op::MulConst { c: xc.to_f32() };
+            let a = self.emit(cx, &format!("{out}::x"), mx, vec![cond], s.clone())?;
+            let my = Op::MulConst { c: yc.to_f32() };
+            let b = self.emit(cx, &format!("{out}::y"), my, vec![nc], s.clone())?;
+            return self.emit(cx, out, Op::Add, vec![a, b], s);
+        }
+        let d = self.sub_vals(cx, x, y, &format!("{out}::diff"))?;
+        let s = bcast(cx, &cs, &self.shape(d))?;
+        let m = self.emit(
+            cx,
+            &format!("{out}::pick"),
+            Op::Mul,
+            vec![cond, d],
+            s.clone(),
+        )?;
+        match y {
+            Val::A(yid) => self.emit(cx, out, Op::Add, vec![*yid, m], s),
+            Val::C(yc) => self.emit(cx, out, Op::AddConst { c: yc.to_f32() }, vec![m], s),
+        }
+    }
+
     pub(super) fn arith(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
         let op = cx.n.op_type.as_str();
         let (Some(Some(a)), Some(Some(b))) = (ins.first(), ins.get(1)) else {

@@ -427,15 +427,18 @@ impl Importer {
     }
 
     pub(super) fn where_op(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
-        let cond =
-            match ins.first() {
-                Some(Some(Val::C(c))) => c,
-                Some(Some(Val::A(_))) => return Err(cx.unsupported(
-                    "Where with a condition computed from the model input is not supported; the \
-                     condition must be a constant (e.g. a causal mask)",
-                )),
-                _ => return Err(cx.err("required input #0 (condition) is missing")),
-            };
+        let cond = match ins.first() {
+            Some(Some(Val::C(c))) => c,
+            Some(Some(Val::A(c))) => {
+                let branch = |i: usize| match ins.get(i) {
+                    Some(Some(v)) => Ok(v.clone()),
+                    _ => Err(cx.err(format!("required input #{i} is missing"))),
+                };
+                let (x, y) = (branch(1)?, branch(2)?);
+                return self.where_computed(cx, *c, &x, &y, out);
+            }
+            _ => return Err(cx.err("required input #0 (condition) is missing")),
+        };
         let mut shape = cond.t.shape.clone();
         let mut inputs = Vec::new();
         for i in [1, 2] {

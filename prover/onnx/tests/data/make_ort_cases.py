@@ -67,16 +67,44 @@ def unary_ops():
     return h.make_model(g, opset_imports=[h.make_opsetid("", 18)]), 12
 
 
+def compare_where():
+    """Comparisons, logic and Where on computed values (inputs chosen away from the ties)."""
+    f = lambda name, v: nh.from_array(np.array(v, np.float32), name)
+    nodes = [
+        h.make_node("Cos", ["x"], ["c"]),
+        h.make_node("Greater", ["x", "c"], ["gt"]),
+        h.make_node("LessOrEqual", ["x", "q"], ["le"]),
+        h.make_node("Round", ["x"], ["r"]),
+        h.make_node("Equal", ["r", "zero"], ["eq"]),
+        h.make_node("Not", ["eq"], ["ne"]),
+        h.make_node("And", ["gt", "ne"], ["both"]),
+        h.make_node("Or", ["le", "eq"], ["any"]),
+        h.make_node("Where", ["gt", "x", "c"], ["w1"]),
+        h.make_node("Where", ["both", "hi", "lo"], ["w2"]),
+        h.make_node("Where", ["any", "x", "two"], ["w3"]),
+    ]
+    bools = ["gt", "le", "eq", "ne", "both", "any"]
+    nodes += [h.make_node("Cast", [b], [b + "_f"], to=T.FLOAT) for b in bools]
+    nodes.append(h.make_node("Concat", [b + "_f" for b in bools] + ["w1", "w2", "w3"], ["y"], axis=1))
+    inits = [f("q", 0.25), f("zero", 0.0), f("hi", 1.5), f("lo", -0.5), f("two", 2.0)]
+    g = h.make_graph(nodes, "compare_where", [h.make_tensor_value_info("x", T.FLOAT, [1, 8])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    x = [-2.1, -1.3, -0.7, -0.2, 0.3, 0.9, 1.6, 2.4]
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), x
+
+
 def main():
     for name, (model, n) in {
         "attention4d_o13": attention4d(13, -1),
         "attention4d_o11": attention4d(11, 3),
         "softmax_coerced": softmax_coerced(),
         "unary_ops": unary_ops(),
+        "compare_where": compare_where(),
     }.items():
         model.ir_version = 8
         onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
-        x = np.array([round(float(v), 6) for v in rng.standard_normal(n)], np.float32)
+        x = np.array(n if isinstance(n, list) else [round(float(v), 6) for v in rng.standard_normal(n)],
+                     np.float32)
         import onnxruntime as ort
         sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         arg = sess.get_inputs()[0]
