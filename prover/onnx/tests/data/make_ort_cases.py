@@ -2,7 +2,8 @@
 """Models for the onnxruntime differential test that make_test_models.py does not make:
 attention on a 4-D input (heads already split) with two stacked layers, at opset 13 and at
 opset 11 with an explicit axis, opset-11 Softmax over a non-last axis (which coerces the
-input to 2-D), and every element-wise function trustml proves by lookup (with Max/Min). Then regenerates every reference in ort/ (needs onnx, onnxruntime, numpy):
+input to 2-D), every element-wise function trustml proves by lookup (with Max/Min), comparisons and
+Where on computed values, and the reshaping and summing ops (DepthToSpace, Tile, CumSum…). Then regenerates every reference in ort/ (needs onnx, onnxruntime, numpy):
 
     python3 prover/onnx/tests/data/make_ort_cases.py
 """
@@ -93,6 +94,31 @@ def compare_where():
     return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), x
 
 
+def moves_and_sums():
+    """DepthToSpace (DCR, CRD), SpaceToDepth, Tile, CumSum (plain; exclusive + reverse), PRelu
+    (per channel) and LogSoftmax, each flattened, concatenated."""
+    f = lambda name, v: nh.from_array(np.array(v, np.float32), name)
+    i64 = lambda name, v: nh.from_array(np.array(v, np.int64), name)
+    nodes = [
+        h.make_node("DepthToSpace", ["x"], ["d2s"], blocksize=2),
+        h.make_node("DepthToSpace", ["x"], ["d2s_crd"], blocksize=2, mode="CRD"),
+        h.make_node("SpaceToDepth", ["d2s"], ["s2d"], blocksize=2),
+        h.make_node("Tile", ["x", "reps"], ["tile"]),
+        h.make_node("CumSum", ["x", "ax1"], ["cs"]),
+        h.make_node("CumSum", ["x", "axlast"], ["cs_rev"], exclusive=1, reverse=1),
+        h.make_node("PRelu", ["x", "slope"], ["prelu"]),
+        h.make_node("LogSoftmax", ["x"], ["lsm"], axis=-1),
+    ]
+    outs = ["d2s", "d2s_crd", "s2d", "tile", "cs", "cs_rev", "prelu", "lsm"]
+    nodes += [h.make_node("Flatten", [o], [o + "_flat"], axis=1) for o in outs]
+    nodes.append(h.make_node("Concat", [o + "_flat" for o in outs], ["y"], axis=1))
+    slope = (np.arange(8, dtype=np.float32) / 10 - 0.3).reshape(8, 1, 1)
+    inits = [i64("reps", [1, 1, 2, 1]), i64("ax1", 1), i64("axlast", -1), f("slope", slope)]
+    g = h.make_graph(nodes, "moves_and_sums", [h.make_tensor_value_info("x", T.FLOAT, [1, 8, 2, 2])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), 32
+
+
 def main():
     for name, (model, n) in {
         "attention4d_o13": attention4d(13, -1),
@@ -100,6 +126,7 @@ def main():
         "softmax_coerced": softmax_coerced(),
         "unary_ops": unary_ops(),
         "compare_where": compare_where(),
+        "moves_and_sums": moves_and_sums(),
     }.items():
         model.ir_version = 8
         onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
