@@ -99,7 +99,8 @@ const SUPPORTED: &str = "supported ops: Gemm, MatMul (constant right operand, or
      Gelu, Relu, LeakyRelu, Sigmoid, Tanh, Abs, Sign, Softplus, Softsign, Elu, Selu, Celu, HardSigmoid, \
      HardSwish, Mish, Log, ThresholdedRelu, Clip (constant bounds), Floor, Ceil, Round, Sin, Cos, \
      Max, Min (element-wise), Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or (computed \
-     operands), LogSoftmax, PRelu, DepthToSpace, SpaceToDepth, Tile, CumSum, Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
+     operands), LogSoftmax, PRelu, DepthToSpace, SpaceToDepth, Tile, CumSum, \
+     InstanceNormalization, Einsum (one matrix product), Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
      AveragePool, GlobalAveragePool, Resize/Upsample (nearest, integer factors), Flatten, Reshape, Identity, \
      Dropout, Cast (to float), Squeeze, Unsqueeze, Transpose, Concat, Pad, Slice, Split, Gather (constant \
      indices), Where, Expand, BatchNormalization, plus constant folding of shape \
@@ -419,6 +420,8 @@ impl Importer {
             "DepthToSpace" | "SpaceToDepth" => self.depth_space(cx, ins, out),
             "Tile" => self.tile(cx, ins, out),
             "CumSum" => self.cumsum(cx, ins, out),
+            "InstanceNormalization" => self.instance_norm(cx, ins, out),
+            "Einsum" => self.einsum(cx, ins, out),
             "Gemm" => self.gemm(cx, ins, out),
             "Conv" => self.conv(cx, ins, out),
             "MaxPool" | "AveragePool" => self.pool(cx, ins, out),
@@ -576,7 +579,7 @@ mod ops;
 mod ops_nn;
 // MatMul, Softmax, reductions, Pow, LayerNormalization, Slice, Split, Gather, Where...
 mod ops_tf;
-// LogSoftmax, PRelu, DepthToSpace/SpaceToDepth, Tile, CumSum.
+// LogSoftmax, PRelu, DepthToSpace/SpaceToDepth, Tile, CumSum, InstanceNormalization, Einsum.
 mod ops_more;
 
 /// Reads an attribute's raw string (e.g. `auto_pad`, `mode`).

@@ -332,3 +332,28 @@ fn an_unsupported_op_is_named_with_its_node() {
         "{e}"
     );
 }
+
+#[test]
+fn einsum_beyond_one_matrix_product_is_refused_by_name() {
+    for eq in ["ij,jk,kl->il", "ij,ij->ij", "ii,ij->j"] {
+        let ins = eq.split("->").next().unwrap().split(',').count();
+        let names = ["x", "x", "x"];
+        let bytes = model(
+            vec![node(
+                "Einsum",
+                "my_einsum",
+                &names[..ins],
+                "y",
+                vec![attr("equation", |a| a.s = eq.as_bytes().to_vec())],
+            )],
+            vec![vi("x", &[3, 3])],
+            "y",
+            vec![],
+        );
+        let e = load_onnx_bytes(&bytes).unwrap_err().to_string();
+        assert!(
+            e.contains("my_einsum") && e.contains(eq) && e.contains("single matrix products"),
+            "{eq}: {e}"
+        );
+    }
+}

@@ -1,7 +1,9 @@
 //! Ops lowered onto ones the circuit already proves: LogSoftmax (Softmax, then a Log table),
 //! PRelu (Relu twice and a per-channel scale, or a LeakyRelu table for a scalar slope),
 //! DepthToSpace / SpaceToDepth (reshape, transpose, reshape), Tile (copies, concatenated) and
-//! CumSum (a constant triangular Dense layer, exact).
+//! CumSum (a constant triangular Dense layer, exact), InstanceNormalization (a layer norm over
+//! the spatial axes, then the per-channel scale and bias) and Einsum's matrix-product patterns
+//! (transposes around one MatMul or Dense).
 
 use super::ops_tf::{act, cst};
 use super::{attr_str, Ctx, Importer, Val, R};
@@ -222,5 +224,159 @@ impl Importer {
         )?;
         let d = self.emit(cx, &format!("{out}::sum"), dense, vec![t], ts)?;
         self.emit(cx, out, Op::Transpose { perm }, vec![d], s)
+    }
+
+    /// InstanceNormalization on `[N, C, …]`: each (n, c) normalized over the spatial axes,
+    /// then `· scale[c] + bias[c]`.
+    pub(super) fn instance_norm(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
+        let x = act(cx, ins, 0)?;
+        let s = self.shape(x);
+        if s.len() < 3 {
+            return Err(cx.err(format!("needs [N, C, spatial…], got {s:?}")));
+        }
+        let c = s[1];
+        let per_channel = |i: usize, what: &str| -> R<Tensor<f32>> {
+            let t = cst(cx, ins, i)?
+                .ok_or_else(|| {
+                    cx.err(format!(
+                        "InstanceNormalization needs its {what} (input #{i}) as a constant"
+                    ))
+                })?
+                .to_f32();
+            if t.data.len() != c {
+                return Err(cx.err(format!(
+                    "{what} has {} values for {c} channels",
+                    t.data.len()
+                )));
+            }
+            let mut shape = vec![c];
+            shape.extend(std::iter::repeat_n(1, s.len() - 2));
+            Ok(Tensor::new(shape, t.data))
+        };
+        let (scale, bias) = (per_channel(1, "scale")?, per_channel(2, "bias")?);
+        let spatial: Vec<usize> = s[2..].to_vec();
+        let norm = Op::LayerNorm {
+            axis: 2,
+            epsilon: crate::fold::attr_f(cx.n, "epsilon", 1e-5),
+            scale: Tensor::new(spatial.clone(), vec![1.0; spatial.iter().product()]),
+            bias: None,
+        };
+        let y = self.emit(cx, &format!("{out}::norm"), norm, vec![x], s.clone())?;
+        let y = self.emit(
+            cx,
+            &format!("{out}::scale"),
+            Op::MulConst { c: scale },
+            vec![y],
+            s.clone(),
+        )?;
+        self.emit(cx, out, Op::AddConst { c: bias }, vec![y], s)
+    }
+
+    /// Einsum of two operands that is one matrix product: exactly one summed index, at most
+    /// one index of the right operand's own, and either batch indices in both operands with
+    /// at most one own index on the left (`bij,bjk->bik`, `bhqd,bhkd->bhqk`) or no batch
+    /// index and any own indices on the left (`bij,jk->bik`: a dense layer). The operands are
+    /// transposed to `[batch…, m…, k]` and `[batch…, k, n]`, multiplied, and the result
+    /// transposed to the output's order.
+    pub(super) fn einsum(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
+        let eq = attr_str(cx.n, "equation", "").replace(' ', "");
+        let unsupported = |why: &str| {
+            cx.unsupported(format!(
+                "Einsum \"{eq}\": {why}; only single matrix products (e.g. ij,jk->ik, bij,bjk->bik) are supported"
+            ))
+        };
+        let (lhs, rhs) = eq
+            .split_once("->")
+            .ok_or_else(|| unsupported("no explicit output"))?;
+        let terms: Vec<Vec<char>> = lhs.split(',').map(|t| t.chars().collect()).collect();
+        let outc: Vec<char> = rhs.chars().collect();
+        let [a, b] = &terms[..] else {
+            return Err(unsupported("not two operands"));
+        };
+        if [a, b, &outc].iter().any(|t| {
+            t.iter().any(|c| !c.is_ascii_alphabetic()) || {
+                let mut u = t.to_vec();
+                u.sort_unstable();
+                u.dedup();
+                u.len() != t.len()
+            }
+        }) {
+            return Err(unsupported("repeated or non-letter indices"));
+        }
+        let summed: Vec<char> = a
+            .iter()
+            .filter(|c| b.contains(c) && !outc.contains(c))
+            .copied()
+            .collect();
+        let batch: Vec<char> = a
+            .iter()
+            .filter(|c| b.contains(c) && outc.contains(c))
+            .copied()
+            .collect();
+        let own_a: Vec<char> = a.iter().filter(|c| !b.contains(c)).copied().collect();
+        let own_b: Vec<char> = b.iter().filter(|c| !a.contains(c)).copied().collect();
+        if summed.len() != 1 || own_b.len() > 1 || (own_a.len() > 1 && !batch.is_empty()) {
+            return Err(unsupported(
+                "not one summed index with at most one own index per operand",
+            ));
+        }
+        if own_a.iter().chain(&own_b).any(|c| !outc.contains(c))
+            || outc.len() != batch.len() + own_a.len() + own_b.len()
+        {
+            return Err(unsupported("an index summed over one operand only"));
+        }
+        let k = summed[0];
+        let want_a: Vec<char> = batch.iter().chain(&own_a).chain([&k]).copied().collect();
+        let want_b: Vec<char> = batch.iter().chain([&k]).chain(&own_b).copied().collect();
+        // Moves `v` (indices `have`) into the order `want`.
+        let arrange = |me: &mut Self, v: &Val, have: &[char], want: &[char], tag: &str| -> R<Val> {
+            let perm: Vec<usize> = want
+                .iter()
+                .filter_map(|c| have.iter().position(|h| h == c))
+                .collect();
+            match v {
+                Val::A(id) => {
+                    let s = me.shape(*id);
+                    let mut cur = *id;
+                    if perm.iter().enumerate().any(|(i, &p)| i != p) {
+                        let ts = perm.iter().map(|&p| s[p]).collect();
+                        cur = me.emit(
+                            cx,
+                            &format!("{out}::{tag}"),
+                            Op::Transpose { perm: perm.clone() },
+                            vec![cur],
+                            ts,
+                        )?;
+                    }
+                    Ok(Val::A(cur))
+                }
+                Val::C(c) => {
+                    let t = crate::eval::transpose(&c.t, &perm).map_err(|m| cx.err(m))?;
+                    Ok(Val::C(crate::fold::Const { t, kind: c.kind }))
+                }
+            }
+        };
+        let (va, vb) = match (ins.first(), ins.get(1)) {
+            (Some(Some(x)), Some(Some(y))) => (x.clone(), y.clone()),
+            _ => return Err(cx.err("needs two inputs")),
+        };
+        let va = arrange(self, &va, a, &want_a, "lhs")?;
+        let vb = arrange(self, &vb, b, &want_b, "rhs")?;
+        // The product in [batch…, m, n] order; then to the output's order.
+        let prod: Vec<char> = batch.iter().chain(&own_a).chain(&own_b).copied().collect();
+        let mm = format!("{out}::matmul");
+        let direct = prod == outc;
+        let name = if direct { out.to_string() } else { mm };
+        let id = self.matmul(cx, &[Some(va), Some(vb)], &name)?;
+        if direct {
+            return Ok(id);
+        }
+        let s = self.shape(id);
+        let perm: Vec<usize> = outc
+            .iter()
+            .map(|c| prod.iter().position(|p| p == c).unwrap_or(0))
+            .collect();
+        let shape = perm.iter().map(|&p| s[p]).collect();
+        self.emit(cx, out, Op::Transpose { perm }, vec![id], shape)
     }
 }

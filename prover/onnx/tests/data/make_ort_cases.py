@@ -119,6 +119,27 @@ def moves_and_sums():
     return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), 32
 
 
+def norm_einsum():
+    """InstanceNormalization, and Einsum as a dense layer, as A·Bᵀ and as Aᵀ·B."""
+    f = lambda name, v: nh.from_array(np.asarray(v, np.float32), name)
+    w = (np.random.default_rng(11).standard_normal((16, 5)) * 0.3).astype(np.float32)
+    nodes = [
+        h.make_node("InstanceNormalization", ["x", "g", "b"], ["inorm"], epsilon=1e-3),
+        h.make_node("Reshape", ["x", "shape3"], ["x3"]),
+        h.make_node("Einsum", ["x3", "w"], ["dense"], equation="bij,jk->bik"),
+        h.make_node("Einsum", ["x3", "x3"], ["gram"], equation="bij,bkj->bik"),
+        h.make_node("Einsum", ["x3", "x3"], ["outer"], equation="bij,bik->bjk"),
+    ]
+    outs = ["inorm", "dense", "gram", "outer"]
+    nodes += [h.make_node("Flatten", [o], [o + "_flat"], axis=1) for o in outs]
+    nodes.append(h.make_node("Concat", [o + "_flat" for o in outs], ["y"], axis=1))
+    inits = [f("g", [1.5, 0.5, -1.0]), f("b", [0.1, -0.2, 0.3]), f("w", w),
+             nh.from_array(np.array([1, 3, 16], np.int64), "shape3")]
+    g = h.make_graph(nodes, "norm_einsum", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 4, 4])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), 48
+
+
 def main():
     for name, (model, n) in {
         "attention4d_o13": attention4d(13, -1),
@@ -127,6 +148,7 @@ def main():
         "unary_ops": unary_ops(),
         "compare_where": compare_where(),
         "moves_and_sums": moves_and_sums(),
+        "norm_einsum": norm_einsum(),
     }.items():
         model.ir_version = 8
         onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
