@@ -265,6 +265,9 @@ op_tests! {
     // InstanceNormalization: the layer norm's 6 roundings, then ·γ (1 rescale) and +β; the
     // Einsums are one matrix product each (1 rescale): 1.55 ulp measured, 3 allowed.
     norm_einsum: "norm_einsum", 0.01, 3.0;
+    // ReduceMax/Min and ArgMax/Min (ties: first index, and last with select_last_index):
+    // maxima, steps and 0/1 products are exact on the grid; only the input is rounded.
+    extremes_and_arg: "extremes", 0.01, 0.5;
 }
 
 /// Every element-wise function of `trustml_onnx::Unary` in one model built here, each on the

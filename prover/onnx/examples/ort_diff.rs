@@ -54,6 +54,20 @@ fn main() {
             "first divergence: {} (look at the node that writes it)",
             first.name
         );
+        let id = g.values.iter().position(|v| v.name == first.name);
+        let inputs: Vec<_> = g
+            .inputs
+            .iter()
+            .zip(&r.input)
+            .map(|(&i, d)| trustml_onnx::Tensor::new(g.values[i].shape.clone(), d.clone()))
+            .collect();
+        if let (Some(id), Ok(all)) = (id, trustml_onnx::eval(&g, &inputs)) {
+            let ours = &all[id].data;
+            let theirs = &r.values[&first.name].values;
+            let n = ours.len().min(theirs.len()).min(16);
+            println!("  trustml:     {:?}", &ours[..n]);
+            println!("  onnxruntime: {:?}", &theirs[..n]);
+        }
         std::process::exit(1);
     }
 }

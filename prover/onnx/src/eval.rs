@@ -150,6 +150,14 @@ fn eval_op(op: &Op, ins: &[&Tensor<f32>], out_shape: &[usize]) -> Result<Tensor<
             };
             binary(ins[0], ins[1], f)
         }
+        Op::Extreme { max } => {
+            arity(ins, 2)?;
+            if *max {
+                binary(ins[0], ins[1], f32::max)
+            } else {
+                binary(ins[0], ins[1], f32::min)
+            }
+        }
         Op::AddConst { c } => {
             arity(ins, 1)?;
             binary(ins[0], c, |a, b| a + b)

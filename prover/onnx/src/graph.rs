@@ -66,6 +66,12 @@ pub enum Op {
     Sub,
     /// `a * b`, broadcast.
     Mul,
+    /// `max(a, b)` (or `min`), broadcast: exact in floats; in a circuit `b + relu(a − b)`
+    /// (`a − relu(a − b)`), one Relu lookup.
+    Extreme {
+        /// `max` when true, `min` when false.
+        max: bool,
+    },
     /// `x + c`, `x - c` (or `c - x` when `reversed`), `x * c` with a broadcast constant.
     AddConst {
         /// The constant operand, broadcast against the input.
@@ -249,6 +255,8 @@ impl Op {
             Op::Conv { .. } => "Conv",
             Op::Add => "Add",
             Op::Sub => "Sub",
+            Op::Extreme { max: true } => "Max",
+            Op::Extreme { max: false } => "Min",
             Op::Mul => "Mul",
             Op::AddConst { .. } => "AddConst",
             Op::SubConst { .. } => "SubConst",

@@ -100,7 +100,8 @@ const SUPPORTED: &str = "supported ops: Gemm, MatMul (constant right operand, or
      HardSwish, Mish, Log, ThresholdedRelu, Clip (constant bounds), Floor, Ceil, Round, Sin, Cos, \
      Max, Min (element-wise), Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or (computed \
      operands), LogSoftmax, PRelu, DepthToSpace, SpaceToDepth, Tile, CumSum, \
-     InstanceNormalization, Einsum (one matrix product), Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
+     InstanceNormalization, Einsum (one matrix product), ReduceMax, ReduceMin, ArgMax, ArgMin (one axis), \
+     Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
      AveragePool, GlobalAveragePool, Resize/Upsample (nearest, integer factors), Flatten, Reshape, Identity, \
      Dropout, Cast (to float), Squeeze, Unsqueeze, Transpose, Concat, Pad, Slice, Split, Gather (constant \
      indices), Where, Expand, BatchNormalization, plus constant folding of shape \
@@ -422,6 +423,8 @@ impl Importer {
             "CumSum" => self.cumsum(cx, ins, out),
             "InstanceNormalization" => self.instance_norm(cx, ins, out),
             "Einsum" => self.einsum(cx, ins, out),
+            "ReduceMax" | "ReduceMin" => self.reduce_extreme(cx, ins, out),
+            "ArgMax" | "ArgMin" => self.arg_extreme(cx, ins, out),
             "Gemm" => self.gemm(cx, ins, out),
             "Conv" => self.conv(cx, ins, out),
             "MaxPool" | "AveragePool" => self.pool(cx, ins, out),

@@ -357,6 +357,26 @@ impl<'g> Lowering<'g> {
                 )?;
                 self.rescale_out(idx, wide);
             }
+            Op::Extreme { max } => {
+                let shape = broadcast_shape(&in_shapes[0], &in_shapes[1])
+                    .ok_or_else(|| self.err(idx, "operand shapes do not broadcast"))?;
+                let ma = broadcast_index_map(&in_shapes[0], &shape);
+                let mb = broadcast_index_map(&in_shapes[1], &shape);
+                let max = *max;
+                let outs: Vec<Wire> = (0..ma.len())
+                    .map(|i| {
+                        let (a, b) = (ins[0][ma[i]], ins[1][mb[i]]);
+                        let d = self.b.arith(a, b, [0, 1, -1, 0]);
+                        let r = self.b.lookup(idx, d, Func::Relu);
+                        if max {
+                            self.b.arith(b, r, [0, 1, 1, 0])
+                        } else {
+                            self.b.arith(a, r, [0, 1, -1, 0])
+                        }
+                    })
+                    .collect();
+                set(self, outs);
+            }
             Op::Add | Op::Sub | Op::Mul => {
                 let shape = broadcast_shape(&in_shapes[0], &in_shapes[1])
                     .ok_or_else(|| self.err(idx, "operand shapes do not broadcast"))?;

@@ -27,9 +27,9 @@ pub(super) fn fixed<const K: usize>(
 }
 
 impl Importer {
-    /// Element-wise `Max`/`Min` of two or more inputs (activations or constants), through
-    /// ops the circuit already proves: `max(a, b) = b + relu(a − b)`, `min(a, b) = a −
-    /// relu(a − b)` — one subtraction, one Relu lookup and one addition per pair.
+    /// Element-wise `Max`/`Min` of two or more inputs: activations pairwise (`Op::Extreme`:
+    /// one Relu lookup per element), a scalar constant as a clip (one lookup), a constant
+    /// tensor through `c + relu(x − c)` (`x − relu(x − c)`).
     pub(super) fn min_max(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
         let max = cx.n.op_type == "Max";
         let vals: Vec<&Val> = ins.iter().flatten().collect();
@@ -56,13 +56,15 @@ impl Importer {
             acc = match v {
                 Val::A(b) => {
                     let s = bcast(cx, &self.shape(acc), &self.shape(*b))?;
-                    let d = self.emit(cx, &name("::diff"), Op::Sub, vec![acc, *b], s.clone())?;
-                    let r = self.emit(cx, &name("::relu"), Op::Relu, vec![d], s.clone())?;
-                    if max {
-                        self.emit(cx, &dst, Op::Add, vec![*b, r], s)?
-                    } else {
-                        self.emit(cx, &dst, Op::Sub, vec![acc, r], s)?
-                    }
+                    self.emit(cx, &dst, Op::Extreme { max }, vec![acc, *b], s)?
+                }
+                // A scalar bound is a clip: one exact lookup.
+                Val::C(c) if c.t.data.len() == 1 => {
+                    let s = bcast(cx, &self.shape(acc), &c.t.shape)?;
+                    let v = c.t.data[0] as f32;
+                    let (min, max_v) = if max { (v, f32::MAX) } else { (f32::MIN, v) };
+                    let op = Op::Unary(crate::Unary::Clip { min, max: max_v });
+                    self.emit(cx, &dst, op, vec![acc], s)?
                 }
                 Val::C(c) => {
                     let s = bcast(cx, &self.shape(acc), &c.t.shape)?;

@@ -379,4 +379,174 @@ impl Importer {
         let shape = perm.iter().map(|&p| s[p]).collect();
         self.emit(cx, out, Op::Transpose { perm }, vec![id], shape)
     }
+
+    /// The slices of `x` along `axis`, one per index (the axis kept, of size 1).
+    fn unstack(&mut self, cx: &Ctx, x: ValueId, axis: usize, out: &str) -> R<Vec<ValueId>> {
+        let s = self.shape(x);
+        let mut one = s.clone();
+        one[axis] = 1;
+        (0..s[axis])
+            .map(|i| {
+                let op = Op::Slice {
+                    axes: vec![axis],
+                    starts: vec![i],
+                    ends: vec![i + 1],
+                    steps: vec![1],
+                };
+                self.emit(cx, &format!("{out}::at{i}"), op, vec![x], one.clone())
+            })
+            .collect()
+    }
+
+    /// `max(a, b)` (or min) of two equally shaped activations.
+    fn pair_extreme(
+        &mut self,
+        cx: &Ctx,
+        a: ValueId,
+        b: ValueId,
+        max: bool,
+        name: &str,
+    ) -> R<ValueId> {
+        let s = self.shape(a);
+        self.emit(cx, name, Op::Extreme { max }, vec![a, b], s)
+    }
+
+    /// The axis and keepdims of a one-axis reduction (`axes` attribute or input, or `axis`).
+    fn one_axis(&self, cx: &Ctx, ins: &[Option<Val>], rank: usize) -> R<(usize, bool)> {
+        let n = cx.n;
+        let axes: Vec<i64> = if n.op_type.starts_with("Arg") {
+            vec![attr_i(n, "axis", 0)]
+        } else if let Some(c) = cst(cx, ins, 1)? {
+            c.ints().map_err(|m| cx.err(m))?
+        } else {
+            crate::fold::attr_ints(n, "axes").unwrap_or_else(|| (0..rank as i64).collect())
+        };
+        let r = rank as i64;
+        match axes[..] {
+            [a] if (-r..r).contains(&a) => {
+                Ok((((a + r) % r) as usize, attr_i(n, "keepdims", 1) != 0))
+            }
+            _ => Err(cx.unsupported(format!(
+                "{} over axes {axes:?} of a rank-{rank} input: only one axis is supported",
+                n.op_type
+            ))),
+        }
+    }
+
+    /// ReduceMax / ReduceMin over one axis: a tree of pairwise maxima (one Relu lookup each).
+    pub(super) fn reduce_extreme(
+        &mut self,
+        cx: &Ctx,
+        ins: &[Option<Val>],
+        out: &str,
+    ) -> R<ValueId> {
+        let x = act(cx, ins, 0)?;
+        let s = self.shape(x);
+        let (axis, keep) = self.one_axis(cx, ins, s.len())?;
+        let max = cx.n.op_type == "ReduceMax";
+        let m = self.extreme(cx, x, axis, max, &format!("{out}::tree"))?;
+        let mut shape = s.clone();
+        shape[axis] = 1;
+        if !keep {
+            shape.remove(axis);
+        }
+        self.emit(cx, out, Op::Reshape, vec![m], shape)
+    }
+
+    /// The max (or min) of `x` along `axis`, keeping the axis (size 1).
+    fn extreme(&mut self, cx: &Ctx, x: ValueId, axis: usize, max: bool, name: &str) -> R<ValueId> {
+        let mut level = self.unstack(cx, x, axis, name)?;
+        let mut round = 0;
+        while level.len() > 1 {
+            let mut next = vec![];
+            for (j, pair) in level.chunks(2).enumerate() {
+                next.push(match pair {
+                    [a, b] => {
+                        self.pair_extreme(cx, *a, *b, max, &format!("{name}::r{round}_{j}"))?
+                    }
+                    [a] => *a,
+                    _ => unreachable!(),
+                });
+            }
+            level = next;
+            round += 1;
+        }
+        Ok(level[0])
+    }
+
+    /// ArgMax / ArgMin over one axis, first index on ties (or last with
+    /// `select_last_index`): the extreme `m`; `e_i = [x_i ≥ m]` (a step lookup, exact on the
+    /// grid); the first hit `f_i = e_i · (1 − seen_{i−1})`, `seen_i = seen_{i−1} + f_i`; the
+    /// index `Σ i · f_i`. An index is a number like any activation (`i` at the model's scale).
+    pub(super) fn arg_extreme(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
+        let x = act(cx, ins, 0)?;
+        let s = self.shape(x);
+        let (axis, keep) = self.one_axis(cx, ins, s.len())?;
+        let max = cx.n.op_type == "ArgMax";
+        let last = attr_i(cx.n, "select_last_index", 0) != 0;
+        let m = self.extreme(cx, x, axis, max, &format!("{out}::extreme"))?;
+        let mut items = self.unstack(cx, x, axis, &format!("{out}::item"))?;
+        let mut index: Vec<usize> = (0..items.len()).collect();
+        if last {
+            items.reverse();
+            index.reverse();
+        }
+        let mut one = s.clone();
+        one[axis] = 1;
+        let unit = || Tensor::new(vec![], vec![1.0f32]);
+        let mut seen: Option<ValueId> = None;
+        let mut acc: Option<ValueId> = None;
+        for (t, (&xi, &i)) in items.iter().zip(&index).enumerate() {
+            let nm = |part: &str| format!("{out}::{t}{part}");
+            // e = [x_i ≥ m] for a max (x_i − m ≥ 0), [m ≥ x_i] for a min.
+            let (p, q) = if max { (xi, m) } else { (m, xi) };
+            let d = self.emit(cx, &nm("::d"), Op::Sub, vec![p, q], one.clone())?;
+            let e = self.emit(
+                cx,
+                &nm("::hit"),
+                Op::Unary(Unary::NonNegative),
+                vec![d],
+                one.clone(),
+            )?;
+            let f = match seen {
+                None => e,
+                Some(sn) => {
+                    let not = Op::SubConst {
+                        c: unit(),
+                        reversed: true,
+                    };
+                    let fresh = self.emit(cx, &nm("::fresh"), not, vec![sn], one.clone())?;
+                    self.emit(cx, &nm("::first"), Op::Mul, vec![e, fresh], one.clone())?
+                }
+            };
+            seen = Some(match seen {
+                None => f,
+                Some(sn) => self.emit(cx, &nm("::seen"), Op::Add, vec![sn, f], one.clone())?,
+            });
+            if i > 0 {
+                let term = Op::MulConst {
+                    c: Tensor::new(vec![], vec![i as f32]),
+                };
+                let v = self.emit(cx, &nm("::term"), term, vec![f], one.clone())?;
+                acc = Some(match acc {
+                    None => v,
+                    Some(a) => self.emit(cx, &nm("::sum"), Op::Add, vec![a, v], one.clone())?,
+                });
+            }
+        }
+        let mut shape = one;
+        if !keep {
+            shape.remove(axis);
+        }
+        match acc {
+            Some(a) => self.emit(cx, out, Op::Reshape, vec![a], shape),
+            // One element: the index is 0 everywhere.
+            None => {
+                let zero = Op::MulConst {
+                    c: Tensor::new(vec![], vec![0.0]),
+                };
+                self.emit(cx, out, zero, vec![m], shape)
+            }
+        }
+    }
 }

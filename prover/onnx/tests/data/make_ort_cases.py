@@ -140,6 +140,28 @@ def norm_einsum():
     return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), 48
 
 
+def extremes():
+    """ReduceMax/ReduceMin and ArgMax/ArgMin over one axis, with ties (first index, and last
+    with select_last_index)."""
+    nodes = [
+        h.make_node("ReduceMax", ["x"], ["rmax"], axes=[2], keepdims=1),
+        h.make_node("ReduceMin", ["x"], ["rmin"], axes=[1], keepdims=0),
+        h.make_node("ArgMax", ["x"], ["amax"], axis=2, keepdims=0),
+        h.make_node("ArgMax", ["x"], ["amax_last"], axis=2, keepdims=0, select_last_index=1),
+        h.make_node("ArgMin", ["x"], ["amin"], axis=1, keepdims=1),
+    ]
+    outs = ["rmax", "rmin", "amax", "amax_last", "amin"]
+    for o in ["amax", "amax_last", "amin"]:
+        nodes.append(h.make_node("Cast", [o], [o + "_f"], to=T.FLOAT))
+    flat_in = ["rmax", "rmin", "amax_f", "amax_last_f", "amin_f"]
+    nodes += [h.make_node("Flatten", [o], [o + "_flat"], axis=1) for o in flat_in]
+    nodes.append(h.make_node("Concat", [o + "_flat" for o in flat_in], ["y"], axis=1))
+    g = h.make_graph(nodes, "extremes", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 5])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)])
+    x = [0.5, 1.25, 1.25, -0.5, 0.0, -1.0, 2.0, 0.75, 2.0, 0.25, 0.3, -0.7, 0.9, -0.7, 0.1]
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), x
+
+
 def main():
     for name, (model, n) in {
         "attention4d_o13": attention4d(13, -1),
@@ -149,6 +171,7 @@ def main():
         "compare_where": compare_where(),
         "moves_and_sums": moves_and_sums(),
         "norm_einsum": norm_einsum(),
+        "extremes": extremes(),
     }.items():
         model.ir_version = 8
         onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
