@@ -268,6 +268,7 @@ op_tests! {
     // ReduceMax/Min and ArgMax/Min (ties: first index, and last with select_last_index):
     // maxima, steps and 0/1 products are exact on the grid; only the input is rounded.
     extremes_and_arg: "extremes", 0.01, 0.5;
+    gather_elements_nd: "gathers", 0.02, 0.0; // moves only
 }
 
 /// Every element-wise function of `trustml_onnx::Unary` in one model built here, each on the

@@ -101,6 +101,7 @@ const SUPPORTED: &str = "supported ops: Gemm, MatMul (constant right operand, or
      Max, Min (element-wise), Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or (computed \
      operands), LogSoftmax, PRelu, DepthToSpace, SpaceToDepth, Tile, CumSum, \
      InstanceNormalization, Einsum (one matrix product), ReduceMax, ReduceMin, ArgMax, ArgMin (one axis), \
+     GatherElements, GatherND (constant indices), \
      Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
      AveragePool, GlobalAveragePool, Resize/Upsample (nearest, integer factors), Flatten, Reshape, Identity, \
      Dropout, Cast (to float), Squeeze, Unsqueeze, Transpose, Concat, Pad, Slice, Split, Gather (constant \
@@ -425,6 +426,7 @@ impl Importer {
             "Einsum" => self.einsum(cx, ins, out),
             "ReduceMax" | "ReduceMin" => self.reduce_extreme(cx, ins, out),
             "ArgMax" | "ArgMin" => self.arg_extreme(cx, ins, out),
+            "GatherElements" | "GatherND" => self.gather_flat(cx, ins, out),
             "Gemm" => self.gemm(cx, ins, out),
             "Conv" => self.conv(cx, ins, out),
             "MaxPool" | "AveragePool" => self.pool(cx, ins, out),

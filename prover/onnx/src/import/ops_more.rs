@@ -549,4 +549,97 @@ impl Importer {
             }
         }
     }
+
+    /// GatherElements and GatherND with constant indices: the flat positions they pick,
+    /// gathered from the flattened input (values move; nothing is computed).
+    pub(super) fn gather_flat(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
+        let x = act(cx, ins, 0)?;
+        let s = self.shape(x);
+        let idx = match ins.get(1) {
+            Some(Some(Val::C(c))) => c,
+            Some(Some(Val::A(_))) => {
+                return Err(cx.unsupported(format!(
+                    "{} with indices computed from the model input is not supported; the indices must be constants",
+                    cx.n.op_type
+                )))
+            }
+            _ => return Err(cx.err("needs inputs data and indices")),
+        };
+        let ints = idx.ints().map_err(|m| cx.err(m))?;
+        let strides: Vec<usize> = (0..s.len()).map(|d| s[d + 1..].iter().product()).collect();
+        let norm = |i: i64, d: usize| -> R<usize> {
+            let dim = s[d] as i64;
+            let j = if i < 0 { i + dim } else { i };
+            usize::try_from(j)
+                .ok()
+                .filter(|&j| j < s[d])
+                .ok_or_else(|| cx.err(format!("index {i} is out of range for axis {d} of {s:?}")))
+        };
+        let (flat, shape): (Vec<i64>, Vec<usize>) = if cx.n.op_type == "GatherElements" {
+            let axis =
+                crate::fold::norm_axis(attr_i(cx.n, "axis", 0), s.len()).map_err(|m| cx.err(m))?;
+            let ishape = idx.t.shape.clone();
+            if ishape.len() != s.len()
+                || ishape
+                    .iter()
+                    .zip(&s)
+                    .enumerate()
+                    .any(|(d, (&a, &b))| d != axis && a > b)
+            {
+                return Err(cx.err(format!("indices of shape {ishape:?} do not fit data {s:?}")));
+            }
+            let mut flat = Vec::with_capacity(ints.len());
+            for (n, &i) in ints.iter().enumerate() {
+                // The position of element n of the indices, with axis `axis` replaced.
+                let mut rem = n;
+                let mut pos = 0;
+                for d in 0..s.len() {
+                    let istride: usize = ishape[d + 1..].iter().product();
+                    let coord = rem / istride;
+                    rem %= istride;
+                    pos += if d == axis { norm(i, d)? } else { coord } * strides[d];
+                }
+                flat.push(pos as i64);
+            }
+            (flat, ishape)
+        } else {
+            if attr_i(cx.n, "batch_dims", 0) != 0 {
+                return Err(cx.unsupported("GatherND with batch_dims > 0 is not supported"));
+            }
+            let ishape = &idx.t.shape;
+            let q = *ishape
+                .last()
+                .ok_or_else(|| cx.err("indices must have rank >= 1"))?;
+            if q == 0 || q > s.len() {
+                return Err(cx.err(format!(
+                    "index tuples of length {q} for data of rank {}",
+                    s.len()
+                )));
+            }
+            let slab: usize = s[q..].iter().product();
+            let mut flat = vec![];
+            for tuple in ints.chunks(q) {
+                let mut base = 0;
+                for (d, &i) in tuple.iter().enumerate() {
+                    base += norm(i, d)? * strides[d];
+                }
+                flat.extend((0..slab).map(|k| (base + k) as i64));
+            }
+            let mut shape = ishape[..ishape.len() - 1].to_vec();
+            shape.extend_from_slice(&s[q..]);
+            (flat, shape)
+        };
+        let n: usize = s.iter().product();
+        let line = self.emit(cx, &format!("{out}::flat"), Op::Reshape, vec![x], vec![n])?;
+        let len = flat.len();
+        let indices = Tensor::new(vec![len], flat);
+        let picked = self.emit(
+            cx,
+            &format!("{out}::pick"),
+            Op::Gather { axis: 0, indices },
+            vec![line],
+            vec![len],
+        )?;
+        self.emit(cx, out, Op::Reshape, vec![picked], shape)
+    }
 }

@@ -162,6 +162,24 @@ def extremes():
     return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), x
 
 
+def gathers():
+    """GatherElements and GatherND with constant indices (negative ones included)."""
+    i64 = lambda name, v: nh.from_array(np.array(v, np.int64), name)
+    nodes = [
+        h.make_node("GatherElements", ["x", "ge"], ["g_el"], axis=1),
+        h.make_node("GatherND", ["x", "nd_rows"], ["g_rows"]),
+        h.make_node("GatherND", ["x", "nd_points"], ["g_points"]),
+    ]
+    outs = ["g_el", "g_rows", "g_points"]
+    nodes += [h.make_node("Reshape", [o, "row"], [o + "_row"]) for o in outs]
+    nodes.append(h.make_node("Concat", [o + "_row" for o in outs], ["y"], axis=1))
+    inits = [i64("ge", [[[2, 0, -1, 1], [0, 0, 2, 2]]]), i64("nd_rows", [[0, 2], [0, -2]]),
+             i64("nd_points", [[0, 1, 3], [0, 2, 0]]), i64("row", [1, -1])]
+    g = h.make_graph(nodes, "gathers", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 4])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), [round(0.1 * i - 0.55, 2) for i in range(12)]
+
+
 def main():
     for name, (model, n) in {
         "attention4d_o13": attention4d(13, -1),
@@ -172,6 +190,7 @@ def main():
         "moves_and_sums": moves_and_sums(),
         "norm_einsum": norm_einsum(),
         "extremes": extremes(),
+        "gathers": gathers(),
     }.items():
         model.ir_version = 8
         onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
