@@ -269,6 +269,9 @@ op_tests! {
     // maxima, steps and 0/1 products are exact on the grid; only the input is rounded.
     extremes_and_arg: "extremes", 0.01, 0.5;
     gather_elements_nd: "gathers", 0.02, 0.0; // moves only
+    // Bilinear resize: a dense layer along W, then along H (2 rescales, weights such as 1/3
+    // rounded at the model's scale): ≲ 1.5 ulp.
+    resize_linear: "resize_linear", 0.02, 2.0;
 }
 
 /// Every element-wise function of `trustml_onnx::Unary` in one model built here, each on the

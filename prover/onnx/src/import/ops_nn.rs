@@ -1,5 +1,5 @@
-//! Mappings of the upsampling ops: Resize / Upsample (nearest, integer factors) and
-//! ConvTranspose.
+//! Mappings of the upsampling ops: Resize / Upsample (nearest with integer factors; linear
+//! as constant interpolation matrices along H and W) and ConvTranspose.
 
 use super::ops::fixed;
 use super::ops_tf::{act, cst};
@@ -18,9 +18,9 @@ impl Importer {
             return Err(cx.unsupported(format!("only NCHW (4-D) inputs can be resized, got {s:?}")));
         }
         let mode = attr_str(n, "mode", "nearest");
-        if mode != "nearest" {
+        if mode != "nearest" && mode != "linear" && mode != "bilinear" {
             return Err(cx.unsupported(format!(
-                "{} mode \"{mode}\" is not supported (nearest only)",
+                "{} mode \"{mode}\" is not supported (nearest and linear only)",
                 n.op_type
             )));
         }
@@ -62,6 +62,76 @@ impl Importer {
         }
         for (&a, &v) in axes.iter().zip(given) {
             factor[a] = if sizes.is_some() { v / s[a] as f64 } else { v };
+        }
+        if mode != "nearest" {
+            if factor[0] != 1.0 || factor[1] != 1.0 {
+                return Err(cx.unsupported(format!(
+                    "linear resize of N or C (factors {factor:?}): only H and W can be resized"
+                )));
+            }
+            let ctm = if modern {
+                attr_str(n, "coordinate_transformation_mode", "half_pixel")
+            } else {
+                "asymmetric".to_string()
+            };
+            let size = |a: usize| match &sizes {
+                Some(sz) => axes
+                    .iter()
+                    .position(|&x| x == a)
+                    .map_or(s[a], |i| sz[i] as usize),
+                None => (s[a] as f64 * factor[a]).floor() as usize,
+            };
+            let (oh, ow) = (size(2), size(3));
+            if oh == 0 || ow == 0 {
+                return Err(cx.err(format!("resizing {s:?} by {factor:?} leaves no pixels")));
+            }
+            // The scale ONNX's coordinate transform divides by: the given one, or out/in.
+            let scale = |a: usize, o: usize| {
+                if sizes.is_some() {
+                    o as f64 / s[a] as f64
+                } else {
+                    factor[a]
+                }
+            };
+            let wh = linear_weights(s[2], oh, scale(2, oh), &ctm).map_err(|m| cx.unsupported(m))?;
+            let ww = linear_weights(s[3], ow, scale(3, ow), &ctm).map_err(|m| cx.unsupported(m))?;
+            // Along W: a dense layer on the last axis; along H: the same between two transposes.
+            let mut cur = x;
+            let mut shape = s.clone();
+            if ow != s[3] || ww.data.iter().step_by(s[3] + 1).any(|&v| v != 1.0) {
+                shape[3] = ow;
+                let dense = Op::Dense {
+                    weight: ww,
+                    bias: None,
+                };
+                let name = if oh == s[2] {
+                    out.to_string()
+                } else {
+                    format!("{out}::w")
+                };
+                cur = self.emit(cx, &name, dense, vec![cur], shape.clone())?;
+                if oh == s[2] {
+                    return Ok(cur);
+                }
+            }
+            let t = vec![shape[0], shape[1], shape[3], shape[2]];
+            let perm = Op::Transpose {
+                perm: vec![0, 1, 3, 2],
+            };
+            let tr = self.emit(
+                cx,
+                &format!("{out}::hlast"),
+                perm.clone(),
+                vec![cur],
+                t.clone(),
+            )?;
+            let th = vec![t[0], t[1], t[2], oh];
+            let dense = Op::Dense {
+                weight: wh,
+                bias: None,
+            };
+            let d = self.emit(cx, &format!("{out}::h"), dense, vec![tr], th.clone())?;
+            return self.emit(cx, out, perm, vec![d], vec![th[0], th[1], oh, th[2]]);
         }
         let int = |f: f64| (f.fract() == 0.0 && (1.0..=4096.0).contains(&f)).then_some(f as usize);
         let (Some(1), Some(1), Some(fh), Some(fw)) = (
@@ -210,4 +280,45 @@ impl Importer {
         };
         self.emit(cx, out, op, vec![x], vec![bn, o, oh, ow])
     }
+}
+
+/// The `[out, in]` matrix of 1-D linear interpolation from `n` to `m` samples, as ONNX Resize
+/// defines it: output `o` reads source coordinate `x` (by the coordinate transformation
+/// mode), clamped to `[0, n − 1]`, from its two neighbours with weights `1 − frac`, `frac`.
+fn linear_weights(n: usize, m: usize, scale: f64, ctm: &str) -> Result<Tensor<f32>, String> {
+    let mut w = vec![0f32; m * n];
+    for o in 0..m {
+        let of = o as f64;
+        let x = match ctm {
+            "half_pixel" => (of + 0.5) / scale - 0.5,
+            "pytorch_half_pixel" => {
+                if m > 1 {
+                    (of + 0.5) / scale - 0.5
+                } else {
+                    0.0
+                }
+            }
+            "align_corners" => {
+                if m > 1 {
+                    of * (n - 1) as f64 / (m - 1) as f64
+                } else {
+                    0.0
+                }
+            }
+            "asymmetric" => of / scale,
+            other => {
+                return Err(format!(
+                "linear resize with coordinate_transformation_mode \"{other}\" is not supported \
+                     (half_pixel, pytorch_half_pixel, align_corners, asymmetric)"
+            ))
+            }
+        };
+        let x = x.clamp(0.0, (n - 1) as f64);
+        let i0 = x.floor() as usize;
+        let i1 = (i0 + 1).min(n - 1);
+        let f = x - i0 as f64;
+        w[o * n + i0] += (1.0 - f) as f32;
+        w[o * n + i1] += f as f32;
+    }
+    Ok(Tensor::new(vec![m, n], w))
 }

@@ -180,6 +180,30 @@ def gathers():
     return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), [round(0.1 * i - 0.55, 2) for i in range(12)]
 
 
+def resize_linear():
+    """Resize linear (bilinear on NCHW): up by 2 (half_pixel), to given sizes (align_corners),
+    down and up by fractions (asymmetric), and pytorch_half_pixel to a single row."""
+    f = lambda name, v: nh.from_array(np.array(v, np.float32), name)
+    i64 = lambda name, v: nh.from_array(np.array(v, np.int64), name)
+    nodes = [
+        h.make_node("Resize", ["x", "", "s2"], ["up2"], mode="linear"),
+        h.make_node("Resize", ["x", "", "", "sz"], ["ac"], mode="linear",
+                    coordinate_transformation_mode="align_corners"),
+        h.make_node("Resize", ["x", "", "sfrac"], ["asym"], mode="linear",
+                    coordinate_transformation_mode="asymmetric"),
+        h.make_node("Resize", ["x", "", "", "sz1"], ["pt"], mode="linear",
+                    coordinate_transformation_mode="pytorch_half_pixel"),
+    ]
+    outs = ["up2", "ac", "asym", "pt"]
+    nodes += [h.make_node("Reshape", [o, "row"], [o + "_row"]) for o in outs]
+    nodes.append(h.make_node("Concat", [o + "_row" for o in outs], ["y"], axis=1))
+    inits = [f("s2", [1, 1, 2, 2]), i64("sz", [1, 2, 5, 7]), f("sfrac", [1, 1, 1.5, 0.5]),
+             i64("sz1", [1, 2, 1, 3]), i64("row", [1, -1])]
+    g = h.make_graph(nodes, "resize_linear", [h.make_tensor_value_info("x", T.FLOAT, [1, 2, 3, 4])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), [round(0.1 * ((7 * i) % 24) - 1.1, 2) for i in range(24)]
+
+
 def main():
     for name, (model, n) in {
         "attention4d_o13": attention4d(13, -1),
@@ -191,6 +215,7 @@ def main():
         "norm_einsum": norm_einsum(),
         "extremes": extremes(),
         "gathers": gathers(),
+        "resize_linear": resize_linear(),
     }.items():
         model.ir_version = 8
         onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
