@@ -272,6 +272,9 @@ op_tests! {
     // Bilinear resize: a dense layer along W, then along H (2 rescales, weights such as 1/3
     // rounded at the model's scale): ≲ 1.5 ulp.
     resize_linear: "resize_linear", 0.02, 2.0;
+    // LRN: x², the channel window (exact), ·alpha/size and +bias (1 rescale), the power table
+    // (slope ≤ beta·…), ·x (1 rescale); Pow with 1.5 and 0.25: one table each. 0.93 measured.
+    lrn_and_pow: "lrn_pow", 0.01, 2.0;
 }
 
 /// Every element-wise function of `trustml_onnx::Unary` in one model built here, each on the
@@ -426,4 +429,27 @@ fn unary_functions_through_the_circuit() {
     std::fs::write(&json, serde_json::to_string(&sample).unwrap()).unwrap();
     // Slopes up to 2.7 (Log near 0.37) turn the input's half-ulp rounding into ≤ 1.4 ulp.
     check_model_at("unary", &onnx, &json, 0.05, 2.0);
+}
+
+/// The calibration report names the layer that loses the most precision: in this model
+/// LogSoftmax (log's slope 1/p multiplies the probabilities' rounding), not the exact moves
+/// and sums around it.
+#[test]
+fn calibration_names_the_worst_layer() {
+    let json = data("moves_and_sums.json");
+    let samples = read_samples(&json).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let model = CompiledModel::compile(
+        &data("moves_and_sums.onnx"),
+        &samples,
+        &CompileOptions::default(),
+        dir.path(),
+    )
+    .unwrap();
+    let c = model.settings.calibration.unwrap();
+    assert!(c.worst_layer.starts_with("lsm"), "{c:?}");
+    assert!(
+        c.worst_layer_error > 0.0 && c.worst_layer_error < 0.05,
+        "{c:?}"
+    );
 }

@@ -311,6 +311,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         "  calibration on {} sample(s): max abs error {:.5} against the float model, argmax matches {}/{}",
                         c.samples, c.max_abs_error, c.argmax_matches, c.samples
                     );
+                    if !c.worst_layer.is_empty() {
+                        println!(
+                            "  worst layer '{}': max |quantized − float| = {:.2} % of (1 + its largest |value|)",
+                            c.worst_layer,
+                            100.0 * c.worst_layer_error
+                        );
+                    }
                 }
                 println!(
                     "  widest lookup input {} (≈ {:.3}) at layer '{}': it sets the table size",

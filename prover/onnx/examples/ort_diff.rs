@@ -19,8 +19,17 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(2)
     });
-    let text = std::fs::read_to_string(&args[1]).expect("reading the reference");
-    let r: Reference = serde_json::from_str(&text).expect("an ort_intermediates.py file");
+    let text = std::fs::read_to_string(&args[1]).unwrap_or_else(|e| {
+        eprintln!(
+            "cannot read {}: {e} (write it with prover/scripts/ort_intermediates.py)",
+            args[1]
+        );
+        std::process::exit(2)
+    });
+    let r: Reference = serde_json::from_str(&text).unwrap_or_else(|e| {
+        eprintln!("{} is not an ort_intermediates.py file: {e}", args[1]);
+        std::process::exit(2)
+    });
     let rows = compare(&g, &r).unwrap_or_else(|e| {
         eprintln!("{e}");
         std::process::exit(2)

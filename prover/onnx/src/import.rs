@@ -95,13 +95,13 @@ struct Importer {
 }
 
 const SUPPORTED: &str = "supported ops: Gemm, MatMul (constant right operand, or two activations), Conv, \
-     ConvTranspose, Add, Sub, Mul, Div, Pow (exponent 2, 3, 1, 0.5, -1, -0.5), Neg, Sqrt, Reciprocal, Exp, Erf, \
+     ConvTranspose, Add, Sub, Mul, Div, Pow (constant exponent), Neg, Sqrt, Reciprocal, Exp, Erf, \
      Gelu, Relu, LeakyRelu, Sigmoid, Tanh, Abs, Sign, Softplus, Softsign, Elu, Selu, Celu, HardSigmoid, \
      HardSwish, Mish, Log, ThresholdedRelu, Clip (constant bounds), Floor, Ceil, Round, Sin, Cos, \
      Max, Min (element-wise), Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or (computed \
      operands), LogSoftmax, PRelu, DepthToSpace, SpaceToDepth, Tile, CumSum, \
      InstanceNormalization, Einsum (one matrix product), ReduceMax, ReduceMin, ArgMax, ArgMin (one axis), \
-     GatherElements, GatherND (constant indices), \
+     GatherElements, GatherND (constant indices), LRN, \
      Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
      AveragePool, GlobalAveragePool, Resize/Upsample (nearest, integer factors), Flatten, Reshape, Identity, \
      Dropout, Cast (to float), Squeeze, Unsqueeze, Transpose, Concat, Pad, Slice, Split, Gather (constant \
@@ -427,6 +427,7 @@ impl Importer {
             "ReduceMax" | "ReduceMin" => self.reduce_extreme(cx, ins, out),
             "ArgMax" | "ArgMin" => self.arg_extreme(cx, ins, out),
             "GatherElements" | "GatherND" => self.gather_flat(cx, ins, out),
+            "LRN" => self.lrn(cx, ins, out),
             "Gemm" => self.gemm(cx, ins, out),
             "Conv" => self.conv(cx, ins, out),
             "MaxPool" | "AveragePool" => self.pool(cx, ins, out),

@@ -75,6 +75,11 @@ pub enum Unary {
     Positive,
     /// `1` for `x ≥ 0`, else `0`.
     NonNegative,
+    /// `x^e` for a constant exponent; NaN (a circuit: 0) for a negative `x` and a fractional `e`.
+    Pow {
+        /// The exponent.
+        e: f32,
+    },
 }
 
 fn softplus(x: f64) -> f64 {
@@ -146,6 +151,7 @@ impl Unary {
             Unary::Cos => x.cos(),
             Unary::Positive => f64::from(u8::from(x > 0.0)),
             Unary::NonNegative => f64::from(u8::from(x >= 0.0)),
+            Unary::Pow { e } => x.powf(e as f64),
         }
     }
 
@@ -159,6 +165,7 @@ impl Unary {
             Unary::Selu { alpha, gamma } => format!("Selu({alpha}, {gamma})"),
             Unary::HardSigmoid { alpha, beta } => format!("HardSigmoid({alpha}, {beta})"),
             Unary::Clip { min, max } => format!("Clip({min}, {max})"),
+            Unary::Pow { e } => format!("Pow({e})"),
             other => format!("{other:?}"),
         }
     }
@@ -208,7 +215,7 @@ impl Unary {
     }
 
     /// Every variant once (with default parameters), for tests and the op list.
-    pub const ALL: [Unary; 20] = [
+    pub const ALL: [Unary; 21] = [
         Unary::Abs,
         Unary::Sign,
         Unary::Softplus,
@@ -238,6 +245,7 @@ impl Unary {
         Unary::Cos,
         Unary::Positive,
         Unary::NonNegative,
+        Unary::Pow { e: 0.75 },
     ];
 }
 

@@ -13,7 +13,7 @@ use crate::circuit::{
     num_instances, CircuitShape, ModelCircuit, RowPlan, Salts, Visibilities, Visibility, Witness,
 };
 use crate::data::{DataError, InputData};
-use crate::program::{lower, Program, ProgramError};
+use crate::program::{lower, lower_traced, Program, ProgramError};
 use crate::quant::QuantParams;
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
@@ -157,6 +157,13 @@ pub struct CalibrationReport {
     /// The layer whose lookup input is largest (it sets the table size).
     #[serde(default)]
     pub widest_layer: String,
+    /// The graph value (ONNX tensor name) whose quantized values are furthest from the
+    /// float model's, relative to its magnitude: where precision is lost first.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub worst_layer: String,
+    /// That value's largest |quantized − float| / (1 + max |float|).
+    #[serde(default)]
+    pub worst_layer_error: f64,
     /// The model has no float version to compare with (a zkml model's integers are its
     /// definition): `max_abs_error` and `argmax_matches` then mean nothing and are not shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -344,16 +351,14 @@ impl CompiledModel {
                 )));
             }
             // Integer run with an unbounded lookup domain to measure the range needed.
-            let probe = finish(
-                lower(
-                    &graph,
-                    QuantParams {
-                        scale_bits: s,
-                        lookup_bits: 60,
-                    },
-                )?,
-                opts.vis,
-            );
+            let (probe, value_wires) = lower_traced(
+                &graph,
+                QuantParams {
+                    scale_bits: s,
+                    lookup_bits: 60,
+                },
+            )?;
+            let probe = finish(probe, opts.vis);
             let mut extent = 0;
             let mut per_tag = vec![];
             let mut report = CalibrationReport {
@@ -366,6 +371,22 @@ impl CompiledModel {
                 if e > extent {
                     extent = e;
                     report.widest_layer = node;
+                }
+                // Layer by layer: where the quantized values drift furthest from the float ones.
+                for (&v, ws) in &value_wires {
+                    let f = &fl[v].data;
+                    if f.len() != ws.len() || f.is_empty() {
+                        continue;
+                    }
+                    let fmax = f.iter().fold(0f64, |m, &x| m.max((x as f64).abs()));
+                    let d = ws.iter().zip(f).fold(0f64, |m, (&wi, &x)| {
+                        m.max((w[wi as usize] as f64 / probe.qp.scale() - x as f64).abs())
+                    });
+                    let rel = d / (1.0 + fmax);
+                    if rel > report.worst_layer_error {
+                        report.worst_layer_error = rel;
+                        report.worst_layer = graph.values[v].name.clone();
+                    }
                 }
                 let outs = probe.output_values(&w);
                 for (oi, (&gv, q)) in graph.outputs.iter().zip(&outs).enumerate() {

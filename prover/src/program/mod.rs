@@ -182,6 +182,15 @@ pub enum ProgramError {
 
 /// Lowers a float graph to a quantized program.
 pub fn lower(graph: &Graph, qp: QuantParams) -> Result<Program, ProgramError> {
+    Ok(lower_traced(graph, qp)?.0)
+}
+
+/// [`lower`], with the wires that hold each graph value (at scale `s`; values fused into
+/// their consumer have none): calibration compares them with the float model, layer by layer.
+pub fn lower_traced(
+    graph: &Graph,
+    qp: QuantParams,
+) -> Result<(Program, HashMap<ValueId, Vec<Wire>>), ProgramError> {
     Lowering::new(graph, qp).run()
 }
 
@@ -223,7 +232,7 @@ impl<'g> Lowering<'g> {
         }
     }
 
-    fn run(mut self) -> Result<Program, ProgramError> {
+    fn run(mut self) -> Result<(Program, HashMap<ValueId, Vec<Wire>>), ProgramError> {
         for &v in &self.g.inputs {
             // Inputs are range-checked: a private input is a small integer, not any field element.
             let ws = self.b.input(usize::MAX, self.g.shape(v));
@@ -238,7 +247,7 @@ impl<'g> Lowering<'g> {
             let ws = self.wires[&o].clone();
             self.b.output(self.g.shape(o).to_vec(), ws);
         }
-        Ok(self.b.finish())
+        Ok((self.b.finish(), self.wires))
     }
 
     /// Input `i` of a node as a tensor of wires.

@@ -642,4 +642,74 @@ impl Importer {
         )?;
         self.emit(cx, out, Op::Reshape, vec![picked], shape)
     }
+
+    /// LRN on `[N, C, …]`: `x / (bias + alpha/size · Σ x²)^beta`, the sum over the `size`
+    /// channels around each one (a constant 0/1 band matrix on the channel axis).
+    pub(super) fn lrn(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
+        let x = act(cx, ins, 0)?;
+        let s = self.shape(x);
+        if s.len() < 3 {
+            return Err(cx.err(format!("needs [N, C, spatial…], got {s:?}")));
+        }
+        let size = usize::try_from(attr_i(cx.n, "size", 0))
+            .ok()
+            .filter(|&v| v >= 1)
+            .ok_or_else(|| cx.err("size must be a positive integer"))?;
+        let f = |name: &str, d: f32| crate::fold::attr_f(cx.n, name, d);
+        let (alpha, beta, bias) = (f("alpha", 1e-4), f("beta", 0.75), f("bias", 1.0));
+        let c = s[1];
+        // Channel c sums channels c − ⌊(size−1)/2⌋ ..= c + ⌈(size−1)/2⌉.
+        let (lo, hi) = ((size - 1) / 2, (size - 1).div_ceil(2));
+        let mut band = vec![0f32; c * c];
+        for i in 0..c {
+            for k in i.saturating_sub(lo)..=(i + hi).min(c - 1) {
+                band[i * c + k] = 1.0;
+            }
+        }
+        let sq = self.emit(cx, &format!("{out}::sq"), Op::Mul, vec![x, x], s.clone())?;
+        let last = s.len() - 1;
+        let mut perm: Vec<usize> = (0..s.len()).collect();
+        perm.swap(1, last);
+        let ts: Vec<usize> = perm.iter().map(|&p| s[p]).collect();
+        let t = self.emit(
+            cx,
+            &format!("{out}::clast"),
+            Op::Transpose { perm: perm.clone() },
+            vec![sq],
+            ts.clone(),
+        )?;
+        let dense = Op::Dense {
+            weight: Tensor::new(vec![c, c], band),
+            bias: None,
+        };
+        let sum = self.emit(cx, &format!("{out}::window"), dense, vec![t], ts)?;
+        let sum = self.emit(
+            cx,
+            &format!("{out}::cfirst"),
+            Op::Transpose { perm },
+            vec![sum],
+            s.clone(),
+        )?;
+        let scaled = Op::MulConst {
+            c: Tensor::new(vec![], vec![alpha / size as f32]),
+        };
+        let d = self.emit(cx, &format!("{out}::scaled"), scaled, vec![sum], s.clone())?;
+        let d = self.emit(
+            cx,
+            &format!("{out}::biased"),
+            Op::AddConst {
+                c: Tensor::new(vec![], vec![bias]),
+            },
+            vec![d],
+            s.clone(),
+        )?;
+        let p = self.emit(
+            cx,
+            &format!("{out}::pow"),
+            Op::Unary(Unary::Pow { e: -beta }),
+            vec![d],
+            s.clone(),
+        )?;
+        self.emit(cx, out, Op::Mul, vec![x, p], s)
+    }
 }

@@ -170,7 +170,8 @@ impl Importer {
         self.emit(cx, out, op, vec![x], shape)
     }
 
-    /// `Pow(x, c)` for the exponents with an exact elementwise equivalent.
+    /// `Pow(x, c)`: products and square roots for the exponents that have them, else a lookup
+    /// of `x^c` (`Unary::Pow`).
     pub(super) fn pow(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
         let x = act(cx, ins, 0)?;
         let c = need(cx, ins, 1)?;
@@ -194,9 +195,13 @@ impl Importer {
                 let r = self.emit(cx, &format!("{out}::sqrt"), Op::Sqrt, vec![x], s.clone())?;
                 self.emit(cx, out, Op::Reciprocal, vec![r], s)
             }
-            _ => Err(cx.unsupported(format!(
-                "Pow with exponent {e} is not supported (only 2, 3, 1, 0.5, -1, -0.5)"
-            ))),
+            _ => self.emit(
+                cx,
+                out,
+                Op::Unary(crate::Unary::Pow { e: e as f32 }),
+                vec![x],
+                s,
+            ),
         }
     }
 

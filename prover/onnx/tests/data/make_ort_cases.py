@@ -204,6 +204,25 @@ def resize_linear():
     return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), [round(0.1 * ((7 * i) % 24) - 1.1, 2) for i in range(24)]
 
 
+def lrn_pow():
+    """LRN across channels (sizes 3 and 5; onnxruntime takes odd sizes only) and Pow with general exponents."""
+    f = lambda name, v: nh.from_array(np.array(v, np.float32), name)
+    nodes = [
+        h.make_node("LRN", ["x"], ["lrn3"], size=3, alpha=0.3, beta=0.75, bias=1.0),
+        h.make_node("LRN", ["x"], ["lrn5"], size=5, alpha=0.2, beta=0.5, bias=2.0),
+        h.make_node("Abs", ["x"], ["ax"]),
+        h.make_node("Pow", ["ax", "e1"], ["p1"]),
+        h.make_node("Pow", ["ax", "e2"], ["p2"]),
+    ]
+    outs = ["lrn3", "lrn5", "p1", "p2"]
+    nodes += [h.make_node("Flatten", [o], [o + "_flat"], axis=1) for o in outs]
+    nodes.append(h.make_node("Concat", [o + "_flat" for o in outs], ["y"], axis=1))
+    g = h.make_graph(nodes, "lrn_pow", [h.make_tensor_value_info("x", T.FLOAT, [1, 5, 2, 2])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], [f("e1", 1.5), f("e2", 0.25)])
+    x = [round(0.13 * ((5 * i) % 20) - 1.2, 2) or 0.35 for i in range(20)]
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), x
+
+
 def main():
     for name, (model, n) in {
         "attention4d_o13": attention4d(13, -1),
@@ -216,6 +235,7 @@ def main():
         "extremes": extremes(),
         "gathers": gathers(),
         "resize_linear": resize_linear(),
+        "lrn_pow": lrn_pow(),
     }.items():
         model.ir_version = 8
         onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
