@@ -275,6 +275,9 @@ op_tests! {
     // LRN: x², the channel window (exact), ·alpha/size and +bias (1 rescale), the power table
     // (slope ≤ beta·…), ·x (1 rescale); Pow with 1.5 and 0.25: one table each. 0.93 measured.
     lrn_and_pow: "lrn_pow", 0.01, 2.0;
+    // Private int64 token ids into an embedding: one-hot rows (exact), the table as a dense
+    // layer (1 rescale), the head (1 rescale).
+    private_token_embedding: "token_embedding", 0.02, 1.5;
 }
 
 /// Every element-wise function of `trustml_onnx::Unary` in one model built here, each on the
@@ -452,4 +455,35 @@ fn calibration_names_the_worst_layer() {
         c.worst_layer_error > 0.0 && c.worst_layer_error < 0.05,
         "{c:?}"
     );
+}
+
+/// A token id outside the vocabulary (or not an integer) has no one-hot row that sums to 1:
+/// the witness cannot be made, and the error names the embedding's node. In the circuit the same check is
+/// two `NonNeg` lookups, which the generic tamper test above exercises.
+#[test]
+fn a_token_outside_the_vocabulary_is_refused() {
+    let json = data("token_embedding.json");
+    let samples = read_samples(&json).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let model = CompiledModel::compile(
+        &data("token_embedding.onnx"),
+        &samples,
+        &CompileOptions::default(),
+        dir.path(),
+    )
+    .unwrap();
+    assert!(model.witness(&samples[0], &json, Salts::default()).is_ok());
+    for bad in [12.0f32, -1.0, 2.5] {
+        let mut s = samples[0].clone();
+        s.input_data[0][2] = bad;
+        let e = model
+            .witness(&s, &json, Salts::default())
+            .unwrap_err()
+            .to_string();
+        // The one-hot row sums to 0: the `NonNeg` check of sum − 1 has no row for it.
+        assert!(
+            e.contains("Gather#0") && e.contains("outside"),
+            "token {bad}: {e}"
+        );
+    }
 }

@@ -150,6 +150,15 @@ fn eval_op(op: &Op, ins: &[&Tensor<f32>], out_shape: &[usize]) -> Result<Tensor<
             };
             binary(ins[0], ins[1], f)
         }
+        Op::RequireOne => {
+            arity(ins, 1)?;
+            if let Some(v) = ins[0].data.iter().find(|&&v| v != 1.0) {
+                return Err(format!(
+                    "a one-hot row sums to {v}, not 1: a token id is not an integer in the vocabulary"
+                ));
+            }
+            Ok(ins[0].clone())
+        }
         Op::Extreme { max } => {
             arity(ins, 2)?;
             if *max {

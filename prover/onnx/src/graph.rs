@@ -66,6 +66,10 @@ pub enum Op {
     Sub,
     /// `a * b`, broadcast.
     Mul,
+    /// The identity, whose every value must be exactly 1: in a circuit two `NonNeg` lookups
+    /// (of `x − 1` and `1 − x`) prove it — a one-hot row sums to 1, so a token id lies in
+    /// the vocabulary.
+    RequireOne,
     /// `max(a, b)` (or `min`), broadcast: exact in floats; in a circuit `b + relu(a − b)`
     /// (`a − relu(a − b)`), one Relu lookup.
     Extreme {
@@ -255,6 +259,7 @@ impl Op {
             Op::Conv { .. } => "Conv",
             Op::Add => "Add",
             Op::Sub => "Sub",
+            Op::RequireOne => "RequireOne",
             Op::Extreme { max: true } => "Max",
             Op::Extreme { max: false } => "Min",
             Op::Mul => "Mul",

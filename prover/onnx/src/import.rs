@@ -481,15 +481,13 @@ fn input_shape(vi: &crate::proto::ValueInfoProto) -> R<Vec<usize>> {
         .as_ref()
         .and_then(|t| t.tensor_type.as_ref())
         .ok_or_else(|| bad("is not a tensor".into()))?;
-    if tt.elem_type != data_type::FLOAT {
-        let hint = if matches!(tt.elem_type, data_type::INT64 | data_type::INT32) {
-            "; embedding lookups of private token ids are not supported: feed embeddings \
-             (or one-hot tokens with a MatMul) as the model input"
-        } else {
-            ""
-        };
+    // Integer inputs (token ids, class indices) are numbers like any other: quantized exactly.
+    if !matches!(
+        tt.elem_type,
+        data_type::FLOAT | data_type::INT64 | data_type::INT32
+    ) {
         return Err(bad(format!(
-            "has element type {}; only float32 inputs are supported (export with float32 inputs){hint}",
+            "has element type {}; only float32, int64 and int32 inputs are supported",
             tt.elem_type
         )));
     }

@@ -355,3 +355,23 @@ fn einsum_beyond_one_matrix_product_is_refused_by_name() {
         );
     }
 }
+
+#[test]
+fn a_string_input_is_refused_with_the_types_that_work() {
+    let mut x = vi("x", &[1, 2]);
+    x.r#type
+        .as_mut()
+        .unwrap()
+        .tensor_type
+        .as_mut()
+        .unwrap()
+        .elem_type = 8; // STRING
+    let bytes = model(
+        vec![node("Relu", "r", &["x"], "y", vec![])],
+        vec![x],
+        "y",
+        vec![],
+    );
+    let e = load_onnx_bytes(&bytes).unwrap_err().to_string();
+    assert!(e.contains("float32, int64 and int32"), "{e}");
+}

@@ -366,6 +366,16 @@ impl<'g> Lowering<'g> {
                 )?;
                 self.rescale_out(idx, wide);
             }
+            Op::RequireOne => {
+                let one = qp.quantize(1.0);
+                for &x in &ins[0] {
+                    let above = self.b.arith(x, x, [0, 1, 0, -one]);
+                    self.b.lookup(idx, above, Func::NonNeg);
+                    let below = self.b.arith(x, x, [0, -1, 0, one]);
+                    self.b.lookup(idx, below, Func::NonNeg);
+                }
+                set(self, ins[0].clone());
+            }
             Op::Extreme { max } => {
                 let shape = broadcast_shape(&in_shapes[0], &in_shapes[1])
                     .ok_or_else(|| self.err(idx, "operand shapes do not broadcast"))?;

@@ -395,9 +395,12 @@ impl Importer {
         let (x, idx) =
             match (ins.first(), ins.get(1)) {
                 (Some(Some(Val::A(x))), Some(Some(Val::C(i)))) => (*x, i),
-                (Some(Some(_)), Some(Some(Val::A(_)))) => return Err(cx.unsupported(
-                    "embedding lookups of private token ids are not supported; feed embeddings \
-                     (or one-hot tokens with a MatMul) as the model input",
+                (Some(Some(Val::C(table))), Some(Some(Val::A(ids)))) => {
+                    return self.embedding(cx, table, *ids, out)
+                }
+                (Some(Some(Val::A(_))), Some(Some(Val::A(_)))) => return Err(cx.unsupported(
+                    "Gather of a computed tensor at computed indices is not supported; the data \
+                     (e.g. an embedding table) must be a constant",
                 )),
                 _ => return Err(cx.err("needs inputs data and indices")),
             };

@@ -223,6 +223,19 @@ def lrn_pow():
     return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), x
 
 
+def token_embedding():
+    """Private int64 token ids into an embedding Gather, then a small dense head."""
+    r = np.random.default_rng(17)
+    emb = (r.standard_normal((12, 4)) * 0.5).astype(np.float32)
+    w = (r.standard_normal((4, 3)) * 0.5).astype(np.float32)
+    nodes = [h.make_node("Gather", ["emb", "ids"], ["e"], axis=0),
+             h.make_node("MatMul", ["e", "w"], ["y"])]
+    g = h.make_graph(nodes, "token_embedding", [h.make_tensor_value_info("ids", T.INT64, [1, 5])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [nh.from_array(emb, "emb"), nh.from_array(w, "w")])
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), [3, 0, 11, 7, 3]
+
+
 def main():
     for name, (model, n) in {
         "attention4d_o13": attention4d(13, -1),
@@ -236,16 +249,17 @@ def main():
         "gathers": gathers(),
         "resize_linear": resize_linear(),
         "lrn_pow": lrn_pow(),
+        "token_embedding": token_embedding(),
     }.items():
         model.ir_version = 8
         onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
         x = np.array(n if isinstance(n, list) else [round(float(v), 6) for v in rng.standard_normal(n)],
-                     np.float32)
+                     np.int64 if name == "token_embedding" else np.float32)
         import onnxruntime as ort
         sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         arg = sess.get_inputs()[0]
         (y,) = sess.run(None, {arg.name: x.reshape(arg.shape)})
-        json.dump({"input_data": [x.tolist()], "output_data": [[float(v) for v in np.asarray(y).reshape(-1)]]},
+        json.dump({"input_data": [[float(v) for v in x]], "output_data": [[float(v) for v in np.asarray(y).reshape(-1)]]},
                   open(os.path.join(HERE, f"{name}.json"), "w"))
     # References: every committed model with an input file.
     models = [(os.path.join(HERE, f), os.path.join(HERE, f[:-5] + ".json"))
