@@ -165,6 +165,26 @@ enum Bind {
     Int(i64),
 }
 
+/// A query parameter that must be a 0x address, as the lowercase hex the tables hold.
+fn address_param(name: &str, v: &str) -> Result<String, ApiError> {
+    let a: alloy::primitives::Address = v
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{name} {v:?} is not a 0x address")))?;
+    Ok(format!("{a:#x}"))
+}
+
+/// A `status` filter that must be one of `allowed` (listed in the error).
+fn status_param(st: &str, allowed: &[&str]) -> Result<String, ApiError> {
+    if allowed.contains(&st) {
+        return Ok(st.to_string());
+    }
+    let (last, rest) = allowed.split_last().unwrap_or((&"", &[]));
+    Err(ApiError::bad_request(format!(
+        "status {st:?}: use {} or {last}",
+        rest.join(", ")
+    )))
+}
+
 /// Runs `sql`, built only from this module's fixed fragments and `$n` placeholders (every
 /// user value is a bound parameter), with `binds` in order.
 async fn fetch(pool: &AnyPool, sql: String, binds: Vec<Bind>) -> Result<Vec<AnyRow>, sqlx::Error> {
@@ -312,10 +332,7 @@ async fn listings(
     let mut sql = format!("{} WHERE 1 = 1", Listing::SELECT);
     let mut binds: Vec<Bind> = vec![];
     if let Some(seller) = &q.seller {
-        let a: alloy::primitives::Address = seller
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("seller {seller:?} is not a 0x address")))?;
-        binds.push(Bind::Text(format!("{a:#x}")));
+        binds.push(Bind::Text(address_param("seller", seller)?));
         sql += &format!(" AND seller = ${}", binds.len());
     }
     if let Some(text) = &q.q {
@@ -535,10 +552,7 @@ async fn orders(
     let mut sql = String::from("SELECT * FROM orders WHERE 1 = 1");
     let mut binds = vec![];
     if let Some(b) = &q.buyer {
-        let a: alloy::primitives::Address = b
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("buyer {b:?} is not a 0x address")))?;
-        binds.push(Bind::Text(format!("{a:#x}")));
+        binds.push(Bind::Text(address_param("buyer", b)?));
         sql += &format!(" AND buyer = ${}", binds.len());
     }
     if let Some(l) = q.listing {
@@ -546,22 +560,17 @@ async fn orders(
         sql += &format!(" AND listing_id = ${}", binds.len());
     }
     if let Some(b) = &q.seller {
-        let a: alloy::primitives::Address = b
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("seller {b:?} is not a 0x address")))?;
-        binds.push(Bind::Text(format!("{a:#x}")));
+        binds.push(Bind::Text(address_param("seller", b)?));
         sql += &format!(
             " AND listing_id IN (SELECT id FROM listings WHERE seller = ${})",
             binds.len()
         );
     }
     if let Some(st) = &q.status {
-        if !["paid", "committed", "delivered", "refunded"].contains(&st.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "status {st:?}: use paid, committed, delivered or refunded"
-            )));
-        }
-        binds.push(Bind::Text(st.clone()));
+        binds.push(Bind::Text(status_param(
+            st,
+            &["paid", "committed", "delivered", "refunded"],
+        )?));
         sql += &format!(" AND status = ${}", binds.len());
     }
     sql += " ORDER BY id DESC LIMIT 200";
@@ -688,12 +697,10 @@ async fn audits(
         sql += &format!(" AND model_id = ${}", binds.len());
     }
     if let Some(st) = &q.status {
-        if !["created", "accepted", "proving", "finalized"].contains(&st.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "status {st:?}: use created, accepted, proving or finalized"
-            )));
-        }
-        binds.push(Bind::Text(st.clone()));
+        binds.push(Bind::Text(status_param(
+            st,
+            &["created", "accepted", "proving", "finalized"],
+        )?));
         sql += &format!(" AND status = ${}", binds.len());
     }
     sql += " ORDER BY id DESC LIMIT 200";
@@ -876,4 +883,26 @@ fn sse(e: &StreamEvent) -> SseEvent {
 fn parse_event_id(s: &str) -> Option<(u64, u64)> {
     let (b, i) = s.split_once('-')?;
     Some((b.parse().ok()?, i.parse().ok()?))
+}
+
+#[cfg(test)]
+mod param_tests {
+    use super::*;
+
+    #[test]
+    fn addresses_and_statuses_are_checked_and_explained() {
+        assert_eq!(
+            address_param("seller", "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266").unwrap(),
+            "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+        );
+        let e = address_param("buyer", "0x12").unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.message, "buyer \"0x12\" is not a 0x address");
+        assert_eq!(status_param("paid", &["paid", "refunded"]).unwrap(), "paid");
+        let e = status_param("lost", &["paid", "committed", "refunded"]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "status \"lost\": use paid, committed or refunded"
+        );
+    }
 }
