@@ -3,7 +3,7 @@
 // dev accounts, signed in the page under a visible banner. The rest of the app sees one
 // WalletClient and the account; account and chain changes update the state.
 import { createStore, type EIP6963ProviderDetail } from "mipd";
-import { createWalletClient, custom, http, numberToHex, type Address, type EIP1193Provider, type WalletClient } from "viem";
+import { createWalletClient, custom, http, type Address, type EIP1193Provider, type WalletClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import type { Config } from "./api";
 import { chainOf, explain } from "./chain";
@@ -88,8 +88,8 @@ export async function connect(opt: WalletOption, silent = false) {
       opt.provider.removeListener?.("chainChanged", onChain as never);
     };
   } catch (e) {
-    const t = explain(e);
-    wallet.set({ status: "disconnected", notice: t.kind === "cancelled" ? "cancelled" : t.message });
+    // A cancelled request reads "cancelled": the header shows it quietly.
+    wallet.set({ status: "disconnected", notice: explain(e).message });
   }
 }
 
@@ -125,11 +125,11 @@ export async function switchToChain(c: Config) {
         await w.client.addChain({ chain: chainOf(c) });
         await w.client.switchChain({ id: c.chainId });
       } catch (e2) {
-        wallet.update((s) => ({ ...s, notice: explain(e2).kind === "cancelled" ? "cancelled" : explain(e2).message }));
+        wallet.update((s) => ({ ...s, notice: explain(e2).message }));
         return;
       }
     } else {
-      wallet.update((s) => ({ ...s, notice: explain(e).kind === "cancelled" ? "cancelled" : explain(e).message }));
+      wallet.update((s) => ({ ...s, notice: explain(e).message }));
       return;
     }
   }
@@ -152,7 +152,6 @@ export async function signText(message: string): Promise<`0x${string}`> {
   return w.client.signMessage({ account: w.client.account ?? w.account, message });
 }
 
-export const hexChain = (id: number) => numberToHex(id);
 
 /** Reconnects the wallet this tab used before a reload, without a prompt. */
 export function reconnect(c: Config) {

@@ -62,8 +62,7 @@ function Deliver({ c, o, l, onDone }: { c: Config; o: Order; l: Listing | undefi
       setStep(null);
       onDone(`Order #${o.id} delivered (proved in ${duration(d.elapsedMs)}); the buyer can decrypt it now.`);
     } catch (e) {
-      const t = explain(e);
-      setError(t.kind === "cancelled" ? "cancelled" : t.message);
+      setError(explain(e).message);
       setStep(null);
     }
   };

@@ -37,8 +37,7 @@ export function Decrypt({ c, o, l }: { c: Config; o: Order; l: Listing }) {
       if (!model) throw new Error("this server serves no model with the listing's settings, so the prompt cannot be unpacked here; use `trustml prompt decrypt`");
       setOut({ ...(await decryptOrder(c, o, key, d, model, l.metadataHash)), tx: d.tx });
     } catch (e) {
-      const t = explain(e);
-      setError(t.kind === "cancelled" ? "cancelled" : (e as Error).message);
+      setError(explain(e).message);
     }
     setBusy(false);
   };

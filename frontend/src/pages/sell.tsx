@@ -160,8 +160,7 @@ export function Sell({ c }: { c: Config }) {
       const [ev] = parseEventLogs({ abi: MARKET_ABI, logs: receipt.logs, eventName: "Listed" }) as unknown as { args: { listingId: bigint } }[];
       navigate(`/listing/${ev.args.listingId}`);
     } catch (e) {
-      const t = explain(e);
-      setError(t.kind === "cancelled" ? "cancelled" : t.message);
+      setError(explain(e).message);
     }
     setBusy(null);
   };
