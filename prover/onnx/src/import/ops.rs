@@ -136,12 +136,18 @@ impl Importer {
         match op {
             "Greater" | "Less" => self.emit(cx, out, step(true), vec![d], s),
             "GreaterOrEqual" | "LessOrEqual" => self.emit(cx, out, step(false), vec![d], s),
-            _ => {
-                let ge = self.emit(cx, &format!("{out}::ge"), step(false), vec![d], s.clone())?;
-                let gt = self.emit(cx, &format!("{out}::gt"), step(true), vec![d], s.clone())?;
-                self.emit(cx, out, Op::Sub, vec![ge, gt], s)
-            }
+            _ => self.is_zero(cx, d, out),
         }
+    }
+
+    /// `[d = 0]` as a 0/1 activation: `NonNegative(d) − Positive(d)`, exact on the grid.
+    pub(super) fn is_zero(&mut self, cx: &Ctx, d: ValueId, out: &str) -> R<ValueId> {
+        let s = self.shape(d);
+        let ge = Op::Unary(crate::Unary::NonNegative);
+        let ge = self.emit(cx, &format!("{out}::ge"), ge, vec![d], s.clone())?;
+        let gt = Op::Unary(crate::Unary::Positive);
+        let gt = self.emit(cx, &format!("{out}::gt"), gt, vec![d], s.clone())?;
+        self.emit(cx, out, Op::Sub, vec![ge, gt], s)
     }
 
     /// `Not`, `And`, `Or` of 0/1 activations (comparison results): `1 − a`, `a·b`,

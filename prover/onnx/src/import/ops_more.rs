@@ -752,21 +752,7 @@ impl Importer {
                 vec![ids],
                 s.clone(),
             )?;
-            let ge = self.emit(
-                cx,
-                &nm("::ge"),
-                Op::Unary(Unary::NonNegative),
-                vec![d],
-                s.clone(),
-            )?;
-            let gt = self.emit(
-                cx,
-                &nm("::gt"),
-                Op::Unary(Unary::Positive),
-                vec![d],
-                s.clone(),
-            )?;
-            let eq = self.emit(cx, &nm("::eq"), Op::Sub, vec![ge, gt], s.clone())?;
+            let eq = self.is_zero(cx, d, &nm("::eq"))?;
             hits.push(self.emit(cx, &nm("::col"), Op::Reshape, vec![eq], col.clone())?);
         }
         let mut hot_shape = s.clone();
