@@ -23,4 +23,5 @@ pub mod market;
 pub mod model;
 pub mod packing;
 pub mod proof;
+pub mod text;
 pub mod zkml;

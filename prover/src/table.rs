@@ -54,6 +54,14 @@ pub enum Func {
     /// `f(x) = 1` for `x > 0`, else `0` (integers, unscaled): comparisons, e.g. an audit's
     /// in-circuit argmax.
     Step,
+    /// Column `col` of embedding table `table` ([`FuncSet::tables`]): defined only at
+    /// `x = id·2^s` for the ids `0..V`, so a lookup also proves `x` a token id.
+    Embed {
+        /// Index into [`FuncSet::tables`].
+        table: u16,
+        /// The column (position in the row).
+        col: u32,
+    },
 }
 
 /// `erf`, shared with the float evaluator (so table and reference agree).
@@ -99,6 +107,8 @@ impl Func {
             Func::Gelu { tanh_approx } => real(gelu(xf, tanh_approx)),
             Func::NonNeg => x,
             Func::Step => i64::from(x > 0),
+            // Table data lives in the FuncSet: see `FuncSet::apply`.
+            Func::Embed { .. } => 0,
         }
     }
 
@@ -129,7 +139,7 @@ impl Func {
             Func::Erf => erf(x as f64) as f32,
             Func::Unary(u) => u.eval(x as f64) as f32,
             Func::Gelu { tanh_approx } => gelu(x as f64, tanh_approx) as f32,
-            Func::NonNeg => x,
+            Func::NonNeg | Func::Embed { .. } => x,
             Func::Step => f32::from(u8::from(x > 0.0)),
         }
     }
@@ -141,6 +151,7 @@ impl Func {
             Func::Rsqrt { eps } => format!("Rsqrt(eps={eps})"),
             Func::Gelu { tanh_approx: true } => "Gelu(tanh)".into(),
             Func::Unary(u) => u.name(),
+            Func::Embed { table, col } => format!("Embedding{table}[{col}]"),
             other => format!("{other:?}"),
         }
     }
@@ -158,6 +169,20 @@ pub struct FuncSet {
     /// `lookup_bits`.
     #[serde(default)]
     pub bits: Vec<u32>,
+    /// Embedding tables read by [`Func::Embed`]: fixed (public) weights only.
+    #[serde(default)]
+    pub tables: Vec<EmbedTable>,
+}
+
+/// A `[V, D]` embedding table, quantized at scale `s`: row `id` holds `D` values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmbedTable {
+    /// Rows (the vocabulary size `V`).
+    pub vocab: usize,
+    /// Values per row `D`.
+    pub dim: usize,
+    /// `V·D` values, row-major.
+    pub values: Vec<i64>,
 }
 
 impl Default for FuncSet {
@@ -165,6 +190,7 @@ impl Default for FuncSet {
         Self {
             funcs: vec![Func::Identity],
             bits: vec![],
+            tables: vec![],
         }
     }
 }
@@ -197,8 +223,70 @@ impl FuncSet {
     /// Rows the tagged table needs.
     pub fn rows(&self, qp: &QuantParams) -> usize {
         (0..self.funcs.len())
-            .map(|t| 1usize << self.domain_bits(t, qp))
+            .map(|t| match self.funcs[t] {
+                Func::Embed { table, .. } => self.tables[table as usize].vocab,
+                _ => 1usize << self.domain_bits(t, qp),
+            })
             .sum()
+    }
+
+    /// The table rows `(x, f(x))` of the function with tag `tag`, in order. Where a
+    /// function is undefined the row repeats `(0, f(0))`.
+    pub fn points(&self, tag: usize, qp: &QuantParams) -> Vec<(i64, i64)> {
+        match self.funcs[tag] {
+            Func::Embed { table, col } => {
+                let t = &self.tables[table as usize];
+                (0..t.vocab)
+                    .map(|id| {
+                        (
+                            (id as i64) << qp.scale_bits,
+                            t.values[id * t.dim + col as usize],
+                        )
+                    })
+                    .collect()
+            }
+            f => {
+                let (lo, hi) = self.domain(tag, qp);
+                (lo..hi)
+                    .map(|x| if f.defined_at(x) { x } else { 0 })
+                    .map(|x| (x, f.apply(x, qp)))
+                    .collect()
+            }
+        }
+    }
+
+    /// `f(x)` where the table has a row for `x`, else `None`.
+    pub fn eval(&self, tag: usize, x: i64, qp: &QuantParams) -> Option<i64> {
+        match self.funcs[tag] {
+            Func::Embed { table, col } => {
+                let t = &self.tables[table as usize];
+                let id = x >> qp.scale_bits;
+                (id << qp.scale_bits == x && (0..t.vocab as i64).contains(&id))
+                    .then(|| t.values[id as usize * t.dim + col as usize])
+            }
+            f => {
+                let (lo, hi) = self.domain(tag, qp);
+                ((lo..hi).contains(&x) && f.defined_at(x)).then(|| f.apply(x, qp))
+            }
+        }
+    }
+
+    /// `f(x)` as a witness value, also where the table has no row (a witness that no proof
+    /// accepts; tests forge such).
+    pub fn apply(&self, tag: usize, x: i64, qp: &QuantParams) -> i64 {
+        match self.funcs[tag] {
+            Func::Embed { .. } => self.eval(tag, x, qp).unwrap_or(0),
+            f => f.apply(x, qp),
+        }
+    }
+
+    /// Adds an embedding table; returns its index.
+    pub fn add_table(&mut self, t: EmbedTable) -> u16 {
+        if let Some(i) = self.tables.iter().position(|u| *u == t) {
+            return i as u16;
+        }
+        self.tables.push(t);
+        (self.tables.len() - 1) as u16
     }
 }
 

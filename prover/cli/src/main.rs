@@ -12,6 +12,7 @@ use trustml::artifact::CircuitDir;
 use trustml::circuit::{Visibilities, Visibility};
 use trustml::model::{read_calibration, read_salts, write_salts, CompileOptions, CompiledModel};
 use trustml::proof;
+use trustml::text::TextSpec;
 use trustml_kit::fs::write_json;
 use trustml_kit::ProofFile;
 use trustml_srs::{generate_insecure, import_ptau, Srs, INSECURE_WARNING};
@@ -82,6 +83,14 @@ enum Cmd {
         /// output), and the seller's address as a third public input.
         #[arg(long, conflicts_with_all = ["input_visibility", "weights_visibility", "output_visibility"])]
         listing: bool,
+        /// A text model: MODEL is a causal language model (token ids [1, T] → logits
+        /// [1, T, V]); its input becomes a prompt of this many tokens followed by the
+        /// completion, and the circuit proves the completion is the model's greedy decoding.
+        #[arg(long, requires = "vocab")]
+        text_prompt: Option<usize>,
+        /// The text model's vocabulary: a JSON list of its V characters in id order.
+        #[arg(long, requires = "text_prompt")]
+        vocab: Option<PathBuf>,
     },
     /// Structured reference strings (KZG parameters).
     Srs {
@@ -261,7 +270,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             dot_width,
             lanes,
             listing,
+            text_prompt,
+            vocab,
         } => {
+            let text = match (text_prompt, vocab) {
+                (Some(p), Some(v)) => {
+                    let bytes = std::fs::read(&model)
+                        .with_context(|| format!("reading {}", model.display()))?;
+                    Some(TextSpec::for_onnx(&bytes, p, TextSpec::read_vocab(&v)?)?)
+                }
+                _ => None,
+            };
             let mut samples = vec![];
             for p in &calibrate {
                 samples.extend(read_calibration(&model, p)?);
@@ -287,6 +306,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 dot_width,
                 lanes,
                 listing,
+                text,
             };
             let pb = spinner("importing and calibrating");
             let m = CompiledModel::compile(&model, &samples, &opts, &output)?;
@@ -300,6 +320,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 s.k,
                 s.rows.usable()
             );
+            if let Some(t) = &s.text {
+                println!(
+                    "  text model: prompt {} tokens, completion {} (its greedy decoding, checked at each position); {} characters, so 2^{:.0} prompts",
+                    t.prompt_len,
+                    t.completion_len,
+                    t.vocab.len(),
+                    t.prompt_bits()
+                );
+            }
             if let Some(c) = &s.calibration {
                 if c.no_float_reference {
                     println!(

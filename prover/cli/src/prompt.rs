@@ -7,7 +7,7 @@ use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
-use trustml::data::read_input;
+use trustml::data::{read_input, InputData};
 use trustml::market::delivery::DeliveryDir;
 use trustml::market::delivery_circuit::MAX_BLOCKS;
 use trustml::market::listing;
@@ -37,9 +37,16 @@ pub enum PromptCmd {
     /// with --listing), yields the output shown. Writes the listing (public) and the listing
     /// secret (keep it: every delivery needs it).
     ProveListing {
+        /// The listing model's directory (`trustml compile --listing`, then `setup`).
         model_dir: PathBuf,
-        /// The prompt: {"input_data": [[tokens…]]}.
-        prompt: PathBuf,
+        /// The prompt: {"input_data": [[tokens…]]}. A text model also takes its prompt as
+        /// `--text` instead.
+        #[arg(required_unless_present = "text")]
+        prompt: Option<PathBuf>,
+        /// A text model's prompt as text (shorter ones are padded on the left with spaces);
+        /// the completion is the model's greedy decoding of it.
+        #[arg(long, conflicts_with = "prompt")]
+        text: Option<String>,
         /// The address that will send `market list` (0x…): the proof holds for it only.
         #[arg(long)]
         seller: String,
@@ -181,6 +188,7 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
         PromptCmd::ProveListing {
             model_dir,
             prompt,
+            text,
             seller,
             output,
             secret,
@@ -199,7 +207,25 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
             if keys.insecure_srs {
                 eprintln!("WARNING: {INSECURE_WARNING}");
             }
-            let data = read_input(&prompt)?;
+            let (data, prompt) = match (text, prompt) {
+                (Some(text), _) => {
+                    let spec = m.settings.text.as_ref().with_context(|| {
+                        format!(
+                            "{} is not a text model: give the prompt as an input file",
+                            model_dir.display()
+                        )
+                    })?;
+                    let ids = spec.encode(&text)?;
+                    let data = InputData {
+                        input_data: vec![ids.iter().map(|&i| i as f32).collect()],
+                        input_shapes: None,
+                        output_data: None,
+                    };
+                    (data, PathBuf::from("--text"))
+                }
+                (None, Some(p)) => (read_input(&p)?, p),
+                (None, None) => unreachable!("clap requires PROMPT or --text"),
+            };
             let t = Instant::now();
             let bar = crate::Bar::new("listing:");
             let (l, s) = listing::prove_listing_with(&m, &keys, &data, &prompt, seller, &bar)?;
@@ -216,6 +242,14 @@ pub fn run(cmd: PromptCmd) -> Result<ExitCode> {
                 l.output_hash
             );
             println!("  seller = {} (only it can list this proof)", l.seller);
+            if let Some(spec) = &m.settings.text {
+                let ids = s.prompt.iter().map(|&v| v as i128).collect::<Vec<_>>();
+                println!("  prompt (hidden)     {:?}", spec.decode(&ids)?);
+                println!(
+                    "  completion (public) {:?}",
+                    listing::completion_text(&l, spec)?
+                );
+            }
             println!(
                 "secret (prompt + salt: keep it, every delivery needs it) written to {}",
                 secret.display()

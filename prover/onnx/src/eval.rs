@@ -150,6 +150,11 @@ fn eval_op(op: &Op, ins: &[&Tensor<f32>], out_shape: &[usize]) -> Result<Tensor<
             };
             binary(ins[0], ins[1], f)
         }
+        Op::RequireEqual => {
+            arity(ins, 2)?;
+            // The check binds the quantized program; floats report their own choice.
+            Ok(ins[0].clone())
+        }
         Op::RequireOne => {
             arity(ins, 1)?;
             if let Some(v) = ins[0].data.iter().find(|&&v| v != 1.0) {
@@ -289,6 +294,10 @@ fn eval_op(op: &Op, ins: &[&Tensor<f32>], out_shape: &[usize]) -> Result<Tensor<
         } => {
             arity(ins, 1)?;
             nn::slice(ins[0], axes, starts, ends, steps)
+        }
+        Op::Embedding { table } => {
+            arity(ins, 1)?;
+            nn::embedding(ins[0], table)
         }
         Op::Gather { axis, indices } => {
             arity(ins, 1)?;

@@ -70,6 +70,10 @@ pub enum Op {
     /// (of `x − 1` and `1 − x`) prove it — a one-hot row sums to 1, so a token id lies in
     /// the vocabulary.
     RequireOne,
+    /// `a`, which must equal `b` (same shape): in a circuit two `NonNeg` lookups (of `a − b`
+    /// and `b − a`). The float evaluator passes `a` through; see [`crate::greedy`], the
+    /// text-listing statement that emits it (domain `ai.trustml`, op `RequireEqual`).
+    RequireEqual,
     /// `max(a, b)` (or `min`), broadcast: exact in floats; in a circuit `b + relu(a − b)`
     /// (`a − relu(a − b)`), one Relu lookup.
     Extreme {
@@ -215,6 +219,13 @@ pub enum Op {
         /// Indices into `axis`, each in `0..dim`.
         indices: Tensor<i64>,
     },
+    /// An embedding: row `id` of a constant `[V, …]` table for each computed token id (an
+    /// integer in `0..V`; anything else has no witness). The output shape is the ids'
+    /// shape followed by the row's.
+    Embedding {
+        /// The table, `[V, …]`.
+        table: Tensor<f32>,
+    },
     /// `where(cond, a, b)` with a constant boolean `cond` and activations or constants:
     /// `a_const` / `b_const` give a constant operand (then it is not an input of the node;
     /// inputs are the non-constant operands in order a, b).
@@ -260,6 +271,7 @@ impl Op {
             Op::Add => "Add",
             Op::Sub => "Sub",
             Op::RequireOne => "RequireOne",
+            Op::RequireEqual => "RequireEqual",
             Op::Extreme { max: true } => "Max",
             Op::Extreme { max: false } => "Min",
             Op::Mul => "Mul",
@@ -291,6 +303,7 @@ impl Op {
             Op::LayerNorm { .. } => "LayerNorm",
             Op::Slice { .. } => "Slice",
             Op::Gather { .. } => "Gather",
+            Op::Embedding { .. } => "Embedding",
             Op::Where { .. } => "Where",
             Op::ResizeNearest { .. } => "ResizeNearest",
             Op::ConvTranspose { .. } => "ConvTranspose",

@@ -198,7 +198,8 @@ impl Importer {
             n.name.clone()
         };
         let cx = Ctx { n, name };
-        if !(n.domain.is_empty() || n.domain == "ai.onnx") {
+        let ours = n.domain == crate::greedy::DOMAIN && n.op_type == "RequireEqual";
+        if !(n.domain.is_empty() || n.domain == "ai.onnx" || ours) {
             return Err(cx.unsupported(format!(
                 "ops of domain \"{}\" are not supported; {SUPPORTED}",
                 n.domain
@@ -462,6 +463,14 @@ impl Importer {
             "Cast" => self.cast(cx, ins, out),
             "Slice" => self.slice(cx, ins, out),
             "Where" => self.where_op(cx, ins, out),
+            "RequireEqual" if n.domain == crate::greedy::DOMAIN => {
+                let (a, b) = (act(0)?, act(1)?);
+                let s = self.shape(a);
+                if self.shape(b) != s {
+                    return Err(cx.err("RequireEqual takes two tensors of one shape"));
+                }
+                self.emit(cx, out, Op::RequireEqual, vec![a, b], s)
+            }
             "Expand" => self.expand(cx, ins, out),
             "Resize" | "Upsample" => self.resize(cx, ins, out),
             "ConvTranspose" => self.conv_transpose(cx, ins, out),

@@ -10,6 +10,7 @@ pub mod error;
 pub mod eval;
 mod fold;
 pub mod graph;
+pub mod greedy;
 pub mod import;
 pub mod proto;
 pub mod tensor;

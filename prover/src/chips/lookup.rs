@@ -168,14 +168,11 @@ impl LookupChip {
         let c = &self.config;
         assert_eq!(c.scale_bits, qp.scale_bits);
         let mut row = 0;
-        for (tag, f) in funcs.funcs.iter().enumerate() {
-            let (lo, hi) = funcs.domain(tag, qp);
-            for x in lo..hi {
-                // Where a function is undefined the row repeats (tag, 0, f(0)).
-                let x = if f.defined_at(x) { x } else { 0 };
+        for tag in 0..funcs.funcs.len() {
+            for (x, y) in funcs.points(tag, qp) {
                 region.assign_fixed(c.t_tag, row, Fr::from(tag as u64));
                 region.assign_fixed(c.t_in, row, fe(x as i128));
-                region.assign_fixed(c.t_out, row, fe(f.apply(x, qp) as i128));
+                region.assign_fixed(c.t_out, row, fe(y as i128));
                 row += 1;
             }
         }
@@ -221,7 +218,7 @@ impl LookupChip {
             };
             let y = match tag {
                 Some(t) => i64::try_from(q)
-                    .map(|q| funcs.funcs[t].apply(q, qp) as i128)
+                    .map(|q| funcs.apply(t, q, qp) as i128)
                     .unwrap_or(0),
                 None => q,
             };

@@ -28,6 +28,7 @@ use crate::data::InputData;
 use crate::model::CompiledModel;
 use crate::packing::InputPacking;
 use crate::proof::{self, Keys};
+use crate::text::TextSpec;
 use halo2_proofs::halo2curves::ff::Field;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -155,6 +156,18 @@ impl Listing {
         }
         Ok(())
     }
+}
+
+/// A text listing's completion: its published output (token ids), as text.
+pub fn completion_text(listing: &Listing, spec: &TextSpec) -> Result<String, MarketError> {
+    let ids: Vec<i128> = listing
+        .proof
+        .outputs
+        .iter()
+        .flat_map(|o| o.values.iter())
+        .map(|&v| if v.fract() == 0.0 { v as i128 } else { -1 })
+        .collect();
+    Ok(spec.decode(&ids)?)
 }
 
 /// An address as the field element the listing statement takes (its 160-bit integer).

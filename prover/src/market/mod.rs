@@ -35,6 +35,9 @@ pub enum MarketError {
     /// Keys, headers, proof files.
     #[error(transparent)]
     Kit(#[from] trustml_kit::KitError),
+    /// A text prompt or completion that the model's vocabulary cannot read.
+    #[error(transparent)]
+    Text(#[from] crate::text::TextError),
     /// A model or circuit that does not fit the marketplace's statement.
     #[error("{0}")]
     WrongModel(String),

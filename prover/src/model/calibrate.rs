@@ -26,6 +26,13 @@ pub(super) fn lookup_extent(
             ..
         } = ins
         {
+            // An embedding's table holds its ids, whatever the lookup domain.
+            if matches!(
+                p.funcs.funcs[*tag as usize],
+                crate::table::Func::Embed { .. }
+            ) {
+                continue;
+            }
             let v = wires[*input as usize];
             let q = if *rescale {
                 crate::quant::rescale(v, p.qp.scale_bits).0

@@ -13,8 +13,9 @@ use crate::circuit::{
     num_instances, CircuitShape, ModelCircuit, RowPlan, Salts, Visibilities, Visibility, Witness,
 };
 use crate::data::{DataError, InputData};
-use crate::program::{lower, lower_traced, Program, ProgramError};
+use crate::program::{lower_traced_with, lower_with, Program, ProgramError};
 use crate::quant::QuantParams;
+use crate::text::{TextError, TextSpec};
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 use std::path::{Path, PathBuf};
@@ -90,6 +91,9 @@ pub enum ModelError {
     /// A compile option is invalid or conflicts with the model.
     #[error("invalid option: {0}")]
     Option(String),
+    /// A text model's vocabulary, prompt or decoding.
+    #[error(transparent)]
+    Text(#[from] TextError),
     /// Calibration found no usable fixed-point format.
     #[error("calibration: {0}")]
     Calibration(String),
@@ -200,12 +204,16 @@ pub struct Settings {
     /// The calibration report, if the model was calibrated.
     #[serde(default)]
     pub calibration: Option<CalibrationReport>,
+    /// A text model: its input is `prompt ‖ completion` (token ids), its output the
+    /// completion, proven to be the model's greedy decoding ([`crate::text`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextSpec>,
 }
 
 impl Settings {
     /// Keccak-256 over what the circuit depends on; written into keys and proofs.
     pub fn digest(&self) -> [u8; 32] {
-        let pinned = serde_json::json!({
+        let mut pinned = serde_json::json!({
             "format_version": self.format_version,
             "format": self.format,
             "model_keccak": self.model_keccak,
@@ -215,6 +223,10 @@ impl Settings {
             "k": self.k,
             "num_instances": self.num_instances,
         });
+        // Only text models pin it, so other models keep their digests.
+        if let Some(t) = &self.text {
+            pinned["text"] = serde_json::json!(t);
+        }
         Keccak256::digest(pinned.to_string().as_bytes()).into()
     }
 
@@ -242,6 +254,8 @@ pub struct CompileOptions {
     /// Compile for the marketplace listing statement (see [`CircuitShape::listing`]):
     /// needs input `hashed`, weights `fixed` and output `hashed`.
     pub listing: bool,
+    /// Compile a causal language model as a text model (see [`crate::text`]).
+    pub text: Option<TextSpec>,
 }
 
 impl Default for CompileOptions {
@@ -254,6 +268,7 @@ impl Default for CompileOptions {
             dot_width: None,
             lanes: None,
             listing: false,
+            text: None,
         }
     }
 }
@@ -283,6 +298,58 @@ use calibrate::{argmax, best_layout, lookup_extent, tag_bits};
 
 /// The lowered program with what its visibilities add: a `hashed` input is range-checked
 /// for its packed commitment ([`crate::packing`]).
+/// `samples` (token ids) with each completion replaced by the float model's greedy one.
+fn float_greedy(
+    graph: &Graph,
+    samples: &[InputData],
+    t: &TextSpec,
+) -> Result<Vec<InputData>, ModelError> {
+    let shape = graph.shape(graph.inputs[0]).to_vec();
+    samples
+        .iter()
+        .map(|s| {
+            let mut tokens = s.input_data[0].clone();
+            for j in 0..t.completion_len {
+                let outs = eval::eval(graph, &[Tensor::new(shape.clone(), tokens.clone())])?;
+                tokens[t.prompt_len + j] = outs[graph.outputs[0]].data[j];
+            }
+            Ok(InputData {
+                input_data: vec![tokens],
+                input_shapes: None,
+                output_data: None,
+            })
+        })
+        .collect()
+}
+
+/// A calibration sample's witness. A text model's quantized choices may differ from the
+/// float model's that completed the sample: the check then stops the run, after every
+/// layer whose range calibration measures.
+fn calibration_witness(
+    probe: &Program,
+    input: &[Vec<f32>],
+    text: bool,
+) -> Result<Vec<i128>, ModelError> {
+    let (w, stopped) = probe.eval_lenient(&probe.quantize_inputs(input))?;
+    match stopped {
+        Some(ProgramError::OutOfRange { node, .. })
+            if text && node == trustml_onnx::greedy::CHECK_NODE =>
+        {
+            Ok(w)
+        }
+        Some(e) => Err(e.into()),
+        None => Ok(w),
+    }
+}
+
+/// The graph of an ONNX model: a text model's with its greedy-decoding check.
+fn import_graph(bytes: &[u8], text: Option<&TextSpec>) -> Result<Graph, OnnxError> {
+    match text {
+        Some(t) => trustml_onnx::greedy::wrap(bytes, t.prompt_len),
+        None => load_onnx_bytes(bytes),
+    }
+}
+
 fn finish(mut program: Program, vis: Visibilities) -> Program {
     if vis.input == Visibility::Hashed {
         program.range_check_inputs();
@@ -317,7 +384,15 @@ impl CompiledModel {
         if ModelFormat::of(onnx) == ModelFormat::Zkml {
             return Self::compile_zkml(onnx, &bytes, samples, opts, out_dir);
         }
-        let graph = load_onnx_bytes(&bytes)?;
+        if let Some(t) = &opts.text {
+            if TextSpec::for_onnx(&bytes, t.prompt_len, t.vocab.clone())? != *t {
+                return Err(ModelError::Option(format!(
+                    "this model's context is not {} tokens",
+                    t.prompt_len + t.completion_len
+                )));
+            }
+        }
+        let graph = import_graph(&bytes, opts.text.as_ref())?;
         let shapes: Vec<Vec<usize>> = graph
             .inputs
             .iter()
@@ -326,6 +401,15 @@ impl CompiledModel {
         for s in samples {
             s.check(Path::new("calibration input"), &shapes)?;
         }
+        // A text model calibrates on its prompts completed as the float model would.
+        let completed;
+        let samples = match &opts.text {
+            Some(t) => {
+                completed = float_greedy(&graph, samples, t)?;
+                &completed[..]
+            }
+            None => samples,
+        };
         let floats: Vec<Vec<Tensor<f32>>> = samples
             .iter()
             .map(|s| {
@@ -339,6 +423,8 @@ impl CompiledModel {
             })
             .collect::<Result<_, _>>()?;
 
+        // Fixed weights are in the verifying key anyway: embeddings may be lookup tables.
+        let public_tables = opts.vis.weights == Visibility::Fixed;
         let scales: Vec<u32> = match opts.scale_bits {
             Some(s) => vec![s],
             None => (5..=10).collect(),
@@ -351,12 +437,13 @@ impl CompiledModel {
                 )));
             }
             // Integer run with an unbounded lookup domain to measure the range needed.
-            let (probe, value_wires) = lower_traced(
+            let (probe, value_wires) = lower_traced_with(
                 &graph,
                 QuantParams {
                     scale_bits: s,
                     lookup_bits: 60,
                 },
+                public_tables,
             )?;
             let probe = finish(probe, opts.vis);
             let mut extent = 0;
@@ -366,7 +453,7 @@ impl CompiledModel {
                 ..Default::default()
             };
             for (sample, fl) in samples.iter().zip(&floats) {
-                let w = probe.eval(&probe.quantize_inputs(&sample.input_data))?;
+                let w = calibration_witness(&probe, &sample.input_data, opts.text.is_some())?;
                 let (e, node) = lookup_extent(&probe, &w, &mut per_tag);
                 if e > extent {
                     extent = e;
@@ -417,7 +504,7 @@ impl CompiledModel {
                 scale_bits: s,
                 lookup_bits,
             };
-            let mut program = finish(lower(&graph, qp)?, opts.vis);
+            let mut program = finish(lower_with(&graph, qp, public_tables)?, opts.vis);
             // Each function's table spans only its own inputs (unless the user fixed the
             // domain): Identity (coarse checks) usually needs far fewer bits than Relu.
             if opts.lookup_bits.is_none() && program.funcs.funcs == probe.funcs.funcs {
@@ -465,6 +552,7 @@ impl CompiledModel {
                 })
                 .collect(),
             calibration: Some(report),
+            text: opts.text.clone(),
         };
         Self::write_dir(out_dir, &bytes, settings, Some(graph), program)
     }
@@ -561,6 +649,7 @@ impl CompiledModel {
                 .map(|(i, (s, _))| info(i, s, "output"))
                 .collect(),
             calibration: Some(report),
+            text: None,
         };
         Self::write_dir(out_dir, bytes, settings, None, program)
     }
@@ -596,8 +685,9 @@ impl CompiledModel {
         }
         let (graph, program) = match settings.format {
             ModelFormat::Onnx => {
-                let graph = load_onnx_bytes(&bytes)?;
-                let program = lower(&graph, settings.quant)?;
+                let graph = import_graph(&bytes, settings.text.as_ref())?;
+                let fixed = settings.shape.vis.weights == Visibility::Fixed;
+                let program = lower_with(&graph, settings.quant, fixed)?;
                 (Some(graph), program)
             }
             ModelFormat::Zkml => {
@@ -648,10 +738,30 @@ impl CompiledModel {
         path: &Path,
         salts: Salts,
     ) -> Result<Witness, ModelError> {
-        input.check(path, &self.input_shapes())?;
-        let wires = self
-            .program
-            .eval(&self.program.quantize_inputs(&input.input_data))?;
+        let quantized = match &self.settings.text {
+            // A text model's prompt alone: the model completes it.
+            Some(t) if input.input_data.len() == 1 && input.input_data[0].len() == t.prompt_len => {
+                let ids = t.prompt_ids(&input.input_data[0])?;
+                vec![crate::text::complete(&self.program, t, &ids)?]
+            }
+            _ => {
+                input.check(path, &self.input_shapes())?;
+                self.program.quantize_inputs(&input.input_data)
+            }
+        };
+        let wires = self.program.eval(&quantized).map_err(|e| match (e, &self.settings.text) {
+            (ProgramError::OutOfRange { node, .. }, Some(t))
+                if node == trustml_onnx::greedy::CHECK_NODE =>
+            {
+                ModelError::Text(TextError::Prompt(format!(
+                    "{}: its last {} tokens are not the model's greedy completion of its first {}; give the prompt alone and the completion is computed",
+                    path.display(),
+                    t.completion_len,
+                    t.prompt_len
+                )))
+            }
+            (e, _) => e.into(),
+        })?;
         Ok(Witness {
             wires,
             salts,

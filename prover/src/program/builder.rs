@@ -16,7 +16,7 @@
 
 use super::{Instr, Program, WRef, Wire};
 use crate::quant::QuantParams;
-use crate::table::{Func, FuncSet};
+use crate::table::{EmbedTable, Func, FuncSet};
 
 /// Emits the instructions of one program (see the module docs).
 #[derive(Debug)]
@@ -180,6 +180,11 @@ impl Builder {
     /// The program built so far.
     pub fn program(&self) -> &Program {
         &self.p
+    }
+
+    /// Adds an embedding table to the program's function set; returns its index.
+    pub fn embed_table(&mut self, t: EmbedTable) -> u16 {
+        self.p.funcs.add_table(t)
     }
 
     /// The finished program.

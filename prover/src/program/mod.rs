@@ -170,6 +170,16 @@ pub enum ProgramError {
         /// Fractional bits of `value`.
         scale: u32,
     },
+    /// An embedding lookup of a value that is not a token id.
+    #[error("layer '{node}': {real} is not a token id of the embedding (an integer from 0 to {vocab} exclusive)")]
+    NotAToken {
+        /// Name of the embedding node.
+        node: String,
+        /// The looked-up value.
+        real: f64,
+        /// The vocabulary size.
+        vocab: usize,
+    },
     /// A division whose denominator is not positive.
     #[error("layer '{node}': division by a non-positive sum ({den})")]
     DivByZero {
@@ -181,8 +191,22 @@ pub enum ProgramError {
 }
 
 /// Lowers a float graph to a quantized program.
+///
+/// Embedding tables become one-hot rows and a dense layer of parameters; see
+/// [`lower_with`] to put public (fixed) tables in the lookup table instead.
 pub fn lower(graph: &Graph, qp: QuantParams) -> Result<Program, ProgramError> {
     Ok(lower_traced(graph, qp)?.0)
+}
+
+/// [`lower`]; with `public_tables` (weights `fixed`, so part of the verifying key anyway)
+/// an embedding is one lookup of `(id, value)` per output value, in a table built from the
+/// weights, instead of `3·V` instructions and a `V`-term dot product per value.
+pub fn lower_with(
+    graph: &Graph,
+    qp: QuantParams,
+    public_tables: bool,
+) -> Result<Program, ProgramError> {
+    Ok(lower_traced_with(graph, qp, public_tables)?.0)
 }
 
 /// [`lower`], with the wires that hold each graph value (at scale `s`; values fused into
@@ -191,7 +215,18 @@ pub fn lower_traced(
     graph: &Graph,
     qp: QuantParams,
 ) -> Result<(Program, HashMap<ValueId, Vec<Wire>>), ProgramError> {
-    Lowering::new(graph, qp).run()
+    lower_traced_with(graph, qp, false)
+}
+
+/// [`lower_traced`] with [`lower_with`]'s `public_tables`.
+pub fn lower_traced_with(
+    graph: &Graph,
+    qp: QuantParams,
+    public_tables: bool,
+) -> Result<(Program, HashMap<ValueId, Vec<Wire>>), ProgramError> {
+    let mut l = Lowering::new(graph, qp);
+    l.public_tables = public_tables;
+    l.run()
 }
 
 struct Lowering<'g> {
@@ -202,6 +237,8 @@ struct Lowering<'g> {
     fused: Vec<bool>,
     /// Wires holding constants (by quantized value), made once each.
     consts: HashMap<i64, Wire>,
+    /// Whether embedding tables may be public lookup tables (see [`lower_with`]).
+    public_tables: bool,
 }
 
 impl<'g> Lowering<'g> {
@@ -229,6 +266,7 @@ impl<'g> Lowering<'g> {
             consumers,
             fused: vec![false; g.nodes.len()],
             consts: HashMap::new(),
+            public_tables: false,
         }
     }
 
@@ -365,6 +403,24 @@ impl<'g> Lowering<'g> {
                     *group,
                 )?;
                 self.rescale_out(idx, wide);
+            }
+            Op::Embedding { table } => {
+                let wide = self.embedding(idx, &ins[0], table);
+                if self.public_tables {
+                    set(self, wide);
+                } else {
+                    self.rescale_out(idx, wide);
+                }
+            }
+            Op::RequireEqual => {
+                // a = b: both differences non-negative (exact; no witness otherwise).
+                for (&a, &b) in ins[0].iter().zip(&ins[1]) {
+                    let d = self.b.arith(a, b, [0, 1, -1, 0]);
+                    self.b.lookup(idx, d, Func::NonNeg);
+                    let e = self.b.arith(a, b, [0, -1, 1, 0]);
+                    self.b.lookup(idx, e, Func::NonNeg);
+                }
+                set(self, ins[0].clone());
             }
             Op::RequireOne => {
                 let one = qp.quantize(1.0);

@@ -2,9 +2,9 @@
 //! division, and the index ops (Slice, Gather, Where, Resize) that only move wires.
 
 use super::{Lowering, ProgramError, WRef, Wire};
-use crate::table::Func;
+use crate::table::{EmbedTable, Func};
 use trustml_onnx::tensor::{broadcast_index_map, broadcast_shape};
-use trustml_onnx::{eval, Op, Tensor};
+use trustml_onnx::{eval, Op, Tensor, Unary};
 
 /// Where a mask constant (−1e9, −inf…) is clamped to: `exp(−16)` rounds to 0 at every
 /// scale we use, and the value stays inside a modest lookup domain.
@@ -21,6 +21,59 @@ pub(super) fn clamp_mask(v: f32) -> f32 {
 
 impl Lowering<'_> {
     /// A wire fixed to the quantized constant `q` (one per distinct value).
+    /// An embedding's rows for the token-id wires `ids` (`id·2^s`). With public tables:
+    /// one lookup per value, in a table of `(id·2^s, value)` rows (no row, no witness, for
+    /// anything but an id in `0..V`); the result has scale `s`. Otherwise one-hot rows —
+    /// `[x = k·2^s] = NonNegative(x − k·2^s) − Positive(x − k·2^s)`, exact, summing to exactly
+    /// `1` (two `NonNeg` lookups, so `x` is an id of the vocabulary) — times a dense layer
+    /// of parameters: scale `2s`, for `rescale_out`.
+    pub(super) fn embedding(&mut self, idx: usize, ids: &[Wire], table: &Tensor<f32>) -> Vec<Wire> {
+        let qp = self.b.qp();
+        let v = table.shape[0];
+        let d = table.data.len() / v;
+        let mut out = Vec::with_capacity(ids.len() * d);
+        if self.public_tables {
+            let t = self.b.embed_table(EmbedTable {
+                vocab: v,
+                dim: d,
+                values: table.data.iter().map(|&x| qp.quantize(x)).collect(),
+            });
+            for &x in ids {
+                for col in 0..d as u32 {
+                    out.push(self.b.lookup(idx, x, Func::Embed { table: t, col }));
+                }
+            }
+            return out;
+        }
+        let w: Vec<WRef> = table
+            .data
+            .iter()
+            .map(|&x| self.b.param(qp.quantize(x)))
+            .collect();
+        let one = qp.quantize(1.0);
+        for &x in ids {
+            let hot: Vec<Wire> = (0..v as i64)
+                .map(|k| {
+                    let dk = self.b.arith(x, x, [0, 1, 0, -(k << qp.scale_bits)]);
+                    let ge = self.b.lookup(idx, dk, Func::Unary(Unary::NonNegative));
+                    let gt = self.b.lookup(idx, dk, Func::Unary(Unary::Positive));
+                    self.b.arith(ge, gt, [0, 1, -1, 0])
+                })
+                .collect();
+            let sum = self
+                .b
+                .dot(hot.iter().map(|&h| (h, WRef::Const(1))).collect());
+            let above = self.b.arith(sum, sum, [0, 1, 0, -one]);
+            self.b.lookup(idx, above, Func::NonNeg);
+            let below = self.b.arith(sum, sum, [0, -1, 0, one]);
+            self.b.lookup(idx, below, Func::NonNeg);
+            for j in 0..d {
+                out.push(self.b.dot((0..v).map(|k| (hot[k], w[k * d + j])).collect()));
+            }
+        }
+        out
+    }
+
     fn constant(&mut self, q: i64) -> Wire {
         if let Some(&w) = self.consts.get(&q) {
             return w;

@@ -253,6 +253,25 @@ pub fn gather<T: Copy>(
     Ok(Tensor { shape, data })
 }
 
+/// Row `id` of `table` for each id of `ids`, which must be integers in `0..V`.
+pub fn embedding(ids: &Tensor<f32>, table: &Tensor<f32>) -> Result<Tensor<f32>, String> {
+    let v = table.shape.first().copied().unwrap_or(0);
+    let idx = ids
+        .data
+        .iter()
+        .map(|&x| {
+            if x.fract() == 0.0 && x >= 0.0 && (x as usize) < v {
+                Ok(x as i64)
+            } else {
+                Err(format!(
+                    "token id {x} is not an integer in the vocabulary 0..{v}"
+                ))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    gather(table, 0, &Tensor::new(ids.shape.clone(), idx))
+}
+
 /// Broadcasts `t` to `shape` (which must be its numpy broadcast with `shape`).
 pub(crate) fn broadcast_to<T: Copy>(t: &Tensor<T>, shape: &[usize]) -> Result<Tensor<T>, String> {
     check_len(t)?;

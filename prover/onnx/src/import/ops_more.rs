@@ -714,9 +714,7 @@ impl Importer {
     }
 
     /// `Gather(table, ids)` with a constant `[V, …]` table and computed (private) ids, axis 0:
-    /// a one-hot row per id (`[id = k]` for each k < V: a subtraction and two step lookups,
-    /// exact on the grid), checked to sum to exactly 1 (`RequireOne`: so every id is an
-    /// integer in `0..V`), then a constant dense layer with the table.
+    /// an [`Op::Embedding`] (a lookup of `(id, row)` in the circuit; see the lowering).
     pub(super) fn embedding(
         &mut self,
         cx: &Ctx,
@@ -730,76 +728,17 @@ impl Importer {
             ));
         }
         let v = table.t.shape[0];
-        if v == 0 || v > 4096 {
+        let row: usize = table.t.shape[1..].iter().product();
+        if v == 0 || v * row > 1 << 20 {
             return Err(cx.unsupported(format!(
-                "an embedding of {v} rows: 1 to 4096 are supported (each row costs a comparison per id)"
+                "an embedding table of {v} × {row} values: up to 2^20 are supported (each is a row of the circuit's lookup table)"
             )));
         }
-        let row: usize = table.t.shape[1..].iter().product();
-        let s = self.shape(ids);
-        let mut col = s.clone();
-        col.push(1);
-        let mut hits = vec![];
-        for k in 0..v {
-            let nm = |p: &str| format!("{out}::id{k}{p}");
-            let d = self.emit(
-                cx,
-                &nm("::d"),
-                Op::SubConst {
-                    c: Tensor::new(vec![], vec![k as f32]),
-                    reversed: false,
-                },
-                vec![ids],
-                s.clone(),
-            )?;
-            let eq = self.is_zero(cx, d, &nm("::eq"))?;
-            hits.push(self.emit(cx, &nm("::col"), Op::Reshape, vec![eq], col.clone())?);
-        }
-        let mut hot_shape = s.clone();
-        hot_shape.push(v);
-        let last = hot_shape.len() - 1;
-        let hot = if v == 1 {
-            hits[0]
-        } else {
-            self.emit(
-                cx,
-                &format!("{out}::onehot"),
-                Op::Concat { axis: last },
-                hits,
-                hot_shape.clone(),
-            )?
+        let mut shape = self.shape(ids);
+        shape.extend_from_slice(&table.t.shape[1..]);
+        let op = Op::Embedding {
+            table: table.to_f32(),
         };
-        let ones = Op::Dense {
-            weight: Tensor::new(vec![1, v], vec![1.0; v]),
-            bias: None,
-        };
-        let sum = self.emit(cx, &format!("{out}::rowsum"), ones, vec![hot], col.clone())?;
-        let ok = self.emit(
-            cx,
-            &format!("{out}::in_vocab"),
-            Op::RequireOne,
-            vec![sum],
-            col,
-        )?;
-        // Dense weight [row, V]: column k is table row k.
-        let t = table.to_f32();
-        let mut w = vec![0f32; row * v];
-        for k in 0..v {
-            for j in 0..row {
-                w[j * v + k] = t.data[k * row + j];
-            }
-        }
-        let mut shape = s.clone();
-        shape.push(row);
-        let dense = Op::Dense {
-            weight: Tensor::new(vec![row, v], w),
-            bias: None,
-        };
-        let e = self.emit(cx, &format!("{out}::rows"), dense, vec![hot], shape.clone())?;
-        // ·1: the check is on the output's path, so no pass can drop it as unused.
-        let e = self.emit(cx, &format!("{out}::checked"), Op::Mul, vec![e, ok], shape)?;
-        let mut full = s;
-        full.extend_from_slice(&table.t.shape[1..]);
-        self.emit(cx, out, Op::Reshape, vec![e], full)
+        self.emit(cx, out, op, vec![ids], shape)
     }
 }
