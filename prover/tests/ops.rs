@@ -14,7 +14,8 @@ mod common;
 use halo2_proofs::dev::MockProver;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use trustml::circuit::{Salts, Visibilities, Witness};
+use trustml::circuit::{Salts, Visibilities, Visibility, Witness};
+use trustml_kit::mock;
 use trustml::data::read_samples;
 use trustml::model::{CompileOptions, CompiledModel};
 use trustml::program::{Instr, Program, WRef, Wire};
@@ -464,26 +465,50 @@ fn calibration_names_the_worst_layer() {
 fn a_token_outside_the_vocabulary_is_refused() {
     let json = data("token_embedding.json");
     let samples = read_samples(&json).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let model = CompiledModel::compile(
-        &data("token_embedding.onnx"),
-        &samples,
-        &CompileOptions::default(),
-        dir.path(),
-    )
-    .unwrap();
-    assert!(model.witness(&samples[0], &json, Salts::default()).is_ok());
-    for bad in [12.0f32, -1.0, 2.5] {
-        let mut s = samples[0].clone();
-        s.input_data[0][2] = bad;
-        let e = model
-            .witness(&s, &json, Salts::default())
-            .unwrap_err()
-            .to_string();
-        // The one-hot row sums to 0: the `NonNeg` check of sum − 1 has no row for it.
-        assert!(
-            e.contains("Gather#0") && e.contains("outside"),
-            "token {bad}: {e}"
-        );
+    // Fixed weights: a lookup of (id, value) in a table of the weights; private weights:
+    // one-hot rows whose sum must be exactly 1.
+    for (weights, want) in [
+        (Visibility::Fixed, "is not a token id"),
+        (Visibility::Private, "outside"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = CompileOptions {
+            vis: Visibilities {
+                weights,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let model =
+            CompiledModel::compile(&data("token_embedding.onnx"), &samples, &opts, dir.path())
+                .unwrap();
+        let w = model.witness(&samples[0], &json, Salts::default()).unwrap();
+        let c = model.circuit(Some(w));
+        assert!(mock::accepts(model.settings.k, &c, vec![c.instances().unwrap()]));
+        for bad in [12.0f32, -1.0, 2.5] {
+            let mut s = samples[0].clone();
+            s.input_data[0][2] = bad;
+            let e = model
+                .witness(&s, &json, Salts::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("Gather#0") && e.contains(want),
+                "{weights} weights, token {bad}: {e}"
+            );
+            // Forged: every instruction computed on it anyway; the circuit refuses.
+            let q = model.program.quantize_inputs(&s.input_data);
+            let (wires, failed) = model.program.eval_lenient(&q).unwrap();
+            assert!(failed.is_some());
+            let forged = model.circuit(Some(Witness {
+                wires,
+                salts: Salts::default(),
+                seller: Default::default(),
+            }));
+            assert!(
+                !mock::accepts(model.settings.k, &forged, vec![forged.instances().unwrap()]),
+                "{weights} weights: token {bad} accepted"
+            );
+        }
     }
 }

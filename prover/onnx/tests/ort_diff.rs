@@ -19,6 +19,7 @@ fn model_of(name: &str) -> Option<PathBuf> {
             .join("prompt_generator")
             .join(format!("{name}.onnx")),
         fixtures.join("transformer").join(format!("{name}.onnx")),
+        fixtures.join("text_lm").join(format!("{name}.onnx")),
     ]
     .into_iter()
     .find(|p| p.exists())

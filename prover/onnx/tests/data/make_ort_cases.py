@@ -270,7 +270,9 @@ def main():
                (os.path.join(fx, "prompt_generator", "generator.onnx"),
                 os.path.join(fx, "prompt_generator", "generator.input.json")),
                (os.path.join(fx, "transformer", "transformer.onnx"),
-                os.path.join(fx, "transformer", "transformer.input.json"))]
+                os.path.join(fx, "transformer", "transformer.input.json")),
+               (os.path.join(fx, "text_lm", "text_lm.onnx"),
+                os.path.join(fx, "text_lm", "text_lm.input.json"))]
     os.makedirs(os.path.join(HERE, "ort"), exist_ok=True)
     script = os.path.join(ROOT, "prover", "scripts", "ort_intermediates.py")
     for m, inp in models:
