@@ -15,10 +15,10 @@ use halo2_proofs::dev::MockProver;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use trustml::circuit::{Salts, Visibilities, Visibility, Witness};
-use trustml_kit::mock;
 use trustml::data::read_samples;
 use trustml::model::{CompileOptions, CompiledModel};
 use trustml::program::{Instr, Program, WRef, Wire};
+use trustml_kit::mock;
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -484,7 +484,11 @@ fn a_token_outside_the_vocabulary_is_refused() {
                 .unwrap();
         let w = model.witness(&samples[0], &json, Salts::default()).unwrap();
         let c = model.circuit(Some(w));
-        assert!(mock::accepts(model.settings.k, &c, vec![c.instances().unwrap()]));
+        assert!(mock::accepts(
+            model.settings.k,
+            &c,
+            vec![c.instances().unwrap()]
+        ));
         for bad in [12.0f32, -1.0, 2.5] {
             let mut s = samples[0].clone();
             s.input_data[0][2] = bad;

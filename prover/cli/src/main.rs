@@ -335,18 +335,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         "  calibration on {} sample(s): sizes the lookup domain only (the model's integer semantics are its definition: no float model to compare with)",
                         c.samples
                     );
+                } else if c.text_positions > 0 {
+                    println!(
+                        "  calibration on {} sample(s): the quantized model's next-token choice is the float model's at {}/{} completion positions",
+                        c.samples, c.text_matches, c.text_positions
+                    );
                 } else {
                     println!(
                         "  calibration on {} sample(s): max abs error {:.5} against the float model, argmax matches {}/{}",
                         c.samples, c.max_abs_error, c.argmax_matches, c.samples
                     );
-                    if !c.worst_layer.is_empty() {
-                        println!(
-                            "  worst layer '{}': max |quantized − float| = {:.2} % of (1 + its largest |value|)",
-                            c.worst_layer,
-                            100.0 * c.worst_layer_error
-                        );
-                    }
+                }
+                if !c.no_float_reference && !c.worst_layer.is_empty() {
+                    println!(
+                        "  worst layer '{}': max |quantized − float| = {:.2} % of (1 + its largest |value|)",
+                        c.worst_layer,
+                        100.0 * c.worst_layer_error
+                    );
                 }
                 println!(
                     "  widest lookup input {} (≈ {:.3}) at layer '{}': it sets the table size",

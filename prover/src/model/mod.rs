@@ -172,6 +172,18 @@ pub struct CalibrationReport {
     /// definition): `max_abs_error` and `argmax_matches` then mean nothing and are not shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_float_reference: bool,
+    /// A text model: completion positions compared (its outputs are token ids, so
+    /// `max_abs_error` and `argmax_matches` are not shown).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub text_positions: usize,
+    /// Of those, the positions where the quantized model's next-token choice (after the
+    /// float model's greedy completion so far) is the float model's.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub text_matches: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Everything the keys depend on, plus reports.
@@ -461,14 +473,27 @@ impl CompiledModel {
                 }
                 // Layer by layer: where the quantized values drift furthest from the float ones.
                 for (&v, ws) in &value_wires {
+                    // The greedy check's values are token ids and indices, not activations.
+                    if graph.values[v].name.starts_with("greedy/") {
+                        continue;
+                    }
                     let f = &fl[v].data;
                     if f.len() != ws.len() || f.is_empty() {
                         continue;
                     }
-                    let fmax = f.iter().fold(0f64, |m, &x| m.max((x as f64).abs()));
-                    let d = ws.iter().zip(f).fold(0f64, |m, (&wi, &x)| {
-                        m.max((w[wi as usize] as f64 / probe.qp.scale() - x as f64).abs())
-                    });
+                    // Mask sentinels (−1e9) are clamped on purpose: not a precision loss.
+                    let real = |x: &f32| crate::program::clamp_mask(*x) == *x;
+                    let fmax = f
+                        .iter()
+                        .filter(|x| real(x))
+                        .fold(0f64, |m, &x| m.max((x as f64).abs()));
+                    let d = ws
+                        .iter()
+                        .zip(f)
+                        .filter(|(_, x)| real(x))
+                        .fold(0f64, |m, (&wi, &x)| {
+                            m.max((w[wi as usize] as f64 / probe.qp.scale() - x as f64).abs())
+                        });
                     let rel = d / (1.0 + fmax);
                     if rel > report.worst_layer_error {
                         report.worst_layer_error = rel;
@@ -476,6 +501,13 @@ impl CompiledModel {
                     }
                 }
                 let outs = probe.output_values(&w);
+                if opts.text.is_some() {
+                    let s = probe.qp.scale();
+                    let same = outs[0].iter().zip(&fl[graph.outputs[0]].data);
+                    report.text_positions += outs[0].len();
+                    report.text_matches += same.filter(|(&q, &f)| q as f64 / s == f as f64).count();
+                    continue;
+                }
                 for (oi, (&gv, q)) in graph.outputs.iter().zip(&outs).enumerate() {
                     let qf: Vec<f64> = q.iter().map(|&x| x as f64 / probe.qp.scale()).collect();
                     for (a, b) in qf.iter().zip(&fl[gv].data) {

@@ -18,6 +18,7 @@ mod nn;
 mod witness;
 
 pub use builder::Builder;
+pub use nn::clamp_mask;
 pub use witness::div_round;
 
 /// Index of a scalar value in the witness.
@@ -239,6 +240,9 @@ struct Lowering<'g> {
     consts: HashMap<i64, Wire>,
     /// Whether embedding tables may be public lookup tables (see [`lower_with`]).
     public_tables: bool,
+    /// Constant wires standing for a −∞ mask sentinel (`Where(mask, x, −1e9)`): a softmax
+    /// gives them exactly 0, as the float model does, whatever the other scores.
+    masked: std::collections::HashSet<Wire>,
 }
 
 impl<'g> Lowering<'g> {
@@ -267,6 +271,7 @@ impl<'g> Lowering<'g> {
             fused: vec![false; g.nodes.len()],
             consts: HashMap::new(),
             public_tables: false,
+            masked: Default::default(),
         }
     }
 
@@ -753,7 +758,14 @@ impl<'g> Lowering<'g> {
         let mut outs = vec![ZERO; x.len()];
         for o in 0..outer {
             for i in 0..inner {
-                let at: Vec<usize> = (0..len).map(|j| (o * len + j) * inner + i).collect();
+                let all: Vec<usize> = (0..len).map(|j| (o * len + j) * inner + i).collect();
+                // Masked scores get probability 0 (their clamped stand-in is not −∞).
+                let at: Vec<usize> = all
+                    .iter()
+                    .copied()
+                    .filter(|&p| !self.masked.contains(&x[p]))
+                    .collect();
+                let at = if at.is_empty() { all } else { at };
                 let mut m = x[at[0]];
                 for &p in &at[1..] {
                     m = self.b.max(idx, x[p], m);

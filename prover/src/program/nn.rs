@@ -11,7 +11,7 @@ use trustml_onnx::{eval, Op, Tensor, Unary};
 pub(super) const MASK_LIMIT: f32 = 16.0;
 
 /// Constants this large are mask sentinels (−1e9, ±inf), not model values.
-pub(super) fn clamp_mask(v: f32) -> f32 {
+pub fn clamp_mask(v: f32) -> f32 {
     if v.abs() >= 1e4 || !v.is_finite() {
         v.clamp(-MASK_LIMIT, MASK_LIMIT)
     } else {
@@ -214,7 +214,13 @@ impl Lowering<'_> {
                         Some(c) => c
                             .data
                             .iter()
-                            .map(|&v| s.constant(qp.quantize(clamp_mask(v))))
+                            .map(|&v| {
+                                let w = s.constant(qp.quantize(clamp_mask(v)));
+                                if v < 0.0 && clamp_mask(v) != v {
+                                    s.masked.insert(w);
+                                }
+                                w
+                            })
                             .collect(),
                         None => {
                             let (w, sh) = it.next().expect("activation operand");
