@@ -111,8 +111,19 @@ fn greedy_completions_track_the_float_model() {
             m.settings.k,
             p.prompts.len()
         );
+        let c = m.settings.calibration.as_ref().unwrap();
+        eprintln!(
+            "  worst layer {} ({:.1} %), next-token agreement {}/{} on the calibration set",
+            c.worst_layer,
+            100.0 * c.worst_layer_error,
+            c.text_matches,
+            c.text_positions
+        );
         if scale >= 8 {
             assert!(whole * 2 >= p.prompts.len(), "{whole} completions agree");
+            // A masked score (−1e9) must weigh nothing: with a −16 stand-in the first
+            // positions' attention was 98 % off.
+            assert!(c.worst_layer_error < 0.2, "{c:?}");
         }
     }
 }

@@ -474,7 +474,10 @@ impl CompiledModel {
                 // Layer by layer: where the quantized values drift furthest from the float ones.
                 for (&v, ws) in &value_wires {
                     // The greedy check's values are token ids and indices, not activations.
-                    if graph.values[v].name.starts_with("greedy/") {
+                    let name = &graph.values[v].name;
+                    if opts.text.is_some()
+                        && (name.starts_with("greedy/") || name == trustml_onnx::greedy::OUTPUT)
+                    {
                         continue;
                     }
                     let f = &fl[v].data;

@@ -242,7 +242,7 @@ struct Lowering<'g> {
     public_tables: bool,
     /// Constant wires standing for a −∞ mask sentinel (`Where(mask, x, −1e9)`): a softmax
     /// gives them exactly 0, as the float model does, whatever the other scores.
-    masked: std::collections::HashSet<Wire>,
+    masked: HashMap<i64, Wire>,
 }
 
 impl<'g> Lowering<'g> {
@@ -763,7 +763,7 @@ impl<'g> Lowering<'g> {
                 let at: Vec<usize> = all
                     .iter()
                     .copied()
-                    .filter(|&p| !self.masked.contains(&x[p]))
+                    .filter(|&p| !self.masked.values().any(|&w| w == x[p]))
                     .collect();
                 let at = if at.is_empty() { all } else { at };
                 let mut m = x[at[0]];

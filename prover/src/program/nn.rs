@@ -215,11 +215,16 @@ impl Lowering<'_> {
                             .data
                             .iter()
                             .map(|&v| {
-                                let w = s.constant(qp.quantize(clamp_mask(v)));
+                                let q = qp.quantize(clamp_mask(v));
                                 if v < 0.0 && clamp_mask(v) != v {
-                                    s.masked.insert(w);
+                                    // A wire of its own: a real constant of the same value
+                                    // is not masked.
+                                    *s.masked.entry(q).or_insert_with(|| {
+                                        s.b.arith(super::ZERO, super::ZERO, [0, 0, 0, q])
+                                    })
+                                } else {
+                                    s.constant(q)
                                 }
-                                w
                             })
                             .collect(),
                         None => {
