@@ -349,6 +349,16 @@ pub fn print_plaintext(
                         trustml::market::blocks_to_input(&ints, m.settings.quant.scale_bits);
                     out["input_data"] = serde_json::json!([prompt]);
                     out["blocks"] = serde_json::json!(ints);
+                    if let Some(t) = &m.settings.text {
+                        let vals: Vec<i128> = ints.iter().map(|&v| v as i128).collect();
+                        match t.ids_of(&vals, m.settings.quant.scale_bits) {
+                            Ok(ids) => {
+                                out["prompt_text"] = t.decode(&ids[..t.prompt_len])?.into();
+                                out["completion_text"] = t.decode(&ids[t.prompt_len..])?.into();
+                            }
+                            Err(e) => eprintln!("warning: the plaintext is not a text prompt of this model ({e}): wrong key, order id or model?"),
+                        }
+                    }
                 }
                 None => {
                     eprintln!(
