@@ -5,8 +5,9 @@
 # the indexer has caught up. Idempotent: what already runs is left running.
 #
 #   ANVIL_PORT (8545)  SERVER_PORT (8080)  TRUSTML_LOCAL (.trustml-local: chain, database, logs)
-#   TRUSTML_MODELS     served listing models for proving jobs (default: the demo generator,
-#                      built by models.sh into $TRUSTML_LOCAL/models with the demo's keys)
+#   TRUSTML_MODELS     served listing models for proving jobs (default: the text model and the
+#                      image generator, built by models.sh into $TRUSTML_LOCAL/models with the
+#                      demo's keys)
 #   TRUSTML_DEV (1)    0 hides Anvil's dev accounts from the web app (server --dev)
 # `make down` (anvil-scripts/down.sh) stops both by their pids.
 set -euo pipefail

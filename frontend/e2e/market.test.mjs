@@ -2,8 +2,8 @@
 // ports): a seller lists through a server proving job (the server is killed mid-job and the
 // progress bar still finishes); a buyer with an injected EIP-6963 wallet on the wrong network
 // switches, cancels a signature, buys; the seller delivers through a job; the buyer decrypts in
-// the browser and the re-run model reproduces the listed output; a late order is refunded
-// after Anvil time travel and the refund withdrawn.
+// the browser and reads the hidden text prompt, whose committed completion is the listed one;
+// a late order is refunded after Anvil time travel and the refund withdrawn.
 //
 //   cd frontend && npm run e2e        (needs Debian's chromium, or CHROMIUM=/path)
 import assert from "node:assert/strict";
@@ -16,7 +16,8 @@ import { launch, startStack, step } from "./stack.mjs";
 
 const SELLER_INDEX = 1; // Bob, through the dev-account selector (signs in the page)
 const BUYER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"; // Dave, through the injected wallet
-const PROMPT = "2 7 9 4 12 8";
+// A text prompt (the default listing kind): 24 characters of the model's vocabulary.
+const PROMPT = "for i in range(len(data)";
 const T = 120_000;
 
 let stack, browser, seller, buyer;
@@ -46,6 +47,9 @@ test("browse shows the seeded listings, their marks and the index status", async
     assert.equal(await page.locator("[data-listing]").count(), 3);
     assert.equal(await page.locator("[data-listing] .badge.verified").count(), 3);
     assert.equal(await page.locator("[data-listing] .badge.matches").count(), 3);
+    // Two text listings show their proven completions, the image listing its picture.
+    await page.locator("[data-listing] [data-testid=completion]").nth(1).waitFor();
+    assert.equal(await page.locator("[data-listing] [data-testid=completion]").count(), 2);
     await page.fill("input[type=search]", "seven");
     await page.waitForFunction(() => document.querySelectorAll("[data-listing]").length === 1);
     await page.getByTestId("indexer-status").filter({ hasText: "synced to block" }).waitFor();
@@ -71,12 +75,13 @@ test("a seller lists through a server job that survives a server crash", async (
     assert.ok(JSON.parse(readFileSync(secretPath, "utf8")), "the listing secret was saved");
     await page.getByTestId("proof-loaded").waitFor();
     await page.getByTestId("title").fill("A secret squiggle");
-    await page.getByTestId("description").fill("Whatever the generator draws for a hidden 6-token prompt.");
+    await page.getByTestId("description").fill("A loop header; the model finishes it.");
     await page.getByTestId("price").fill("0.03");
     await page.getByTestId("list-button").click();
     await page.waitForURL(/\/listing\/\d+$/, { timeout: T });
     listingId = Number(page.url().split("/").pop());
     await page.getByTestId("output-matches").filter({ hasText: "yes" }).waitFor();
+    await page.getByTestId("completion").waitFor();
     await page.locator(".badge.verified").waitFor();
   });
   assert.equal(listingId, 4);
@@ -106,7 +111,7 @@ test("a buyer on the wrong network switches, cancels a signature quietly, then b
   );
 });
 
-test("the seller delivers through a job; the buyer decrypts and reproduces the listed output", async () => {
+test("the seller delivers through a job; the buyer decrypts the text prompt and its listed completion", async () => {
   await step(seller, "deliver", async () => {
     await seller.goto(`${stack.url}/dashboard`);
     await seller.locator("[data-order='2']").waitFor();
@@ -121,7 +126,7 @@ test("the seller delivers through a job; the buyer decrypts and reproduces the l
     await buyer.getByTestId("decrypt-2").click();
     await buyer.getByTestId("prompt").waitFor({ timeout: T });
     assert.equal(await buyer.getByTestId("prompt").textContent(), PROMPT);
-    await buyer.getByTestId("reproduces").filter({ hasText: "Reproduces the listed output" }).waitFor();
+    await buyer.getByTestId("reproduces").filter({ hasText: "Its completion is the listed one" }).waitFor();
   });
   const o = await stack.api("/orders/2");
   assert.equal(o.status, "delivered");

@@ -77,6 +77,11 @@ export interface ModelInfo {
   outputs: number[][];
   calibrationMaxAbsError: number | null;
   delivery: boolean;
+  /** A text model: the prompt is text, the proven output the completion's token ids. */
+  text: { promptLen: number; completionLen: number; vocab: string[] } | null;
+  /** The listing circuit's id on chain (vk digest) and its paired delivery circuit's. */
+  listingCircuitId: string | null;
+  deliveryCircuitId: string | null;
 }
 
 export interface Job {

@@ -2,11 +2,12 @@
 // delivery read from the chain (the Delivered event, not the server), decrypted and unpacked
 // here, and the public model re-run on the prompt to show it reproduces the listed output.
 import type { Address } from "viem";
-import { metadataDocument, get, type Config, type ModelInfo, type Order } from "./api";
+import { metadataDocument, type Config, type ModelInfo, type Order } from "./api";
 import { MARKET_ABI, publicClient } from "./chain";
 import { decrypt, keyFromSignature, keyMessage, orderTag, unpack, type Point } from "./crypto/babyjubjub";
 import { toHex, parse } from "./crypto/field";
 import { POSEIDON } from "./crypto/params";
+import { textOf } from "./models";
 import { maxAbsDiff, parseModel, run } from "./onnx";
 import { signText } from "./wallet";
 
@@ -60,6 +61,11 @@ export interface Decrypted {
   prompt: number[];
   /** The public model re-run on it, compared with the listed example output. */
   rerun: { output: number[]; maxAbsDiff: number; tolerance: number; reproduces: boolean } | { error: string };
+  /**
+   * A text model's prompt and the completion the seller committed with it, which must be the
+   * listed one (the listing proof says it is the model's greedy decoding of this prompt).
+   */
+  text: { prompt: string; completion: string; matchesListing: boolean } | null;
 }
 
 /**
@@ -77,6 +83,14 @@ export async function decryptOrder(c: Config, o: Order, key: BuyerKey, d: Delive
   if (!values) throw new Error("the delivery does not decrypt to a prompt with this key: was it bought from another account?");
   const scale = 2 ** model.scaleBits;
   const prompt = values.map((v) => Number(v) / scale);
+  if (model.text) {
+    const p = textOf(model, prompt.slice(0, model.text.promptLen));
+    const completion = textOf(model, prompt.slice(model.text.promptLen));
+    if (p === null || completion === null) throw new Error("the delivery does not decrypt to text of this model: was it bought from another account?");
+    const listed = metadataHash ? textOf(model, (await metadataDocument(metadataHash)).example_output[0].values) : null;
+    const rerun = { error: "the browser does not run the language model; the listing proof already checked its greedy decoding" };
+    return { prompt, rerun, text: { prompt: p, completion, matchesListing: completion === listed } };
+  }
   let rerun: Decrypted["rerun"];
   try {
     if (model.format !== "onnx") throw new Error(`a ${model.format} model cannot be re-run in the browser`);
@@ -91,11 +105,5 @@ export async function decryptOrder(c: Config, o: Order, key: BuyerKey, d: Delive
   } catch (e) {
     rerun = { error: (e as Error).message };
   }
-  return { prompt, rerun };
-}
-
-/** The served model a listing was proven with (by the settings digest its metadata names). */
-export async function modelFor(settingsDigest: string): Promise<ModelInfo | null> {
-  const models = await get<ModelInfo[]>("/models");
-  return models.find((m) => m.settingsDigest === settingsDigest) ?? null;
+  return { prompt, rerun, text: null };
 }

@@ -6,13 +6,15 @@ import { tolerance } from "./purchase";
 import type { ModelInfo } from "./api";
 
 const demo = readFileSync(new URL("../../anvil-scripts/demo/listing-1.json", import.meta.url), "utf8");
+const image = readFileSync(new URL("../../anvil-scripts/demo/listing-3.json", import.meta.url), "utf8");
 
 describe("listing files", () => {
   it("reads what `trustml prompt prove-listing` writes", () => {
     const f = parseListingFile(demo);
     expect(f.seller).toMatch(/^0x[0-9a-f]{40}$/);
-    expect(f.outputs[0].values).toHaveLength(64);
+    expect(f.outputs[0].values).toHaveLength(8); // a text listing: 8 completion tokens
     expect(f.proof.startsWith("0x")).toBe(true);
+    expect(parseListingFile(image).outputs[0].values).toHaveLength(64); // the 8×8 generator
   });
   it("refuses other files with what to choose instead", () => {
     expect(() => parseListingFile("not json")).toThrow(/not JSON/);

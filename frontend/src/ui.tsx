@@ -2,8 +2,9 @@
 // addresses and transactions, the example-output image, progress bars, error lines.
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { get, me, signIn, type Config } from "./api";
+import { get, me, signIn, type Config, type ModelInfo } from "./api";
 import { shortAddr } from "./format";
+import { modelFor, textOf } from "./models";
 import { Link } from "./router";
 import { Store, useStore } from "./store";
 import { DEV_ROLES, connect, connectDev, devAddress, disconnect, discover, signText, switchToChain, wallet, walletOptions } from "./wallet";
@@ -48,6 +49,31 @@ export const ErrorLine = ({ error }: { error: string | null | undefined }) =>
       {error === "cancelled" ? "Cancelled in the wallet." : error}
     </p>
   ) : null;
+
+/**
+ * A listing's proven output as its model shows it: a text model's completion (after the
+ * hidden prompt), else the generator's image.
+ */
+export function ProvenOutput({ values, digest, size = 96, label }: { values: number[]; digest: string | null | undefined; size?: number; label: string }) {
+  const [m, setM] = useState<ModelInfo | null | undefined>(undefined);
+  useEffect(() => {
+    if (!digest) return setM(null);
+    modelFor(digest).then(setM, () => setM(null));
+  }, [digest]);
+  if (m === undefined) return <div class="pixels placeholder" style={{ width: `${size}px`, height: `${size}px` }} />;
+  const text = m ? textOf(m, values) : null;
+  if (m?.text && text !== null) {
+    return (
+      <p class="completion" aria-label={label} data-testid="completion" style={{ maxWidth: `${Math.max(size, 160)}px` }}>
+        <span class="hidden-prompt" title="the hidden prompt: you get it when you buy">
+          {"•".repeat(m.text.promptLen)}
+        </span>
+        <mark>{text}</mark>
+      </p>
+    );
+  }
+  return <Pixels values={values} size={size} label={label} />;
+}
 
 /** A grey image from values in [0, 1] (a square number of them), drawn pixel for pixel. */
 export function Pixels({ values, size = 96, label }: { values: number[]; size?: number; label: string }) {

@@ -196,6 +196,8 @@ impl Jobs {
                     .with_context(|| format!("loading the model in {}", dir.display()))?,
             );
         }
+        // Text prompts are the default listing kind: listed first.
+        infos.sort_by_key(|i| i.text.is_none());
         let jobs = Arc::new(Self {
             pool,
             queue: queue.clone(),
@@ -696,6 +698,33 @@ pub struct ModelInfo {
     pub calibration_max_abs_error: Option<f64>,
     /// Whether `MODEL/delivery` holds delivery proving keys (delivery jobs need them).
     pub delivery: bool,
+    /// A text model: its prompt and completion lengths and vocabulary (the prompt is text,
+    /// the proven output the completion's token ids).
+    pub text: Option<TextInfo>,
+    /// The listing circuit's id on chain (its vk digest), when its verifier was generated:
+    /// `list` names it.
+    pub listing_circuit_id: Option<String>,
+    /// The paired delivery circuit's id on chain.
+    pub delivery_circuit_id: Option<String>,
+}
+
+/// A text model's prompt format.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TextInfo {
+    /// Tokens of the hidden prompt (a shorter prompt is padded on the left with spaces).
+    pub prompt_len: usize,
+    /// Tokens of the public completion.
+    pub completion_len: usize,
+    /// The character of each token id.
+    pub vocab: Vec<String>,
+}
+
+/// The vk digest recorded in `dir/evm.json` (`trustml evm gen-verifier`), if any.
+fn circuit_id(dir: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("evm.json")).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    Some(v.get("vk_digest")?.as_str()?.to_string())
 }
 
 impl ModelInfo {
@@ -725,6 +754,13 @@ impl ModelInfo {
                 .filter(|c| !c.no_float_reference)
                 .map(|c| c.max_abs_error),
             delivery: dir.join("delivery").join("pk.bin").exists(),
+            text: m.settings.text.as_ref().map(|t| TextInfo {
+                prompt_len: t.prompt_len,
+                completion_len: t.completion_len,
+                vocab: t.vocab.clone(),
+            }),
+            listing_circuit_id: circuit_id(dir),
+            delivery_circuit_id: circuit_id(&dir.join("delivery")),
         })
     }
 }

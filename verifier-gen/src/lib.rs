@@ -181,6 +181,9 @@ pub struct EvmArtifacts {
     pub num_instances: usize,
     /// [`vk_digest`] of the embedded key, hex.
     pub vk_digest: String,
+    /// Bytes of every proof the verifier takes (0 in files written before it was recorded).
+    #[serde(default)]
+    pub proof_len: usize,
     /// Runtime bytecode size.
     pub runtime_bytes: usize,
     /// Creation bytecode size.
@@ -207,6 +210,7 @@ pub fn write_artifacts(
         let meta = EvmArtifacts {
             num_instances: gen.num_instances,
             vk_digest: to_hex(&gen.vk_digest),
+            proof_len: gen.proof_len,
             runtime_bytes: c.runtime.len(),
             creation_bytes: c.creation.len(),
             solc: c.compiler.clone(),

@@ -84,6 +84,37 @@ pub struct MarketDeployment {
     pub delivery_window: u64,
     /// Seconds a seller has to reveal a commitment.
     pub reveal_window: u64,
+    /// Further (listing, delivery) circuit pairs allowed after deployment
+    /// ([`Client::add_pair`]): other listing kinds, e.g. text prompts and images.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pairs: Vec<CircuitPair>,
+}
+
+/// A (listing, delivery) circuit pair the registry allows, with its verifiers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CircuitPair {
+    /// Circuit id of the listing circuit (its vk digest).
+    pub listing_circuit_id: B256,
+    /// Circuit id of the delivery circuit (its vk digest).
+    pub delivery_circuit_id: B256,
+    /// The listing circuit's verifier and adapter.
+    pub listing: Deployment,
+    /// The delivery circuit's verifier and adapter.
+    pub delivery: Deployment,
+}
+
+impl MarketDeployment {
+    /// The delivery circuit paired with listing circuit `listing` (the deployment's own
+    /// pair, or one added later).
+    pub fn delivery_for(&self, listing: B256) -> Option<B256> {
+        if listing == self.listing_circuit_id {
+            return Some(self.delivery_circuit_id);
+        }
+        self.pairs
+            .iter()
+            .find(|p| p.listing_circuit_id == listing)
+            .map(|p| p.delivery_circuit_id)
+    }
 }
 
 /// A circuit to register: its verifier's creation code, public-input count and vk digest.
@@ -225,7 +256,59 @@ impl Client {
             fee_bps: params.fee_bps,
             delivery_window: params.delivery_window,
             reveal_window: params.reveal_window,
+            pairs: vec![],
         })
+    }
+
+    /// Deploys the verifiers of another (listing, delivery) pair, registers both circuits
+    /// and allows the pair (the sender must own the registry), and records it in `m.pairs`.
+    pub async fn add_pair(
+        &self,
+        m: &mut MarketDeployment,
+        listing: CircuitArtifacts<'_>,
+        delivery: CircuitArtifacts<'_>,
+        verifier_gas_limit: u64,
+    ) -> Result<CircuitPair> {
+        let mut deployed = vec![];
+        for art in [&listing, &delivery] {
+            let d = self
+                .deploy_verifier(
+                    art.verifier,
+                    art.num_public_inputs,
+                    art.proof_len,
+                    art.vk_digest,
+                    verifier_gas_limit,
+                )
+                .await?;
+            let call = R::registerCall {
+                circuitId: B256::from(art.vk_digest),
+                verifier: d.adapter,
+                vkDigest: B256::from(art.vk_digest),
+                numPublicInputs: U256::from(art.num_public_inputs),
+            };
+            self.send(tx_to(m.registry, call.abi_encode(), U256::ZERO), "register")
+                .await?;
+            deployed.push(d);
+        }
+        let allow = R::allowPairCall {
+            listingCircuitId: B256::from(listing.vk_digest),
+            deliveryCircuitId: B256::from(delivery.vk_digest),
+        };
+        self.send(
+            tx_to(m.registry, allow.abi_encode(), U256::ZERO),
+            "allowPair",
+        )
+        .await?;
+        let dd = deployed.pop().expect("two deployed");
+        let ld = deployed.pop().expect("two deployed");
+        let pair = CircuitPair {
+            listing_circuit_id: B256::from(listing.vk_digest),
+            delivery_circuit_id: B256::from(delivery.vk_digest),
+            listing: ld,
+            delivery: dd,
+        };
+        m.pairs.push(pair.clone());
+        Ok(pair)
     }
 
     async fn market_send(
@@ -250,9 +333,38 @@ impl Client {
         metadata_hash: B256,
         proof: &[u8],
     ) -> Result<Sent> {
+        self.list_with(
+            m,
+            m.listing_circuit_id,
+            commitment,
+            output_hash,
+            price,
+            metadata_hash,
+            proof,
+        )
+        .await
+    }
+
+    /// [`Client::list`] through listing circuit `listing_circuit` (one of `m`'s pairs).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn list_with(
+        &self,
+        m: &MarketDeployment,
+        listing_circuit: B256,
+        commitment: U256,
+        output_hash: U256,
+        price: U256,
+        metadata_hash: B256,
+        proof: &[u8],
+    ) -> Result<Sent> {
+        let delivery = m.delivery_for(listing_circuit).ok_or_else(|| {
+            ChainError::Invalid(format!(
+                "listing circuit {listing_circuit} is not one of this deployment's pairs"
+            ))
+        })?;
         let call = M::listCall {
-            listingCircuitId: m.listing_circuit_id,
-            deliveryCircuitId: m.delivery_circuit_id,
+            listingCircuitId: listing_circuit,
+            deliveryCircuitId: delivery,
             commitment,
             outputHash: output_hash,
             price,

@@ -3,14 +3,14 @@ import { useEffect, useState } from "preact/hooks";
 import { get, metadataDocument, type Listing } from "../api";
 import { eth } from "../format";
 import { Link } from "../router";
-import { Addr, ErrorLine, Pixels } from "../ui";
+import { Addr, ErrorLine, ProvenOutput } from "../ui";
 
 function Preview({ sha }: { sha: string }) {
-  const [values, setValues] = useState<number[] | null>(null);
+  const [doc, setDoc] = useState<{ values: number[]; digest: string } | null>(null);
   useEffect(() => {
-    metadataDocument(sha).then((d) => setValues(d.example_output[0].values), () => setValues(null));
+    metadataDocument(sha).then((d) => setDoc({ values: d.example_output[0].values, digest: d.settings_digest }), () => setDoc(null));
   }, [sha]);
-  return values ? <Pixels values={values} label="proven example output" /> : <div class="pixels placeholder" />;
+  return doc ? <ProvenOutput values={doc.values} digest={doc.digest} label="proven example output" /> : <div class="pixels placeholder" />;
 }
 
 export function Marks({ l }: { l: Listing }) {

@@ -6,7 +6,7 @@ import { get, type Config, type Listing, type Order } from "../api";
 import { explain, read, send } from "../chain";
 import { countdown, duration, eth } from "../format";
 import { runJob, type JobProgress } from "../jobs";
-import { modelFor } from "../purchase";
+import { modelFor } from "../models";
 import { Link } from "../router";
 import { useStore } from "../store";
 import { ErrorLine, Progress, TxLink, chainEvents, ensureSignedIn } from "../ui";

@@ -5,7 +5,8 @@ import { useEffect, useState } from "preact/hooks";
 import { get, type Config, type Listing, type Order } from "../api";
 import { explain, read, send } from "../chain";
 import { countdown, eth, gas } from "../format";
-import { buyerKey, decryptOrder, modelFor, readDelivery, type Decrypted } from "../purchase";
+import { modelFor } from "../models";
+import { buyerKey, decryptOrder, readDelivery, type Decrypted } from "../purchase";
 import { orderPhase } from "../buyflow";
 import { Link } from "../router";
 import { useStore } from "../store";
@@ -51,11 +52,11 @@ export function Decrypt({ c, o, l }: { c: Config; o: Order; l: Listing }) {
       </div>
     );
   }
-  const text = out.prompt.join(" ");
+  const text = out.text ? out.text.prompt : out.prompt.join(" ");
   return (
     <div class="decrypted" data-testid={`decrypted-${o.id}`}>
       <p>
-        Prompt: <code data-testid="prompt">{text}</code>{" "}
+        Prompt: <code data-testid="prompt" class={out.text ? "prompt-text" : ""}>{text}</code>{" "}
         <button
           class="link"
           onClick={() => navigator.clipboard?.writeText(text).then(() => setCopied(true), () => setCopied(false))}
@@ -63,7 +64,15 @@ export function Decrypt({ c, o, l }: { c: Config; o: Order; l: Listing }) {
           {copied ? "Copied" : "Copy"}
         </button>
       </p>
-      {"error" in out.rerun ? (
+      {out.text ? (
+        <p data-testid="reproduces" class={out.text.matchesListing ? "ok" : "error"}>
+          {out.text.matchesListing
+            ? "Its completion is the listed one: "
+            : "The delivered completion is NOT the listed one: "}
+          <code class="prompt-text">{out.text.prompt}</code>
+          <mark class="prompt-text">{out.text.completion}</mark>
+        </p>
+      ) : "error" in out.rerun ? (
         <p class="muted">Re-run skipped: {out.rerun.error}</p>
       ) : (
         <div class="rerun">

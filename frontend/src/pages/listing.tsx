@@ -11,7 +11,7 @@ import { countdown, duration, eth, gas, gasCost } from "../format";
 import { buyerKey } from "../purchase";
 import { Link } from "../router";
 import { useStore } from "../store";
-import { Addr, ErrorLine, Pixels, TxLink, chainEvents } from "../ui";
+import { Addr, ErrorLine, ProvenOutput, TxLink, chainEvents } from "../ui";
 import { ready, wallet } from "../wallet";
 import { Marks } from "./browse";
 import { Decrypt } from "./library";
@@ -226,7 +226,7 @@ function ProofPanel({ l }: { l: Listing }) {
 
 export function ListingPage({ c, id }: { c: Config; id: number }) {
   const [l, setL] = useState<Listing | null>(null);
-  const [example, setExample] = useState<number[] | null>(null);
+  const [example, setExample] = useState<{ values: number[]; digest: string } | null>(null);
   const [seller, setSeller] = useState<Account | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [waiting, setWaiting] = useState(false);
@@ -239,7 +239,7 @@ export function ListingPage({ c, id }: { c: Config; id: number }) {
           if (!alive) return;
           setL(x);
           setWaiting(false);
-          if (x.metadataStatus === "matches" && x.metadataHash) metadataDocument(x.metadataHash).then((d) => setExample(d.example_output[0].values));
+          if (x.metadataStatus === "matches" && x.metadataHash) metadataDocument(x.metadataHash).then((d) => setExample({ values: d.example_output[0].values, digest: d.settings_digest }));
           get<Account>(`/accounts/${x.seller}`).then(setSeller, () => {});
         },
         (e) => {
@@ -260,7 +260,7 @@ export function ListingPage({ c, id }: { c: Config; id: number }) {
   return (
     <div class="listing">
       <div class="listing-head">
-        {example ? <Pixels values={example} size={192} label="proven example output" /> : <div class="pixels placeholder big" />}
+        {example ? <ProvenOutput values={example.values} digest={example.digest} size={192} label="proven example output" /> : <div class="pixels placeholder big" />}
         <div>
           <h1>{l.metadata?.title ?? `Listing #${l.id}`}</h1>
           <Marks l={l} />

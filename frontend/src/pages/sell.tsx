@@ -4,13 +4,14 @@
 import { useEffect, useState } from "preact/hooks";
 import { parseEventLogs } from "viem";
 import { get, putArtifact, type Config, type MetadataDocument, type ModelInfo } from "../api";
+import { encodeText, modelFor, models } from "../models";
 import { MARKET_ABI, explain, send } from "../chain";
 import { parseListingFile, type ListingFile } from "../listingfile";
 import { duration, eth, parseEthAmount } from "../format";
 import { runJob, type JobProgress } from "../jobs";
 import { navigate } from "../router";
 import { useStore } from "../store";
-import { ErrorLine, Pixels, Progress, ensureSignedIn } from "../ui";
+import { ErrorLine, ProvenOutput, Progress, ensureSignedIn } from "../ui";
 import { ready, wallet } from "../wallet";
 
 const sha256Hex = async (b: Uint8Array) =>
@@ -26,26 +27,38 @@ export function download(name: string, text: string) {
 }
 
 function ProveOnServer({ onListing }: { onListing: (f: ListingFile) => void }) {
-  const [models, setModels] = useState<ModelInfo[] | null>(null);
+  const [served, setModels] = useState<ModelInfo[] | null>(null);
   const [model, setModel] = useState("");
   const [prompt, setPrompt] = useState("");
   const [progress, setProgress] = useState<JobProgress | null>(null);
   const [secret, setSecret] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    get<ModelInfo[]>("/models").then((m) => {
-      setModels(m);
-      if (m[0]) setModel(m[0].name);
-    });
+    models().then(
+      (m) => {
+        setModels(m);
+        if (m[0]) setModel(m[0].name);
+      },
+      (e) => setError((e as Error).message),
+    );
   }, []);
-  if (models === null) return <p class="muted">Loading models…</p>;
-  if (!models.length) return <p class="muted">This server proves no listings (it runs without --models). Prove with the CLI and upload the file instead.</p>;
-  const info = models.find((m) => m.name === model);
+  if (served === null) return error ? <ErrorLine error={error} /> : <p class="muted">Loading models…</p>;
+  if (!served.length) return <p class="muted">This server proves no listings (it runs without --models). Prove with the CLI and upload the file instead.</p>;
+  const info = served.find((m) => m.name === model);
   const start = async () => {
     setError(null);
-    const values = prompt.trim().split(/[\s,]+/).map(Number);
-    if (!info || values.length !== info.promptLen || values.some((v) => !Number.isFinite(v))) {
-      return setError(`the prompt must be ${info?.promptLen} numbers separated by spaces or commas`);
+    let values: number[];
+    if (info?.text) {
+      try {
+        values = encodeText(info, prompt);
+      } catch (e) {
+        return setError((e as Error).message);
+      }
+    } else {
+      values = prompt.trim().split(/[\s,]+/).map(Number);
+      if (!info || values.length !== info.promptLen || values.some((v) => !Number.isFinite(v))) {
+        return setError(`the prompt must be ${info?.promptLen} numbers separated by spaces or commas`);
+      }
     }
     const err = await ensureSignedIn();
     if (err) return setError(err);
@@ -67,14 +80,25 @@ function ProveOnServer({ onListing }: { onListing: (f: ListingFile) => void }) {
       <label>
         Model{" "}
         <select value={model} onChange={(e) => setModel(e.currentTarget.value)}>
-          {models.map((m) => (
-            <option key={m.name}>{m.name}</option>
+          {served.map((m) => (
+            <option key={m.name} value={m.name}>
+              {m.name} — {m.text ? `text: a ${m.text.promptLen}-character prompt, ${m.text.completionLen} characters of completion` : `${m.promptLen} values`}
+            </option>
           ))}
         </select>
       </label>
       <label class="block">
-        Prompt ({info?.promptLen} values; it stays in the server's memory only while proving)
-        <input value={prompt} onInput={(e) => setPrompt(e.currentTarget.value)} placeholder="6 11 0 3 5 1" data-testid="prompt-input" />
+        {info?.text
+          ? `Prompt (up to ${info.text.promptLen} characters of ${JSON.stringify(info.text.vocab.join(""))}; shorter ones are padded with spaces on the left. The completion is the model's own: its greedy decoding, proven)`
+          : `Prompt (${info?.promptLen} values)`}
+        ; it stays in the server's memory only while proving
+        <input
+          value={prompt}
+          onInput={(e) => setPrompt(e.currentTarget.value)}
+          placeholder={info?.text ? "def __init__(self, data=" : "6 11 0 3 5 1"}
+          maxLength={info?.text?.promptLen}
+          data-testid="prompt-input"
+        />
       </label>
       <button onClick={start} disabled={!!progress && !["done", "failed", "cancelled"].includes(progress.state)} data-testid="prove">
         Prove on the server
@@ -152,10 +176,14 @@ export function Sell({ c }: { c: Config }) {
       const bytes = new TextEncoder().encode(JSON.stringify(doc()));
       const sha = await putArtifact(bytes);
       if (sha !== (await sha256Hex(bytes))) throw new Error("the server stored other bytes than were sent");
+      // The listing kind: the served model's circuit pair, else the deployment's own.
+      const m = await modelFor(file!.settings_digest).catch(() => null);
+      const pair =
+        m?.listingCircuitId && m.deliveryCircuitId ? { listing: m.listingCircuitId, delivery: m.deliveryCircuitId } : c.circuits!;
       setBusy("Confirm the listing in your wallet…");
       const receipt = await send(c, r.client, r.account, {
         functionName: "list",
-        args: [c.circuits!.listing, c.circuits!.delivery, BigInt(file!.commitment), BigInt(file!.output_hash), wei!, sha, file!.proof],
+        args: [pair.listing as `0x${string}`, pair.delivery as `0x${string}`, BigInt(file!.commitment), BigInt(file!.output_hash), wei!, sha, file!.proof],
       });
       const [ev] = parseEventLogs({ abi: MARKET_ABI, logs: receipt.logs, eventName: "Listed" }) as unknown as { args: { listingId: bigint } }[];
       navigate(`/listing/${ev.args.listingId}`);
@@ -192,7 +220,7 @@ export function Sell({ c }: { c: Config }) {
           )}
           {file ? (
             <div class="proof-summary" data-testid="proof-loaded">
-              <Pixels values={file.outputs[0].values} label="the proven output" />
+              <ProvenOutput values={file.outputs[0].values} digest={file.settings_digest} label="the proven output" />
               <p class="mono">C {file.commitment.slice(0, 18)}… · H {file.output_hash.slice(0, 18)}…</p>
               {file.insecure_srs ? <p class="warn-box">Made with an INSECURE development SRS: fine on a local chain only.</p> : null}
             </div>

@@ -62,6 +62,9 @@ pub struct DemoFixtures {
     pub chain_id: u64,
     pub listing: CircuitFixture,
     pub delivery: CircuitFixture,
+    /// Further listing kinds, allowed after deployment (`market add-pair`).
+    #[serde(default)]
+    pub pairs: Vec<PairFixture>,
     pub listings: Vec<ListingFixture>,
     /// The sale of listing 1 to account 2 (order 1).
     pub sale: SaleFixture,
@@ -77,7 +80,16 @@ pub struct CircuitFixture {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+pub struct PairFixture {
+    pub listing: CircuitFixture,
+    pub delivery: CircuitFixture,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ListingFixture {
+    /// The listing kind: 0 for the deployment's own pair, `i` for `pairs[i − 1]`.
+    #[serde(default)]
+    pub pair: usize,
     /// The listing file (`prompt prove-listing`).
     pub listing: String,
     /// Its metadata document (`prompt metadata`).
@@ -190,11 +202,27 @@ async fn seed(dir: &Path, rpc: &str, market: &Path) -> Result<()> {
             fx.marketplace
         );
     }
+    let mut m = m;
+    for p in &fx.pairs {
+        let (lv, dv) = (
+            read_hex(&dir.join(&p.listing.verifier))?,
+            read_hex(&dir.join(&p.delivery.verifier))?,
+        );
+        deployer
+            .add_pair(
+                &mut m,
+                artifacts(&p.listing, &lv),
+                artifacts(&p.delivery, &dv),
+                DEFAULT_VERIFIER_GAS_LIMIT,
+            )
+            .await?;
+    }
     trustml_kit::fs::write_json(market, &m)?;
     println!(
-        "deployed the marketplace {} (registry {}); wrote {}",
+        "deployed the marketplace {} (registry {}, {} listing kinds); wrote {}",
         m.marketplace,
         m.registry,
+        1 + m.pairs.len(),
         market.display()
     );
     for (i, l) in fx.listings.iter().enumerate() {
@@ -204,9 +232,19 @@ async fn seed(dir: &Path, rpc: &str, market: &Path) -> Result<()> {
         let meta = std::fs::read(dir.join(&l.metadata))
             .with_context(|| format!("reading {}", l.metadata))?;
         let seller = Client::connect_with_key(rpc, Some(ANVIL_KEYS[l.seller])).await?;
+        let circuit = match l.pair {
+            0 => m.listing_circuit_id,
+            i => {
+                m.pairs
+                    .get(i - 1)
+                    .with_context(|| format!("{}: no listing kind {i}", l.listing))?
+                    .listing_circuit_id
+            }
+        };
         let s = seller
-            .list(
+            .list_with(
                 &m,
+                circuit,
                 u256_hex(&listing.commitment)?,
                 u256_hex(&listing.output_hash)?,
                 l.price,

@@ -58,6 +58,19 @@ pub enum MarketCmd {
         #[arg(long, default_value_t = 3_600)]
         reveal_window: u64,
     },
+    /// Owner: allow another listing kind on a deployed marketplace (e.g. the image
+    /// generator next to text prompts): deploys its two verifiers, registers both circuits,
+    /// allows the pair and adds it to --market.
+    AddPair {
+        #[command(flatten)]
+        chain: Chain,
+        /// The listing model directory (compiled with --listing, keys made).
+        #[arg(long)]
+        listing_dir: PathBuf,
+        /// Its delivery circuit directory (`trustml prompt setup-delivery`).
+        #[arg(long)]
+        delivery_dir: PathBuf,
+    },
     /// Seller: list a prompt (the listing proof is verified on chain).
     List {
         #[command(flatten)]
@@ -71,6 +84,11 @@ pub enum MarketCmd {
         /// Without it the listing has none, and the dApp shows it untitled.
         #[arg(long)]
         metadata: Option<PathBuf>,
+        /// The listing's model directory, when the marketplace allows several listing kinds
+        /// (`market add-pair`): its circuit is the one the proof is checked with. Default:
+        /// the deployment's own listing circuit.
+        #[arg(long)]
+        listing_dir: Option<PathBuf>,
     },
     /// Buyer: print the message to sign with your wallet to derive your buyer key
     /// (`prompt keygen --from-signature`), the one the web app asks for on this marketplace.
@@ -212,6 +230,53 @@ fn artifacts_of(dir: &Path) -> Result<(verifier_gen::CompiledContract, usize, us
     Ok((c, gen.num_instances, gen.proof_len, gen.vk_digest))
 }
 
+/// A compiled verifier with what registering it needs.
+struct Circuit {
+    contract: verifier_gen::CompiledContract,
+    num_public_inputs: usize,
+    proof_len: usize,
+    vk_digest: [u8; 32],
+}
+
+impl Circuit {
+    fn artifacts(&self) -> CircuitArtifacts<'_> {
+        CircuitArtifacts {
+            verifier: &self.contract.creation,
+            num_public_inputs: self.num_public_inputs,
+            proof_len: self.proof_len,
+            vk_digest: self.vk_digest,
+        }
+    }
+}
+
+/// A listing model and its delivery circuit, checked to be what the marketplace takes.
+fn pair_of(listing_dir: &Path, delivery_dir: &Path) -> Result<(Circuit, Circuit)> {
+    if !DeliveryDir::is_delivery_dir(delivery_dir) {
+        bail!(
+            "{} is not a delivery circuit directory (run `trustml prompt setup-delivery`)",
+            delivery_dir.display()
+        );
+    }
+    let circuit = |dir: &Path| -> Result<Circuit> {
+        let (contract, num_public_inputs, proof_len, vk_digest) = artifacts_of(dir)?;
+        Ok(Circuit {
+            contract,
+            num_public_inputs,
+            proof_len,
+            vk_digest,
+        })
+    };
+    let (l, d) = (circuit(listing_dir)?, circuit(delivery_dir)?);
+    if l.num_public_inputs != 3 {
+        bail!(
+            "{} has {} public inputs; a listing circuit has 3 (C, H, seller): compile the model with --listing",
+            listing_dir.display(),
+            l.num_public_inputs
+        );
+    }
+    Ok((l, d))
+}
+
 impl Chain {
     /// A sender on the chain `m` was deployed to (the order tags depend on it).
     async fn sender_on(&self, m: &MarketDeployment) -> Result<Client> {
@@ -248,34 +313,14 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             delivery_window,
             reveal_window,
         } => {
-            if !DeliveryDir::is_delivery_dir(&delivery_dir) {
-                bail!(
-                    "{} is not a delivery circuit directory (run `trustml prompt setup-delivery`)",
-                    delivery_dir.display()
-                );
-            }
-            let (lv, ln, lp, ld) = artifacts_of(&listing_dir)?;
-            let (dv, dn, dp, dd) = artifacts_of(&delivery_dir)?;
-            if ln != 3 {
-                bail!("{} has {ln} public inputs; a listing circuit has 3 (C, H, seller): compile the generator with --listing", listing_dir.display());
-            }
+            let (l, d) = pair_of(&listing_dir, &delivery_dir)?;
             let m = block_on(async {
                 chain
                     .sender()
                     .await?
                     .deploy_market(
-                        CircuitArtifacts {
-                            verifier: &lv.creation,
-                            num_public_inputs: ln,
-                            proof_len: lp,
-                            vk_digest: ld,
-                        },
-                        CircuitArtifacts {
-                            verifier: &dv.creation,
-                            num_public_inputs: dn,
-                            proof_len: dp,
-                            vk_digest: dd,
-                        },
+                        l.artifacts(),
+                        d.artifacts(),
                         &MarketParams {
                             fee_recipient: None,
                             fee_bps,
@@ -297,13 +342,48 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             );
             println!("wrote {}", chain.market.display());
         }
+        MarketCmd::AddPair {
+            chain,
+            listing_dir,
+            delivery_dir,
+        } => {
+            let (l, d) = pair_of(&listing_dir, &delivery_dir)?;
+            let mut m = load(&chain.market)?;
+            let p = block_on(async {
+                chain
+                    .sender_on(&m)
+                    .await
+                    .map_err(|e| trustml_chain::ChainError::Invalid(e.to_string()))?
+                    .add_pair(
+                        &mut m,
+                        l.artifacts(),
+                        d.artifacts(),
+                        DEFAULT_VERIFIER_GAS_LIMIT,
+                    )
+                    .await
+            })?;
+            write_json(&chain.market, &m)?;
+            println!(
+                "allowed listing circuit {} (adapter {}) with delivery circuit {} (adapter {}); wrote {}",
+                p.listing_circuit_id,
+                p.listing.adapter,
+                p.delivery_circuit_id,
+                p.delivery.adapter,
+                chain.market.display()
+            );
+        }
         MarketCmd::List {
             chain,
             listing,
             price,
             metadata,
+            listing_dir,
         } => {
             let m = load(&chain.market)?;
+            let circuit = match &listing_dir {
+                Some(dir) => B256::from(artifacts_of(dir)?.3),
+                None => m.listing_circuit_id,
+            };
             let l = Listing::read(&listing)?;
             l.check_preview(&listing)?;
             let metadata_hash = match &metadata {
@@ -329,7 +409,9 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
                         hex::encode(sender)
                     )));
                 }
-                client.list(&m, c, h, price, metadata_hash, &proof).await
+                client
+                    .list_with(&m, circuit, c, h, price, metadata_hash, &proof)
+                    .await
             })?;
             println!(
                 "listed: listing id {} (tx {}, gasUsed {})",
