@@ -276,8 +276,11 @@ op_tests! {
     // LRN: x², the channel window (exact), ·alpha/size and +bias (1 rescale), the power table
     // (slope ≤ beta·…), ·x (1 rescale); Pow with 1.5 and 0.25: one table each. 0.93 measured.
     lrn_and_pow: "lrn_pow", 0.01, 2.0;
-    // Private int64 token ids into an embedding: one-hot rows (exact), the table as a dense
-    // layer (1 rescale), the head (1 rescale).
+    // Sum and Mean of three and two inputs (a constant among them); Size, Shape →
+    // ConstantOfShape and Range fold to constants.
+    sums_and_shapes: "sums_and_shapes", 0.02, 2.0;
+    // Private int64 token ids into an embedding: with fixed weights one lookup of (id, value)
+    // per embedding value in a table of the quantized weights (exact), the head (1 rescale).
     private_token_embedding: "token_embedding", 0.02, 1.5;
 }
 

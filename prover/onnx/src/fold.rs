@@ -462,6 +462,34 @@ pub(crate) fn fold(n: &NodeProto, ins: &[Option<&Const>], opset: i64) -> Result<
                 kind: c.kind,
             })
         }
+        "Range" => {
+            let scalar = |i: usize| -> Result<(f64, Kind), String> {
+                let c = ins
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .ok_or("Range needs start, limit and delta")?;
+                match c.t.data[..] {
+                    [v] => Ok((v, c.kind)),
+                    _ => Err("Range's start, limit and delta must be scalars".into()),
+                }
+            };
+            let ((start, kind), (limit, _), (delta, _)) = (scalar(0)?, scalar(1)?, scalar(2)?);
+            if delta == 0.0 {
+                return Err("Range with delta 0".into());
+            }
+            let n = ((limit - start) / delta).ceil().max(0.0) as usize;
+            if n > FOLD_MAX {
+                return Err("Range result too large".into());
+            }
+            Ok(Const {
+                t: Tensor {
+                    shape: vec![n],
+                    data: (0..n).map(|i| start + i as f64 * delta).collect(),
+                },
+                kind,
+            })
+        }
         "ConstantOfShape" => {
             let shape = x()?
                 .ints()?

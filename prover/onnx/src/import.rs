@@ -101,7 +101,7 @@ const SUPPORTED: &str = "supported ops: Gemm, MatMul (constant right operand, or
      Max, Min (element-wise), Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or (computed \
      operands), LogSoftmax, PRelu, DepthToSpace, SpaceToDepth, Tile, CumSum, \
      InstanceNormalization, Einsum (one matrix product), ReduceMax, ReduceMin, ArgMax, ArgMin (one axis), \
-     GatherElements, GatherND (constant indices), LRN, \
+     GatherElements, GatherND (constant indices), LRN, Sum, Mean, Size, Range (constant), \
      Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
      AveragePool, GlobalAveragePool, Resize/Upsample (nearest, integer factors), Flatten, Reshape, Identity, \
      Dropout, Cast (to float), Squeeze, Unsqueeze, Transpose, Concat, Pad, Slice, Split, Gather (constant \
@@ -217,6 +217,20 @@ impl Importer {
         }
         let val = if n.op_type == "Constant" {
             Val::C(fold::constant_node(n).map_err(|e| cx.err(e))?)
+        } else if n.op_type == "Size" {
+            // Static shapes: the element count is a constant too.
+            let s = match ins.first() {
+                Some(Some(Val::A(id))) => self.shape(*id),
+                Some(Some(Val::C(c))) => c.t.shape.clone(),
+                _ => return Err(cx.err("missing input")),
+            };
+            Val::C(Const {
+                t: Tensor {
+                    shape: vec![],
+                    data: vec![s.iter().product::<usize>() as f64],
+                },
+                kind: Kind::Int,
+            })
         } else if n.op_type == "Shape" {
             // Shapes are static, so Shape of an activation is a constant too.
             let s = match ins.first() {
@@ -463,6 +477,7 @@ impl Importer {
             "Cast" => self.cast(cx, ins, out),
             "Slice" => self.slice(cx, ins, out),
             "Where" => self.where_op(cx, ins, out),
+            "Sum" | "Mean" => self.sum_mean(cx, ins, out),
             "RequireEqual" if n.domain == crate::greedy::DOMAIN => {
                 let (a, b) = (act(0)?, act(1)?);
                 let s = self.shape(a);

@@ -268,6 +268,57 @@ impl Importer {
         }
     }
 
+    /// `Sum` and `Mean` of any number of inputs (broadcast): a chain of additions, then
+    /// `·1/n` for a mean.
+    pub(super) fn sum_mean(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
+        let vals: Vec<&Val> = ins.iter().flatten().collect();
+        let n = vals.len();
+        let Some((fi, first)) = vals.iter().enumerate().find_map(|(i, v)| match v {
+            Val::A(id) => Some((i, *id)),
+            Val::C(_) => None,
+        }) else {
+            return Err(cx.err("no activation input"));
+        };
+        let mean = cx.n.op_type == "Mean";
+        let mut acc = first;
+        let mut k = 0;
+        for v in vals
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != fi)
+            .map(|(_, v)| v)
+        {
+            k += 1;
+            let last = k == n - 1 && !mean;
+            let name = if last {
+                out.to_string()
+            } else {
+                format!("{out}::sum{k}")
+            };
+            let (op, inputs, shape) = match v {
+                Val::A(y) => (
+                    Op::Add,
+                    vec![acc, *y],
+                    bcast(cx, &self.shape(acc), &self.shape(*y))?,
+                ),
+                Val::C(c) => (
+                    Op::AddConst { c: c.to_f32() },
+                    vec![acc],
+                    bcast(cx, &self.shape(acc), &c.t.shape)?,
+                ),
+            };
+            acc = self.emit(cx, &name, op, inputs, shape)?;
+        }
+        if !mean && n > 1 {
+            return Ok(acc);
+        }
+        let s = self.shape(acc);
+        let scale = Op::MulConst {
+            c: Tensor::new(vec![], vec![1.0 / n as f32]),
+        };
+        self.emit(cx, out, scale, vec![acc], s)
+    }
+
     pub(super) fn gemm(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
         let n = cx.n;
         if attr_i(n, "transA", 0) != 0 {

@@ -236,6 +236,28 @@ def token_embedding():
     return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), [3, 0, 11, 7, 3]
 
 
+def sums_and_shapes():
+    """Sum and Mean of several inputs (a constant among them), and constants made from shapes:
+    Size, Shape → ConstantOfShape, Range."""
+    f = lambda name, v: nh.from_array(np.array(v, np.float32), name)
+    nodes = [
+        h.make_node("Sum", ["x", "c", "x"], ["s"]),
+        h.make_node("Mean", ["x", "s"], ["m"]),
+        h.make_node("Range", ["zero", "three", "one"], ["r"]),
+        h.make_node("Add", ["m", "r"], ["mr"]),
+        h.make_node("Shape", ["x"], ["sh"]),
+        h.make_node("ConstantOfShape", ["sh"], ["half"], value=nh.from_array(np.array([0.5], np.float32))),
+        h.make_node("Mul", ["mr", "half"], ["a"]),
+        h.make_node("Size", ["x"], ["n"]),
+        h.make_node("Cast", ["n"], ["nf"], to=T.FLOAT),
+        h.make_node("Div", ["a", "nf"], ["y"]),
+    ]
+    g = h.make_graph(nodes, "sums_and_shapes", [h.make_tensor_value_info("x", T.FLOAT, [1, 2, 3])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [f("c", [0.25, -0.5, 1.0]), f("zero", 0.0), f("three", 3.0), f("one", 1.0)])
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), [0.3, -1.2, 0.7, 1.5, -0.4, 0.05]
+
+
 def main():
     for name, (model, n) in {
         "attention4d_o13": attention4d(13, -1),
@@ -250,6 +272,7 @@ def main():
         "resize_linear": resize_linear(),
         "lrn_pow": lrn_pow(),
         "token_embedding": token_embedding(),
+        "sums_and_shapes": sums_and_shapes(),
     }.items():
         model.ir_version = 8
         onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
