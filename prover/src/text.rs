@@ -121,7 +121,7 @@ impl TextSpec {
                 chars.len()
             )));
         }
-        let id = |c: char| self.vocab.iter().position(|t| t.chars().next() == Some(c));
+        let id = |c: char| self.vocab.iter().position(|t| t.starts_with(c));
         let pad = n - chars.len();
         let space = match (pad, id(' ')) {
             (0, _) => 0,
