@@ -49,6 +49,7 @@ pub enum AuditCmd {
     /// Make the audit circuit of MODEL_DIR (compiled with --weights-visibility hashed) for
     /// batches of --batch samples from the committed dataset, and its keys, into --output.
     Setup {
+        /// The model directory (`trustml compile … --weights-visibility hashed`).
         model_dir: PathBuf,
         /// The directory `commit-dataset` wrote (for the tree's depth and the model check).
         #[arg(long)]
@@ -67,6 +68,7 @@ pub enum AuditCmd {
     /// batch is written as OUT/batch-i.json as soon as it is proven; batches already there
     /// are kept, so an interrupted run resumes where it stopped.
     Prove {
+        /// The audit circuit directory (`trustml audit setup`).
         audit_dir: PathBuf,
         #[arg(long)]
         data: PathBuf,
@@ -89,6 +91,7 @@ pub enum AuditCmd {
     /// Verify every batch-*.json of an audit: each proof, one seed, dataset and model, batch
     /// indices 0..m once each; prints the proven accuracy.
     Verify {
+        /// The audit circuit directory (`trustml audit setup`).
         audit_dir: PathBuf,
         /// The directory of batch proofs (default AUDIT_DIR/proofs).
         #[arg(long)]

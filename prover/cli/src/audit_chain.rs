@@ -85,6 +85,7 @@ pub enum AuditChainCmd {
     Register {
         #[command(flatten)]
         chain: AuditChain,
+        /// The audit circuit directory (`trustml audit setup`).
         audit_dir: PathBuf,
         /// The salts file of the model's hashed weights ({"weights": "0x…"}).
         #[arg(long)]
@@ -159,6 +160,7 @@ pub enum AuditChainCmd {
         chain: AuditChain,
         #[arg(long)]
         audit: u64,
+        /// The folder of batch proofs (`trustml audit prove`'s output).
         proofs: PathBuf,
     },
     /// Anyone: settle an audit (every batch proven, or a deadline passed).

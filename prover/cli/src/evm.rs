@@ -18,6 +18,7 @@ pub enum EvmCmd {
     /// Write DIR/Verifier.sol (SHPLONK, Keccak transcript) and its bytecode (verifier.bin,
     /// verifier.bin-runtime, evm.json); fails if the runtime code exceeds EIP-170.
     GenVerifier {
+        /// A circuit directory with keys (model, delivery or audit).
         dir: PathBuf,
         /// Only write Verifier.sol (no compiler needed).
         #[arg(long)]
@@ -25,6 +26,7 @@ pub enum EvmCmd {
     },
     /// Deploy the raw verifier and a ProofVerifierAdapter for it; writes DIR/deployment.json.
     Deploy {
+        /// A circuit directory with a generated verifier (`evm gen-verifier`).
         dir: PathBuf,
         /// JSON-RPC endpoint: http(s):// or ws(s)://.
         #[arg(long)]
@@ -39,7 +41,9 @@ pub enum EvmCmd {
     },
     /// Check a proof on chain through the adapter (eth_call); exits 0 only when valid.
     Verify {
+        /// The circuit directory the verifier was deployed from (`evm deploy`).
         dir: PathBuf,
+        /// The proof file (`trustml prove`, `prompt prove-listing`, …).
         proof: PathBuf,
         /// JSON-RPC endpoint: http(s):// or ws(s)://.
         #[arg(long)]

@@ -18,6 +18,17 @@ fn kit(e: &KitError) -> Option<String> {
         KitError::Io { path, .. } if path.ends_with(".bin") || path.ends_with("circuit.json") => {
             Some(format!("no keys yet? {SETUP}"))
         }
+        KitError::Srs(e) => srs(e),
+        _ => None,
+    }
+}
+
+/// A circuit directory's `srs.bin` is written by its setup: missing, the setup was not run.
+fn srs(e: &trustml_srs::SrsError) -> Option<String> {
+    match e {
+        trustml_srs::SrsError::Io { path, .. } if path.ends_with("srs.bin") => {
+            Some(format!("no keys yet? {SETUP}"))
+        }
         _ => None,
     }
 }
@@ -80,6 +91,9 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
     e.chain().find_map(|c| {
         if let Some(e) = c.downcast_ref::<KitError>() {
             return kit(e);
+        }
+        if let Some(e) = c.downcast_ref::<trustml_srs::SrsError>() {
+            return srs(e);
         }
         if let Some(e) = c.downcast_ref::<ModelError>() {
             return model(e);
@@ -162,6 +176,22 @@ mod tests {
             expected: "0x2".into(),
         }));
         assert!(hint(&e).unwrap().contains("trustml setup"));
+        // `prove` on a directory without keys: its srs.bin is missing.
+        let missing = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e = anyhow::Error::new(ProofError::Kit(KitError::Srs(trustml_srs::SrsError::Io {
+            path: "m/srs.bin".into(),
+            source: missing(),
+        })));
+        assert!(hint(&e).unwrap().contains("trustml setup"));
+        let e = anyhow::Error::new(trustml_srs::SrsError::Io {
+            path: "ceremony.srs".into(),
+            source: missing(),
+        });
+        assert_eq!(
+            hint(&e),
+            None,
+            "a file the user named: the error says it all"
+        );
         let e = anyhow::Error::new(ChainError::NoKey(1));
         assert!(hint(&e).unwrap().contains("TRUSTML_PRIVATE_KEY"));
         let e = anyhow::Error::new(verifier_gen::Error::CodeTooLarge {

@@ -99,6 +99,7 @@ enum Cmd {
     },
     /// Generate the proving and verifying keys of a model directory.
     Setup {
+        /// The model directory (`trustml compile`).
         dir: PathBuf,
         /// KZG parameters from `trustml srs gen` or `trustml srs import`.
         #[arg(long)]
@@ -106,7 +107,9 @@ enum Cmd {
     },
     /// Prove one inference; writes the proof with the proven outputs.
     Prove {
+        /// The model directory, with keys (`trustml setup`).
         dir: PathBuf,
+        /// The input file: {"input_data": [[…]]} (a text model also takes its prompt's ids alone).
         input: PathBuf,
         /// Proof file (default DIR/proof.json).
         #[arg(short, long)]
@@ -117,9 +120,17 @@ enum Cmd {
         salts: Option<PathBuf>,
     },
     /// Verify a proof; exits 0 only when it is valid.
-    Verify { dir: PathBuf, proof: PathBuf },
+    Verify {
+        /// Any circuit directory with keys (model, delivery or audit).
+        dir: PathBuf,
+        /// The proof file.
+        proof: PathBuf,
+    },
     /// Show a model directory's circuit: k, rows, columns, lookups, public inputs.
-    Inspect { dir: PathBuf },
+    Inspect {
+        /// The model directory (`trustml compile`).
+        dir: PathBuf,
+    },
     /// Prompt marketplace: listing and delivery proofs, buyer keys, decryption.
     Prompt {
         #[command(subcommand)]
@@ -161,6 +172,7 @@ enum SrsCmd {
     },
     /// Convert a snarkjs powers-of-tau file (.ptau) from a public ceremony, trimmed to k.
     Import {
+        /// The ceremony file (snarkjs .ptau).
         ptau: PathBuf,
         #[arg(long)]
         k: u32,

@@ -78,6 +78,7 @@ pub enum PromptCmd {
     /// Make the keys of the delivery circuit for prompts of the model in MODEL_DIR (or of
     /// --blocks blocks) into DIR.
     SetupDelivery {
+        /// The delivery circuit directory to write.
         dir: PathBuf,
         #[arg(long, required_unless_present = "blocks")]
         model: Option<PathBuf>,
@@ -118,6 +119,7 @@ pub enum PromptCmd {
     Decrypt {
         #[arg(long)]
         key: PathBuf,
+        /// The ciphertext file (`market receive` writes it; or the delivery proof file).
         ciphertext: PathBuf,
         /// The listing's model directory: also print the prompt as model input values.
         #[arg(long)]
