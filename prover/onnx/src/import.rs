@@ -101,7 +101,8 @@ const SUPPORTED: &str = "supported ops: Gemm, MatMul (constant right operand, or
      Max, Min (element-wise), Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or (computed \
      operands), LogSoftmax, PRelu, DepthToSpace, SpaceToDepth, Tile, CumSum, \
      InstanceNormalization, Einsum (one matrix product), ReduceMax, ReduceMin, ArgMax, ArgMin (one axis), \
-     GatherElements, GatherND (constant indices), LRN, Sum, Mean, Size, Range (constant), \
+     GatherElements, GatherND, ScatterND (constant indices), ReverseSequence (constant lengths), \
+     ReduceProd (one axis), LRN, Sum, Mean, Size, Range (constant), \
      Softmax, ReduceMean, ReduceSum, LayerNormalization, MaxPool, \
      AveragePool, GlobalAveragePool, Resize/Upsample (nearest, integer factors), Flatten, Reshape, Identity, \
      Dropout, Cast (to float), Squeeze, Unsqueeze, Transpose, Concat, Pad, Slice, Split, Gather (constant \
@@ -201,7 +202,8 @@ impl Importer {
         let ours = n.domain == crate::greedy::DOMAIN && n.op_type == "RequireEqual";
         if !(n.domain.is_empty() || n.domain == "ai.onnx" || ours) {
             return Err(cx.unsupported(format!(
-                "ops of domain \"{}\" are not supported; {SUPPORTED}",
+                "ops of domain \"{}\" are not supported (onnxruntime's fused ops come from its \
+                 graph optimizations: export standard ONNX without them); {SUPPORTED}",
                 n.domain
             )));
         }
@@ -439,7 +441,9 @@ impl Importer {
             "CumSum" => self.cumsum(cx, ins, out),
             "InstanceNormalization" => self.instance_norm(cx, ins, out),
             "Einsum" => self.einsum(cx, ins, out),
-            "ReduceMax" | "ReduceMin" => self.reduce_extreme(cx, ins, out),
+            "ReduceMax" | "ReduceMin" | "ReduceProd" => self.reduce_extreme(cx, ins, out),
+            "ReverseSequence" => self.reverse_sequence(cx, ins, out),
+            "ScatterND" => self.scatter_nd(cx, ins, out),
             "ArgMax" | "ArgMin" => self.arg_extreme(cx, ins, out),
             "GatherElements" | "GatherND" => self.gather_flat(cx, ins, out),
             "LRN" => self.lrn(cx, ins, out),
@@ -489,9 +493,30 @@ impl Importer {
             "Expand" => self.expand(cx, ins, out),
             "Resize" | "Upsample" => self.resize(cx, ins, out),
             "ConvTranspose" => self.conv_transpose(cx, ins, out),
-            _ => Err(cx.unsupported(SUPPORTED)),
+            op => Err(cx.unsupported(match refusal(op) {
+                Some(why) => format!("{why}; {SUPPORTED}"),
+                None => SUPPORTED.to_string(),
+            })),
         }
     }
+}
+
+/// Why an op of onnxruntime's mobile set is not proven, and what to export instead.
+fn refusal(op: &str) -> Option<&'static str> {
+    Some(match op {
+        "If" | "Loop" | "Scan" => {
+            "control flow cannot be a fixed circuit: export a static graph (unrolled loops, one branch)"
+        }
+        "NonZero" | "Unique" | "NonMaxSuppression" => {
+            "its output shape depends on the data, and a circuit's shapes are fixed"
+        }
+        "TopK" => "sorting is not supported; for k = 1 use ArgMax (and ReduceMax)",
+        "QuantizeLinear" | "DequantizeLinear" | "DynamicQuantizeLinear" | "MatMulInteger"
+        | "QLinearConv" | "QLinearMatMul" | "ConvInteger" => {
+            "a quantized graph: export the float32 model; trustml quantizes it itself"
+        }
+        _ => return None,
+    })
 }
 
 /// Static shape of a graph input: a symbolic leading (batch) dim becomes 1.

@@ -332,6 +332,25 @@ fn an_unsupported_op_is_named_with_its_node() {
 }
 
 #[test]
+fn ops_that_cannot_be_a_circuit_say_why() {
+    for (op, why) in [
+        ("Loop", "control flow"),
+        ("NonZero", "depends on the data"),
+        ("TopK", "ArgMax"),
+        ("QuantizeLinear", "float32 model"),
+    ] {
+        let bytes = model(
+            vec![node(op, "n", &["x"], "y", vec![])],
+            vec![vi("x", &[1, 3])],
+            "y",
+            vec![],
+        );
+        let e = load_onnx_bytes(&bytes).unwrap_err().to_string();
+        assert!(e.contains(op) && e.contains(why), "{op}: {e}");
+    }
+}
+
+#[test]
 fn einsum_beyond_one_matrix_product_is_refused_by_name() {
     for eq in ["ij,jk,kl->il", "ij,ij->ij", "ii,ij->j"] {
         let ins = eq.split("->").next().unwrap().split(',').count();

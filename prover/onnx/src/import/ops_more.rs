@@ -433,7 +433,8 @@ impl Importer {
         }
     }
 
-    /// ReduceMax / ReduceMin over one axis: a tree of pairwise maxima (one Relu lookup each).
+    /// ReduceMax / ReduceMin over one axis: a tree of pairwise maxima (one Relu lookup each);
+    /// ReduceProd: a tree of products.
     pub(super) fn reduce_extreme(
         &mut self,
         cx: &Ctx,
@@ -443,14 +444,40 @@ impl Importer {
         let x = act(cx, ins, 0)?;
         let s = self.shape(x);
         let (axis, keep) = self.one_axis(cx, ins, s.len())?;
-        let max = cx.n.op_type == "ReduceMax";
-        let m = self.extreme(cx, x, axis, max, &format!("{out}::tree"))?;
+        let m = match cx.n.op_type.as_str() {
+            "ReduceProd" => self.product(cx, x, axis, &format!("{out}::tree"))?,
+            op => self.extreme(cx, x, axis, op == "ReduceMax", &format!("{out}::tree"))?,
+        };
         let mut shape = s.clone();
         shape[axis] = 1;
         if !keep {
             shape.remove(axis);
         }
         self.emit(cx, out, Op::Reshape, vec![m], shape)
+    }
+
+    /// The product of `x` along `axis`, keeping the axis (size 1): a tree of products
+    /// (one rescale each).
+    fn product(&mut self, cx: &Ctx, x: ValueId, axis: usize, name: &str) -> R<ValueId> {
+        let mut level = self.unstack(cx, x, axis, name)?;
+        let mut round = 0;
+        while level.len() > 1 {
+            let mut next = vec![];
+            for (j, pair) in level.chunks(2).enumerate() {
+                next.push(match pair {
+                    [a, b] => {
+                        let s = self.shape(*a);
+                        let nm = format!("{name}::r{round}_{j}");
+                        self.emit(cx, &nm, Op::Mul, vec![*a, *b], s)?
+                    }
+                    [a] => *a,
+                    _ => unreachable!(),
+                });
+            }
+            level = next;
+            round += 1;
+        }
+        Ok(level[0])
     }
 
     /// The max (or min) of `x` along `axis`, keeping the axis (size 1).
@@ -629,8 +656,39 @@ impl Importer {
             shape.extend_from_slice(&s[q..]);
             (flat, shape)
         };
-        let n: usize = s.iter().product();
-        let line = self.emit(cx, &format!("{out}::flat"), Op::Reshape, vec![x], vec![n])?;
+        self.pick(cx, &[x], flat, shape, out)
+    }
+
+    /// The values at flat positions `flat` of the concatenated, flattened `xs`, shaped
+    /// `shape`: values only move.
+    fn pick(
+        &mut self,
+        cx: &Ctx,
+        xs: &[ValueId],
+        flat: Vec<i64>,
+        shape: Vec<usize>,
+        out: &str,
+    ) -> R<ValueId> {
+        let mut lines = vec![];
+        for (i, &x) in xs.iter().enumerate() {
+            let n = self.shape(x).iter().product();
+            let nm = format!("{out}::flat{i}");
+            lines.push(self.emit(cx, &nm, Op::Reshape, vec![x], vec![n])?);
+        }
+        let total: usize = xs
+            .iter()
+            .map(|&x| self.shape(x).iter().product::<usize>())
+            .sum();
+        let line = match lines[..] {
+            [l] => l,
+            _ => self.emit(
+                cx,
+                &format!("{out}::all"),
+                Op::Concat { axis: 0 },
+                lines,
+                vec![total],
+            )?,
+        };
         let len = flat.len();
         let indices = Tensor::new(vec![len], flat);
         let picked = self.emit(
@@ -641,6 +699,108 @@ impl Importer {
             vec![len],
         )?;
         self.emit(cx, out, Op::Reshape, vec![picked], shape)
+    }
+
+    /// ReverseSequence with constant lengths: each batch entry's first `len` steps along
+    /// the time axis in reverse order, the rest as they are (values only move).
+    pub(super) fn reverse_sequence(
+        &mut self,
+        cx: &Ctx,
+        ins: &[Option<Val>],
+        out: &str,
+    ) -> R<ValueId> {
+        let x = act(cx, ins, 0)?;
+        let s = self.shape(x);
+        let lens = cst(cx, ins, 1)?
+            .ok_or_else(|| cx.unsupported("ReverseSequence needs constant sequence_lens"))?
+            .ints()
+            .map_err(|m| cx.err(m))?;
+        let (b_ax, t_ax) = (
+            attr_i(cx.n, "batch_axis", 1) as usize,
+            attr_i(cx.n, "time_axis", 0) as usize,
+        );
+        if s.len() < 2 || b_ax.max(t_ax) > 1 || b_ax == t_ax || lens.len() != s[b_ax] {
+            return Err(cx.err(format!(
+                "batch_axis {b_ax}, time_axis {t_ax} (0 and 1) and {} lengths for an input of shape {s:?}",
+                lens.len()
+            )));
+        }
+        let strides: Vec<usize> = (0..s.len()).map(|d| s[d + 1..].iter().product()).collect();
+        let n: usize = s.iter().product();
+        let mut flat = Vec::with_capacity(n);
+        for pos in 0..n {
+            let mut idx: Vec<usize> = (0..s.len()).map(|d| pos / strides[d] % s[d]).collect();
+            let len = lens[idx[b_ax]];
+            if len < 0 || len as usize > s[t_ax] {
+                return Err(cx.err(format!("sequence length {len} outside 0..={}", s[t_ax])));
+            }
+            if idx[t_ax] < len as usize {
+                idx[t_ax] = len as usize - 1 - idx[t_ax];
+            }
+            flat.push(
+                idx.iter()
+                    .zip(&strides)
+                    .map(|(i, st)| i * st)
+                    .sum::<usize>() as i64,
+            );
+        }
+        self.pick(cx, &[x], flat, s, out)
+    }
+
+    /// ScatterND with constant indices (reduction none): `data` with the addressed slices
+    /// replaced by `updates` (data and updates may be computed; values only move).
+    pub(super) fn scatter_nd(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
+        if attr_str(cx.n, "reduction", "none") != "none" {
+            return Err(cx.unsupported("ScatterND with a reduction is not supported (none only)"));
+        }
+        let idx =
+            cst(cx, ins, 1)?.ok_or_else(|| cx.unsupported("ScatterND needs constant indices"))?;
+        let ints = idx.ints().map_err(|m| cx.err(m))?;
+        let as_act = |i: usize| -> R<ValueId> {
+            match ins.get(i) {
+                Some(Some(Val::A(a))) => Ok(*a),
+                Some(Some(Val::C(_))) => Err(cx.unsupported(format!(
+                    "ScatterND with a constant input #{i}: only computed data and updates are supported"
+                ))),
+                _ => Err(cx.err(format!("required input #{i} is missing"))),
+            }
+        };
+        let (data, updates) = (as_act(0)?, as_act(2)?);
+        let s = self.shape(data);
+        let ishape = &idx.t.shape;
+        let q = *ishape
+            .last()
+            .ok_or_else(|| cx.err("indices must have rank >= 1"))?;
+        if q == 0 || q > s.len() {
+            return Err(cx.err(format!(
+                "index tuples of length {q} for data of rank {}",
+                s.len()
+            )));
+        }
+        let strides: Vec<usize> = (0..s.len()).map(|d| s[d + 1..].iter().product()).collect();
+        let slab: usize = s[q..].iter().product();
+        let n: usize = s.iter().product();
+        let mut flat: Vec<i64> = (0..n as i64).collect();
+        for (u, tuple) in ints.chunks(q).enumerate() {
+            let mut base = 0;
+            for (d, &i) in tuple.iter().enumerate() {
+                let dim = s[d] as i64;
+                if !(-dim..dim).contains(&i) {
+                    return Err(
+                        cx.err(format!("index {i} out of range for axis {d} of size {dim}"))
+                    );
+                }
+                base += ((i + dim) % dim) as usize * strides[d];
+            }
+            for k in 0..slab {
+                // Position n + j of the concatenation is update value j.
+                flat[base + k] = (n + u * slab + k) as i64;
+            }
+        }
+        if self.shape(updates).iter().product::<usize>() != ints.len() / q * slab {
+            return Err(cx.err("updates do not have the shape the indices address"));
+        }
+        self.pick(cx, &[data, updates], flat, s, out)
     }
 
     /// LRN on `[N, C, …]`: `x / (bias + alpha/size · Σ x²)^beta`, the sum over the `size`

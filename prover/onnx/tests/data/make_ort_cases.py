@@ -258,6 +258,28 @@ def sums_and_shapes():
     return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), [0.3, -1.2, 0.7, 1.5, -0.4, 0.05]
 
 
+def scatter_reverse_prod():
+    """ReverseSequence (constant lengths), ScatterND of computed updates at constant indices,
+    ReduceProd over one axis."""
+    i64 = lambda name, v: nh.from_array(np.array(v, np.int64), name)
+    nodes = [
+        h.make_node("ReverseSequence", ["x", "lens"], ["rs"], time_axis=0, batch_axis=1),
+        h.make_node("Gather", ["x", "one"], ["g"], axis=0),
+        h.make_node("Slice", ["g", "s0", "s2", "s0"], ["u"]),
+        h.make_node("ScatterND", ["rs", "at", "u"], ["sc"]),
+        h.make_node("ReduceProd", ["x"], ["p"], axes=[2], keepdims=0),
+        h.make_node("Reshape", ["sc", "row"], ["sc_row"]),
+        h.make_node("Reshape", ["p", "row"], ["p_row"]),
+        h.make_node("Concat", ["sc_row", "p_row"], ["y"], axis=1),
+    ]
+    inits = [i64("lens", [3, 1, 2]), i64("one", 1), i64("s0", [0]), i64("s2", [2]),
+             i64("at", [[0, 1], [2, 2]]), i64("row", [1, -1])]
+    g = h.make_graph(nodes, "scatter_reverse_prod", [h.make_tensor_value_info("x", T.FLOAT, [3, 3, 2])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    x = [round(0.15 * ((7 * i) % 18) - 1.2, 2) or 0.4 for i in range(18)]
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), x
+
+
 def main():
     for name, (model, n) in {
         "attention4d_o13": attention4d(13, -1),
@@ -273,6 +295,7 @@ def main():
         "lrn_pow": lrn_pow(),
         "token_embedding": token_embedding(),
         "sums_and_shapes": sums_and_shapes(),
+        "scatter_reverse_prod": scatter_reverse_prod(),
     }.items():
         model.ir_version = 8
         onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
