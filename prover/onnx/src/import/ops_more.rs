@@ -873,6 +873,124 @@ impl Importer {
         self.emit(cx, out, Op::Mul, vec![x, p], s)
     }
 
+    /// `Gather(x, ids)` with both computed: a one-hot row per id (`[id = k]` for each k < V,
+    /// exact on the grid, the row sum checked to be exactly 1, so every id is an integer in
+    /// `0..V` — negative ids are refused, not wrapped) times `x` with the gathered axis first
+    /// (a product of activations), moved back into place.
+    pub(super) fn gather_computed(
+        &mut self,
+        cx: &Ctx,
+        x: ValueId,
+        ids: ValueId,
+        out: &str,
+    ) -> R<ValueId> {
+        let s = self.shape(x);
+        let axis =
+            crate::fold::norm_axis(attr_i(cx.n, "axis", 0), s.len()).map_err(|m| cx.err(m))?;
+        let v = s[axis];
+        if v > 4096 {
+            return Err(cx.unsupported(format!(
+                "Gather at computed indices along an axis of {v}: up to 4096 (each value costs a comparison per index)"
+            )));
+        }
+        let is = self.shape(ids);
+        let n: usize = is.iter().product();
+        let flat_ids = self.emit(
+            cx,
+            &format!("{out}::ids"),
+            Op::Reshape,
+            vec![ids],
+            vec![n, 1],
+        )?;
+        let mut hits = vec![];
+        for k in 0..v {
+            let nm = |p: &str| format!("{out}::id{k}{p}");
+            let d = self.emit(
+                cx,
+                &nm("::d"),
+                Op::SubConst {
+                    c: Tensor::new(vec![], vec![k as f32]),
+                    reversed: false,
+                },
+                vec![flat_ids],
+                vec![n, 1],
+            )?;
+            hits.push(self.is_zero(cx, d, &nm("::eq"))?);
+        }
+        let hot = match hits[..] {
+            [h] => h,
+            _ => self.emit(
+                cx,
+                &format!("{out}::onehot"),
+                Op::Concat { axis: 1 },
+                hits,
+                vec![n, v],
+            )?,
+        };
+        let ones = Op::Dense {
+            weight: Tensor::new(vec![1, v], vec![1.0; v]),
+            bias: None,
+        };
+        let sum = self.emit(cx, &format!("{out}::rowsum"), ones, vec![hot], vec![n, 1])?;
+        let ok = self.emit(
+            cx,
+            &format!("{out}::in_range"),
+            Op::RequireOne,
+            vec![sum],
+            vec![n, 1],
+        )?;
+        // x with the gathered axis first: [V, rest].
+        let mut perm = vec![axis];
+        perm.extend((0..s.len()).filter(|&d| d != axis));
+        let moved: Vec<usize> = perm.iter().map(|&d| s[d]).collect();
+        let rest: usize = moved[1..].iter().product();
+        let xt = self.emit(
+            cx,
+            &format!("{out}::axis_first"),
+            Op::Transpose { perm },
+            vec![x],
+            moved.clone(),
+        )?;
+        let x2 = self.emit(
+            cx,
+            &format!("{out}::rows"),
+            Op::Reshape,
+            vec![xt],
+            vec![v, rest],
+        )?;
+        let picked = self.emit(
+            cx,
+            &format!("{out}::picked"),
+            Op::MatMul,
+            vec![hot, x2],
+            vec![n, rest],
+        )?;
+        // ·1: the range check is on the output's path, so no pass can drop it as unused.
+        let picked = self.emit(
+            cx,
+            &format!("{out}::checked"),
+            Op::Mul,
+            vec![picked, ok],
+            vec![n, rest],
+        )?;
+        // [ids…, outer…, inner…] → [outer…, ids…, inner…].
+        let mut grouped = is.clone();
+        grouped.extend_from_slice(&moved[1..]);
+        let g = self.emit(
+            cx,
+            &format!("{out}::grouped"),
+            Op::Reshape,
+            vec![picked],
+            grouped.clone(),
+        )?;
+        let (ni, no) = (is.len(), axis);
+        let mut perm: Vec<usize> = (ni..ni + no).collect();
+        perm.extend(0..ni);
+        perm.extend(ni + no..grouped.len());
+        let shape: Vec<usize> = perm.iter().map(|&d| grouped[d]).collect();
+        self.emit(cx, out, Op::Transpose { perm }, vec![g], shape)
+    }
+
     /// `Gather(table, ids)` with a constant `[V, …]` table and computed (private) ids, axis 0:
     /// an [`Op::Embedding`] (a lookup of `(id, row)` in the circuit; see the lowering).
     pub(super) fn embedding(

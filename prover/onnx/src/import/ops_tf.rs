@@ -392,18 +392,16 @@ impl Importer {
     }
 
     pub(super) fn gather(&mut self, cx: &Ctx, ins: &[Option<Val>], out: &str) -> R<ValueId> {
-        let (x, idx) =
-            match (ins.first(), ins.get(1)) {
-                (Some(Some(Val::A(x))), Some(Some(Val::C(i)))) => (*x, i),
-                (Some(Some(Val::C(table))), Some(Some(Val::A(ids)))) => {
-                    return self.embedding(cx, table, *ids, out)
-                }
-                (Some(Some(Val::A(_))), Some(Some(Val::A(_)))) => return Err(cx.unsupported(
-                    "Gather of a computed tensor at computed indices is not supported; the data \
-                     (e.g. an embedding table) must be a constant",
-                )),
-                _ => return Err(cx.err("needs inputs data and indices")),
-            };
+        let (x, idx) = match (ins.first(), ins.get(1)) {
+            (Some(Some(Val::A(x))), Some(Some(Val::C(i)))) => (*x, i),
+            (Some(Some(Val::C(table))), Some(Some(Val::A(ids)))) => {
+                return self.embedding(cx, table, *ids, out)
+            }
+            (Some(Some(Val::A(x))), Some(Some(Val::A(ids)))) => {
+                return self.gather_computed(cx, *x, *ids, out)
+            }
+            _ => return Err(cx.err("needs inputs data and indices")),
+        };
         let s = self.shape(x);
         let axis = fold::norm_axis(attr_i(cx.n, "axis", 0), s.len()).map_err(|m| cx.err(m))?;
         let dim = s[axis] as i64;

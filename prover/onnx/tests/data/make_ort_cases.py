@@ -280,6 +280,24 @@ def scatter_reverse_prod():
     return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), x
 
 
+def gather_computed():
+    """Gather of a computed tensor at computed indices (ArgMax results), on two axes."""
+    i64 = lambda name, v: nh.from_array(np.array(v, np.int64), name)
+    nodes = [
+        h.make_node("ArgMax", ["x"], ["i2"], axis=2, keepdims=0),      # [1, 4], values < 3
+        h.make_node("Gather", ["x", "i2"], ["g2"], axis=2),            # [1, 4, 1, 4]
+        h.make_node("ArgMax", ["x"], ["i1"], axis=1, keepdims=0),      # [1, 3], values < 4
+        h.make_node("Gather", ["x", "i1"], ["g1"], axis=1),            # [1, 1, 3, 3]
+        h.make_node("Reshape", ["g2", "row"], ["g2_row"]),
+        h.make_node("Reshape", ["g1", "row"], ["g1_row"]),
+        h.make_node("Concat", ["g2_row", "g1_row"], ["y"], axis=1),
+    ]
+    g = h.make_graph(nodes, "gather_computed", [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 3])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], [i64("row", [1, -1])])
+    x = [0.5, -1.1, 0.9, 1.3, 0.2, -0.4, -0.8, 1.7, 0.05, 0.6, 0.35, -1.4]
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), x
+
+
 def main():
     for name, (model, n) in {
         "attention4d_o13": attention4d(13, -1),
@@ -296,6 +314,7 @@ def main():
         "token_embedding": token_embedding(),
         "sums_and_shapes": sums_and_shapes(),
         "scatter_reverse_prod": scatter_reverse_prod(),
+        "gather_computed": gather_computed(),
     }.items():
         model.ir_version = 8
         onnx.save(model, os.path.join(HERE, f"{name}.onnx"))
