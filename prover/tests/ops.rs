@@ -282,7 +282,7 @@ op_tests! {
     // ReverseSequence and ScatterND move values (exact); ReduceProd of 2: one product.
     scatter_reverse_prod: "scatter_reverse_prod", 0.02, 1.0;
     // Gather of a computed tensor at computed indices: proven one-hot rows (exact) times the
-    // data (a product of activations, 1 rescale).
+    // data (a product of activations, 1 rescale); GatherElements likewise, element-wise.
     gather_computed: "gather_computed", 0.02, 1.0;
     // Private int64 token ids into an embedding: with fixed weights one lookup of (id, value)
     // per embedding value in a table of the quantized weights (exact), the head (1 rescale).

@@ -584,6 +584,9 @@ impl Importer {
         let s = self.shape(x);
         let idx = match ins.get(1) {
             Some(Some(Val::C(c))) => c,
+            Some(Some(Val::A(ids))) if cx.n.op_type == "GatherElements" => {
+                return self.gather_elements_computed(cx, x, *ids, out)
+            }
             Some(Some(Val::A(_))) => {
                 return Err(cx.unsupported(format!(
                     "{} with indices computed from the model input is not supported; the indices must be constants",
@@ -989,6 +992,68 @@ impl Importer {
         perm.extend(ni + no..grouped.len());
         let shape: Vec<usize> = perm.iter().map(|&d| grouped[d]).collect();
         self.emit(cx, out, Op::Transpose { perm }, vec![g], shape)
+    }
+
+    /// GatherElements at computed indices: `Σ_k [idx = k] · x[…, k, …]` (the one-hot terms
+    /// exact on the grid and checked to sum to exactly 1; each slice of `x` along the axis
+    /// broadcast over the indices).
+    fn gather_elements_computed(
+        &mut self,
+        cx: &Ctx,
+        x: ValueId,
+        ids: ValueId,
+        out: &str,
+    ) -> R<ValueId> {
+        let s = self.shape(x);
+        let is = self.shape(ids);
+        let axis =
+            crate::fold::norm_axis(attr_i(cx.n, "axis", 0), s.len()).map_err(|m| cx.err(m))?;
+        if is.len() != s.len() || (0..s.len()).any(|d| d != axis && is[d] != s[d]) {
+            return Err(cx.unsupported(format!(
+                "GatherElements at computed indices of shape {is:?} into {s:?}: the indices must match the data on every axis but {axis}"
+            )));
+        }
+        let v = s[axis];
+        if v > 4096 {
+            return Err(cx.unsupported(format!(
+                "GatherElements at computed indices along an axis of {v}: up to 4096"
+            )));
+        }
+        let slices = self.unstack(cx, x, axis, &format!("{out}::x"))?;
+        let (mut acc, mut count) = (None, None);
+        for (k, &xk) in slices.iter().enumerate() {
+            let nm = |p: &str| format!("{out}::id{k}{p}");
+            let d = self.emit(
+                cx,
+                &nm("::d"),
+                Op::SubConst {
+                    c: Tensor::new(vec![], vec![k as f32]),
+                    reversed: false,
+                },
+                vec![ids],
+                is.clone(),
+            )?;
+            let eq = self.is_zero(cx, d, &nm("::eq"))?;
+            let term = self.emit(cx, &nm("::term"), Op::Mul, vec![eq, xk], is.clone())?;
+            let add = |me: &mut Self, a: Option<ValueId>, b: ValueId, what: &str| -> R<ValueId> {
+                Ok(match a {
+                    None => b,
+                    Some(a) => me.emit(cx, &nm(what), Op::Add, vec![a, b], is.clone())?,
+                })
+            };
+            acc = Some(add(self, acc, term, "::sum")?);
+            count = Some(add(self, count, eq, "::hits")?);
+        }
+        let (acc, count) = (acc.expect("v > 0"), count.expect("v > 0"));
+        let ok = self.emit(
+            cx,
+            &format!("{out}::in_range"),
+            Op::RequireOne,
+            vec![count],
+            is.clone(),
+        )?;
+        // ·1: the range check is on the output's path, so no pass can drop it as unused.
+        self.emit(cx, out, Op::Mul, vec![acc, ok], is)
     }
 
     /// `Gather(table, ids)` with a constant `[V, …]` table and computed (private) ids, axis 0:

@@ -281,16 +281,20 @@ def scatter_reverse_prod():
 
 
 def gather_computed():
-    """Gather of a computed tensor at computed indices (ArgMax results), on two axes."""
+    """Gather of a computed tensor at computed indices (ArgMax results), on two axes, and
+    GatherElements at computed indices."""
     i64 = lambda name, v: nh.from_array(np.array(v, np.int64), name)
     nodes = [
         h.make_node("ArgMax", ["x"], ["i2"], axis=2, keepdims=0),      # [1, 4], values < 3
         h.make_node("Gather", ["x", "i2"], ["g2"], axis=2),            # [1, 4, 1, 4]
         h.make_node("ArgMax", ["x"], ["i1"], axis=1, keepdims=0),      # [1, 3], values < 4
         h.make_node("Gather", ["x", "i1"], ["g1"], axis=1),            # [1, 1, 3, 3]
+        h.make_node("ArgMax", ["x"], ["i2k"], axis=2, keepdims=1),     # [1, 4, 1]
+        h.make_node("GatherElements", ["x", "i2k"], ["ge"], axis=2),   # each row's max
         h.make_node("Reshape", ["g2", "row"], ["g2_row"]),
         h.make_node("Reshape", ["g1", "row"], ["g1_row"]),
-        h.make_node("Concat", ["g2_row", "g1_row"], ["y"], axis=1),
+        h.make_node("Reshape", ["ge", "row"], ["ge_row"]),
+        h.make_node("Concat", ["g2_row", "g1_row", "ge_row"], ["y"], axis=1),
     ]
     g = h.make_graph(nodes, "gather_computed", [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 3])],
                      [h.make_tensor_value_info("y", T.FLOAT, None)], [i64("row", [1, -1])])
