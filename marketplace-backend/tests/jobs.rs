@@ -14,7 +14,7 @@ use trustml::model::CompiledModel;
 use trustml_server::api::{self, AppState, PublicConfig};
 
 mod common;
-use common::{compile_model, get, prompt, sign_in, SseReader};
+use common::{compile_model, compile_text_model, get, prompt, sign_in, SseReader};
 
 /// The marketplace deliveries are proven for (no chain is needed: its address only enters the
 /// order tag).
@@ -75,6 +75,7 @@ fn listing_jobs_on_sqlite() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let work = tempfile::tempdir().unwrap();
     compile_model(&work.path().join("models"));
+    compile_text_model(&work.path().join("models"));
     let db = work.path().join("jobs.db").display().to_string();
     runtime().block_on(run(work.path().join("models"), db));
 }
@@ -88,6 +89,7 @@ fn listing_jobs_on_postgres() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let work = tempfile::tempdir().unwrap();
     compile_model(&work.path().join("models"));
+    compile_text_model(&work.path().join("models"));
     runtime().block_on(async {
         use sqlx::Executor as _;
         let name = format!("trustml_jobs_{}", std::process::id());
@@ -152,8 +154,23 @@ async fn run(models: PathBuf, db: String) {
     // What a browser needs to unpack a bought prompt and re-run the model.
     let (s, v) = get(&base, "/api/v1/models").await;
     assert_eq!(s, 200, "{v}");
-    let info = &v[0];
+    // Text models, the default listing kind, come first: their prompt format is text.
+    let text = &v[0];
+    assert_eq!(text["name"], "text", "{v}");
+    assert_eq!(
+        (
+            text["text"]["promptLen"].as_u64(),
+            text["text"]["completionLen"].as_u64(),
+            text["text"]["vocab"].as_array().map(|a| a.len()),
+            text["promptLen"].as_u64(),
+            text["delivery"].as_bool(),
+        ),
+        (Some(24), Some(8), Some(48), Some(32), Some(false)),
+        "{v}"
+    );
+    let info = &v[1];
     assert_eq!(info["name"], "generator");
+    assert!(info["text"].is_null(), "{v}");
     assert_eq!(
         (info["promptLen"].as_u64(), info["delivery"].as_bool()),
         (Some(6), Some(true)),

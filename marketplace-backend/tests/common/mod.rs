@@ -130,6 +130,30 @@ pub fn compile_model(models: &Path) {
     d.setup(&srs, |_| {}).unwrap();
 }
 
+/// The text-prompt model compiled for listings under `models/text` (no keys: the model list
+/// reads its settings only).
+#[allow(dead_code)]
+pub fn compile_text_model(models: &Path) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../prover/fixtures/text_lm");
+    let onnx = dir.join("text_lm.onnx");
+    let vocab = trustml::text::TextSpec::read_vocab(&dir.join("vocab.json")).unwrap();
+    let spec =
+        trustml::text::TextSpec::for_onnx(&std::fs::read(&onnx).unwrap(), 24, vocab).unwrap();
+    let opts = CompileOptions {
+        vis: Visibilities {
+            input: Visibility::Hashed,
+            weights: Visibility::Fixed,
+            output: Visibility::Hashed,
+        },
+        listing: true,
+        scale_bits: Some(8),
+        text: Some(spec),
+        ..Default::default()
+    };
+    let samples = read_samples(&dir.join("text_lm.calibration.json")).unwrap();
+    CompiledModel::compile(&onnx, &samples, &opts, &models.join("text")).unwrap();
+}
+
 pub fn prompt() -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixtures().join("generator.input.json")).unwrap())
         .unwrap()
