@@ -83,6 +83,16 @@ pub struct Visibilities {
     pub output: Visibility,
 }
 
+impl Visibilities {
+    /// A marketplace listing's: the prompt committed (`hashed`), the weights public in the
+    /// verifying key (`fixed`), the output hashed (with salt 0 in a listing circuit).
+    pub const LISTING: Self = Self {
+        input: Visibility::Hashed,
+        weights: Visibility::Fixed,
+        output: Visibility::Hashed,
+    };
+}
+
 impl Default for Visibilities {
     fn default() -> Self {
         Self {

@@ -186,11 +186,7 @@ fn mlp_matches_float_argmax_on_held_out_digits() {
 #[test]
 fn hashed_input_and_output_bind_their_salts() {
     let dir = tempfile::tempdir().unwrap();
-    let vis = Visibilities {
-        input: Visibility::Hashed,
-        weights: Visibility::Fixed,
-        output: Visibility::Hashed,
-    };
+    let vis = Visibilities::LISTING;
     let model = compile("digits_mlp.onnx", vis, dir.path());
     let keys = setup(&model);
     let salts = Salts {

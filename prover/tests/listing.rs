@@ -4,7 +4,7 @@
 
 use halo2_proofs::halo2curves::bn256::Fr;
 use std::path::{Path, PathBuf};
-use trustml::circuit::{Salts, Visibilities, Visibility};
+use trustml::circuit::{Salts, Visibilities};
 use trustml::data::read_samples;
 use trustml::model::{CompileOptions, CompiledModel};
 use trustml_kit::cells::{check_forged, Forge};
@@ -20,11 +20,7 @@ fn listing_model(dir: &Path) -> (CompiledModel, trustml::circuit::ModelCircuit) 
     let json = data("gemm.json");
     let samples = read_samples(&json).unwrap();
     let opts = CompileOptions {
-        vis: Visibilities {
-            input: Visibility::Hashed,
-            weights: Visibility::Fixed,
-            output: Visibility::Hashed,
-        },
+        vis: Visibilities::LISTING,
         listing: true,
         ..Default::default()
     };

@@ -5,7 +5,7 @@
 
 use halo2_proofs::halo2curves::bn256::Fr;
 use std::path::{Path, PathBuf};
-use trustml::circuit::{Salts, Visibilities, Visibility};
+use trustml::circuit::{Salts, Visibilities};
 use trustml::data::{read_samples, InputData};
 use trustml::market::listing;
 use trustml::model::{CompileOptions, CompiledModel};
@@ -45,11 +45,7 @@ fn compile(scale: Option<u32>, dir: &Path) -> CompiledModel {
         &onnx,
         &samples,
         &CompileOptions {
-            vis: Visibilities {
-                input: Visibility::Hashed,
-                weights: Visibility::Fixed,
-                output: Visibility::Hashed,
-            },
+            vis: Visibilities::LISTING,
             listing: true,
             scale_bits: scale,
             text: Some(spec),

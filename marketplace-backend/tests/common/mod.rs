@@ -4,7 +4,7 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use trustml::circuit::{Visibilities, Visibility};
+use trustml::circuit::Visibilities;
 use trustml::data::read_samples;
 use trustml::model::{CompileOptions, CompiledModel};
 
@@ -103,11 +103,7 @@ fn fixtures() -> PathBuf {
 pub fn compile_model(models: &Path) {
     let samples = read_samples(&fixtures().join("generator_calibration.json")).unwrap();
     let opts = CompileOptions {
-        vis: Visibilities {
-            input: Visibility::Hashed,
-            weights: Visibility::Fixed,
-            output: Visibility::Hashed,
-        },
+        vis: Visibilities::LISTING,
         listing: true,
         ..Default::default()
     };
@@ -140,11 +136,7 @@ pub fn compile_text_model(models: &Path) {
     let spec =
         trustml::text::TextSpec::for_onnx(&std::fs::read(&onnx).unwrap(), 24, vocab).unwrap();
     let opts = CompileOptions {
-        vis: Visibilities {
-            input: Visibility::Hashed,
-            weights: Visibility::Fixed,
-            output: Visibility::Hashed,
-        },
+        vis: Visibilities::LISTING,
         listing: true,
         scale_bits: Some(8),
         text: Some(spec),

@@ -298,11 +298,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 samples.extend(read_calibration(&model, p)?);
             }
             let vis = if listing {
-                Visibilities {
-                    input: Visibility::Hashed,
-                    weights: Visibility::Fixed,
-                    output: Visibility::Hashed,
-                }
+                Visibilities::LISTING
             } else {
                 Visibilities {
                     input: input_visibility,

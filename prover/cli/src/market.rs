@@ -41,12 +41,8 @@ pub enum MarketCmd {
     Deploy {
         #[command(flatten)]
         chain: Chain,
-        /// The generator's model directory (compiled for listings, keys made).
-        #[arg(long)]
-        listing_dir: PathBuf,
-        /// The delivery circuit directory (`trustml prompt setup-delivery`).
-        #[arg(long)]
-        delivery_dir: PathBuf,
+        #[command(flatten)]
+        pair: PairDirs,
         /// Platform fee in basis points (≤ 1000).
         #[arg(long, default_value_t = 0)]
         fee_bps: u64,
@@ -64,12 +60,8 @@ pub enum MarketCmd {
     AddPair {
         #[command(flatten)]
         chain: Chain,
-        /// The listing model directory (compiled with --listing, keys made).
-        #[arg(long)]
-        listing_dir: PathBuf,
-        /// Its delivery circuit directory (`trustml prompt setup-delivery`).
-        #[arg(long)]
-        delivery_dir: PathBuf,
+        #[command(flatten)]
+        pair: PairDirs,
     },
     /// Seller: list a prompt (the listing proof is verified on chain).
     List {
@@ -249,7 +241,24 @@ impl Circuit {
     }
 }
 
-/// A listing model and its delivery circuit, checked to be what the marketplace takes.
+/// A listing model and its delivery circuit.
+#[derive(clap::Args)]
+pub struct PairDirs {
+    /// The listing model's directory (compiled with --listing, keys made).
+    #[arg(long)]
+    listing_dir: PathBuf,
+    /// Its delivery circuit directory (`trustml prompt setup-delivery`).
+    #[arg(long)]
+    delivery_dir: PathBuf,
+}
+
+impl PairDirs {
+    /// Both compiled verifiers, checked to be what the marketplace takes.
+    fn circuits(&self) -> Result<(Circuit, Circuit)> {
+        pair_of(&self.listing_dir, &self.delivery_dir)
+    }
+}
+
 fn pair_of(listing_dir: &Path, delivery_dir: &Path) -> Result<(Circuit, Circuit)> {
     if !DeliveryDir::is_delivery_dir(delivery_dir) {
         bail!(
@@ -307,13 +316,12 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
     match cmd {
         MarketCmd::Deploy {
             chain,
-            listing_dir,
-            delivery_dir,
+            pair,
             fee_bps,
             delivery_window,
             reveal_window,
         } => {
-            let (l, d) = pair_of(&listing_dir, &delivery_dir)?;
+            let (l, d) = pair.circuits()?;
             let m = block_on(async {
                 chain
                     .sender()
@@ -342,12 +350,8 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
             );
             println!("wrote {}", chain.market.display());
         }
-        MarketCmd::AddPair {
-            chain,
-            listing_dir,
-            delivery_dir,
-        } => {
-            let (l, d) = pair_of(&listing_dir, &delivery_dir)?;
+        MarketCmd::AddPair { chain, pair } => {
+            let (l, d) = pair.circuits()?;
             let mut m = load(&chain.market)?;
             let p = block_on(async {
                 chain

@@ -11,7 +11,7 @@
 //! Skipped, with a note, only when node_modules is absent (CI runs `npm ci` first).
 
 use std::path::{Path, PathBuf};
-use trustml::circuit::{Visibilities, Visibility};
+use trustml::circuit::Visibilities;
 use trustml::data::{read_input, read_samples};
 use trustml::market::delivery::DeliveryDir;
 use trustml::market::listing::{prove_listing, ListingSecret};
@@ -115,11 +115,7 @@ async fn sale(url: &str) {
     // The generator, compiled for listings; its keys and the delivery circuit's.
     let samples = read_samples(&fixtures().join("generator_calibration.json")).unwrap();
     let opts = CompileOptions {
-        vis: Visibilities {
-            input: Visibility::Hashed,
-            weights: Visibility::Fixed,
-            output: Visibility::Hashed,
-        },
+        vis: Visibilities::LISTING,
         listing: true,
         ..Default::default()
     };

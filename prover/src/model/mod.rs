@@ -384,10 +384,7 @@ impl CompiledModel {
                     .into(),
             ));
         }
-        if opts.listing
-            && (opts.vis.input, opts.vis.weights, opts.vis.output)
-                != (Visibility::Hashed, Visibility::Fixed, Visibility::Hashed)
-        {
+        if opts.listing && opts.vis != Visibilities::LISTING {
             return Err(ModelError::Option(format!(
                 "a listing model has input hashed, weights fixed and output hashed, not {}/{}/{}",
                 opts.vis.input, opts.vis.weights, opts.vis.output
