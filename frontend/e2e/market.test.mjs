@@ -82,6 +82,7 @@ test("a seller lists through a server job that survives a server crash", async (
     listingId = Number(page.url().split("/").pop());
     await page.getByTestId("output-matches").filter({ hasText: "yes" }).waitFor();
     await page.getByTestId("completion").waitFor();
+    await page.getByTestId("proof-panel").filter({ hasText: "decoding greedily" }).waitFor();
     await page.locator(".badge.verified").waitFor();
   });
   assert.equal(listingId, 4);

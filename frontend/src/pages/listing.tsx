@@ -2,11 +2,12 @@
 // trusted), the seller's record — and the buy stepper.
 import { useEffect, useReducer, useState } from "preact/hooks";
 import { parseEventLogs, type Address } from "viem";
-import { ApiError, get, metadataDocument, type Account, type Config, type Listing, type Order } from "../api";
+import { ApiError, get, metadataDocument, type Account, type Config, type Listing, type ModelInfo, type Order } from "../api";
 import { initial, step, stepIndex, STEPS } from "../buyflow";
 import { MARKET_ABI, explain, publicClient, read, send } from "../chain";
 import { BASE8 } from "../crypto/babyjubjub";
 import { toHex } from "../crypto/field";
+import { modelFor } from "../models";
 import { countdown, duration, eth, gas, gasCost } from "../format";
 import { buyerKey } from "../purchase";
 import { Link } from "../router";
@@ -189,7 +190,11 @@ function BuyPanel({ c, l }: { c: Config; l: Listing }) {
   );
 }
 
-function ProofPanel({ l }: { l: Listing }) {
+function ProofPanel({ l, digest }: { l: Listing; digest: string | null }) {
+  const [m, setM] = useState<ModelInfo | null>(null);
+  useEffect(() => {
+    if (digest) modelFor(digest).then(setM, () => setM(null));
+  }, [digest]);
   const p = l.proof;
   if (!p) return null;
   return (
@@ -198,8 +203,9 @@ function ProofPanel({ l }: { l: Listing }) {
       <dl class="kv">
         <dt>Statement</dt>
         <dd>
-          The seller knows a prompt P and salt with C = Poseidon(P ‖ salt) such that the public model's output on P hashes to H; the proof is bound to the seller's
-          address.
+          {m?.text
+            ? `The seller knows a ${m.text.promptLen}-character prompt P and a salt with C = Poseidon(P ‖ completion ‖ salt) such that the public language model, decoding greedily, continues P with the ${m.text.completionLen}-character completion (each character its most likely next one), whose hash is H; the proof is bound to the seller's address.`
+            : "The seller knows a prompt P and salt with C = Poseidon(P ‖ salt) such that the public model's output on P hashes to H; the proof is bound to the seller's address."}
         </dd>
         <dt>Listing circuit</dt>
         <dd class="mono">{p.listingCircuitId}</dd>
@@ -276,7 +282,7 @@ export function ListingPage({ c, id }: { c: Config; id: number }) {
         </div>
       </div>
       <BuyPanel c={c} l={l} />
-      <ProofPanel l={l} />
+      <ProofPanel l={l} digest={example?.digest ?? null} />
     </div>
   );
 }
