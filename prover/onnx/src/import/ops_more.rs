@@ -587,6 +587,9 @@ impl Importer {
             Some(Some(Val::A(ids))) if cx.n.op_type == "GatherElements" => {
                 return self.gather_elements_computed(cx, x, *ids, out)
             }
+            Some(Some(Val::A(ids))) if attr_i(cx.n, "batch_dims", 0) == 0 => {
+                return self.gather_nd_computed(cx, x, *ids, out)
+            }
             Some(Some(Val::A(_))) => {
                 return Err(cx.unsupported(format!(
                     "{} with indices computed from the model input is not supported; the indices must be constants",
@@ -905,43 +908,7 @@ impl Importer {
             vec![ids],
             vec![n, 1],
         )?;
-        let mut hits = vec![];
-        for k in 0..v {
-            let nm = |p: &str| format!("{out}::id{k}{p}");
-            let d = self.emit(
-                cx,
-                &nm("::d"),
-                Op::SubConst {
-                    c: Tensor::new(vec![], vec![k as f32]),
-                    reversed: false,
-                },
-                vec![flat_ids],
-                vec![n, 1],
-            )?;
-            hits.push(self.is_zero(cx, d, &nm("::eq"))?);
-        }
-        let hot = match hits[..] {
-            [h] => h,
-            _ => self.emit(
-                cx,
-                &format!("{out}::onehot"),
-                Op::Concat { axis: 1 },
-                hits,
-                vec![n, v],
-            )?,
-        };
-        let ones = Op::Dense {
-            weight: Tensor::new(vec![1, v], vec![1.0; v]),
-            bias: None,
-        };
-        let sum = self.emit(cx, &format!("{out}::rowsum"), ones, vec![hot], vec![n, 1])?;
-        let ok = self.emit(
-            cx,
-            &format!("{out}::in_range"),
-            Op::RequireOne,
-            vec![sum],
-            vec![n, 1],
-        )?;
+        let (hot, ok) = self.one_hot(cx, flat_ids, v, out)?;
         // x with the gathered axis first: [V, rest].
         let mut perm = vec![axis];
         perm.extend((0..s.len()).filter(|&d| d != axis));
@@ -992,6 +959,143 @@ impl Importer {
         perm.extend(ni + no..grouped.len());
         let shape: Vec<usize> = perm.iter().map(|&d| grouped[d]).collect();
         self.emit(cx, out, Op::Transpose { perm }, vec![g], shape)
+    }
+
+    /// `[ids = k]` for k in `0..v` as 0/1 columns of `[n, v]` (exact on the grid), and the
+    /// check that each row sums to exactly 1 (so every id is an integer in `0..v`).
+    fn one_hot(&mut self, cx: &Ctx, ids: ValueId, v: usize, out: &str) -> R<(ValueId, ValueId)> {
+        let n = self.shape(ids)[0];
+        let mut hits = vec![];
+        for k in 0..v {
+            let nm = |p: &str| format!("{out}::id{k}{p}");
+            let d = self.emit(
+                cx,
+                &nm("::d"),
+                Op::SubConst {
+                    c: Tensor::new(vec![], vec![k as f32]),
+                    reversed: false,
+                },
+                vec![ids],
+                vec![n, 1],
+            )?;
+            hits.push(self.is_zero(cx, d, &nm("::eq"))?);
+        }
+        let hot = match hits[..] {
+            [h] => h,
+            _ => self.emit(
+                cx,
+                &format!("{out}::onehot"),
+                Op::Concat { axis: 1 },
+                hits,
+                vec![n, v],
+            )?,
+        };
+        let ones = Op::Dense {
+            weight: Tensor::new(vec![1, v], vec![1.0; v]),
+            bias: None,
+        };
+        let sum = self.emit(cx, &format!("{out}::rowsum"), ones, vec![hot], vec![n, 1])?;
+        let ok = self.emit(
+            cx,
+            &format!("{out}::in_range"),
+            Op::RequireOne,
+            vec![sum],
+            vec![n, 1],
+        )?;
+        Ok((hot, ok))
+    }
+
+    /// GatherND at computed index tuples (batch_dims 0): each component checked to be an
+    /// integer in its axis's range (a one-hot row summing to 1), the tuple's flat position
+    /// one-hot over the addressed axes, times the data's slabs (a product of activations).
+    fn gather_nd_computed(&mut self, cx: &Ctx, x: ValueId, ids: ValueId, out: &str) -> R<ValueId> {
+        let s = self.shape(x);
+        let is = self.shape(ids);
+        let q = *is
+            .last()
+            .ok_or_else(|| cx.err("indices must have rank >= 1"))?;
+        if q == 0 || q > s.len() {
+            return Err(cx.err(format!(
+                "index tuples of length {q} for data of rank {}",
+                s.len()
+            )));
+        }
+        let f: usize = s[..q].iter().product();
+        if f > 4096 {
+            return Err(cx.unsupported(format!(
+                "GatherND at computed indices over {f} positions: up to 4096 (each costs a comparison per tuple)"
+            )));
+        }
+        let n: usize = is[..is.len() - 1].iter().product();
+        let slab: usize = s[q..].iter().product();
+        let tuples = self.emit(
+            cx,
+            &format!("{out}::tuples"),
+            Op::Reshape,
+            vec![ids],
+            vec![n, q],
+        )?;
+        let mut checks = vec![];
+        let mut flat: Option<ValueId> = None;
+        for d in 0..q {
+            let comp = self.emit(
+                cx,
+                &format!("{out}::c{d}"),
+                Op::Slice {
+                    axes: vec![1],
+                    starts: vec![d],
+                    ends: vec![d + 1],
+                    steps: vec![1],
+                },
+                vec![tuples],
+                vec![n, 1],
+            )?;
+            checks.push(self.one_hot(cx, comp, s[d], &format!("{out}::c{d}"))?.1);
+            let stride: usize = s[d + 1..q].iter().product();
+            let term = self.emit(
+                cx,
+                &format!("{out}::c{d}::pos"),
+                Op::MulConst {
+                    c: Tensor::new(vec![], vec![stride as f32]),
+                },
+                vec![comp],
+                vec![n, 1],
+            )?;
+            flat = Some(match flat {
+                None => term,
+                Some(a) => self.emit(
+                    cx,
+                    &format!("{out}::c{d}::flat"),
+                    Op::Add,
+                    vec![a, term],
+                    vec![n, 1],
+                )?,
+            });
+        }
+        let (hot, ok) = self.one_hot(cx, flat.expect("q > 0"), f, &format!("{out}::at"))?;
+        checks.push(ok);
+        let rows = self.emit(
+            cx,
+            &format!("{out}::slabs"),
+            Op::Reshape,
+            vec![x],
+            vec![f, slab],
+        )?;
+        let mut picked = self.emit(
+            cx,
+            &format!("{out}::picked"),
+            Op::MatMul,
+            vec![hot, rows],
+            vec![n, slab],
+        )?;
+        // ·1 per check: they are on the output's path, so no pass can drop them as unused.
+        for (i, c) in checks.into_iter().enumerate() {
+            let nm = format!("{out}::checked{i}");
+            picked = self.emit(cx, &nm, Op::Mul, vec![picked, c], vec![n, slab])?;
+        }
+        let mut shape = is[..is.len() - 1].to_vec();
+        shape.extend_from_slice(&s[q..]);
+        self.emit(cx, out, Op::Reshape, vec![picked], shape)
     }
 
     /// GatherElements at computed indices: `Σ_k [idx = k] · x[…, k, …]` (the one-hot terms

@@ -282,7 +282,7 @@ def scatter_reverse_prod():
 
 def gather_computed():
     """Gather of a computed tensor at computed indices (ArgMax results), on two axes, and
-    GatherElements at computed indices."""
+    GatherElements and GatherND at computed indices."""
     i64 = lambda name, v: nh.from_array(np.array(v, np.int64), name)
     nodes = [
         h.make_node("ArgMax", ["x"], ["i2"], axis=2, keepdims=0),      # [1, 4], values < 3
@@ -291,13 +291,20 @@ def gather_computed():
         h.make_node("Gather", ["x", "i1"], ["g1"], axis=1),            # [1, 1, 3, 3]
         h.make_node("ArgMax", ["x"], ["i2k"], axis=2, keepdims=1),     # [1, 4, 1]
         h.make_node("GatherElements", ["x", "i2k"], ["ge"], axis=2),   # each row's max
+        # GatherND at computed tuples (0, argmax over axis 1): [1, 3] tuples of 2 → [1, 3, 3]
+        h.make_node("Sub", ["i1", "i1"], ["zero"]),
+        h.make_node("Unsqueeze", ["zero", "last"], ["zero_u"]),
+        h.make_node("Unsqueeze", ["i1", "last"], ["i1_u"]),
+        h.make_node("Concat", ["zero_u", "i1_u"], ["tup"], axis=2),
+        h.make_node("GatherND", ["x", "tup"], ["gnd"]),
         h.make_node("Reshape", ["g2", "row"], ["g2_row"]),
         h.make_node("Reshape", ["g1", "row"], ["g1_row"]),
         h.make_node("Reshape", ["ge", "row"], ["ge_row"]),
-        h.make_node("Concat", ["g2_row", "g1_row", "ge_row"], ["y"], axis=1),
+        h.make_node("Reshape", ["gnd", "row"], ["gnd_row"]),
+        h.make_node("Concat", ["g2_row", "g1_row", "ge_row", "gnd_row"], ["y"], axis=1),
     ]
     g = h.make_graph(nodes, "gather_computed", [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 3])],
-                     [h.make_tensor_value_info("y", T.FLOAT, None)], [i64("row", [1, -1])])
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], [i64("row", [1, -1]), i64("last", [2])])
     x = [0.5, -1.1, 0.9, 1.3, 0.2, -0.4, -0.8, 1.7, 0.05, 0.6, 0.35, -1.4]
     return h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), x
 
