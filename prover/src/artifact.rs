@@ -31,6 +31,9 @@ pub enum ArtifactError {
     /// An audit circuit directory.
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+    /// An image edit directory.
+    #[error(transparent)]
+    Img(#[from] crate::img::ImgError),
     /// The header names a kind this build does not know.
     #[error(
         "{dir} holds a circuit of kind '{kind}', which this trustml does not know (known: {known})"
@@ -125,6 +128,37 @@ impl CircuitArtifact for crate::audit::dir::AuditDir {
     }
 }
 
+impl CircuitArtifact for crate::img::ImgDir {
+    fn header(&self) -> ArtifactHeader {
+        crate::img::ImgDir::header(self)
+    }
+    fn shape_hint(&self) -> String {
+        let s = &self.settings.shape;
+        format!(
+            "{} with {} Poseidon chips and {} affine lanes",
+            s.edit.name(),
+            s.hash_lanes,
+            s.lanes
+        )
+    }
+    fn keys(&self, with_pk: bool) -> Result<Keys, ArtifactError> {
+        Ok(crate::img::ImgDir::keys(self, with_pk)?)
+    }
+    fn check(&self, pf: &ProofFile) -> Result<Option<&'static str>, ArtifactError> {
+        let inst = pf.instances_fr(Path::new("proof"))?;
+        let params: Vec<u64> = inst[2..]
+            .iter()
+            .map(|p| {
+                trustml_kit::field::to_u128(p)
+                    .and_then(|v| u64::try_from(v).ok())
+                    .unwrap_or(u64::MAX)
+            })
+            .collect();
+        self.edit().check_params(&params)?;
+        Ok(None)
+    }
+}
+
 /// Opens a directory of one kind.
 type Open = fn(&Path) -> Result<Box<dyn CircuitArtifact>, ArtifactError>;
 
@@ -138,6 +172,9 @@ pub const KINDS: &[(&str, Open)] = &[
     }),
     (crate::audit::dir::KIND, |dir| {
         Ok(Box::new(crate::audit::dir::AuditDir::load(dir)?))
+    }),
+    (crate::img::dir::KIND, |dir| {
+        Ok(Box::new(crate::img::ImgDir::load(dir)?))
     }),
 ];
 

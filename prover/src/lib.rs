@@ -18,6 +18,7 @@ pub mod artifact;
 pub mod audit;
 pub mod circuit;
 pub mod data;
+pub mod img;
 pub mod inspect;
 pub mod market;
 pub mod model;

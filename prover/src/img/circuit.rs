@@ -1,0 +1,569 @@
+//! The circuit of one edit on images of one size.
+//!
+//! **Statement.** Public `[H_in, H_out, p_0, …]`: there is an image `I` of the input size
+//! and salts such that `H_in` is `I`'s commitment ([`super::format`]), and `H_out` is the
+//! commitment of `edit(I, p)` ([`super::edit`]) — the input's pixels and both images'
+//! salts stay private. Each public parameter is also checked below `2^28` in-circuit (one
+//! affine row: `p = q·2^16 + r`), so it never wraps the field; the edit's own bound (e.g.
+//! `α ≤ 4`) is the verifier's to check on the public value.
+//!
+//! **Layout.** Columns: the grid (10 byte columns + the word accumulator), `lanes` affine
+//! lanes, `hash_lanes` Poseidon chips (6 advice + 1 fixed each), the tables and one
+//! constants column. Rows: the input image's bands then the output's, then single cells
+//! (domains, band indices, sizes, salts, parameters) in the accumulator column; affine rows
+//! from row 0 of their lanes; each band's sponge, and each image's hash over its bands,
+//! in the least-loaded Poseidon chip. Crop output bytes are copy constraints to input bytes.
+
+use super::chip::{AffineConfig, GridConfig, Tables, ROWS_PER_WORD};
+use super::edit::{Edit, Plan, Row, RowValue, D16};
+use super::format::{Dims, Image, DOM_BAND, DOM_IMG};
+use super::ImgError;
+use crate::chips::ACell;
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::plonk::{Circuit, Column, ConstraintSystem, Error, Fixed, Instance};
+use serde::{Deserialize, Serialize};
+use trustml_kit::field::fe;
+use trustml_poseidon::chip::{rows_per_hash, PoseidonChip, PoseidonConfig, RoundConstants};
+
+/// Rows kept free at the bottom (blinding).
+pub const MARGIN: usize = 32;
+/// Most Poseidon chips a circuit gets.
+pub const MAX_HASH_LANES: usize = 12;
+/// Most affine lanes.
+pub const MAX_LANES: usize = 8;
+/// Largest k tried.
+pub const MAX_K: u32 = 24;
+
+/// What an edit circuit's keys depend on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImgShape {
+    /// The edit.
+    pub edit: Edit,
+    /// The input size.
+    pub input: Dims,
+    /// Affine lanes.
+    pub lanes: usize,
+    /// Poseidon chips.
+    pub hash_lanes: usize,
+    /// Log2 of the rows.
+    pub k: u32,
+}
+
+impl Default for ImgShape {
+    fn default() -> Self {
+        Self {
+            edit: Edit::Grayscale,
+            input: Dims {
+                width: 1,
+                height: 1,
+                channels: 3,
+            },
+            lanes: 1,
+            hash_lanes: 1,
+            k: 13,
+        }
+    }
+}
+
+/// The witness of one edit.
+#[derive(Clone, Debug)]
+pub struct ImgWitness {
+    /// The input image.
+    pub input: Image,
+    /// Public parameters (encoded, see [`Edit::parse_params`]).
+    pub params: Vec<u64>,
+    /// Band salts of the input.
+    pub salts_in: Vec<Fr>,
+    /// Band salts of the output.
+    pub salts_out: Vec<Fr>,
+    /// A forgery, for tests that show each constraint is needed.
+    pub prank: Prank,
+}
+
+/// A dishonest witness that keeps every constraint but one (see `img::tests`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Prank {
+    /// Honest.
+    #[default]
+    None,
+    /// Row `i`'s quotient is one more (nothing else changes).
+    Quotient(usize),
+    /// Row `i`: `q − 1` and remainder `r + d`, the output clamped from `q − 1`.
+    RemainderIsD(usize),
+    /// Row `i`: `q − 1`, `r_hi = 1` though `d ≤ 256`, the output clamped from `q − 1`.
+    HighRemainder(usize),
+    /// Output byte `i` is one more (one less at 255) in the row and the output image.
+    Output(usize),
+    /// Input byte `j` gets 256 and byte `j + 1` one less: the same word.
+    ByteCarry(usize),
+}
+
+/// The values a witness lays out.
+struct Values {
+    input: Vec<i64>,
+    rows: Vec<RowValue>,
+    output: Vec<u8>,
+}
+
+/// Rows of each image's band sponges and its hash, in the order synthesis places them.
+fn hash_jobs(d: &Dims) -> Vec<usize> {
+    let mut jobs: Vec<usize> = (0..d.bands())
+        .map(|k| rows_per_hash(d.band_words(k) + 3))
+        .collect();
+    jobs.push(rows_per_hash(5 + d.bands()));
+    jobs
+}
+
+/// Which chip each job goes to: largest first onto the least loaded; `None` when a chip
+/// would pass `cap` rows.
+fn schedule(jobs: &[usize], chips: usize, cap: usize) -> Option<Vec<usize>> {
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&j| std::cmp::Reverse(jobs[j]));
+    let mut load = vec![0usize; chips];
+    let mut at = vec![0usize; jobs.len()];
+    for j in order {
+        let c = (0..chips).min_by_key(|&c| load[c]).expect("chips > 0");
+        load[c] += jobs[j];
+        if load[c] > cap {
+            return None;
+        }
+        at[j] = c;
+    }
+    Some(at)
+}
+
+impl ImgShape {
+    /// The smallest circuit for `edit` on `input` (fewest rows, then fewest columns).
+    pub fn choose(edit: &Edit, input: Dims) -> Result<Self, ImgError> {
+        let plan = edit.plan(input)?;
+        for k in 13..=MAX_K {
+            let cap = (1usize << k) - MARGIN;
+            let mut s = Self {
+                edit: edit.clone(),
+                input,
+                lanes: 1,
+                hash_lanes: 1,
+                k,
+            };
+            if s.grid_rows(&plan) > cap {
+                continue;
+            }
+            let affine = s.affine_count(&plan);
+            s.lanes = affine.div_ceil(cap).max(1);
+            if s.lanes > MAX_LANES {
+                continue;
+            }
+            let jobs = s.jobs(&plan);
+            let Some(p) = (1..=MAX_HASH_LANES).find(|&p| schedule(&jobs, p, cap).is_some()) else {
+                continue;
+            };
+            s.hash_lanes = p;
+            return Ok(s);
+        }
+        Err(ImgError::Size(format!(
+            "{} of a {input} image does not fit one proof of up to 2^{MAX_K} rows: split the image into smaller ones",
+            edit.name()
+        )))
+    }
+
+    /// The edit's plan.
+    pub fn plan(&self) -> Result<Plan, ImgError> {
+        self.edit.plan(self.input)
+    }
+
+    fn jobs(&self, plan: &Plan) -> Vec<usize> {
+        let mut j = hash_jobs(&plan.input);
+        j.extend(hash_jobs(&plan.output));
+        j
+    }
+
+    fn affine_count(&self, plan: &Plan) -> usize {
+        let rows = if plan.is_copy() { 0 } else { plan.len() };
+        rows + self.edit.num_params()
+    }
+
+    fn image_rows(d: &Dims) -> usize {
+        (0..d.bands())
+            .map(|k| ROWS_PER_WORD * d.band_words(k))
+            .sum()
+    }
+
+    fn single_cells(&self, plan: &Plan) -> usize {
+        let (bi, bo) = (plan.input.bands(), plan.output.bands());
+        2 + bi.max(bo) + 8 + bi + bo + self.edit.num_params()
+    }
+
+    /// Rows of the grid column set.
+    pub fn grid_rows(&self, plan: &Plan) -> usize {
+        Self::image_rows(&plan.input) + Self::image_rows(&plan.output) + self.single_cells(plan)
+    }
+
+    /// Public inputs of a proof.
+    pub fn num_instances(&self) -> usize {
+        2 + self.edit.num_params()
+    }
+
+    /// Advice columns (for the reader of a benchmark).
+    pub fn advice_columns(&self, plan: &Plan) -> usize {
+        let param = usize::from(self.edit.num_params() > 0);
+        11 + self.lanes * (plan.taps() + param + 4) + 6 * self.hash_lanes
+    }
+}
+
+/// The circuit of an edit.
+#[derive(Clone, Debug)]
+pub struct ImgCircuit {
+    /// Its shape.
+    pub shape: ImgShape,
+    /// The witness (`None` for key generation).
+    pub witness: Option<ImgWitness>,
+}
+
+/// The circuit's columns.
+#[derive(Clone, Debug)]
+pub struct ImgConfig {
+    tables: Tables,
+    grid: GridConfig,
+    affine: AffineConfig,
+    hash: Vec<PoseidonConfig>,
+    instance: Column<Instance>,
+    _constants: Column<Fixed>,
+}
+
+impl ImgWitness {
+    /// The bytes and rows to lay out (the prank applied).
+    fn values(&self, plan: &Plan) -> Values {
+        let mut input: Vec<i64> = self.input.data.iter().map(|&b| i64::from(b)).collect();
+        if let Prank::ByteCarry(j) = self.prank {
+            input[j] += 256;
+            input[j + 1] -= 1;
+        }
+        let n = if plan.is_copy() { 0 } else { plan.len() };
+        let mut rows: Vec<RowValue> = (0..n)
+            .map(|i| plan.row(i).eval_with(|t| input[t], &self.params))
+            .collect();
+        rows.extend((0..self.params.len()).map(|j| range_row(j).eval(&[], &self.params)));
+        let mut output: Vec<u8> = if plan.is_copy() {
+            (0..plan.len())
+                .map(|i| input[plan.source(i)] as u8)
+                .collect()
+        } else {
+            rows[..n].iter().map(|r| r.out).collect()
+        };
+        let clamp_q = |r: &mut RowValue| r.out = super::edit::clamp(r.q - super::edit::OFF);
+        match self.prank {
+            Prank::Quotient(i) => rows[i].q += 1,
+            Prank::RemainderIsD(i) => {
+                let d = i64::from(plan.row(i).d);
+                rows[i].q -= 1;
+                rows[i].r += d;
+                clamp_q(&mut rows[i]);
+                output[i] = rows[i].out;
+            }
+            Prank::HighRemainder(i) => {
+                rows[i].q -= 1;
+                rows[i].r += i64::from(plan.row(i).d);
+                clamp_q(&mut rows[i]);
+                output[i] = rows[i].out;
+            }
+            Prank::Output(i) => {
+                output[i] = if output[i] == 255 { 254 } else { output[i] + 1 };
+                if let Some(r) = rows.get_mut(i).filter(|_| !plan.is_copy()) {
+                    r.out = output[i];
+                }
+            }
+            Prank::None | Prank::ByteCarry(_) => {}
+        }
+        Values {
+            input,
+            rows,
+            output,
+        }
+    }
+}
+
+impl ImgCircuit {
+    /// The public inputs of the witness: `[H_in, H_out, params…]`.
+    pub fn instances(&self) -> Result<Vec<Fr>, ImgError> {
+        let w = self
+            .witness
+            .as_ref()
+            .ok_or_else(|| ImgError::Edit("no witness".into()))?;
+        let plan = self.shape.plan()?;
+        self.shape.edit.check_params(&w.params)?;
+        let out = Image::new(plan.output, w.values(&plan).output)?;
+        let mut v = vec![
+            w.input.commit_with(&w.salts_in).hash,
+            out.commit_with(&w.salts_out).hash,
+        ];
+        v.extend(w.params.iter().map(|&p| Fr::from(p)));
+        Ok(v)
+    }
+}
+
+impl Circuit<Fr> for ImgCircuit {
+    type Config = ImgConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = ImgShape;
+
+    fn without_witnesses(&self) -> Self {
+        Self {
+            shape: self.shape.clone(),
+            witness: None,
+        }
+    }
+
+    fn params(&self) -> ImgShape {
+        self.shape.clone()
+    }
+
+    fn configure(_: &mut ConstraintSystem<Fr>) -> ImgConfig {
+        unreachable!("the image circuit is configured from its ImgShape")
+    }
+
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, shape: ImgShape) -> ImgConfig {
+        let taps = shape
+            .plan()
+            .map(|p| p.taps())
+            .unwrap_or(super::edit::MAX_TAPS);
+        let tables = Tables::configure(meta);
+        let grid = GridConfig::configure(meta, &tables);
+        let affine = if taps == 0 {
+            AffineConfig { lanes: vec![] }
+        } else {
+            AffineConfig::configure(
+                meta,
+                &tables,
+                taps,
+                shape.lanes,
+                shape.edit.num_params() > 0,
+            )
+        };
+        let constants = meta.fixed_column();
+        let hash = (0..shape.hash_lanes)
+            .map(|_| {
+                let state = std::array::from_fn(|_| meta.advice_column());
+                let helpers = std::array::from_fn(|_| meta.advice_column());
+                let rc = RoundConstants::Rows(meta.fixed_column());
+                PoseidonChip::configure_with(meta, state, helpers, rc, constants)
+            })
+            .collect();
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        ImgConfig {
+            tables,
+            grid,
+            affine,
+            hash,
+            instance,
+            _constants: constants,
+        }
+    }
+
+    fn synthesize(&self, cfg: ImgConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        let shape = &self.shape;
+        let plan = shape.plan().map_err(|_| Error::Synthesis)?;
+        let (din, dout) = (plan.input, plan.output);
+        let w = self.witness.as_ref();
+        let nparams = shape.edit.num_params();
+        if let Some(w) = w {
+            if w.input.dims != din
+                || w.params.len() != nparams
+                || w.salts_in.len() != din.bands()
+                || w.salts_out.len() != dout.bands()
+            {
+                return Err(Error::Synthesis);
+            }
+        }
+        let values = w.map(|w| w.values(&plan));
+        let in_bytes: Vec<Value<Fr>> = match &values {
+            Some(v) => v
+                .input
+                .iter()
+                .map(|&b| Value::known(fe(i128::from(b))))
+                .collect(),
+            None => vec![Value::unknown(); din.len()],
+        };
+        let out_bytes: Vec<Value<Fr>> = match &values {
+            Some(v) => v
+                .output
+                .iter()
+                .map(|&b| Value::known(Fr::from(u64::from(b))))
+                .collect(),
+            None => vec![Value::unknown(); dout.len()],
+        };
+        let fr = |v: Option<Fr>| v.map(Value::known).unwrap_or(Value::unknown());
+
+        layouter.assign_region(
+            || "tables",
+            |mut region| {
+                cfg.tables.assign(&mut region);
+                Ok(())
+            },
+        )?;
+
+        // Grid: both images' bands, then single cells in the accumulator column.
+        struct Grid<'v> {
+            input: Vec<ACell<'v>>,
+            in_words: Vec<Vec<ACell<'v>>>,
+            output: Vec<ACell<'v>>,
+            out_words: Vec<Vec<ACell<'v>>>,
+            dom_band: ACell<'v>,
+            dom_img: ACell<'v>,
+            indices: Vec<ACell<'v>>,
+            sizes: [Vec<ACell<'v>>; 2],
+            salts: [Vec<ACell<'v>>; 2],
+            params: Vec<ACell<'v>>,
+        }
+        let g = layouter.assign_region(
+            || "images",
+            |mut region| {
+                let mut row = 0;
+                let mut lay = |bytes: &[Value<Fr>], d: &Dims, row: &mut usize| {
+                    let mut cells = Vec::with_capacity(bytes.len());
+                    let mut words = Vec::with_capacity(d.bands());
+                    for k in 0..d.bands() {
+                        let (c, wd) = cfg.grid.assign_band(&mut region, *row, &bytes[d.band(k)])?;
+                        *row += ROWS_PER_WORD * wd.len();
+                        cells.extend(c);
+                        words.push(wd);
+                    }
+                    Ok::<_, Error>((cells, words))
+                };
+                let (input, in_words) = lay(&in_bytes, &din, &mut row)?;
+                let (output, out_words) = lay(&out_bytes, &dout, &mut row)?;
+                let acc = cfg.grid.acc;
+                let mut constant = |c: Fr, row: &mut usize| {
+                    let cell = region.assign_advice(acc, *row, Value::known(c));
+                    region.constrain_constant(cell.cell(), c)?;
+                    *row += 1;
+                    Ok::<_, Error>(cell)
+                };
+                let dom_band = constant(Fr::from(DOM_BAND), &mut row)?;
+                let dom_img = constant(Fr::from(DOM_IMG), &mut row)?;
+                let indices = (0..din.bands().max(dout.bands()))
+                    .map(|k| constant(Fr::from(k as u64), &mut row))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut sizes = [vec![], vec![]];
+                for (s, d) in sizes.iter_mut().zip([din, dout]) {
+                    for v in [d.width, d.height, u32::from(d.channels), d.band_rows()] {
+                        s.push(constant(Fr::from(u64::from(v)), &mut row)?);
+                    }
+                }
+                let mut free = |v: Value<Fr>, row: &mut usize| {
+                    let cell = region.assign_advice(acc, *row, v);
+                    *row += 1;
+                    cell
+                };
+                let salts = [
+                    (0..din.bands())
+                        .map(|k| free(fr(w.map(|w| w.salts_in[k])), &mut row))
+                        .collect(),
+                    (0..dout.bands())
+                        .map(|k| free(fr(w.map(|w| w.salts_out[k])), &mut row))
+                        .collect(),
+                ];
+                let params = (0..nparams)
+                    .map(|j| free(fr(w.map(|w| Fr::from(w.params[j]))), &mut row))
+                    .collect();
+                if plan.is_copy() {
+                    for (i, o) in output.iter().enumerate() {
+                        region.constrain_equal(o.cell(), input[plan.source(i)].cell());
+                    }
+                }
+                Ok(Grid {
+                    input,
+                    in_words,
+                    output,
+                    out_words,
+                    dom_band,
+                    dom_img,
+                    indices,
+                    sizes,
+                    salts,
+                    params,
+                })
+            },
+        )?;
+        for (j, p) in g.params.iter().enumerate() {
+            layouter.constrain_instance(p.cell(), cfg.instance, 2 + j);
+        }
+
+        // Affine rows: the output bytes, then one range row per parameter.
+        if !plan.is_copy() || nparams > 0 {
+            let lanes = shape.lanes;
+            layouter.assign_region(
+                || "affine rows",
+                |mut region| {
+                    let n = if plan.is_copy() { 0 } else { plan.len() };
+                    for i in 0..n + nparams {
+                        let row = if i < n { plan.row(i) } else { range_row(i - n) };
+                        let value = match &values {
+                            Some(v) => Value::known(v.rows[i]),
+                            None => Value::unknown(),
+                        };
+                        let out = cfg.affine.assign_row(
+                            &mut region,
+                            i % lanes,
+                            i / lanes,
+                            &row,
+                            &g.input,
+                            &g.params,
+                            value,
+                        )?;
+                        if i < n {
+                            region.constrain_equal(out.cell(), g.output[i].cell());
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+
+        // Hashes: every band of both images, then each image's hash over its bands.
+        let chips: Vec<PoseidonChip> = cfg.hash.iter().cloned().map(PoseidonChip::new).collect();
+        let jobs = shape.jobs(&plan);
+        let cap = (1usize << shape.k) - MARGIN;
+        let at = schedule(&jobs, chips.len(), cap).ok_or(Error::Synthesis)?;
+        let mut job = 0;
+        let mut hashes = vec![];
+        for (side, (d, words)) in [(din, &g.in_words), (dout, &g.out_words)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut bands = Vec::with_capacity(d.bands());
+            for (k, wk) in words.iter().enumerate() {
+                let mut inputs = vec![g.dom_band.clone(), g.indices[k].clone()];
+                inputs.extend(wk.iter().cloned());
+                inputs.push(g.salts[side][k].clone());
+                bands.push(chips[at[job]].hash(&mut layouter, &inputs)?);
+                job += 1;
+            }
+            let mut inputs = vec![g.dom_img.clone()];
+            inputs.extend(g.sizes[side].iter().cloned());
+            inputs.extend(bands);
+            hashes.push(chips[at[job]].hash(&mut layouter, &inputs)?);
+            job += 1;
+        }
+        layouter.constrain_instance(hashes[0].cell(), cfg.instance, 0);
+        layouter.constrain_instance(hashes[1].cell(), cfg.instance, 1);
+        Ok(())
+    }
+}
+
+/// The row checking parameter `j` below 2^28: `p = q·2^16 + r`, `q` in the clamp table's
+/// domain.
+fn range_row(j: usize) -> Row {
+    Row {
+        taps: [(0, 0); super::edit::MAX_TAPS],
+        n: 0,
+        param: Some(super::edit::ParamUse {
+            index: j,
+            m: 0,
+            f: 1,
+        }),
+        e: 0,
+        d: D16,
+    }
+}
