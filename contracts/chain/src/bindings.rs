@@ -37,6 +37,12 @@ alloy::sol!(
     "artifacts/AuditEscrow.json"
 );
 
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    ImageProvenance,
+    "artifacts/ImageProvenance.json"
+);
+
 /// The artifacts this crate is built from: (contract name, JSON).
 pub const ARTIFACTS: &[(&str, &str)] = &[
     (
@@ -56,4 +62,8 @@ pub const ARTIFACTS: &[(&str, &str)] = &[
         include_str!("../artifacts/AuditModelRegistry.json"),
     ),
     ("AuditEscrow", include_str!("../artifacts/AuditEscrow.json")),
+    (
+        "ImageProvenance",
+        include_str!("../artifacts/ImageProvenance.json"),
+    ),
 ];

@@ -15,6 +15,7 @@
 pub mod anvil;
 pub mod audit;
 pub mod bindings;
+pub mod img;
 pub mod market;
 pub mod revert;
 pub mod siwe;

@@ -1,8 +1,8 @@
 //! Revert data → words: the custom errors of every trustml contract, in one place.
 
 use crate::bindings::{
-    AuditEscrow as AE, AuditModelRegistry as AR, PromptMarketplace as M, ProofVerifierAdapter as A,
-    VerifierRegistry as R,
+    AuditEscrow as AE, AuditModelRegistry as AR, ImageProvenance as IP, PromptMarketplace as M,
+    ProofVerifierAdapter as A, VerifierRegistry as R,
 };
 use crate::ChainError;
 use alloy::sol_types::SolInterface;
@@ -40,6 +40,9 @@ pub fn describe(data: &[u8]) -> String {
         return audit_escrow(e);
     }
     if let Ok(e) = AR::AuditModelRegistryErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = IP::ImageProvenanceErrors::abi_decode(data) {
         return format!("{e:?}");
     }
     if data.is_empty() {
