@@ -55,6 +55,13 @@ fn audit(e: &trustml::audit::AuditError) -> Option<String> {
     }
 }
 
+fn img(e: &trustml::img::ImgError) -> Option<String> {
+    match e {
+        trustml::img::ImgError::Kit(k) => kit(k),
+        _ => None,
+    }
+}
+
 fn market(e: &MarketError) -> Option<String> {
     match e {
         MarketError::Kit(k) => kit(k),
@@ -107,6 +114,9 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
         if let Some(e) = c.downcast_ref::<trustml::audit::AuditError>() {
             return audit(e);
         }
+        if let Some(e) = c.downcast_ref::<trustml::img::ImgError>() {
+            return img(e);
+        }
         if let Some(e) = c.downcast_ref::<ArtifactError>() {
             return match e {
                 ArtifactError::Kit(k) => kit(k),
@@ -114,6 +124,7 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
                 ArtifactError::Proof(p) => proof(p),
                 ArtifactError::Market(m) => market(m),
                 ArtifactError::Audit(a) => audit(a),
+                ArtifactError::Img(i) => img(i),
                 ArtifactError::StaleHeader { .. } => Some(SETUP.into()),
                 ArtifactError::UnknownKind { .. } => None,
             };

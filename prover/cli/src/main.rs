@@ -22,6 +22,8 @@ mod audit_chain;
 mod demo;
 mod evm;
 mod hint;
+mod img;
+mod img_chain;
 mod market;
 mod prompt;
 
@@ -140,6 +142,12 @@ enum Cmd {
     Demo {
         #[command(subcommand)]
         cmd: demo::DemoCmd,
+    },
+    /// Attested image edits (zk-img): commit an image, set up and prove edits of a private
+    /// image, chains of edits, and their provenance on chain.
+    Img {
+        #[command(subcommand)]
+        cmd: img::ImgCmd,
     },
     /// Accuracy audits: commit a dataset, the samples an audit needs, the samples a seed picks.
     Audit {
@@ -501,6 +509,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Evm { cmd } => return evm::run(cmd),
         Cmd::Market { cmd } => return market::run(cmd),
         Cmd::Audit { cmd } => return audit::run(cmd),
+        Cmd::Img { cmd } => return img::run(cmd),
         Cmd::Demo { cmd } => return demo::run(cmd),
     }
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,300 @@
+//! `trustml img …`: attested image edits — commit an image, set up an edit's keys, prove an
+//! edit of a private image, verify a proof, prove and check a chain of edits.
+
+use crate::{spinner, Bar};
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+use trustml::img::dir::{random_secret, read_secret, secret_path, write_secret};
+use trustml::img::{ChainFile, Dims, Edit, Image, ImgDir};
+use trustml_kit::field::{to_hex, Fr};
+use trustml_kit::fs::write_json;
+use trustml_kit::progress::Progress;
+use trustml_kit::ProofFile;
+use trustml_srs::{Srs, INSECURE_WARNING};
+
+#[derive(Subcommand)]
+pub enum ImgCmd {
+    #[command(flatten)]
+    OnChain(crate::img_chain::ImgChainCmd),
+    /// Print an image's commitment H. Public by default (salt 0: anyone recomputes H from
+    /// the pixels); --salted draws a secret, writes IMAGE.secret.json beside it and hides
+    /// the pixels behind H.
+    Commit {
+        /// A PNG or JPEG (gray or RGB, no alpha channel).
+        image: PathBuf,
+        /// Hide the pixels: a random secret salts every band.
+        #[arg(long)]
+        salted: bool,
+    },
+    /// Make the circuit of one EDIT on images of --size and its keys, into --output.
+    /// EDIT: crop:X,Y,W,H · resize:WxH (bilinear) · contrast · brightness · white-balance ·
+    /// grayscale · rgb-to-ycbcr · ycbcr-to-rgb · blur · sharpen · convolve:K1,…,K9/D.
+    Setup {
+        /// The edit (see above); contrast, brightness and white balance take their values
+        /// per proof (`img prove --params`).
+        edit: String,
+        /// Input size: WIDTHxHEIGHT (RGB) or WIDTHxHEIGHTx1 (gray).
+        #[arg(long)]
+        size: String,
+        /// KZG parameters (`trustml srs gen` or `srs import`).
+        #[arg(long)]
+        srs: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Prove DIR's edit of IMAGE (kept private: its secret file, if any, salts it): writes
+    /// the edited image, its proof and, unless --reveal, the edited image's secret file.
+    Prove {
+        /// The edit directory (`trustml img setup`).
+        dir: PathBuf,
+        /// The image to edit (PNG or JPEG).
+        image: PathBuf,
+        /// The edit's values: alpha=1.5 (contrast), beta=-20 (brightness),
+        /// gains=1.1,1.0,0.9 (white balance).
+        #[arg(long, default_value = "")]
+        params: String,
+        /// The edited image (PNG).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// The proof file (default: OUTPUT.proof.json).
+        #[arg(long)]
+        proof: Option<PathBuf>,
+        /// Publish the result: salt 0, so anyone recomputes its hash from the pixels.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Verify a proof of DIR's edit; with --input / --output, also check that those images
+    /// (with their secret files, or public) are the ones the proof names.
+    Verify {
+        /// The edit directory.
+        dir: PathBuf,
+        /// The proof file.
+        proof: PathBuf,
+        #[arg(long)]
+        input: Option<PathBuf>,
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Prove every step of a chain file, then check it: each proof verifies and each step
+    /// starts from the image the previous one produced. With --check, only check.
+    /// CHAIN.json: {"input": "in.png", "steps": [{"dir": "crop", "proof": "1.proof.json"},
+    /// {"dir": "contrast", "params": "alpha=1.2", "proof": "2.proof.json"}],
+    /// "output": "out.png", "reveal": true}
+    Chain {
+        /// The chain file (paths inside are relative to it).
+        chain: PathBuf,
+        /// Check existing proofs instead of proving.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn hash_line(h: &Fr) -> String {
+    to_hex(h)
+}
+
+pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
+    match cmd {
+        ImgCmd::OnChain(c) => crate::img_chain::run(c)?,
+        ImgCmd::Commit { image, salted } => {
+            let img = Image::read(&image)?;
+            let secret = if salted {
+                random_secret()
+            } else {
+                read_secret(&image, &img)?
+            };
+            let c = img.commit(secret);
+            if salted {
+                let p = write_secret(&image, &img, secret)?;
+                println!(
+                    "secret written to {} (keep it: proving edits of this image needs it)",
+                    p.display()
+                );
+            } else if secret != Fr::zero() {
+                println!("salted by {}", secret_path(&image).display());
+            }
+            println!(
+                "{}: {} in {} bands of {} rows",
+                image.display(),
+                img.dims,
+                img.dims.bands(),
+                img.dims.band_rows()
+            );
+            println!("H = {}", hash_line(&c.hash));
+        }
+        ImgCmd::Setup {
+            edit,
+            size,
+            srs,
+            output,
+        } => {
+            let edit = Edit::parse(&edit)?;
+            let dims = Dims::parse(&size)?;
+            let d = ImgDir::create(&output, &edit, dims)?;
+            let k = d.settings.shape.k;
+            let srs = Srs::read(&srs).with_context(|| {
+                format!(
+                    "reading {} ({} needs k = {k}: make an SRS with `trustml srs gen --k {k} -o srs.bin`)",
+                    srs.display(),
+                    d.describe()
+                )
+            })?;
+            if srs.is_insecure() {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+            if srs.k() < k {
+                bail!(
+                    "the SRS has k = {} but {} needs k = {k}: trustml srs gen --k {k} -o srs.bin",
+                    srs.k(),
+                    d.describe()
+                );
+            }
+            let t = Instant::now();
+            let pb = spinner("building the edit circuit");
+            d.setup(&srs, |s| pb.set_message(s.to_string()))?;
+            pb.finish_and_clear();
+            let s = &d.settings.shape;
+            println!(
+                "{} → {} in {:.1} s",
+                d.describe(),
+                output.display(),
+                t.elapsed().as_secs_f64()
+            );
+            println!(
+                "  advice columns {} ({} Poseidon chips, {} affine lanes), {} public inputs",
+                s.advice_columns(&s.plan()?),
+                s.hash_lanes,
+                s.lanes,
+                s.num_instances()
+            );
+        }
+        ImgCmd::Prove {
+            dir,
+            image,
+            params,
+            output,
+            proof,
+            reveal,
+        } => {
+            let d = ImgDir::load(&dir)?;
+            let img = Image::read(&image)?;
+            let params = d.edit().parse_params(&params)?;
+            let secret_in = read_secret(&image, &img)?;
+            let secret_out = if reveal { Fr::zero() } else { random_secret() };
+            let keys = d.keys(true)?;
+            if keys.insecure_srs {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+            let t = Instant::now();
+            let pb = spinner(&format!("proving {}", d.describe()));
+            let p = d.prove(&keys, &img, &params, secret_in, secret_out)?;
+            pb.finish_and_clear();
+            let proof = proof.unwrap_or_else(|| {
+                let mut s = output.as_os_str().to_owned();
+                s.push(".proof.json");
+                PathBuf::from(s)
+            });
+            p.output.write_png(&output)?;
+            if !reveal {
+                let sp = secret_path(&output);
+                if sp.exists() {
+                    std::fs::remove_file(&sp)?;
+                }
+                write_secret(&output, &p.output, secret_out)?;
+            }
+            write_json(&proof, &p.proof)?;
+            println!(
+                "proved {} in {:.1} s → {} ({}), proof {}",
+                d.edit().name(),
+                t.elapsed().as_secs_f64(),
+                output.display(),
+                if reveal {
+                    "public"
+                } else {
+                    "salted: its secret file is beside it"
+                },
+                proof.display()
+            );
+            println!("  H_in  = {}", hash_line(&p.input_hash));
+            println!("  H_out = {}", hash_line(&p.output_hash));
+        }
+        ImgCmd::Verify {
+            dir,
+            proof,
+            input,
+            output,
+        } => {
+            let d = ImgDir::load(&dir)?;
+            let pf = ProofFile::read(&proof)?;
+            let keys = d.keys(false)?;
+            let t = Instant::now();
+            let Some((h_in, h_out, params)) = d.verify(&keys, &pf, &proof)? else {
+                println!(
+                    "INVALID: {} is not a proof of {}",
+                    proof.display(),
+                    d.describe()
+                );
+                return Ok(ExitCode::FAILURE);
+            };
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            for (path, h, what) in [(input, h_in, "input"), (output, h_out, "output")] {
+                if let Some(path) = path {
+                    let img = Image::read(&path)?;
+                    let secret = read_secret(&path, &img)?;
+                    if img.commit(secret).hash != h {
+                        println!(
+                            "INVALID: {} is not the proof's {what} image (its hash differs)",
+                            path.display()
+                        );
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
+            }
+            let p = d.edit().describe_params(&params);
+            println!(
+                "valid: {}{} ({ms:.1} ms)",
+                d.describe(),
+                if p.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {p}")
+                }
+            );
+            println!("  H_in  = {}", hash_line(&h_in));
+            println!("  H_out = {}", hash_line(&h_out));
+            if pf.insecure_srs {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+        }
+        ImgCmd::Chain { chain, check } => {
+            let c = ChainFile::read(&chain)?;
+            let base = chain.parent().map(PathBuf::from).unwrap_or_default();
+            let report = if check {
+                c.verify(&base)?
+            } else {
+                let bar = Bar::new("chain");
+                let n = c.steps.len() as u64;
+                let r = c.prove(&base, |k, what| {
+                    bar.stage(&format!("step {}/{n}: {what}", k + 1), n);
+                    bar.inc(k as u64);
+                });
+                bar.finish();
+                r?
+            };
+            println!("chain of {} edits checked:", report.edits.len());
+            println!(
+                "  H_0 = {} ({})",
+                hash_line(&report.hashes[0]),
+                c.input.display()
+            );
+            for (k, e) in report.edits.iter().enumerate() {
+                println!("  {e} → H_{} = {}", k + 1, hash_line(&report.hashes[k + 1]));
+            }
+            println!("  final image: {}", c.output.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
