@@ -39,6 +39,11 @@ pub enum ImgCmd {
         /// Input size: WIDTHxHEIGHT (RGB) or WIDTHxHEIGHTx1 (gray).
         #[arg(long)]
         size: String,
+        /// Spread the work over several Poseidon chips and affine lanes: fewer rows, faster
+        /// proofs of large images, but a Solidity verifier over the EVM's size limit (verify
+        /// natively). Default: one chip, verifiable on chain.
+        #[arg(long)]
+        wide: bool,
         /// KZG parameters (`trustml srs gen` or `srs import`).
         #[arg(long)]
         srs: PathBuf,
@@ -128,12 +133,13 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
         ImgCmd::Setup {
             edit,
             size,
+            wide,
             srs,
             output,
         } => {
             let edit = Edit::parse(&edit)?;
             let dims = Dims::parse(&size)?;
-            let d = ImgDir::create(&output, &edit, dims)?;
+            let d = ImgDir::create(&output, &edit, dims, wide)?;
             let k = d.settings.shape.k;
             let srs = Srs::read(&srs).with_context(|| {
                 format!(

@@ -5,21 +5,24 @@
 //! # Grid
 //!
 //! ```text
-//! | b_0 … b_9 | acc |      fixed: q, cont; table: bytes 0..255
-//! q · (acc − cont·2^80·acc[−1] − Σ_i 2^(8i)·b_i) = 0          "image word"
-//! lookup  q · b_i ∈ bytes   (i = 0..9)                          "image byte i"
+//! | b_0 … b_{w−1} | acc |      fixed: q, cont; table: bytes 0..255
+//! q · (acc − Σ_i 2^(8i)·b_i − cont·2^(8w)·acc[+1]) = 0        "image word"
+//! lookup  q · b_i ∈ bytes   (i < w)                             "image byte i"
 //! ```
 //!
-//! A word (30 bytes, little-endian) takes three rows, most significant ten bytes first:
-//! `cont = 0` on its first row, 1 on the next two; the last row's `acc` is the word.
-//! Bytes past the end of a band are constrained to 0.
+//! A word (30 bytes, little-endian) takes `30/w` rows, least significant bytes first:
+//! `cont = 1` on all its rows but the last, so the first row's `acc` is the word. Bytes past
+//! the end of a band are constrained to 0.
 //!
 //! # Affine lane
 //!
 //! ```text
 //! | x_0 … x_{N−1} | a | q | r_lo | r_hi | out |   fixed: c_0 … c_{N−1}, m, f, e, d, small, sel
 //! sel·(Σ c_i·x_i + e − q·d − r_lo − 256·r_hi) + a·(m·x_0 + f) = 0      "affine"
-//! small · r_hi = 0                                                      "affine small remainder"
+//! (with few distinct rows — "patterns" — one selector per pattern replaces the fixed
+//! columns, a divisor d | 256 needs only `(256/d)·r_lo ∈ bytes` (no "high" lookup), and
+//! the constants go in the gate: Σ_p s_p·(…constants of p…); `q` is `out + OFF`
+//! when no output can clamp, `r_hi` exists only with `d = 2^16`, `a` only with parameters)
 //! lookup  sel·r_lo ∈ bytes                                              "affine remainder low"
 //! lookup  sel·(small·(d − 1 − r_lo) + (1 − small)·r_hi) ∈ bytes          "affine remainder high"
 //! lookup  (sel·q, sel·out) ∈ {(t, clamp(t − OFF, 0, 255)) : 0 ≤ t < T}   "affine clamp"
@@ -32,19 +35,22 @@
 //! in edits with public parameters; `a` is copied from the parameter's cell (`m = f = 0`
 //! elsewhere, so the term vanishes). Taps a row does not use have `c_i = 0`.
 
-use super::edit::{Row, RowValue, CLAMP_DOMAIN, OFF};
+use super::edit::{Pattern, Row, RowValue, CLAMP_DOMAIN, OFF};
+use super::format::BYTES_PER_WORD;
 use crate::chips::{cur_a, cur_f, ACell};
 use halo2_proofs::circuit::{Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed};
+use halo2_proofs::plonk::{
+    Advice, Column, ConstraintSystem, Error, Expression, Fixed, VirtualCells,
+};
 use halo2_proofs::poly::Rotation;
 use trustml_kit::field::fe;
 use trustml_kit::mutation;
 
-/// Bytes per grid row.
-pub const GRID_BYTES: usize = 5;
-/// Grid rows per word.
-pub const ROWS_PER_WORD: usize = 6;
+/// Bytes per grid row by default: one (30 rows per word). Each byte column costs a lookup
+/// and an equality column in every verifier; rows are nearly free where the Poseidon chip
+/// needs more of them anyway.
+pub const GRID_BYTES: usize = 1;
 
 /// The fixed tables both chips read.
 #[derive(Clone, Copy, Debug)]
@@ -81,22 +87,26 @@ impl Tables {
 }
 
 /// The grid's columns.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct GridConfig {
-    /// The bytes.
-    pub bytes: [Column<Advice>; GRID_BYTES],
+    /// The bytes of a row (`width` of them; 30 is a multiple of it).
+    pub bytes: Vec<Column<Advice>>,
     /// The running word.
     pub acc: Column<Advice>,
     /// On at every row of a word.
     pub q: Column<Fixed>,
-    /// 0 on a word's first row, else 1.
+    /// 1 on a word's rows but its last.
     pub cont: Column<Fixed>,
 }
 
 impl GridConfig {
-    /// The grid's gate and lookups over new columns.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, tables: &Tables) -> Self {
-        let bytes: [Column<Advice>; GRID_BYTES] = std::array::from_fn(|_| meta.advice_column());
+    /// The grid's gate and lookups over `width` new byte columns and an accumulator.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, tables: &Tables, width: usize) -> Self {
+        assert!(
+            width > 0 && BYTES_PER_WORD.is_multiple_of(width),
+            "30 bytes per word"
+        );
+        let bytes: Vec<Column<Advice>> = (0..width).map(|_| meta.advice_column()).collect();
         let acc = meta.advice_column();
         for c in bytes.iter().chain([&acc]) {
             meta.enable_equality(*c);
@@ -106,16 +116,13 @@ impl GridConfig {
             meta.create_gate("image word", |meta| {
                 mutation::constraints("image word", {
                     let (q, cont) = (cur_f(meta, q), cur_f(meta, cont));
-                    let prev = meta.query_advice(acc, Rotation::prev());
+                    let next = meta.query_advice(acc, Rotation::next());
                     let mut sum = Expression::Constant(Fr::zero());
                     for (i, &b) in bytes.iter().enumerate() {
                         sum = sum + cur_a(meta, b) * Expression::Constant(pow2(8 * i));
                     }
-                    vec![
-                        q * (cur_a(meta, acc)
-                            - cont * prev * Expression::Constant(pow2(8 * GRID_BYTES))
-                            - sum),
-                    ]
+                    let shift = Expression::Constant(pow2(8 * bytes.len()));
+                    vec![q * (cur_a(meta, acc) - sum - cont * shift * next)]
                 })
             });
         }
@@ -135,52 +142,59 @@ impl GridConfig {
         }
     }
 
+    /// Rows of one word.
+    pub fn rows_per_word(&self) -> usize {
+        BYTES_PER_WORD / self.bytes.len()
+    }
+
     /// Lays out `bytes` (one band) from `row` as words: returns the byte cells and the word
-    /// cells. Takes `3·⌈len/30⌉` rows.
+    /// cells. Takes `rows_per_word·⌈len/30⌉` rows.
     pub fn assign_band<'v>(
         &self,
         region: &mut Region<'_, Fr>,
         row: usize,
         bytes: &[Value<Fr>],
     ) -> Result<(Vec<ACell<'v>>, Vec<ACell<'v>>), Error> {
-        let words = bytes.len().div_ceil(GRID_BYTES * ROWS_PER_WORD);
-        let mut cells: Vec<Option<ACell<'v>>> = vec![None; bytes.len()];
+        let (width, rows) = (self.bytes.len(), self.rows_per_word());
+        let words = bytes.len().div_ceil(BYTES_PER_WORD);
+        let mut cells = Vec::with_capacity(bytes.len());
         let mut word_cells = Vec::with_capacity(words);
         for w in 0..words {
-            let mut acc = Value::known(Fr::zero());
-            let mut last = None;
-            for g in 0..ROWS_PER_WORD {
-                let r = row + ROWS_PER_WORD * w + g;
+            // Row g holds bytes g·width … of the word, least significant first; its `acc` is
+            // the value of bytes g·width … 29, so the word's first row holds the word.
+            let mut sums = Vec::with_capacity(rows);
+            for g in 0..rows {
+                let r = row + rows * w + g;
                 region.assign_fixed(self.q, r, Fr::one());
-                if g > 0 {
+                if g + 1 < rows {
                     region.assign_fixed(self.cont, r, Fr::one());
                 }
-                // Row g holds bytes 10·(2 − g) … of the word.
-                let base = 30 * w + GRID_BYTES * (ROWS_PER_WORD - 1 - g);
                 let mut sum = Value::known(Fr::zero());
-                for i in 0..GRID_BYTES {
-                    let j = base + i;
+                for (i, &col) in self.bytes.iter().enumerate() {
+                    let j = BYTES_PER_WORD * w + width * g + i;
                     let f = bytes.get(j).copied().unwrap_or(Value::known(Fr::zero()));
-                    let c = region.assign_advice(self.bytes[i], r, f);
+                    let c = region.assign_advice(col, r, f);
                     if j < bytes.len() {
-                        cells[j] = Some(c);
+                        cells.push(c);
                     } else {
                         region.constrain_constant(c.cell(), Fr::zero())?;
                     }
                     sum = sum.zip(f).map(|(s, f)| s + f * pow2(8 * i));
                 }
-                acc = acc.zip(sum).map(|(a, s)| a * pow2(8 * GRID_BYTES) + s);
-                last = Some(region.assign_advice(self.acc, r, acc));
+                sums.push(sum);
             }
-            word_cells.push(last.expect("three rows"));
+            let mut acc = Value::known(Fr::zero());
+            let mut first = None;
+            for g in (0..rows).rev() {
+                acc = acc.zip(sums[g]).map(|(a, s)| a * pow2(8 * width) + s);
+                let c = region.assign_advice(self.acc, row + rows * w + g, acc);
+                if g == 0 {
+                    first = Some(c);
+                }
+            }
+            word_cells.push(first.expect("a word has rows"));
         }
-        Ok((
-            cells
-                .into_iter()
-                .map(|c| c.expect("every byte placed"))
-                .collect(),
-            word_cells,
-        ))
+        Ok((cells, word_cells))
     }
 }
 
@@ -190,6 +204,30 @@ pub fn pow2(n: usize) -> Fr {
     Fr::from(2).pow_vartime([n as u64])
 }
 
+/// The coefficients of an affine lane: the rows' constants when few distinct ones occur
+/// (one selector column each, constants in the gate: a small verifier), else fixed columns
+/// per row (any rows; e.g. a resize whose weights take many values).
+#[derive(Clone, Debug)]
+pub enum Coefs {
+    /// Selectors of these patterns.
+    Patterns(Vec<(Pattern, Column<Fixed>)>),
+    /// Per-row fixed columns.
+    Columns {
+        /// Tap coefficients.
+        c: Vec<Column<Fixed>>,
+        /// The parameter's coefficients `(m, f)`.
+        mf: Option<(Column<Fixed>, Column<Fixed>)>,
+        /// The constant.
+        e: Column<Fixed>,
+        /// The divisor.
+        d: Column<Fixed>,
+        /// 1 when `d ≤ 256`.
+        small: Column<Fixed>,
+        /// On at a used row.
+        sel: Column<Fixed>,
+    },
+}
+
 /// One lane of the affine chip.
 #[derive(Clone, Debug)]
 pub struct Lane {
@@ -197,26 +235,34 @@ pub struct Lane {
     pub x: Vec<Column<Advice>>,
     /// The parameter (edits with public parameters only).
     pub a: Option<Column<Advice>>,
-    /// `⌊v/d⌋`.
-    pub q: Column<Advice>,
+    /// `⌊v/d⌋` (only when some output is clamped; else `q = out + OFF`, and `out` is a
+    /// byte through its copy in the output grid).
+    pub q: Option<Column<Advice>>,
     /// Remainder, low byte.
     pub r_lo: Column<Advice>,
-    /// Remainder, high byte.
-    pub r_hi: Column<Advice>,
+    /// Remainder, high byte (only when some divisor is 2^16).
+    pub r_hi: Option<Column<Advice>>,
     /// The output byte.
     pub out: Column<Advice>,
-    /// Tap coefficients.
-    pub c: Vec<Column<Fixed>>,
-    /// The parameter's coefficients `(m, f)`.
-    pub mf: Option<(Column<Fixed>, Column<Fixed>)>,
-    /// The constant.
-    pub e: Column<Fixed>,
-    /// The divisor.
-    pub d: Column<Fixed>,
-    /// 1 when `d ≤ 256`.
-    pub small: Column<Fixed>,
-    /// On at a used row.
-    pub sel: Column<Fixed>,
+    /// The coefficients.
+    pub coefs: Coefs,
+}
+
+/// What an affine chip is configured for.
+#[derive(Clone, Debug)]
+pub struct AffineLayout {
+    /// Taps per row.
+    pub taps: usize,
+    /// Lanes.
+    pub lanes: usize,
+    /// Rows read a public parameter.
+    pub param: bool,
+    /// Some divisor is 2^16.
+    pub wide: bool,
+    /// Some row's `q − OFF` can leave `[0, 255]`: the clamp lookup is needed.
+    pub clamp: bool,
+    /// The distinct patterns, when few enough for [`Coefs::Patterns`].
+    pub patterns: Option<Vec<Pattern>>,
 }
 
 /// The affine chip: `lanes` lanes of `taps` taps.
@@ -226,16 +272,18 @@ pub struct AffineConfig {
     pub lanes: Vec<Lane>,
 }
 
+fn k(c: i64) -> Expression<Fr> {
+    Expression::Constant(fe(i128::from(c)))
+}
+
 impl AffineConfig {
-    /// Configures `lanes` lanes of `taps` taps (with parameter columns when `param`).
+    /// Configures the lanes of `layout`.
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
         tables: &Tables,
-        taps: usize,
-        lanes: usize,
-        param: bool,
+        layout: &AffineLayout,
     ) -> Self {
-        let lanes = (0..lanes)
+        let lanes = (0..layout.lanes)
             .map(|_| {
                 // Equality only where cells are copied: taps, the parameter, the output.
                 let mut adv = |eq: bool| {
@@ -245,11 +293,29 @@ impl AffineConfig {
                     }
                     c
                 };
-                let x: Vec<_> = (0..taps).map(|_| adv(true)).collect();
-                let a = param.then(|| adv(true));
-                let (q, r_lo, r_hi, out) = (adv(false), adv(false), adv(false), adv(true));
-                let c = (0..taps).map(|_| meta.fixed_column()).collect();
-                let mf = param.then(|| (meta.fixed_column(), meta.fixed_column()));
+                let x: Vec<_> = (0..layout.taps).map(|_| adv(true)).collect();
+                let a = layout.param.then(|| adv(true));
+                let q = layout.clamp.then(|| adv(false));
+                let r_lo = adv(false);
+                let r_hi = layout.wide.then(|| adv(false));
+                let out = adv(true);
+                let coefs = match &layout.patterns {
+                    Some(ps) => Coefs::Patterns(
+                        ps.iter()
+                            .map(|p| (p.clone(), meta.fixed_column()))
+                            .collect(),
+                    ),
+                    None => Coefs::Columns {
+                        c: (0..layout.taps).map(|_| meta.fixed_column()).collect(),
+                        mf: layout
+                            .param
+                            .then(|| (meta.fixed_column(), meta.fixed_column())),
+                        e: meta.fixed_column(),
+                        d: meta.fixed_column(),
+                        small: meta.fixed_column(),
+                        sel: meta.fixed_column(),
+                    },
+                };
                 let lane = Lane {
                     x,
                     a,
@@ -257,12 +323,7 @@ impl AffineConfig {
                     r_lo,
                     r_hi,
                     out,
-                    c,
-                    mf,
-                    e: meta.fixed_column(),
-                    d: meta.fixed_column(),
-                    small: meta.fixed_column(),
-                    sel: meta.fixed_column(),
+                    coefs,
                 };
                 Self::gates(meta, tables, &lane);
                 lane
@@ -272,60 +333,125 @@ impl AffineConfig {
     }
 
     fn gates(meta: &mut ConstraintSystem<Fr>, tables: &Tables, l: &Lane) {
+        // Expressions of a row, in either mode: the constraint, the selector (1 on a used
+        // row), the "high" lookup input, the rows with d ≤ 256, and the "low" lookup input.
+        type Exprs = (
+            Expression<Fr>,
+            Expression<Fr>,
+            Expression<Fr>,
+            Expression<Fr>,
+            Expression<Fr>,
+        );
+        let exprs = |meta: &mut VirtualCells<'_, Fr>| -> Exprs {
+            let zero = || Expression::Constant(Fr::zero());
+            let xs: Vec<_> = l.x.iter().map(|&x| cur_a(meta, x)).collect();
+            let a = l.a.map(|a| cur_a(meta, a));
+            let out = cur_a(meta, l.out);
+            let q = match l.q {
+                Some(q) => cur_a(meta, q),
+                None => out + k(OFF),
+            };
+            let r_lo = cur_a(meta, l.r_lo);
+            let r_hi = l.r_hi.map(|c| cur_a(meta, c));
+            let rem = match &r_hi {
+                Some(h) => r_lo.clone() + h.clone() * k(256),
+                None => r_lo.clone(),
+            };
+            match &l.coefs {
+                Coefs::Patterns(ps) => {
+                    let (mut poly, mut sel, mut high, mut small, mut low) =
+                        (zero(), zero(), zero(), zero(), zero());
+                    for (p, col) in ps {
+                        let s = cur_f(meta, *col);
+                        let mut v = k(p.e) - q.clone() * k(i64::from(p.d)) - rem.clone();
+                        for (x, &c) in xs.iter().zip(&p.c) {
+                            if c != 0 {
+                                v = v + x.clone() * k(c);
+                            }
+                        }
+                        if let (Some(a), Some((m, f))) = (&a, p.param) {
+                            v = v + a.clone() * (xs[0].clone() * k(m) + k(f));
+                        }
+                        poly = poly + s.clone() * v;
+                        sel = sel + s.clone();
+                        if p.d <= 256 && 256u32.is_multiple_of(p.d) {
+                            // d | 256: (256/d)·r_lo ∈ bytes alone bounds r_lo to [0, d) —
+                            // with q bounded, 256·v = d·(256·q + t) over the integers.
+                            low = low + s.clone() * k(256 / i64::from(p.d)) * r_lo.clone();
+                            small = small + s;
+                        } else if p.d <= 256 {
+                            low = low + s.clone() * r_lo.clone();
+                            high = high + s.clone() * (k(i64::from(p.d) - 1) - r_lo.clone());
+                            small = small + s;
+                        } else {
+                            low = low + s.clone() * r_lo.clone();
+                            high = high + s * r_hi.clone().expect("a wide lane");
+                        }
+                    }
+                    (poly, sel, high, small, low)
+                }
+                Coefs::Columns {
+                    c,
+                    mf,
+                    e,
+                    d,
+                    small,
+                    sel,
+                } => {
+                    let sel = cur_f(meta, *sel);
+                    let mut v = cur_f(meta, *e);
+                    for (x, &c) in xs.iter().zip(c) {
+                        v = v + cur_f(meta, c) * x.clone();
+                    }
+                    let d = cur_f(meta, *d);
+                    let mut poly = sel.clone() * (v - q * d.clone() - rem);
+                    if let (Some(a), Some((m, f))) = (a, mf) {
+                        poly = poly + a * (cur_f(meta, *m) * xs[0].clone() + cur_f(meta, *f));
+                    }
+                    let small = cur_f(meta, *small);
+                    let one = Expression::Constant(Fr::one());
+                    let r_lo_low = r_lo.clone();
+                    let mut high = small.clone() * (d - one.clone() - r_lo);
+                    if let Some(h) = r_hi {
+                        high = high + (one - small.clone()) * h;
+                    }
+                    (poly, sel.clone(), sel.clone() * high, small, sel * r_lo_low)
+                }
+            }
+        };
         if mutation::keep("affine") {
             meta.create_gate("affine", |meta| {
-                mutation::constraints("affine", {
-                    let sel = cur_f(meta, l.sel);
-                    let mut v = cur_f(meta, l.e);
-                    for (&x, &c) in l.x.iter().zip(&l.c) {
-                        v = v + cur_f(meta, c) * cur_a(meta, x);
-                    }
-                    let rem = cur_a(meta, l.r_lo)
-                        + cur_a(meta, l.r_hi) * Expression::Constant(Fr::from(256));
-                    let mut poly = sel * (v - cur_a(meta, l.q) * cur_f(meta, l.d) - rem);
-                    if let (Some(a), Some((m, f))) = (l.a, l.mf) {
-                        let x0 = cur_a(meta, l.x[0]);
-                        poly = poly + cur_a(meta, a) * (cur_f(meta, m) * x0 + cur_f(meta, f));
-                    }
-                    vec![poly]
-                })
-            });
-        }
-        if mutation::keep("affine small remainder") {
-            meta.create_gate("affine small remainder", |meta| {
-                mutation::constraints("affine small remainder", {
-                    vec![cur_f(meta, l.small) * cur_a(meta, l.r_hi)]
-                })
+                mutation::constraints("affine", vec![exprs(meta).0])
             });
         }
         if mutation::keep("affine remainder low") {
             meta.lookup_any("affine remainder low", |meta| {
-                vec![(
-                    cur_f(meta, l.sel) * cur_a(meta, l.r_lo),
-                    cur_f(meta, tables.bytes),
-                )]
+                vec![(exprs(meta).4, cur_f(meta, tables.bytes))]
             });
         }
-        if mutation::keep("affine remainder high") {
-            // One lookup for the rest of the remainder: `d − 1 − r_lo` when `d ≤ 256` (then
-            // `r_hi = 0` by the gate above), `r_hi` when `d = 2^16`.
+        let needs_high = match &l.coefs {
+            Coefs::Patterns(ps) => ps
+                .iter()
+                .any(|(p, _)| p.d > 256 || !256u32.is_multiple_of(p.d)),
+            Coefs::Columns { .. } => true,
+        };
+        if needs_high && mutation::keep("affine remainder high") {
+            // The rest of the remainder in one lookup: `d − 1 − r_lo` when `d ≤ 256` (then
+            // `r_hi = 0`), `r_hi` when `d = 2^16`.
             meta.lookup_any("affine remainder high", |meta| {
-                let (sel, small) = (cur_f(meta, l.sel), cur_f(meta, l.small));
-                let bound =
-                    cur_f(meta, l.d) - Expression::Constant(Fr::one()) - cur_a(meta, l.r_lo);
-                let one = Expression::Constant(Fr::one());
-                let high = small.clone() * bound + (one - small) * cur_a(meta, l.r_hi);
-                vec![(sel * high, cur_f(meta, tables.bytes))]
+                vec![(exprs(meta).2, cur_f(meta, tables.bytes))]
             });
         }
-        if mutation::keep("affine clamp") {
-            meta.lookup_any("affine clamp", |meta| {
-                let sel = cur_f(meta, l.sel);
-                vec![
-                    (sel.clone() * cur_a(meta, l.q), cur_f(meta, tables.clamp_in)),
-                    (sel * cur_a(meta, l.out), cur_f(meta, tables.clamp_out)),
-                ]
-            });
+        if let Some(q) = l.q {
+            if mutation::keep("affine clamp") {
+                meta.lookup_any("affine clamp", |meta| {
+                    let sel = exprs(meta).1;
+                    vec![
+                        (sel.clone() * cur_a(meta, q), cur_f(meta, tables.clamp_in)),
+                        (sel * cur_a(meta, l.out), cur_f(meta, tables.clamp_out)),
+                    ]
+                });
+            }
         }
     }
 
@@ -344,28 +470,53 @@ impl AffineConfig {
         value: Value<RowValue>,
     ) -> Result<ACell<'v>, Error> {
         let l = &self.lanes[lane];
-        region.assign_fixed(l.sel, at, Fr::one());
-        region.assign_fixed(l.e, at, fe(i128::from(row.e)));
-        region.assign_fixed(l.d, at, Fr::from(u64::from(row.d)));
-        if row.d <= 256 {
-            region.assign_fixed(l.small, at, Fr::one());
+        // A lane with a high remainder byte proves only 16-bit divisions (the layout makes
+        // every row of such a plan divide by 2^16), so r_hi needs no gate forcing it to 0.
+        if l.r_hi.is_some() && row.d <= 256 {
+            return Err(Error::Synthesis);
         }
-        for (i, &(src, c)) in row.taps().iter().enumerate() {
-            region.assign_fixed(l.c[i], at, fe(i128::from(c)));
+        match &l.coefs {
+            Coefs::Patterns(ps) => {
+                let p = row.pattern();
+                let (_, col) = ps.iter().find(|(q, _)| *q == p).ok_or(Error::Synthesis)?;
+                region.assign_fixed(*col, at, Fr::one());
+            }
+            Coefs::Columns {
+                c,
+                mf,
+                e,
+                d,
+                small,
+                sel,
+            } => {
+                region.assign_fixed(*sel, at, Fr::one());
+                region.assign_fixed(*e, at, fe(i128::from(row.e)));
+                region.assign_fixed(*d, at, Fr::from(u64::from(row.d)));
+                if row.d <= 256 {
+                    region.assign_fixed(*small, at, Fr::one());
+                }
+                for (i, &(_, co)) in row.taps().iter().enumerate() {
+                    region.assign_fixed(c[i], at, fe(i128::from(co)));
+                }
+                if let (Some(p), Some((m, f))) = (row.param, mf) {
+                    region.assign_fixed(*m, at, fe(i128::from(p.m)));
+                    region.assign_fixed(*f, at, fe(i128::from(p.f)));
+                }
+            }
+        }
+        for (i, &(src, _)) in row.taps().iter().enumerate() {
             inputs[src as usize].copy_advice(region, l.x[i], at);
         }
         if let Some(p) = row.param {
-            let (a, (m, f)) = (
-                l.a.expect("a parameter lane"),
-                l.mf.expect("a parameter lane"),
-            );
-            region.assign_fixed(m, at, fe(i128::from(p.m)));
-            region.assign_fixed(f, at, fe(i128::from(p.f)));
-            params[p.index].copy_advice(region, a, at);
+            params[p.index].copy_advice(region, l.a.ok_or(Error::Synthesis)?, at);
         }
-        region.assign_advice(l.q, at, value.map(|v| fe(i128::from(v.q))));
+        if let Some(q) = l.q {
+            region.assign_advice(q, at, value.map(|v| fe(i128::from(v.q))));
+        }
         region.assign_advice(l.r_lo, at, value.map(|v| fe(i128::from(v.r & 255))));
-        region.assign_advice(l.r_hi, at, value.map(|v| fe(i128::from(v.r >> 8))));
+        if let Some(h) = l.r_hi {
+            region.assign_advice(h, at, value.map(|v| fe(i128::from(v.r >> 8))));
+        }
         Ok(region.assign_advice(l.out, at, value.map(|v| Fr::from(u64::from(v.out)))))
     }
 }

@@ -14,8 +14,8 @@
 //! from row 0 of their lanes; each band's sponge, and each image's hash over its bands,
 //! in the least-loaded Poseidon chip. Crop output bytes are copy constraints to input bytes.
 
-use super::chip::{AffineConfig, GridConfig, Tables, ROWS_PER_WORD};
-use super::edit::{Edit, Plan, Row, RowValue, D16};
+use super::chip::{AffineConfig, AffineLayout, GridConfig, Tables, GRID_BYTES};
+use super::edit::{Edit, Plan, Row, RowValue};
 use super::format::{Dims, Image, DOM_BAND, DOM_IMG};
 use super::ImgError;
 use crate::chips::ACell;
@@ -32,8 +32,10 @@ pub const MARGIN: usize = 32;
 pub const MAX_HASH_LANES: usize = 12;
 /// Most affine lanes.
 pub const MAX_LANES: usize = 8;
+/// Bytes per grid row of a wide circuit.
+pub const WIDE_GRID_BYTES: usize = 5;
 /// Largest k tried.
-pub const MAX_K: u32 = 24;
+pub const MAX_K: u32 = 22;
 
 /// What an edit circuit's keys depend on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +48,8 @@ pub struct ImgShape {
     pub lanes: usize,
     /// Poseidon chips.
     pub hash_lanes: usize,
+    /// Bytes per grid row.
+    pub grid: usize,
     /// Log2 of the rows.
     pub k: u32,
 }
@@ -61,6 +65,7 @@ impl Default for ImgShape {
             },
             lanes: 1,
             hash_lanes: 1,
+            grid: GRID_BYTES,
             k: 13,
         }
     }
@@ -91,8 +96,6 @@ pub enum Prank {
     Quotient(usize),
     /// Row `i`: `q − 1` and remainder `r + d`, the output clamped from `q − 1`.
     RemainderIsD(usize),
-    /// Row `i`: `q − 1`, `r_hi = 1` though `d ≤ 256`, the output clamped from `q − 1`.
-    HighRemainder(usize),
     /// Output byte `i` is one more (one less at 255) in the row and the output image.
     Output(usize),
     /// Input byte `j` gets 256 and byte `j + 1` one less: the same word.
@@ -134,9 +137,18 @@ fn schedule(jobs: &[usize], chips: usize, cap: usize) -> Option<Vec<usize>> {
 }
 
 impl ImgShape {
-    /// The smallest circuit for `edit` on `input` (fewest rows, then fewest columns).
-    pub fn choose(edit: &Edit, input: Dims) -> Result<Self, ImgError> {
+    /// The circuit for `edit` on `input`. By default one Poseidon chip and one affine lane,
+    /// the fewest rows that fit: its Solidity verifier stays under the EIP-170 size limit
+    /// (every chip and lane adds columns, gates and lookups to it). `wide` spreads the work
+    /// over up to [`MAX_HASH_LANES`] chips and [`MAX_LANES`] lanes for fewer rows (faster
+    /// proofs of large images, verified natively).
+    pub fn choose(edit: &Edit, input: Dims, wide: bool) -> Result<Self, ImgError> {
         let plan = edit.plan(input)?;
+        let (max_hash, max_lanes, grid) = if wide {
+            (MAX_HASH_LANES, MAX_LANES, WIDE_GRID_BYTES)
+        } else {
+            (1, 1, GRID_BYTES)
+        };
         for k in 13..=MAX_K {
             let cap = (1usize << k) - MARGIN;
             let mut s = Self {
@@ -144,6 +156,7 @@ impl ImgShape {
                 input,
                 lanes: 1,
                 hash_lanes: 1,
+                grid,
                 k,
             };
             if s.grid_rows(&plan) > cap {
@@ -151,19 +164,24 @@ impl ImgShape {
             }
             let affine = s.affine_count(&plan);
             s.lanes = affine.div_ceil(cap).max(1);
-            if s.lanes > MAX_LANES {
+            if s.lanes > max_lanes {
                 continue;
             }
             let jobs = s.jobs(&plan);
-            let Some(p) = (1..=MAX_HASH_LANES).find(|&p| schedule(&jobs, p, cap).is_some()) else {
+            let Some(p) = (1..=max_hash).find(|&p| schedule(&jobs, p, cap).is_some()) else {
                 continue;
             };
             s.hash_lanes = p;
             return Ok(s);
         }
         Err(ImgError::Size(format!(
-            "{} of a {input} image does not fit one proof of up to 2^{MAX_K} rows: split the image into smaller ones",
-            edit.name()
+            "{} of a {input} image does not fit one proof of up to 2^{MAX_K} rows{}",
+            edit.name(),
+            if wide {
+                ": split the image into smaller ones"
+            } else {
+                " with one Poseidon chip: use a wide circuit (`img setup --wide`, verified natively) or smaller images"
+            }
         )))
     }
 
@@ -183,10 +201,9 @@ impl ImgShape {
         rows + self.edit.num_params()
     }
 
-    fn image_rows(d: &Dims) -> usize {
-        (0..d.bands())
-            .map(|k| ROWS_PER_WORD * d.band_words(k))
-            .sum()
+    fn image_rows(&self, d: &Dims) -> usize {
+        let per_word = super::format::BYTES_PER_WORD / self.grid;
+        (0..d.bands()).map(|k| per_word * d.band_words(k)).sum()
     }
 
     fn single_cells(&self, plan: &Plan) -> usize {
@@ -196,7 +213,7 @@ impl ImgShape {
 
     /// Rows of the grid column set.
     pub fn grid_rows(&self, plan: &Plan) -> usize {
-        Self::image_rows(&plan.input) + Self::image_rows(&plan.output) + self.single_cells(plan)
+        self.image_rows(&plan.input) + self.image_rows(&plan.output) + self.single_cells(plan)
     }
 
     /// Public inputs of a proof.
@@ -206,8 +223,13 @@ impl ImgShape {
 
     /// Advice columns (for the reader of a benchmark).
     pub fn advice_columns(&self, plan: &Plan) -> usize {
-        let param = usize::from(self.edit.num_params() > 0);
-        11 + self.lanes * (plan.taps() + param + 4) + 6 * self.hash_lanes
+        let lane = if plan.is_copy() {
+            0
+        } else {
+            let l = affine_layout(self, plan);
+            l.taps + usize::from(l.param) + 2 + usize::from(l.wide) + usize::from(l.clamp)
+        };
+        self.grid + 1 + self.lanes * lane + 6 * self.hash_lanes
     }
 }
 
@@ -258,12 +280,6 @@ impl ImgWitness {
                 let d = i64::from(plan.row(i).d);
                 rows[i].q -= 1;
                 rows[i].r += d;
-                clamp_q(&mut rows[i]);
-                output[i] = rows[i].out;
-            }
-            Prank::HighRemainder(i) => {
-                rows[i].q -= 1;
-                rows[i].r += i64::from(plan.row(i).d);
                 clamp_q(&mut rows[i]);
                 output[i] = rows[i].out;
             }
@@ -323,22 +339,13 @@ impl Circuit<Fr> for ImgCircuit {
     }
 
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, shape: ImgShape) -> ImgConfig {
-        let taps = shape
-            .plan()
-            .map(|p| p.taps())
-            .unwrap_or(super::edit::MAX_TAPS);
         let tables = Tables::configure(meta);
-        let grid = GridConfig::configure(meta, &tables);
-        let affine = if taps == 0 {
-            AffineConfig { lanes: vec![] }
-        } else {
-            AffineConfig::configure(
-                meta,
-                &tables,
-                taps,
-                shape.lanes,
-                shape.edit.num_params() > 0,
-            )
+        let grid = GridConfig::configure(meta, &tables, shape.grid);
+        let affine = match shape.plan() {
+            Ok(plan) if !plan.is_copy() => {
+                AffineConfig::configure(meta, &tables, &affine_layout(&shape, &plan))
+            }
+            _ => AffineConfig { lanes: vec![] },
         };
         let constants = meta.fixed_column();
         let hash = (0..shape.hash_lanes)
@@ -425,7 +432,7 @@ impl Circuit<Fr> for ImgCircuit {
                     let mut words = Vec::with_capacity(d.bands());
                     for k in 0..d.bands() {
                         let (c, wd) = cfg.grid.assign_band(&mut region, *row, &bytes[d.band(k)])?;
-                        *row += ROWS_PER_WORD * wd.len();
+                        *row += cfg.grid.rows_per_word() * wd.len();
                         cells.extend(c);
                         words.push(wd);
                     }
@@ -552,7 +559,7 @@ impl Circuit<Fr> for ImgCircuit {
     }
 }
 
-/// The row checking parameter `j` below 2^28: `p = q·2^16 + r`, `q` in the clamp table's
+/// The row checking parameter `j` below 2^20: `p = q·256 + r`, `q` in the clamp table's
 /// domain.
 fn range_row(j: usize) -> Row {
     Row {
@@ -564,6 +571,29 @@ fn range_row(j: usize) -> Row {
             f: 1,
         }),
         e: 0,
-        d: D16,
+        d: 256,
+    }
+}
+
+/// Most distinct row patterns proven with selectors (more: fixed coefficient columns).
+pub const MAX_PATTERNS: usize = 6;
+
+/// The affine chip's layout for `shape`.
+pub fn affine_layout(shape: &ImgShape, plan: &Plan) -> AffineLayout {
+    let nparams = shape.edit.num_params();
+    let patterns = plan.patterns(MAX_PATTERNS).map(|mut ps| {
+        if nparams > 0 {
+            ps.push(range_row(0).pattern());
+        }
+        ps
+    });
+    let wide = !plan.is_copy() && plan.row(0).d > 256;
+    AffineLayout {
+        taps: plan.taps(),
+        lanes: shape.lanes,
+        param: nparams > 0,
+        wide,
+        clamp: nparams > 0 || plan.needs_clamp(shape.edit.param_max()),
+        patterns,
     }
 }

@@ -132,9 +132,10 @@ pub fn random_secret() -> Fr {
 }
 
 impl ImgDir {
-    /// Makes the circuit of `edit` on `input` images; writes `img.json` and the header.
-    pub fn create(dir: &Path, edit: &Edit, input: Dims) -> Result<Self, ImgError> {
-        let shape = ImgShape::choose(edit, input)?;
+    /// Makes the circuit of `edit` on `input` images (see [`ImgShape::choose`] for `wide`);
+    /// writes `img.json` and the header.
+    pub fn create(dir: &Path, edit: &Edit, input: Dims, wide: bool) -> Result<Self, ImgError> {
+        let shape = ImgShape::choose(edit, input, wide)?;
         let settings = ImgSettings {
             format_version: FORMAT_VERSION,
             output: edit.output(input)?,

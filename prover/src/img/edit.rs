@@ -110,6 +110,19 @@ pub struct Row {
     pub d: u32,
 }
 
+/// A row's constants without its positions: rows sharing one are proven by one selector.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Pattern {
+    /// Tap coefficients.
+    pub c: Vec<i64>,
+    /// The parameter's `(m, f)`.
+    pub param: Option<(i64, i64)>,
+    /// The constant.
+    pub e: i64,
+    /// The divisor.
+    pub d: u32,
+}
+
 /// What one row computes for given inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RowValue {
@@ -148,6 +161,16 @@ impl Row {
     /// The row's taps.
     pub fn taps(&self) -> &[(u32, i64)] {
         &self.taps[..self.n]
+    }
+
+    /// Its constants.
+    pub fn pattern(&self) -> Pattern {
+        Pattern {
+            c: self.taps().iter().map(|&(_, c)| c).collect(),
+            param: self.param.map(|p| (p.m, p.f)),
+            e: self.e,
+            d: self.d,
+        }
     }
 
     /// Evaluates the row on `input` with public `params`.
@@ -667,7 +690,7 @@ impl Plan {
             Edit::Contrast | Edit::Brightness | Edit::WhiteBalance => 1,
             Edit::Grayscale | Edit::RgbToYcbcr | Edit::YcbcrToRgb => 3,
             Edit::Resize { .. } => 4,
-            Edit::Convolve { .. } => 9,
+            Edit::Convolve { kernel, .. } => kernel.iter().filter(|&&k| k != 0).count(),
         }
     }
 
@@ -758,6 +781,48 @@ impl Plan {
                 r
             }
         }
+    }
+
+    /// The distinct patterns of the rows, first occurrence first; `None` past `max`.
+    pub fn patterns(&self, max: usize) -> Option<Vec<Pattern>> {
+        if self.is_copy() {
+            return Some(vec![]);
+        }
+        // Away from resizes, a pixel's rows repeat at every pixel.
+        let n = if matches!(self.edit, Edit::Resize { .. }) {
+            self.len()
+        } else {
+            self.output.channels as usize
+        };
+        let mut seen: Vec<Pattern> = vec![];
+        for i in 0..n {
+            let p = self.row(i).pattern();
+            if !seen.contains(&p) {
+                if seen.len() == max {
+                    return None;
+                }
+                seen.push(p);
+            }
+        }
+        Some(seen)
+    }
+
+    /// Whether some row's `q − OFF` can leave `[0, 255]` (so the output needs the clamp).
+    pub fn needs_clamp(&self, param_max: u64) -> bool {
+        if self.is_copy() {
+            return false;
+        }
+        let n = if matches!(self.edit, Edit::Resize { .. }) {
+            self.len()
+        } else {
+            self.output.channels as usize
+        };
+        (0..n).any(|i| {
+            let r = self.row(i);
+            let (lo, hi) = r.bounds(param_max);
+            let d = i64::from(r.d);
+            lo.div_euclid(d) < OFF || hi.div_euclid(d) > OFF + 255
+        })
     }
 
     /// Every row's `v` stays in `[0, CLAMP_DOMAIN·d)` for every input and parameter (so `q`
