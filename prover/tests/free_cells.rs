@@ -151,6 +151,45 @@ fn delivery_circuit() {
     );
 }
 
+#[test]
+fn image_edit_circuits() {
+    use trustml::img::circuit::{ImgCircuit, ImgShape, ImgWitness, Prank};
+    use trustml::img::format::band_salts;
+    use trustml::img::{Dims, Edit, Image};
+    let d = Dims::new(5, 4, 3).unwrap();
+    let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
+    // A copy, a parameter with a clamp, nine taps, 16-bit divisions, and a resize whose
+    // weights take many values (fixed coefficient columns).
+    for (edit, params) in [
+        ("crop:1,1,3,2", ""),
+        ("contrast", "alpha=1.5"),
+        ("blur", ""),
+        ("rgb-to-ycbcr", ""),
+        ("resize:4x3", ""),
+    ] {
+        let edit = Edit::parse(edit).unwrap();
+        let out = edit.output(d).unwrap();
+        let c = ImgCircuit {
+            shape: ImgShape::choose(&edit, d, false).unwrap(),
+            witness: Some(ImgWitness {
+                input: img.clone(),
+                params: edit.parse_params(params).unwrap(),
+                salts_in: band_salts(Fr::from(3), d.bands()),
+                salts_out: band_salts(Fr::from(4), out.bands()),
+                prank: Prank::None,
+            }),
+        };
+        let inst = c.instances().unwrap();
+        let r = free_cells(c.shape.k, &c, vec![inst], CONFIRM);
+        report(&format!("image edit {}", edit.name()), &r);
+        assert!(
+            r.free.is_empty() && r.dead.is_empty(),
+            "{}: free or dead cells",
+            edit.name()
+        );
+    }
+}
+
 /// Every gate polynomial and lookup of the model circuit (all chips on), the delivery circuit
 /// and the audit circuit, one `MUTANT name` line each: what `prover/scripts/mutation-run.sh` removes in turn.
 #[test]
@@ -195,8 +234,18 @@ fn mutation_catalog() {
             depth: 2,
         },
     );
+    // Image edits: a clamped edit with a parameter, and a 16-bit one in coefficient columns.
+    let img_cs = |edit: &str| {
+        let mut cs = ConstraintSystem::default();
+        let e = trustml::img::Edit::parse(edit).unwrap();
+        let d = trustml::img::Dims::new(5, 4, 3).unwrap();
+        let shape = trustml::img::ImgShape::choose(&e, d, false).unwrap();
+        let _ = trustml::img::ImgCircuit::configure_with_params(&mut cs, shape);
+        cs
+    };
+    let (img, img16) = (img_cs("contrast"), img_cs("resize:4x3"));
     let mut names = std::collections::BTreeSet::new();
-    for cs in [&model, &delivery, &audit] {
+    for cs in [&model, &delivery, &audit, &img, &img16] {
         for g in cs.gates() {
             for i in 0..g.polynomials().len() {
                 names.insert(format!("{}#{i}", g.name()));
@@ -217,6 +266,10 @@ fn mutation_catalog() {
         "rescale#2",
         "poseidon absorb#2",
         "babyjub step#0",
+        "image word#0",
+        "affine#0",
+        "affine clamp",
+        "affine remainder high",
     ] {
         assert!(names.contains(gate), "{gate} missing from {names:?}");
     }
