@@ -16,7 +16,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${1:-$(mktemp -d)}"; shift || true
 SIZE="${SIZE:-320x240}"
 WIDE_FLAG=(); [ -n "${WIDE:-}" ] && WIDE_FLAG=(--wide)
-EDITS=("${@:-crop:0,0,320,240 resize:320x240 contrast brightness white-balance grayscale rgb-to-ycbcr ycbcr-to-rgb blur sharpen}")
+W0="${SIZE%x*}"; H0="${SIZE#*x}"
+EDITS=("${@:-crop:0,0,$((W0 / 2)),$((H0 / 2)) resize:$((W0 / 2))x$((H0 / 2)) contrast brightness white-balance grayscale rgb-to-ycbcr ycbcr-to-rgb blur sharpen}")
 read -r -a EDITS <<<"${EDITS[*]}"
 TRUSTML="${TRUSTML:-$ROOT/target/release/trustml}"
 [ -x "$TRUSTML" ] || (cd "$ROOT" && cargo build --release -p trustml-cli)
