@@ -145,16 +145,7 @@ impl CircuitArtifact for crate::img::ImgDir {
         Ok(crate::img::ImgDir::keys(self, with_pk)?)
     }
     fn check(&self, pf: &ProofFile) -> Result<Option<&'static str>, ArtifactError> {
-        let inst = pf.instances_fr(Path::new("proof"))?;
-        let params: Vec<u64> = inst[2..]
-            .iter()
-            .map(|p| {
-                trustml_kit::field::to_u128(p)
-                    .and_then(|v| u64::try_from(v).ok())
-                    .unwrap_or(u64::MAX)
-            })
-            .collect();
-        self.edit().check_params(&params)?;
+        self.checked_params(&pf.instances_fr(Path::new("proof"))?)?;
         Ok(None)
     }
 }

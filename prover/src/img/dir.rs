@@ -322,7 +322,16 @@ impl ImgDir {
             return Ok(None);
         }
         let inst = pf.instances_fr(path)?;
-        let params: Vec<u64> = inst[2..]
+        let params = self.checked_params(&inst)?;
+        Ok(Some((inst[0], inst[1], params)))
+    }
+
+    /// The public parameters of a proof's instances `[H_in, H_out, params…]`, refused when
+    /// out of the edit's range (a value past u64 counts as out of range).
+    pub fn checked_params(&self, instances: &[Fr]) -> Result<Vec<u64>, ImgError> {
+        let params: Vec<u64> = instances
+            .get(2..)
+            .unwrap_or_default()
             .iter()
             .map(|p| {
                 trustml_kit::field::to_u128(p)
@@ -331,7 +340,7 @@ impl ImgDir {
             })
             .collect();
         self.edit().check_params(&params)?;
-        Ok(Some((inst[0], inst[1], params)))
+        Ok(params)
     }
 }
 

@@ -340,6 +340,43 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_and_png_read_and_alpha_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let rgb: Vec<u8> = (0..8 * 6 * 3).map(|i| (i * 5 % 256) as u8).collect();
+        let jpg = dir.path().join("a.jpg");
+        let mut buf = std::io::Cursor::new(Vec::new());
+        image::ImageEncoder::write_image(
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 95),
+            &rgb,
+            8,
+            6,
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+        std::fs::write(&jpg, buf.get_ref()).unwrap();
+        let img = Image::read(&jpg).unwrap();
+        assert_eq!(img.dims, Dims::new(8, 6, 3).unwrap());
+        // PNG is lossless: the bytes come back as written.
+        let png = dir.path().join("a.png");
+        let orig = Image::new(Dims::new(8, 6, 3).unwrap(), rgb).unwrap();
+        orig.write_png(&png).unwrap();
+        assert_eq!(Image::read(&png).unwrap(), orig);
+        let rgba = dir.path().join("alpha.png");
+        let mut buf = std::io::Cursor::new(Vec::new());
+        image::ImageEncoder::write_image(
+            image::codecs::png::PngEncoder::new(&mut buf),
+            &[0u8; 2 * 2 * 4],
+            2,
+            2,
+            image::ExtendedColorType::Rgba8,
+        )
+        .unwrap();
+        std::fs::write(&rgba, buf.get_ref()).unwrap();
+        let e = Image::read(&rgba).unwrap_err().to_string();
+        assert!(e.contains("alpha channel"), "{e}");
+    }
+
+    #[test]
     fn sizes_parse_with_clear_errors() {
         assert_eq!(
             Dims::parse("640x480").unwrap(),
