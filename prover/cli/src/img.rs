@@ -7,7 +7,9 @@ use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
-use trustml::img::dir::{random_secret, read_secret, secret_path, write_secret};
+use trustml::img::dir::{
+    beside, random_secret, read_secret, replace_secret, secret_path, write_secret,
+};
 use trustml::img::{ChainFile, Dims, Edit, Image, ImgDir};
 use trustml_kit::field::{to_hex, Fr};
 use trustml_kit::fs::write_json;
@@ -97,10 +99,6 @@ pub enum ImgCmd {
     },
 }
 
-fn hash_line(h: &Fr) -> String {
-    to_hex(h)
-}
-
 pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
     match cmd {
         ImgCmd::OnChain(c) => crate::img_chain::run(c)?,
@@ -128,7 +126,7 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
                 img.dims.bands(),
                 img.dims.band_rows()
             );
-            println!("H = {}", hash_line(&c.hash));
+            println!("H = {}", to_hex(&c.hash));
         }
         ImgCmd::Setup {
             edit,
@@ -198,18 +196,10 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
             let pb = spinner(&format!("proving {}", d.describe()));
             let p = d.prove(&keys, &img, &params, secret_in, secret_out)?;
             pb.finish_and_clear();
-            let proof = proof.unwrap_or_else(|| {
-                let mut s = output.as_os_str().to_owned();
-                s.push(".proof.json");
-                PathBuf::from(s)
-            });
+            let proof = proof.unwrap_or_else(|| beside(&output, ".proof.json"));
             p.output.write_png(&output)?;
             if !reveal {
-                let sp = secret_path(&output);
-                if sp.exists() {
-                    std::fs::remove_file(&sp)?;
-                }
-                write_secret(&output, &p.output, secret_out)?;
+                replace_secret(&output, &p.output, secret_out)?;
             }
             write_json(&proof, &p.proof)?;
             println!(
@@ -224,8 +214,8 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
                 },
                 proof.display()
             );
-            println!("  H_in  = {}", hash_line(&p.input_hash));
-            println!("  H_out = {}", hash_line(&p.output_hash));
+            println!("  H_in  = {}", to_hex(&p.input_hash));
+            println!("  H_out = {}", to_hex(&p.output_hash));
         }
         ImgCmd::Verify {
             dir,
@@ -269,8 +259,8 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
                     format!(", {p}")
                 }
             );
-            println!("  H_in  = {}", hash_line(&h_in));
-            println!("  H_out = {}", hash_line(&h_out));
+            println!("  H_in  = {}", to_hex(&h_in));
+            println!("  H_out = {}", to_hex(&h_out));
             if pf.insecure_srs {
                 eprintln!("WARNING: {INSECURE_WARNING}");
             }
@@ -293,11 +283,11 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
             println!("chain of {} edits checked:", report.edits.len());
             println!(
                 "  H_0 = {} ({})",
-                hash_line(&report.hashes[0]),
+                to_hex(&report.hashes[0]),
                 c.input.display()
             );
             for (k, e) in report.edits.iter().enumerate() {
-                println!("  {e} → H_{} = {}", k + 1, hash_line(&report.hashes[k + 1]));
+                println!("  {e} → H_{} = {}", k + 1, to_hex(&report.hashes[k + 1]));
             }
             println!("  final image: {}", c.output.display());
         }

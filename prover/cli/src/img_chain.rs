@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use trustml::img::dir::read_secret;
+use trustml::img::dir::{beside, read_secret};
 use trustml::img::{ChainFile, Image, ImgDir};
 use trustml_chain::img::{sign_capture, ProvenanceDeployment};
 use trustml_chain::market::CircuitArtifacts;
@@ -74,9 +74,7 @@ struct CaptureFile {
 }
 
 fn capture_path(image: &Path) -> PathBuf {
-    let mut s = image.as_os_str().to_owned();
-    s.push(".capture.json");
-    PathBuf::from(s)
+    beside(image, ".capture.json")
 }
 
 #[derive(Subcommand)]

@@ -80,11 +80,29 @@ pub struct SecretFile {
     pub hash: FrHex,
 }
 
+/// `path` with `suffix` appended to its name (`a.png` → `a.png.secret.json`).
+pub fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
 /// The secret file of `image`: `IMAGE.secret.json`.
 pub fn secret_path(image: &Path) -> PathBuf {
-    let mut s = image.as_os_str().to_owned();
-    s.push(".secret.json");
-    PathBuf::from(s)
+    beside(image, ".secret.json")
+}
+
+/// Writes `img`'s secret file next to `image`, replacing an older one (a freshly written
+/// image gets the secret it was committed with).
+pub fn replace_secret(image: &Path, img: &Image, secret: Fr) -> Result<PathBuf, ImgError> {
+    let path = secret_path(image);
+    if path.exists() {
+        std::fs::remove_file(&path).map_err(|e| ImgError::File {
+            path: path.display().to_string(),
+            msg: e.to_string(),
+        })?;
+    }
+    write_secret(image, img, secret)
 }
 
 /// Writes `img`'s secret file next to `image` (refusing to overwrite one).
@@ -431,14 +449,7 @@ impl ChainFile {
         let out = at(&self.output);
         img.write_png(&out)?;
         if !self.reveal {
-            let sp = secret_path(&out);
-            if sp.exists() {
-                std::fs::remove_file(&sp).map_err(|e| ImgError::File {
-                    path: sp.display().to_string(),
-                    msg: e.to_string(),
-                })?;
-            }
-            write_secret(&out, &img, secret)?;
+            replace_secret(&out, &img, secret)?;
         }
         self.verify(base)
     }

@@ -783,17 +783,23 @@ impl Plan {
         }
     }
 
+    /// How many leading rows stand for all: away from resizes a pixel's rows repeat at every
+    /// pixel (they differ only by position, and by channel), so the first pixel's rows do; a
+    /// resize's weights vary with position, so every row does.
+    fn representative_rows(&self) -> usize {
+        if matches!(self.edit, Edit::Resize { .. }) {
+            self.len()
+        } else {
+            self.output.channels as usize
+        }
+    }
+
     /// The distinct patterns of the rows, first occurrence first; `None` past `max`.
     pub fn patterns(&self, max: usize) -> Option<Vec<Pattern>> {
         if self.is_copy() {
             return Some(vec![]);
         }
-        // Away from resizes, a pixel's rows repeat at every pixel.
-        let n = if matches!(self.edit, Edit::Resize { .. }) {
-            self.len()
-        } else {
-            self.output.channels as usize
-        };
+        let n = self.representative_rows();
         let mut seen: Vec<Pattern> = vec![];
         for i in 0..n {
             let p = self.row(i).pattern();
@@ -812,11 +818,7 @@ impl Plan {
         if self.is_copy() {
             return false;
         }
-        let n = if matches!(self.edit, Edit::Resize { .. }) {
-            self.len()
-        } else {
-            self.output.channels as usize
-        };
+        let n = self.representative_rows();
         (0..n).any(|i| {
             let r = self.row(i);
             let (lo, hi) = r.bounds(param_max);
@@ -831,13 +833,7 @@ impl Plan {
         if self.is_copy() {
             return Ok(());
         }
-        // Rows differ only by position (and, for white balance, channel): the first pixel's
-        // rows and the extreme weights of a resize cover every row's range.
-        let n = if matches!(self.edit, Edit::Resize { .. }) {
-            self.len()
-        } else {
-            self.output.channels as usize
-        };
+        let n = self.representative_rows();
         let pmax = self.edit.param_max();
         for i in 0..n {
             let r = self.row(i);
