@@ -10,11 +10,9 @@ use std::time::Instant;
 use trustml::img::dir::{
     beside, random_secret, read_secret, replace_secret, secret_path, write_secret,
 };
-use trustml::img::{ChainFile, Dims, Edit, Image, ImgDir};
+use trustml::img::{ChainFile, Dims, Edit, EditProofFile, Image, ImgDir, SetupOptions, Verified};
 use trustml_kit::field::{to_hex, Fr};
-use trustml_kit::fs::write_json;
 use trustml_kit::progress::Progress;
-use trustml_kit::ProofFile;
 use trustml_srs::{Srs, INSECURE_WARNING};
 
 #[derive(Subcommand)]
@@ -43,9 +41,14 @@ pub enum ImgCmd {
         size: String,
         /// Spread the work over several Poseidon chips and affine lanes: fewer rows, faster
         /// proofs of large images, but a Solidity verifier over the EVM's size limit (verify
-        /// natively). Default: one chip, verifiable on chain.
+        /// natively). An image too large for one such proof (HD) is proven in strips of
+        /// bands, each proof within 8 GiB. Default: one chip, verifiable on chain.
         #[arg(long)]
         wide: bool,
+        /// With --wide: the largest k of one proof (default 19); smaller means more, smaller
+        /// band proofs.
+        #[arg(long, requires = "wide")]
+        band_k: Option<u32>,
         /// KZG parameters (`trustml srs gen` or `srs import`).
         #[arg(long)]
         srs: PathBuf,
@@ -132,13 +135,14 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
             edit,
             size,
             wide,
+            band_k,
             srs,
             output,
         } => {
             let edit = Edit::parse(&edit)?;
             let dims = Dims::parse(&size)?;
-            let d = ImgDir::create(&output, &edit, dims, wide)?;
-            let k = d.settings.shape.k;
+            let d = ImgDir::create(&output, &edit, dims, SetupOptions { wide, band_k })?;
+            let k = d.header().k;
             let srs = Srs::read(&srs).with_context(|| {
                 format!(
                     "reading {} ({} needs k = {k}: make an SRS with `trustml srs gen --k {k} -o srs.bin`)",
@@ -168,11 +172,16 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
                 t.elapsed().as_secs_f64()
             );
             println!(
-                "  advice columns {} ({} Poseidon chips, {} affine lanes), {} public inputs",
+                "  advice columns {} ({} Poseidon chips, {} affine lanes){}, {} public inputs",
                 s.advice_columns(&s.plan()?),
                 s.hash_lanes,
                 s.lanes,
-                s.num_instances()
+                if d.settings.bands.is_some() {
+                    " per band proof"
+                } else {
+                    ""
+                },
+                s.num_instances()?
             );
         }
         ImgCmd::Prove {
@@ -188,20 +197,23 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
             let params = d.edit().parse_params(&params)?;
             let secret_in = read_secret(&image, &img)?;
             let secret_out = if reveal { Fr::zero() } else { random_secret() };
-            let keys = d.keys(true)?;
-            if keys.insecure_srs {
+            let t = Instant::now();
+            let bar = Bar::new("proving");
+            bar.stage(&d.describe(), 1);
+            let p = d.prove(&img, &params, secret_in, secret_out, |done, n| {
+                bar.at(done as u64, n as u64)
+            });
+            bar.finish();
+            let p = p?;
+            if p.proof.insecure_srs() {
                 eprintln!("WARNING: {INSECURE_WARNING}");
             }
-            let t = Instant::now();
-            let pb = spinner(&format!("proving {}", d.describe()));
-            let p = d.prove(&keys, &img, &params, secret_in, secret_out)?;
-            pb.finish_and_clear();
             let proof = proof.unwrap_or_else(|| beside(&output, ".proof.json"));
             p.output.write_png(&output)?;
             if !reveal {
                 replace_secret(&output, &p.output, secret_out)?;
             }
-            write_json(&proof, &p.proof)?;
+            p.proof.write(&proof)?;
             println!(
                 "proved {} in {:.1} s → {} ({}), proof {}",
                 d.edit().name(),
@@ -224,10 +236,14 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
             output,
         } => {
             let d = ImgDir::load(&dir)?;
-            let pf = ProofFile::read(&proof)?;
-            let keys = d.keys(false)?;
+            let pf = EditProofFile::read(&proof)?;
             let t = Instant::now();
-            let Some((h_in, h_out, params)) = d.verify(&keys, &pf, &proof)? else {
+            let Some(Verified {
+                input_hash: h_in,
+                output_hash: h_out,
+                params,
+            }) = d.verify(&pf, &proof)?
+            else {
                 println!(
                     "INVALID: {} is not a proof of {}",
                     proof.display(),
@@ -261,7 +277,7 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
             );
             println!("  H_in  = {}", to_hex(&h_in));
             println!("  H_out = {}", to_hex(&h_out));
-            if pf.insecure_srs {
+            if pf.insecure_srs() {
                 eprintln!("WARNING: {INSECURE_WARNING}");
             }
         }

@@ -11,14 +11,13 @@ use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use trustml::img::dir::{beside, read_secret};
-use trustml::img::{ChainFile, Image, ImgDir};
+use trustml::img::{ChainFile, EditProofFile, Image, ImgDir, Verified};
 use trustml_chain::img::{sign_capture, ProvenanceDeployment};
 use trustml_chain::market::CircuitArtifacts;
 use trustml_chain::verifier::DEFAULT_VERIFIER_GAS_LIMIT;
 use trustml_chain::{parse_address, Address, Client, B256, U256};
 use trustml_kit::field::{from_hex, to_hex, Fr};
 use trustml_kit::fs::write_json;
-use trustml_kit::ProofFile;
 
 /// Where the chain is and who sends.
 #[derive(clap::Args)]
@@ -153,9 +152,14 @@ fn hash_of(arg: &str) -> Result<Fr> {
 
 /// Checks a proof of DIR natively; returns `(H_in, H_out, params)` as chain integers.
 fn checked(dir: &ImgDir, proof: &Path) -> Result<(U256, U256, Vec<U256>, Vec<u8>)> {
-    let pf = ProofFile::read(proof)?;
-    let keys = dir.keys(false)?;
-    let Some((h_in, h_out, params)) = dir.verify(&keys, &pf, proof)? else {
+    let file = EditProofFile::read(proof)?;
+    let pf = file.whole(proof)?;
+    let Some(Verified {
+        input_hash: h_in,
+        output_hash: h_out,
+        params,
+    }) = dir.verify(&file, proof)?
+    else {
         bail!(
             "{} is not a valid proof of {}: not sending it",
             proof.display(),

@@ -227,6 +227,12 @@ impl Bar {
         Self(pb)
     }
 
+    /// `done` of `total` (a bar whose length is only known once work starts).
+    pub fn at(&self, done: u64, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(done);
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         self.0.finish_and_clear();

@@ -7,10 +7,15 @@
 //! affine row: `p = q·2^16 + r`), so it never wraps the field; the edit's own bound (e.g.
 //! `α ≤ 4`) is the verifier's to check on the public value.
 //!
+//! **Band proof** ([`ImgShape::part`]): the same statement about a strip of the output's
+//! bands and the strip of input bands its bytes read, public `[D_in…, D_out…, params…]`:
+//! the band commitments of the input strip open to bytes whose edit is the output strip,
+//! whose band commitments are `D_out`. `super::bands` puts strips together into one edit.
+//!
 //! **Layout.** Columns: the grid (10 byte columns + the word accumulator), `lanes` affine
 //! lanes, `hash_lanes` Poseidon chips (6 advice + 1 fixed each), the tables and one
 //! constants column. Rows: the input image's bands then the output's, then single cells
-//! (domains, band indices, sizes, salts, parameters) in the accumulator column; affine rows
+//! (domains, sizes, salts, parameters) in the accumulator column; affine rows
 //! from row 0 of their lanes; each band's sponge, and each image's hash over its bands,
 //! in the least-loaded Poseidon chip. Crop output bytes are copy constraints to input bytes.
 
@@ -52,6 +57,10 @@ pub struct ImgShape {
     pub grid: usize,
     /// Log2 of the rows.
     pub k: u32,
+    /// A band proof: output bands `[start, end)` (and the input bands they read), public
+    /// `[D_in…, D_out…, params…]`; `None`: the whole image, public `[H_in, H_out, params…]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<(usize, usize)>,
 }
 
 impl Default for ImgShape {
@@ -67,6 +76,7 @@ impl Default for ImgShape {
             hash_lanes: 1,
             grid: GRID_BYTES,
             k: 13,
+            part: None,
         }
     }
 }
@@ -109,12 +119,15 @@ struct Values {
     output: Vec<u8>,
 }
 
-/// Rows of each image's band sponges and its hash, in the order synthesis places them.
-fn hash_jobs(d: &Dims) -> Vec<usize> {
+/// Rows of each image's band sponges and (`whole`) its hash, in the order synthesis places
+/// them.
+fn hash_jobs(d: &Dims, whole: bool) -> Vec<usize> {
     let mut jobs: Vec<usize> = (0..d.bands())
-        .map(|k| rows_per_hash(d.band_words(k) + 3))
+        .map(|k| rows_per_hash(d.band_words(k) + 2))
         .collect();
-    jobs.push(rows_per_hash(5 + d.bands()));
+    if whole {
+        jobs.push(rows_per_hash(5 + d.bands()));
+    }
     jobs
 }
 
@@ -136,6 +149,32 @@ fn schedule(jobs: &[usize], chips: usize, cap: usize) -> Option<Vec<usize>> {
     Some(at)
 }
 
+/// The sizes a circuit lays out: what its rows depend on.
+#[derive(Clone, Copy)]
+struct Extent {
+    input: Dims,
+    output: Dims,
+    copy: bool,
+    whole: bool,
+}
+
+impl Extent {
+    fn of(plan: &Plan, whole: bool) -> Self {
+        Self {
+            input: plan.input,
+            output: plan.output,
+            copy: plan.is_copy(),
+            whole,
+        }
+    }
+}
+
+/// Most advice cells (columns × rows) of one band proof: the 640×480 contrast circuit
+/// (46 columns, 2^19 rows) proves in 6.7 GB, so a band proof stays under 8 GiB.
+pub const MAX_PART_CELLS: usize = 48 << 19;
+/// Largest k of a band proof.
+pub const MAX_PART_K: u32 = 19;
+
 impl ImgShape {
     /// The circuit for `edit` on `input`. By default one Poseidon chip and one affine lane,
     /// the fewest rows that fit: its Solidity verifier stays under the EIP-170 size limit
@@ -144,12 +183,34 @@ impl ImgShape {
     /// proofs of large images, verified natively).
     pub fn choose(edit: &Edit, input: Dims, wide: bool) -> Result<Self, ImgError> {
         let plan = edit.plan(input)?;
+        Self::fit(edit, input, None, Extent::of(&plan, true), wide, MAX_K).ok_or_else(|| {
+            ImgError::Size(format!(
+                "{} of a {input} image does not fit one proof of up to 2^{MAX_K} rows{}",
+                edit.name(),
+                if wide {
+                    ": it is proven in band proofs (`img setup --wide`)"
+                } else {
+                    " with one Poseidon chip: use band proofs (`img setup --wide`, verified natively) or smaller images"
+                }
+            ))
+        })
+    }
+
+    /// The smallest shape (rows first, then chips) of a circuit laying out `ext`.
+    fn fit(
+        edit: &Edit,
+        input: Dims,
+        part: Option<(usize, usize)>,
+        ext: Extent,
+        wide: bool,
+        max_k: u32,
+    ) -> Option<Self> {
         let (max_hash, max_lanes, grid) = if wide {
             (MAX_HASH_LANES, MAX_LANES, WIDE_GRID_BYTES)
         } else {
             (1, 1, GRID_BYTES)
         };
-        for k in 13..=MAX_K {
+        for k in 13..=max_k {
             let cap = (1usize << k) - MARGIN;
             let mut s = Self {
                 edit: edit.clone(),
@@ -158,46 +219,96 @@ impl ImgShape {
                 hash_lanes: 1,
                 grid,
                 k,
+                part,
             };
-            if s.grid_rows(&plan) > cap {
+            if s.grid_rows(&ext) > cap {
                 continue;
             }
-            let affine = s.affine_count(&plan);
+            let affine = s.affine_count(&ext);
             s.lanes = affine.div_ceil(cap).max(1);
             if s.lanes > max_lanes {
                 continue;
             }
-            let jobs = s.jobs(&plan);
+            let jobs = s.jobs(&ext);
             let Some(p) = (1..=max_hash).find(|&p| schedule(&jobs, p, cap).is_some()) else {
                 continue;
             };
             s.hash_lanes = p;
-            return Ok(s);
+            return Some(s);
         }
-        Err(ImgError::Size(format!(
-            "{} of a {input} image does not fit one proof of up to 2^{MAX_K} rows{}",
-            edit.name(),
-            if wide {
-                ": split the image into smaller ones"
-            } else {
-                " with one Poseidon chip: use a wide circuit (`img setup --wide`, verified natively) or smaller images"
-            }
-        )))
+        None
     }
 
-    /// The edit's plan.
+    /// The band proofs of `edit` on `input` (wide shapes): the output's bands in as few
+    /// equal strips as keep each proof within [`MAX_PART_K`] and [`MAX_PART_CELLS`] (or
+    /// `max_k`, when smaller). Each strip's proof reads the input bands its bytes need,
+    /// neighbours across a seam included.
+    pub fn parts(edit: &Edit, input: Dims, max_k: u32) -> Result<Vec<Self>, ImgError> {
+        let plan = edit.plan(input)?;
+        let reads = plan.band_reads();
+        let nb = plan.output.bands();
+        let lane = lane_columns(&affine_layout(
+            &Self {
+                edit: edit.clone(),
+                input,
+                ..Default::default()
+            },
+            &plan,
+        ));
+        let max_k = max_k.min(MAX_PART_K);
+        let split = |n: usize| -> Option<Vec<Self>> {
+            (0..nb)
+                .step_by(n)
+                .map(|j0| {
+                    let j1 = (j0 + n).min(nb);
+                    let ins = super::edit::span(&reads[j0..j1]);
+                    let ext = Extent {
+                        input: input.strip(ins),
+                        output: plan.output.strip(j0..j1),
+                        copy: plan.is_copy(),
+                        whole: false,
+                    };
+                    let s = Self::fit(edit, input, Some((j0, j1)), ext, true, max_k)?;
+                    let cols = s.grid + 1 + s.lanes * lane + 6 * s.hash_lanes;
+                    (cols << s.k <= MAX_PART_CELLS).then_some(s)
+                })
+                .collect()
+        };
+        let most = (1..=nb).rev().find(|&n| split(n).is_some()).ok_or_else(|| {
+            ImgError::Size(format!(
+                "{} of a {input} image: even one output band does not fit a proof of 2^{max_k} rows",
+                edit.name()
+            ))
+        })?;
+        // As few strips as the largest allows, then as equal as they can be (equal strips
+        // share one key).
+        let n = nb.div_ceil(nb.div_ceil(most));
+        Ok(split(n)
+            .or_else(|| split(most))
+            .expect("the largest strip fits"))
+    }
+
+    /// The edit's plan (of its band strip, for a band proof).
     pub fn plan(&self) -> Result<Plan, ImgError> {
-        self.edit.plan(self.input)
+        let plan = self.edit.plan(self.input)?;
+        match self.part {
+            Some((a, b)) => plan.window(a..b),
+            None => Ok(plan),
+        }
     }
 
-    fn jobs(&self, plan: &Plan) -> Vec<usize> {
-        let mut j = hash_jobs(&plan.input);
-        j.extend(hash_jobs(&plan.output));
+    fn extent(&self, plan: &Plan) -> Extent {
+        Extent::of(plan, self.part.is_none())
+    }
+
+    fn jobs(&self, ext: &Extent) -> Vec<usize> {
+        let mut j = hash_jobs(&ext.input, ext.whole);
+        j.extend(hash_jobs(&ext.output, ext.whole));
         j
     }
 
-    fn affine_count(&self, plan: &Plan) -> usize {
-        let rows = if plan.is_copy() { 0 } else { plan.len() };
+    fn affine_count(&self, ext: &Extent) -> usize {
+        let rows = if ext.copy { 0 } else { ext.output.len() };
         rows + self.edit.num_params()
     }
 
@@ -206,19 +317,28 @@ impl ImgShape {
         (0..d.bands()).map(|k| per_word * d.band_words(k)).sum()
     }
 
-    fn single_cells(&self, plan: &Plan) -> usize {
-        let (bi, bo) = (plan.input.bands(), plan.output.bands());
-        2 + bi.max(bo) + 8 + bi + bo + self.edit.num_params()
+    fn single_cells(&self, ext: &Extent) -> usize {
+        // DOM_BAND, the salts and the parameters; a whole image also DOM_IMG and the sizes.
+        let whole = if ext.whole { 1 + 8 } else { 0 };
+        1 + whole + ext.input.bands() + ext.output.bands() + self.edit.num_params()
     }
 
     /// Rows of the grid column set.
-    pub fn grid_rows(&self, plan: &Plan) -> usize {
-        self.image_rows(&plan.input) + self.image_rows(&plan.output) + self.single_cells(plan)
+    fn grid_rows(&self, ext: &Extent) -> usize {
+        self.image_rows(&ext.input) + self.image_rows(&ext.output) + self.single_cells(ext)
     }
 
-    /// Public inputs of a proof.
-    pub fn num_instances(&self) -> usize {
-        2 + self.edit.num_params()
+    /// Public inputs of a proof: `[H_in, H_out, params…]`, or for a band proof
+    /// `[D_in…, D_out…, params…]` (its strips' band commitments).
+    pub fn num_instances(&self) -> Result<usize, ImgError> {
+        let n = self.edit.num_params();
+        Ok(match self.part {
+            None => 2 + n,
+            Some(_) => {
+                let p = self.plan()?;
+                p.input.bands() + p.output.bands() + n
+            }
+        })
     }
 
     /// Advice columns (for the reader of a benchmark).
@@ -226,11 +346,18 @@ impl ImgShape {
         let lane = if plan.is_copy() {
             0
         } else {
-            let l = affine_layout(self, plan);
-            l.taps + usize::from(l.param) + 2 + usize::from(l.wide) + usize::from(l.clamp)
+            lane_columns(&affine_layout(self, plan))
         };
         self.grid + 1 + self.lanes * lane + 6 * self.hash_lanes
     }
+}
+
+/// Advice columns of one affine lane.
+fn lane_columns(l: &AffineLayout) -> usize {
+    if l.taps == 0 && !l.param {
+        return 0;
+    }
+    l.taps + usize::from(l.param) + 2 + usize::from(l.wide) + usize::from(l.clamp)
 }
 
 /// The circuit of an edit.
@@ -300,7 +427,8 @@ impl ImgWitness {
 }
 
 impl ImgCircuit {
-    /// The public inputs of the witness: `[H_in, H_out, params…]`.
+    /// The public inputs of the witness: `[H_in, H_out, params…]`, or a band proof's
+    /// `[D_in…, D_out…, params…]`.
     pub fn instances(&self) -> Result<Vec<Fr>, ImgError> {
         let w = self
             .witness
@@ -309,10 +437,14 @@ impl ImgCircuit {
         let plan = self.shape.plan()?;
         self.shape.edit.check_params(&w.params)?;
         let out = Image::new(plan.output, w.values(&plan).output)?;
-        let mut v = vec![
-            w.input.commit_with(&w.salts_in).hash,
-            out.commit_with(&w.salts_out).hash,
-        ];
+        let (cin, cout) = (
+            w.input.commit_with(&w.salts_in),
+            out.commit_with(&w.salts_out),
+        );
+        let mut v = match self.shape.part {
+            None => vec![cin.hash, cout.hash],
+            Some(_) => [cin.bands, cout.bands].concat(),
+        };
         v.extend(w.params.iter().map(|&p| Fr::from(p)));
         Ok(v)
     }
@@ -372,6 +504,7 @@ impl Circuit<Fr> for ImgCircuit {
         let shape = &self.shape;
         let plan = shape.plan().map_err(|_| Error::Synthesis)?;
         let (din, dout) = (plan.input, plan.output);
+        let whole = shape.part.is_none();
         let w = self.witness.as_ref();
         let nparams = shape.edit.num_params();
         if let Some(w) = w {
@@ -417,8 +550,7 @@ impl Circuit<Fr> for ImgCircuit {
             output: Vec<ACell<'v>>,
             out_words: Vec<Vec<ACell<'v>>>,
             dom_band: ACell<'v>,
-            dom_img: ACell<'v>,
-            indices: Vec<ACell<'v>>,
+            dom_img: Option<ACell<'v>>,
             sizes: [Vec<ACell<'v>>; 2],
             salts: [Vec<ACell<'v>>; 2],
             params: Vec<ACell<'v>>,
@@ -448,14 +580,14 @@ impl Circuit<Fr> for ImgCircuit {
                     Ok::<_, Error>(cell)
                 };
                 let dom_band = constant(Fr::from(DOM_BAND), &mut row)?;
-                let dom_img = constant(Fr::from(DOM_IMG), &mut row)?;
-                let indices = (0..din.bands().max(dout.bands()))
-                    .map(|k| constant(Fr::from(k as u64), &mut row))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut dom_img = None;
                 let mut sizes = [vec![], vec![]];
-                for (s, d) in sizes.iter_mut().zip([din, dout]) {
-                    for v in [d.width, d.height, u32::from(d.channels), d.band_rows()] {
-                        s.push(constant(Fr::from(u64::from(v)), &mut row)?);
+                if whole {
+                    dom_img = Some(constant(Fr::from(DOM_IMG), &mut row)?);
+                    for (s, d) in sizes.iter_mut().zip([din, dout]) {
+                        for v in [d.width, d.height, u32::from(d.channels), d.band_rows()] {
+                            s.push(constant(Fr::from(u64::from(v)), &mut row)?);
+                        }
                     }
                 }
                 let mut free = |v: Value<Fr>, row: &mut usize| {
@@ -486,15 +618,16 @@ impl Circuit<Fr> for ImgCircuit {
                     out_words,
                     dom_band,
                     dom_img,
-                    indices,
                     sizes,
                     salts,
                     params,
                 })
             },
         )?;
+        // Public: [H_in, H_out, params…], or a band proof's [D_in…, D_out…, params…].
+        let first_param = if whole { 2 } else { din.bands() + dout.bands() };
         for (j, p) in g.params.iter().enumerate() {
-            layouter.constrain_instance(p.cell(), cfg.instance, 2 + j);
+            layouter.constrain_instance(p.cell(), cfg.instance, first_param + j);
         }
 
         // Affine rows: the output bytes, then one range row per parameter.
@@ -530,31 +663,40 @@ impl Circuit<Fr> for ImgCircuit {
 
         // Hashes: every band of both images, then each image's hash over its bands.
         let chips: Vec<PoseidonChip> = cfg.hash.iter().cloned().map(PoseidonChip::new).collect();
-        let jobs = shape.jobs(&plan);
+        let jobs = shape.jobs(&shape.extent(&plan));
         let cap = (1usize << shape.k) - MARGIN;
         let at = schedule(&jobs, chips.len(), cap).ok_or(Error::Synthesis)?;
         let mut job = 0;
-        let mut hashes = vec![];
+        let mut public = 0;
         for (side, (d, words)) in [(din, &g.in_words), (dout, &g.out_words)]
             .into_iter()
             .enumerate()
         {
             let mut bands = Vec::with_capacity(d.bands());
             for (k, wk) in words.iter().enumerate() {
-                let mut inputs = vec![g.dom_band.clone(), g.indices[k].clone()];
+                let mut inputs = vec![g.dom_band.clone()];
                 inputs.extend(wk.iter().cloned());
                 inputs.push(g.salts[side][k].clone());
                 bands.push(chips[at[job]].hash(&mut layouter, &inputs)?);
                 job += 1;
             }
-            let mut inputs = vec![g.dom_img.clone()];
-            inputs.extend(g.sizes[side].iter().cloned());
-            inputs.extend(bands);
-            hashes.push(chips[at[job]].hash(&mut layouter, &inputs)?);
-            job += 1;
+            match &g.dom_img {
+                Some(dom_img) => {
+                    let mut inputs = vec![dom_img.clone()];
+                    inputs.extend(g.sizes[side].iter().cloned());
+                    inputs.extend(bands);
+                    let h = chips[at[job]].hash(&mut layouter, &inputs)?;
+                    job += 1;
+                    layouter.constrain_instance(h.cell(), cfg.instance, side);
+                }
+                None => {
+                    for b in bands {
+                        layouter.constrain_instance(b.cell(), cfg.instance, public);
+                        public += 1;
+                    }
+                }
+            }
         }
-        layouter.constrain_instance(hashes[0].cell(), cfg.instance, 0);
-        layouter.constrain_instance(hashes[1].cell(), cfg.instance, 1);
         Ok(())
     }
 }

@@ -4,12 +4,23 @@
 //! proofs are ordinary proof files with public inputs `[H_in, H_out, params…]`, so
 //! `trustml verify` and `trustml evm …` take the directory like any other circuit.
 //!
+//! An image too large for one proof (`img setup --wide` of an HD photo) gets **band
+//! proofs** instead ([`super::bands`]): `img.json` lists the strips, `band-keys-N/` holds
+//! each distinct strip circuit's keys, and a proof file holds both images' band commitments
+//! and one proof per strip; `img verify` checks them all and recomputes `H_in` and `H_out`.
+//!
+//! An image too large for one proof (`img setup --wide` of an HD photo) gets **band
+//! proofs** instead ([`super::bands`]): `img.json` lists the strips, `band-keys-N/` holds
+//! each distinct strip circuit's keys, and a proof file holds both images' band commitments
+//! and one proof per strip; `img verify` checks them all and recomputes `H_in` and `H_out`.
+//!
 //! An image's **secret file** (`IMG.png.secret.json`) holds the secret its band salts derive
 //! from and the hash it gives; an image without one is public (salt 0).
 
-use super::circuit::{ImgCircuit, ImgShape, ImgWitness};
+use super::bands::{BandPlan, BandedProof, PART_KIND};
+use super::circuit::{ImgCircuit, ImgShape, ImgWitness, MAX_PART_K};
 use super::edit::Edit;
-use super::format::{band_salts, Dims, Image};
+use super::format::{band_salts, image_hash, Dims, Image};
 use super::ImgError;
 use halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
@@ -22,8 +33,8 @@ use trustml_srs::Srs;
 
 /// The `kind` of an edit directory's header.
 pub const KIND: &str = "img-edit";
-/// Version of `img.json`.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of `img.json` (2: band commitments without their index; band proofs).
+pub const FORMAT_VERSION: u32 = 2;
 const SETTINGS: &str = "img.json";
 
 /// Everything an edit circuit's keys depend on.
@@ -35,6 +46,10 @@ pub struct ImgSettings {
     pub shape: ImgShape,
     /// The output size (for readers; implied by the shape).
     pub output: Dims,
+    /// Band proofs, for an image too large for one proof (`shape` is then the first
+    /// strip's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bands: Option<BandPlan>,
 }
 
 impl ImgSettings {
@@ -44,6 +59,7 @@ impl ImgSettings {
             "kind": KIND,
             "format_version": self.format_version,
             "shape": self.shape,
+            "bands": self.bands,
         });
         Keccak256::digest(pinned.to_string().as_bytes()).into()
     }
@@ -57,10 +73,79 @@ pub struct ImgDir {
     pub settings: ImgSettings,
 }
 
+/// An edit's proof file: one proof, or band proofs.
+#[derive(Clone, Debug)]
+pub enum EditProofFile {
+    /// One proof of `[H_in, H_out, params…]`.
+    Whole(ProofFile),
+    /// One proof per strip of bands.
+    Banded(BandedProof),
+}
+
+impl EditProofFile {
+    /// Reads either kind.
+    pub fn read(path: &Path) -> Result<Self, ImgError> {
+        let bad = |msg: String| ImgError::File {
+            path: path.display().to_string(),
+            msg,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not a proof file ({e})")))?;
+        if v.get("bands").is_some() {
+            let b = serde_json::from_value(v)
+                .map_err(|e| bad(format!("not a band proof file ({e})")))?;
+            Ok(Self::Banded(b))
+        } else {
+            Ok(Self::Whole(ProofFile::read(path)?))
+        }
+    }
+
+    /// Writes it.
+    pub fn write(&self, path: &Path) -> Result<(), ImgError> {
+        match self {
+            Self::Whole(p) => write_json(path, p)?,
+            Self::Banded(b) => write_json(path, b)?,
+        }
+        Ok(())
+    }
+
+    /// Whether its keys came from an insecure development SRS.
+    pub fn insecure_srs(&self) -> bool {
+        match self {
+            Self::Whole(p) => p.insecure_srs,
+            Self::Banded(b) => b.insecure_srs,
+        }
+    }
+
+    /// The single proof (band proofs are verified natively only).
+    pub fn whole(&self, path: &Path) -> Result<&ProofFile, ImgError> {
+        match self {
+            Self::Whole(p) => Ok(p),
+            Self::Banded(b) => Err(ImgError::Edit(format!(
+                "{} holds {} band proofs of an image too large for one proof: they are verified natively (`trustml img verify`), not on chain",
+                path.display(),
+                b.bands.len()
+            ))),
+        }
+    }
+}
+
+/// What a valid proof says.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    /// `H_in`.
+    pub input_hash: Fr,
+    /// `H_out`.
+    pub output_hash: Fr,
+    /// The edit's parameters.
+    pub params: Vec<u64>,
+}
+
 /// A proven edit.
 pub struct EditProof {
     /// The proof file.
-    pub proof: ProofFile,
+    pub proof: EditProofFile,
     /// The edited image.
     pub output: Image,
     /// `H_in`.
@@ -149,15 +234,39 @@ pub fn random_secret() -> Fr {
     trustml_poseidon::random_salt(rand::rngs::OsRng)
 }
 
+/// How `img setup` shapes an edit's circuit.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SetupOptions {
+    /// Several Poseidon chips and affine lanes (see [`ImgShape::choose`]); an image too
+    /// large for one such proof gets band proofs. Verified natively.
+    pub wide: bool,
+    /// Largest k of one proof of a wide circuit (default [`MAX_PART_K`]: under 8 GiB).
+    pub band_k: Option<u32>,
+}
+
 impl ImgDir {
-    /// Makes the circuit of `edit` on `input` images (see [`ImgShape::choose`] for `wide`);
-    /// writes `img.json` and the header.
-    pub fn create(dir: &Path, edit: &Edit, input: Dims, wide: bool) -> Result<Self, ImgError> {
-        let shape = ImgShape::choose(edit, input, wide)?;
+    /// Makes the circuit of `edit` on `input` images; writes `img.json` and the header.
+    pub fn create(
+        dir: &Path,
+        edit: &Edit,
+        input: Dims,
+        opts: SetupOptions,
+    ) -> Result<Self, ImgError> {
+        let (shape, bands) = if opts.wide {
+            let parts = ImgShape::parts(edit, input, opts.band_k.unwrap_or(MAX_PART_K))?;
+            if parts.len() == 1 {
+                (ImgShape::choose(edit, input, true)?, None)
+            } else {
+                (parts[0].clone(), Some(BandPlan::new(parts)?))
+            }
+        } else {
+            (ImgShape::choose(edit, input, false)?, None)
+        };
         let settings = ImgSettings {
             format_version: FORMAT_VERSION,
             output: edit.output(input)?,
             shape,
+            bands,
         };
         std::fs::create_dir_all(dir).map_err(|e| ImgError::File {
             path: dir.display().to_string(),
@@ -192,21 +301,28 @@ impl ImgDir {
             .shape
             .plan()
             .map_err(|e| bad(format!("its edit does not apply: {e}")))?;
+        if let Some(b) = &settings.bands {
+            b.check(&settings.shape, settings.output.bands())
+                .map_err(|e| bad(e.to_string()))?;
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             settings,
         })
     }
 
-    /// The header of this circuit.
+    /// The header of this circuit (of a banded edit: the largest strip's k, and the
+    /// statement's `[H_in, H_out, params…]`).
     pub fn header(&self) -> ArtifactHeader {
-        ArtifactHeader::new(
-            KIND,
-            FORMAT_VERSION,
-            self.settings.digest(),
-            self.settings.shape.k,
-            self.settings.shape.num_instances(),
-        )
+        let s = &self.settings;
+        let (k, instances) = match &s.bands {
+            None => (s.shape.k, s.shape.num_instances().expect("checked at load")),
+            Some(b) => (
+                b.parts.iter().map(|p| p.k).max().unwrap_or(0),
+                2 + s.shape.edit.num_params(),
+            ),
+        };
+        ArtifactHeader::new(KIND, FORMAT_VERSION, s.digest(), k, instances)
     }
 
     /// The edit.
@@ -217,35 +333,86 @@ impl ImgDir {
     /// What the directory proves, in words.
     pub fn describe(&self) -> String {
         let s = &self.settings;
+        let how = match &s.bands {
+            None => format!("k = {}", s.shape.k),
+            Some(b) => format!(
+                "{} band proofs, {} keys, k = {}",
+                b.parts.len(),
+                b.keys(),
+                self.header().k
+            ),
+        };
         format!(
-            "{} of a {} image into {} (k = {})",
+            "{} of a {} image into {} ({how})",
             s.shape.edit.name(),
             s.shape.input,
-            s.output,
-            s.shape.k
+            s.output
         )
     }
 
-    fn circuit(&self) -> ImgCircuit {
+    fn circuit(shape: &ImgShape) -> ImgCircuit {
         ImgCircuit {
-            shape: self.settings.shape.clone(),
+            shape: shape.clone(),
             witness: None,
         }
     }
 
-    /// Key generation with `srs`.
-    pub fn setup(&self, srs: &Srs, step: impl FnMut(&str)) -> Result<Keys, ImgError> {
-        Ok(keys::setup(
-            &self.dir,
-            &self.header(),
-            srs,
-            &self.circuit(),
-            step,
-        )?)
+    fn band_dir(&self, k: usize) -> PathBuf {
+        self.dir.join(format!("band-keys-{k}"))
     }
 
-    /// The directory's keys.
+    /// The header of band key `k`.
+    fn band_header(&self, b: &BandPlan, k: usize) -> Result<ArtifactHeader, ImgError> {
+        let shape = b.representative(k);
+        Ok(ArtifactHeader::new(
+            PART_KIND,
+            FORMAT_VERSION,
+            super::bands::circuit_digest(shape)?,
+            shape.k,
+            shape.num_instances()?,
+        ))
+    }
+
+    /// Key generation with `srs` (of every strip circuit, for band proofs).
+    pub fn setup(&self, srs: &Srs, mut step: impl FnMut(&str)) -> Result<(), ImgError> {
+        let Some(b) = &self.settings.bands else {
+            keys::setup(
+                &self.dir,
+                &self.header(),
+                srs,
+                &Self::circuit(&self.settings.shape),
+                step,
+            )?;
+            return Ok(());
+        };
+        for k in 0..b.keys() {
+            let dir = self.band_dir(k);
+            std::fs::create_dir_all(&dir).map_err(|e| ImgError::File {
+                path: dir.display().to_string(),
+                msg: e.to_string(),
+            })?;
+            let n = b.keys();
+            keys::setup(
+                &dir,
+                &self.band_header(b, k)?,
+                srs,
+                &Self::circuit(b.representative(k)),
+                |s| step(&format!("strip circuit {}/{n}: {s}", k + 1)),
+            )?;
+        }
+        self.header().write(&self.dir)?;
+        Ok(())
+    }
+
+    /// The directory's keys (of a single-proof edit).
     pub fn keys(&self, with_pk: bool) -> Result<Keys, ImgError> {
+        if self.settings.bands.is_some() {
+            return Err(ImgError::Edit(format!(
+                "{} proves {} in band proofs, each with its own keys: use `trustml img prove` and `img verify`",
+                self.dir.display(),
+                self.describe()
+            )));
+        }
         Ok(keys::load::<ImgCircuit>(
             &self.dir,
             &self.header(),
@@ -254,14 +421,18 @@ impl ImgDir {
         )?)
     }
 
-    /// The witness of `input` edited with `params`, salts from the secrets.
-    pub fn witness(
-        &self,
-        input: &Image,
-        params: &[u64],
-        secret_in: Fr,
-        secret_out: Fr,
-    ) -> Result<ImgWitness, ImgError> {
+    /// Band key `k`.
+    fn band_keys(&self, b: &BandPlan, k: usize, with_pk: bool) -> Result<Keys, ImgError> {
+        Ok(keys::load::<ImgCircuit>(
+            &self.band_dir(k),
+            &self.band_header(b, k)?,
+            b.representative(k).clone(),
+            with_pk,
+        )?)
+    }
+
+    /// Checks `input` and `params` against the directory.
+    fn check_input(&self, input: &Image, params: &[u64]) -> Result<(), ImgError> {
         let shape = &self.settings.shape;
         if input.dims != shape.input {
             return Err(ImgError::Size(format!(
@@ -276,7 +447,19 @@ impl ImgDir {
                 input.dims.channels
             )));
         }
-        shape.edit.check_params(params)?;
+        shape.edit.check_params(params)
+    }
+
+    /// The witness of `input` edited with `params`, salts from the secrets (of a
+    /// single-proof edit).
+    pub fn witness(
+        &self,
+        input: &Image,
+        params: &[u64],
+        secret_in: Fr,
+        secret_out: Fr,
+    ) -> Result<ImgWitness, ImgError> {
+        self.check_input(input, params)?;
         Ok(ImgWitness {
             input: input.clone(),
             params: params.to_vec(),
@@ -287,61 +470,207 @@ impl ImgDir {
     }
 
     /// Proves the edit of `input` with `params`; the input's salts derive from `secret_in`,
-    /// the output's from `secret_out` (0: a public output).
+    /// the output's from `secret_out` (0: a public output). Band proofs report each strip
+    /// to `progress(done, total)`.
     pub fn prove(
         &self,
-        keys: &Keys,
         input: &Image,
         params: &[u64],
         secret_in: Fr,
         secret_out: Fr,
+        mut progress: impl FnMut(usize, usize),
     ) -> Result<EditProof, ImgError> {
-        let witness = self.witness(input, params, secret_in, secret_out)?;
-        let shape = &self.settings.shape;
-        let plan = shape.plan()?;
-        let output = plan.eval(input, params);
-        // The rows and the reference are written separately: a disagreement is a bug here,
-        // never something to prove.
-        if output != shape.edit.apply(input, params)? {
-            return Err(ImgError::Edit(format!(
+        self.check_input(input, params)?;
+        let edit = &self.settings.shape.edit;
+        // The reference, written separately from the rows; each proof's rows must agree with
+        // it (a disagreement is a bug here, never something to prove).
+        let output = edit.apply(input, params)?;
+        let disagree = || {
+            ImgError::Edit(format!(
                 "internal error: the rows of {} disagree with its reference",
-                shape.edit.name()
-            )));
-        }
-        let c = ImgCircuit {
-            shape: shape.clone(),
-            witness: Some(witness),
+                edit.name()
+            ))
         };
-        let instances = c.instances()?;
-        let proof = keys::prove(keys, c, &instances)?;
+        let Some(b) = &self.settings.bands else {
+            let keys = self.keys(true)?;
+            let c = ImgCircuit {
+                shape: self.settings.shape.clone(),
+                witness: Some(self.witness(input, params, secret_in, secret_out)?),
+            };
+            let instances = c.instances()?;
+            if instances[1] != output.commit(secret_out).hash {
+                return Err(disagree());
+            }
+            progress(0, 1);
+            let proof = keys::prove(&keys, c, &instances)?;
+            progress(1, 1);
+            return Ok(EditProof {
+                proof: EditProofFile::Whole(ProofFile::new(
+                    &self.header(),
+                    &instances,
+                    &proof,
+                    vec![],
+                    keys.insecure_srs,
+                )),
+                output,
+                input_hash: instances[0],
+                output_hash: instances[1],
+            });
+        };
+        let (salts_in, salts_out) = (
+            band_salts(secret_in, input.dims.bands()),
+            band_salts(secret_out, output.dims.bands()),
+        );
+        let (cin, cout) = (input.commit_with(&salts_in), output.commit_with(&salts_out));
+        let mut banded = BandedProof {
+            settings_digest: self.header().settings_digest,
+            input_hash: FrHex(cin.hash),
+            output_hash: FrHex(cout.hash),
+            params: params.to_vec(),
+            input_bands: cin.bands.into_iter().map(FrHex).collect(),
+            output_bands: cout.bands.into_iter().map(FrHex).collect(),
+            bands: vec![],
+            insecure_srs: false,
+        };
+        let n = b.parts.len();
+        let mut proofs: Vec<Option<ProofFile>> = vec![None; n];
+        progress(0, n);
+        // Key by key, so one proving key is in memory at a time.
+        for k in 0..b.keys() {
+            let keys = self.band_keys(b, k, true)?;
+            let header = self.band_header(b, k)?;
+            for (i, shape) in b
+                .parts
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| b.key_of[*i] == k)
+            {
+                let (ins, outs) = shape.plan()?.bands();
+                let strip = Image::new(
+                    input.dims.strip(ins.clone()),
+                    input.data[input.dims.bands_range(ins.clone())].to_vec(),
+                )?;
+                let c = ImgCircuit {
+                    shape: shape.clone(),
+                    witness: Some(ImgWitness {
+                        input: strip,
+                        params: params.to_vec(),
+                        salts_in: salts_in[ins].to_vec(),
+                        salts_out: salts_out[outs].to_vec(),
+                        prank: Default::default(),
+                    }),
+                };
+                let instances = c.instances()?;
+                if instances != banded.expected_instances(shape)? {
+                    return Err(disagree());
+                }
+                let proof = keys::prove(&keys, c, &instances)?;
+                proofs[i] = Some(ProofFile::new(
+                    &header,
+                    &instances,
+                    &proof,
+                    vec![],
+                    keys.insecure_srs,
+                ));
+                banded.insecure_srs |= keys.insecure_srs;
+                progress(proofs.iter().flatten().count(), n);
+            }
+        }
+        banded.bands = proofs
+            .into_iter()
+            .map(|p| p.expect("every strip"))
+            .collect();
         Ok(EditProof {
-            proof: ProofFile::new(
-                &self.header(),
-                &instances,
-                &proof,
-                vec![],
-                keys.insecure_srs,
-            ),
+            proof: EditProofFile::Banded(banded),
             output,
-            input_hash: instances[0],
-            output_hash: instances[1],
+            input_hash: cin.hash,
+            output_hash: cout.hash,
         })
     }
 
-    /// Checks a proof file of this directory; returns `(H_in, H_out, params)` of a valid
-    /// proof, `None` for an invalid one.
-    pub fn verify(
+    /// Checks a proof file of this directory (`path` names it in errors); `None` for an
+    /// invalid proof.
+    pub fn verify(&self, pf: &EditProofFile, path: &Path) -> Result<Option<Verified>, ImgError> {
+        match (pf, &self.settings.bands) {
+            (EditProofFile::Whole(pf), None) => {
+                let keys = self.keys(false)?;
+                if !pf.verify(&self.header(), &keys, path)? {
+                    return Ok(None);
+                }
+                let inst = pf.instances_fr(path)?;
+                let params = self.checked_params(&inst)?;
+                Ok(Some(Verified {
+                    input_hash: inst[0],
+                    output_hash: inst[1],
+                    params,
+                }))
+            }
+            (EditProofFile::Banded(p), Some(b)) => self.verify_bands(b, p, path),
+            (EditProofFile::Whole(_), Some(_)) => Err(ImgError::Edit(format!(
+                "{} is a single proof but {} proves {} in band proofs",
+                path.display(),
+                self.dir.display(),
+                self.describe()
+            ))),
+            (EditProofFile::Banded(_), None) => Err(ImgError::Edit(format!(
+                "{} holds band proofs but {} proves {} in one proof",
+                path.display(),
+                self.dir.display(),
+                self.describe()
+            ))),
+        }
+    }
+
+    /// See [`super::bands`] for what a valid banded proof shows.
+    fn verify_bands(
         &self,
-        keys: &Keys,
-        pf: &ProofFile,
+        b: &BandPlan,
+        p: &BandedProof,
         path: &Path,
-    ) -> Result<Option<(Fr, Fr, Vec<u64>)>, ImgError> {
-        if !pf.verify(&self.header(), keys, path)? {
+    ) -> Result<Option<Verified>, ImgError> {
+        let s = &self.settings;
+        if p.settings_digest != self.header().settings_digest {
+            return Err(ImgError::Edit(format!(
+                "{} is a proof for another edit directory than {}",
+                path.display(),
+                self.dir.display()
+            )));
+        }
+        if p.input_bands.len() != s.shape.input.bands()
+            || p.output_bands.len() != s.output.bands()
+            || p.bands.len() != b.parts.len()
+        {
             return Ok(None);
         }
-        let inst = pf.instances_fr(path)?;
-        let params = self.checked_params(&inst)?;
-        Ok(Some((inst[0], inst[1], params)))
+        s.shape.edit.check_params(&p.params)?;
+        for k in 0..b.keys() {
+            let keys = self.band_keys(b, k, false)?;
+            let header = self.band_header(b, k)?;
+            for (i, shape) in b
+                .parts
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| b.key_of[*i] == k)
+            {
+                let pf = &p.bands[i];
+                if pf.instances_fr(path)? != p.expected_instances(shape)?
+                    || !pf.verify(&header, &keys, path)?
+                {
+                    return Ok(None);
+                }
+            }
+        }
+        let d = |v: &[FrHex]| v.iter().map(|x| x.0).collect::<Vec<_>>();
+        let input_hash = image_hash(&s.shape.input, &d(&p.input_bands));
+        let output_hash = image_hash(&s.output, &d(&p.output_bands));
+        if input_hash != p.input_hash.0 || output_hash != p.output_hash.0 {
+            return Ok(None);
+        }
+        Ok(Some(Verified {
+            input_hash,
+            output_hash,
+            params: p.params.clone(),
+        }))
     }
 
     /// The public parameters of a proof's instances `[H_in, H_out, params…]`, refused when
@@ -434,15 +763,14 @@ impl ChainFile {
             let dir = ImgDir::load(&at(&s.dir))?;
             step(k, &format!("{} ({})", dir.describe(), s.params));
             let params = dir.edit().parse_params(&s.params)?;
-            let keys = dir.keys(true)?;
             let last = k + 1 == n;
             let secret_out = if last && self.reveal {
                 Fr::zero()
             } else {
                 random_secret()
             };
-            let p = dir.prove(&keys, &img, &params, secret, secret_out)?;
-            write_json(&at(&s.proof), &p.proof)?;
+            let p = dir.prove(&img, &params, secret, secret_out, |_, _| {})?;
+            p.proof.write(&at(&s.proof))?;
             img = p.output;
             secret = secret_out;
         }
@@ -464,9 +792,13 @@ impl ChainFile {
         for (k, s) in self.steps.iter().enumerate() {
             let dir = ImgDir::load(&at(&s.dir))?;
             let path = at(&s.proof);
-            let pf = ProofFile::read(&path)?;
-            let keys = dir.keys(false)?;
-            let Some((h_in, h_out, params)) = dir.verify(&keys, &pf, &path)? else {
+            let pf = EditProofFile::read(&path)?;
+            let Some(Verified {
+                input_hash: h_in,
+                output_hash: h_out,
+                params,
+            }) = dir.verify(&pf, &path)?
+            else {
                 return Err(ImgError::Chain(format!(
                     "step {} ({}): the proof {} does not verify",
                     k + 1,

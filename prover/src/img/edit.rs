@@ -30,6 +30,7 @@
 use super::format::{Dims, Image};
 use super::ImgError;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 /// The offset folded into every row so that `v ≥ 0`: `q − OFF` ranges over
 /// `[−OFF, T − OFF)` with `T` = [`CLAMP_DOMAIN`].
@@ -263,12 +264,23 @@ fn bilinear_axis(from: u32, to: u32) -> Vec<(u32, u32, u32)> {
 pub struct Plan {
     /// The edit.
     pub edit: Edit,
-    /// Input size.
+    /// Input size (of the band strip a windowed plan reads).
     pub input: Dims,
-    /// Output size.
+    /// Output size (of the band strip a windowed plan writes).
     pub output: Dims,
     xs: Vec<(u32, u32, u32)>,
     ys: Vec<(u32, u32, u32)>,
+    window: Option<Window>,
+}
+
+/// Where a windowed plan sits in the whole edit: output bytes `out_start..` of the full
+/// output, reading input bytes `in_start..` of the full input.
+#[derive(Clone, Debug)]
+struct Window {
+    input: Dims,
+    output: Dims,
+    in_start: usize,
+    out_start: usize,
 }
 
 /// The named kernels of `blur` and `sharpen`.
@@ -574,6 +586,7 @@ impl Edit {
             output,
             xs,
             ys,
+            window: None,
         };
         plan.check_ranges()?;
         Ok(plan)
@@ -651,6 +664,13 @@ impl Edit {
     }
 }
 
+/// The least range holding every one of `ranges` (not empty).
+pub fn span(ranges: &[Range<usize>]) -> Range<usize> {
+    let start = ranges.iter().map(|r| r.start).min().expect("ranges");
+    let end = ranges.iter().map(|r| r.end).max().expect("ranges");
+    start..end
+}
+
 impl Plan {
     /// Whether every output byte is a copy of an input byte.
     pub fn is_copy(&self) -> bool {
@@ -673,14 +693,100 @@ impl Plan {
             panic!("source() of an affine plan");
         };
         let (x, y, c) = self.coords(i);
-        self.input.index(x0 + x, y0 + y, c)
+        self.in_index(x0 + x, y0 + y, c)
     }
 
+    /// The whole edit's input and output sizes and where this plan's bytes start in them.
+    fn full(&self) -> (Dims, Dims, usize, usize) {
+        match &self.window {
+            Some(w) => (w.input, w.output, w.in_start, w.out_start),
+            None => (self.input, self.output, 0, 0),
+        }
+    }
+
+    /// Position of output byte `i` in the whole output.
     fn coords(&self, i: usize) -> (u32, u32, u8) {
-        let ch = self.output.channels as usize;
+        let (_, out, _, start) = self.full();
+        let i = start + i;
+        let ch = out.channels as usize;
         let px = i / ch;
-        let w = self.output.width as usize;
+        let w = out.width as usize;
         ((px % w) as u32, (px / w) as u32, (i % ch) as u8)
+    }
+
+    /// This plan's index of the whole input's byte `(x, y, c)`.
+    fn in_index(&self, x: u32, y: u32, c: u8) -> usize {
+        let (input, _, start, _) = self.full();
+        input.index(x, y, c) - start
+    }
+
+    /// The least and the greatest input byte output byte `i` reads.
+    fn reads(&self, i: usize) -> (usize, usize) {
+        if self.is_copy() {
+            let s = self.source(i);
+            return (s, s);
+        }
+        let r = self.row(i);
+        let t = r.taps().iter().map(|&(t, _)| t as usize);
+        (t.clone().min().unwrap_or(0), t.max().unwrap_or(0))
+    }
+
+    /// For each output band of a whole (not windowed) plan, the input bands its bytes read.
+    pub fn band_reads(&self) -> Vec<Range<usize>> {
+        assert!(self.window.is_none(), "band_reads of a whole plan");
+        (0..self.output.bands())
+            .map(|j| {
+                let (lo, hi) = self
+                    .output
+                    .band(j)
+                    .map(|i| self.reads(i))
+                    .fold((usize::MAX, 0), |(a, b), (l, h)| (a.min(l), b.max(h)));
+                self.input.band_of(lo)..self.input.band_of(hi) + 1
+            })
+            .collect()
+    }
+
+    /// The plan of output bands `out_bands` alone (one band proof of a large image): its
+    /// input is the strip of input bands those bytes read — neighbour bands included where a
+    /// resize or convolution reaches over a seam — and its byte indices are the strips'.
+    pub fn window(&self, out_bands: Range<usize>) -> Result<Plan, ImgError> {
+        assert!(self.window.is_none(), "a window of a window");
+        if out_bands.is_empty() || out_bands.end > self.output.bands() {
+            return Err(ImgError::Size(format!(
+                "output bands {}..{} of a {}-band image",
+                out_bands.start,
+                out_bands.end,
+                self.output.bands()
+            )));
+        }
+        let in_bands = span(&self.band_reads()[out_bands.clone()]);
+        Ok(Plan {
+            edit: self.edit.clone(),
+            input: self.input.strip(in_bands.clone()),
+            output: self.output.strip(out_bands.clone()),
+            xs: self.xs.clone(),
+            ys: self.ys.clone(),
+            window: Some(Window {
+                input: self.input,
+                output: self.output,
+                in_start: self.input.bands_range(in_bands).start,
+                out_start: self.output.bands_range(out_bands).start,
+            }),
+        })
+    }
+
+    /// The input bands (of the whole image) a windowed plan reads, and the output bands it
+    /// writes.
+    pub fn bands(&self) -> (Range<usize>, Range<usize>) {
+        let (input, output, in_start, out_start) = self.full();
+        let bands_of = |d: &Dims, strip: &Dims, start: usize| {
+            let k = d.band_of(start);
+            k..k + strip.bands()
+        };
+        (
+            bands_of(&input, &self.input, in_start),
+            bands_of(&output, &self.output, out_start),
+        )
     }
 
     /// Most taps of any row.
@@ -697,7 +803,7 @@ impl Plan {
     /// The affine row of output byte `i`.
     pub fn row(&self, i: usize) -> Row {
         let (x, y, c) = self.coords(i);
-        let ind = |x: u32, y: u32, c: u8| self.input.index(x, y, c);
+        let ind = |x: u32, y: u32, c: u8| self.in_index(x, y, c);
         match self.edit {
             Edit::Crop { .. } => panic!("row() of a copy plan"),
             Edit::Resize { .. } => {

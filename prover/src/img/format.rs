@@ -8,11 +8,14 @@
 //! band k   = image rows [k·R, min((k+1)·R, height)), its bytes in HWC order
 //! word     = 30 consecutive bytes of a band, little-endian (byte j at 2^(8j)); the band's
 //!            last word is zero-padded
-//! D_k      = Poseidon-commit([DOM_BAND, k, words of band k…], salt_k)   (`commit`: salt last)
+//! D_k      = Poseidon-commit([DOM_BAND, words of band k…], salt_k)   (`commit`: salt last)
 //! H        = Poseidon-hash([DOM_IMG, width, height, channels, R, D_0, …, D_{K−1}])
 //! ```
 //!
-//! `H` is the image's one public value; width, height and channel count are inside it.
+//! `H` is the image's one public value; width, height and channel count are inside it. A
+//! band's position is bound by its place in `H`'s list, not inside `D_k`: so the proof of an
+//! edit on bands 40–59 is the same circuit as on bands 0–19 (one key for every band strip of
+//! an HD image, see `circuit::ImgShape::part`).
 //! Thirty bytes (ten RGB pixels, 240 bits) fit a BN254 field element without wrapping.
 //! Bands keep the format the same from an 8×8 icon to an HD photo: a proof about part of an
 //! image opens only the bands it reads, and the rest of `H` is the other bands' `D_k`.
@@ -128,6 +131,26 @@ impl Dims {
         k * r..((k + 1) * r).min(self.len())
     }
 
+    /// The bytes of bands `bands` (a band strip) in the image.
+    pub fn bands_range(&self, bands: Range<usize>) -> Range<usize> {
+        self.band(bands.start).start..self.band(bands.end - 1).end
+    }
+
+    /// The size of the strip of bands `bands`: its bands are this image's bands `bands`
+    /// (a strip has the image's rows per band whenever it holds one full band).
+    pub fn strip(&self, bands: Range<usize>) -> Dims {
+        let r = self.bands_range(bands);
+        Dims {
+            height: (r.len() / self.row_bytes()) as u32,
+            ..*self
+        }
+    }
+
+    /// The band holding byte `i`.
+    pub fn band_of(&self, i: usize) -> usize {
+        i / (self.band_rows() as usize * self.row_bytes())
+    }
+
     /// Words of band `k`.
     pub fn band_words(&self, k: usize) -> usize {
         self.band(k).len().div_ceil(BYTES_PER_WORD)
@@ -157,7 +180,7 @@ pub struct Commitment {
     pub hash: Fr,
 }
 
-/// `[DOM_BAND, k, words…]`'s words: `bytes` packed 30 per field element, little-endian.
+/// `[DOM_BAND, words…]`'s words: `bytes` packed 30 per field element, little-endian.
 pub fn pack_words(bytes: &[u8]) -> Vec<Fr> {
     bytes
         .chunks(BYTES_PER_WORD)
@@ -184,9 +207,9 @@ pub fn band_salts(secret: Fr, bands: usize) -> Vec<Fr> {
         .collect()
 }
 
-/// `D_k` of band `k` holding `bytes`.
-pub fn band_commitment(k: usize, bytes: &[u8], salt: Fr) -> Fr {
-    let mut v = vec![Fr::from(DOM_BAND), Fr::from(k as u64)];
+/// `D_k` of a band holding `bytes`.
+pub fn band_commitment(bytes: &[u8], salt: Fr) -> Fr {
+    let mut v = vec![Fr::from(DOM_BAND)];
     v.extend(pack_words(bytes));
     trustml_poseidon::commit(&v, salt)
 }
@@ -226,7 +249,7 @@ impl Image {
     pub fn commit_with(&self, salts: &[Fr]) -> Commitment {
         assert_eq!(salts.len(), self.dims.bands(), "one salt per band");
         let bands: Vec<Fr> = (0..self.dims.bands())
-            .map(|k| band_commitment(k, &self.data[self.dims.band(k)], salts[k]))
+            .map(|k| band_commitment(&self.data[self.dims.band(k)], salts[k]))
             .collect();
         let hash = image_hash(&self.dims, &bands);
         Commitment { bands, hash }

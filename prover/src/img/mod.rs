@@ -7,10 +7,13 @@
 //! - [`edit`]: the edits, their exact integer semantics (a reference written out per edit)
 //!   and the rows the circuit proves.
 //! - [`chip`]: the grid (bytes, range checks, words) and the affine chip.
-//! - [`circuit`]: one edit on one size: public `[H_in, H_out, params…]`.
+//! - [`circuit`]: one edit on one size: public `[H_in, H_out, params…]`, or on one strip of
+//!   bands: public `[D_in…, D_out…, params…]`.
+//! - [`bands`]: band proofs of images too large for one proof (HD), and what they show.
 //! - [`dir`]: edit circuit directories (`trustml img setup`), proofs, verification and
 //!   chains of edits (the output commitment of one proof is the input of the next).
 
+pub mod bands;
 pub mod chip;
 pub mod circuit;
 pub mod dir;
@@ -20,7 +23,9 @@ pub mod format;
 mod tests;
 
 pub use circuit::{ImgCircuit, ImgShape, ImgWitness};
-pub use dir::{ChainFile, ChainReport, ChainStep, EditProof, ImgDir};
+pub use dir::{
+    ChainFile, ChainReport, ChainStep, EditProof, EditProofFile, ImgDir, SetupOptions, Verified,
+};
 pub use edit::{Edit, Plan};
 pub use format::{Commitment, Dims, Image};
 

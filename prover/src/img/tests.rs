@@ -233,8 +233,134 @@ fn shapes_grow_lanes_before_rows() {
     // Too large for any shape: the error says what to do.
     let e =
         ImgShape::choose(&Edit::Grayscale, Dims::new(8000, 8000, 3).unwrap(), true).unwrap_err();
-    assert!(e.to_string().contains("split"), "{e}");
+    assert!(e.to_string().contains("band proofs"), "{e}");
     let e =
         ImgShape::choose(&Edit::Grayscale, Dims::new(1280, 720, 3).unwrap(), false).unwrap_err();
     assert!(e.to_string().contains("--wide"), "{e}");
+}
+
+/// The band strips of `edit` on `img` (wide, each proof at most 2^`max_k` rows), each
+/// with its honest witness, and the whole image's band commitments.
+fn strips(edit: &Edit, img: &Image, params: &str, max_k: u32) -> (Vec<ImgCircuit>, Vec<Fr>) {
+    let params = edit.parse_params(params).unwrap();
+    let out = edit.apply(img, &params).unwrap();
+    let (sin, sout) = (
+        band_salts(Fr::from(21), img.dims.bands()),
+        band_salts(Fr::from(22), out.dims.bands()),
+    );
+    let (cin, cout) = (img.commit_with(&sin), out.commit_with(&sout));
+    let parts = ImgShape::parts(edit, img.dims, max_k).unwrap();
+    let circuits = parts
+        .into_iter()
+        .map(|shape| {
+            let (ins, outs) = shape.plan().unwrap().bands();
+            let r = img.dims.bands_range(ins.clone());
+            ImgCircuit {
+                shape,
+                witness: Some(ImgWitness {
+                    input: Image::new(img.dims.strip(ins.clone()), img.data[r].to_vec()).unwrap(),
+                    params: params.clone(),
+                    salts_in: sin[ins].to_vec(),
+                    salts_out: sout[outs].to_vec(),
+                    prank: Prank::None,
+                }),
+            }
+        })
+        .collect();
+    (circuits, [cin.bands, cout.bands].concat())
+}
+
+/// The public inputs strip `c` must be checked with: the whole images' `D_in[reads]`,
+/// `D_out[bands]` (from `d`, input bands first) and the parameters.
+fn strip_instances(c: &ImgCircuit, d: &[Fr], in_bands: usize) -> Vec<Fr> {
+    let (ins, outs) = c.shape.plan().unwrap().bands();
+    let w = c.witness.as_ref().unwrap();
+    d[ins]
+        .iter()
+        .chain(&d[in_bands + outs.start..in_bands + outs.end])
+        .copied()
+        .chain(w.params.iter().map(|&p| Fr::from(p)))
+        .collect()
+}
+
+#[test]
+fn band_strips_read_across_their_seams_and_open_the_whole_images_bands() {
+    // 200×150 RGB: 25 rows per band, six bands; too many for one proof of 2^15 rows. A
+    // blur's output band reads the next input band's first rows; a 1.25× resize's bands
+    // read one or two input bands, not aligned.
+    let img = random(Dims::new(200, 150, 3).unwrap(), 9);
+    assert_eq!(img.dims.bands(), 6);
+    for (edit, params) in [
+        ("blur", ""),
+        ("resize:250x187", ""),
+        ("contrast", "alpha=1.4"),
+    ] {
+        let edit = Edit::parse(edit).unwrap();
+        let (cs, d) = strips(&edit, &img, params, 15);
+        assert!(cs.len() >= 2, "{}: {} strips", edit.name(), cs.len());
+        // Seams: an input band read by two strips.
+        let mut seams = 0;
+        let mut read_up_to = 0;
+        for c in &cs {
+            let (ins, _) = c.shape.plan().unwrap().bands();
+            seams += usize::from(ins.start < read_up_to);
+            read_up_to = ins.end;
+            // Each strip's own commitments are the whole images' bands: one D_in[k] for
+            // every proof that reads band k.
+            let own = c.instances().unwrap();
+            let want = strip_instances(c, &d, img.dims.bands());
+            assert_eq!(own, want, "{} strip {:?}", edit.name(), c.shape.part);
+            assert_eq!(run_with(c, want), Ok(()), "{}", edit.name());
+        }
+        if edit.name() != "contrast" {
+            assert!(seams > 0, "{}: no two strips read one band", edit.name());
+        }
+    }
+}
+
+fn run_with(
+    c: &ImgCircuit,
+    instances: Vec<Fr>,
+) -> Result<(), std::collections::BTreeSet<trustml_kit::mock::Failure>> {
+    check(c.shape.k, c, vec![instances])
+}
+
+#[test]
+fn a_strip_cannot_read_another_neighbour_band() {
+    // The first blur strip reads input band 1 for its last output rows. A prover who blurs
+    // against other bytes of band 1 satisfies every gate (the output follows them), but that
+    // band's commitment is no longer the D_in[1] of H_in.
+    let img = random(Dims::new(200, 150, 3).unwrap(), 10);
+    let edit = Edit::parse("blur").unwrap();
+    let (cs, d) = strips(&edit, &img, "", 15);
+    let mut c = cs.into_iter().next().unwrap();
+    let (ins, _) = c.shape.plan().unwrap().bands();
+    assert!(ins.len() >= 2, "the first strip reads its neighbour");
+    let honest = strip_instances(&c, &d, img.dims.bands());
+    let w = c.witness.as_mut().unwrap();
+    let seam = img.dims.band(ins.end - 1).start + 7;
+    w.input.data[seam] ^= 0x55;
+    assert_eq!(check(c.shape.k, &c, vec![c.instances().unwrap()]), Ok(()));
+    let fs = check(c.shape.k, &c, vec![honest]).unwrap_err();
+    assert!(
+        fs.iter()
+            .all(|f| matches!(f, trustml_kit::mock::Failure::Permutation)),
+        "{fs:?}"
+    );
+}
+
+#[test]
+fn a_wrong_output_byte_at_a_seam_is_rejected() {
+    let img = random(Dims::new(200, 150, 3).unwrap(), 11);
+    let edit = Edit::parse("blur").unwrap();
+    let (cs, _) = strips(&edit, &img, "", 15);
+    let mut c = cs.into_iter().next().unwrap();
+    // The last output byte of the strip: its rows read the neighbour band.
+    let n = c.shape.plan().unwrap().len();
+    c.witness.as_mut().unwrap().prank = Prank::Output(n - 1);
+    let fs = run(&c).unwrap_err();
+    assert!(
+        fs.iter().all(|f| f.is("affine") || f.is("affine clamp")),
+        "{fs:?}"
+    );
 }
