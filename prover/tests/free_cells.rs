@@ -188,6 +188,33 @@ fn image_edit_circuits() {
             edit.name()
         );
     }
+    // A band proof: a blur strip of a six-band image, its D_in and D_out public.
+    let d = Dims::new(200, 150, 3).unwrap();
+    let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
+    let edit = Edit::parse("blur").unwrap();
+    let shape = ImgShape::parts(&edit, d, 15).unwrap().remove(0);
+    let (ins, outs) = shape.plan().unwrap().bands();
+    let c = ImgCircuit {
+        witness: Some(ImgWitness {
+            input: Image::new(
+                d.strip(ins.clone()),
+                img.data[d.bands_range(ins.clone())].to_vec(),
+            )
+            .unwrap(),
+            params: vec![],
+            salts_in: band_salts(Fr::from(3), d.bands())[ins].to_vec(),
+            salts_out: band_salts(Fr::from(4), 6)[outs].to_vec(),
+            prank: Prank::None,
+        }),
+        shape,
+    };
+    let inst = c.instances().unwrap();
+    let r = free_cells(c.shape.k, &c, vec![inst], CONFIRM);
+    report("image edit blur, one band strip", &r);
+    assert!(
+        r.free.is_empty() && r.dead.is_empty(),
+        "blur strip: free or dead cells"
+    );
 }
 
 /// Every gate polynomial and lookup of the model circuit (all chips on), the delivery circuit
