@@ -7,17 +7,21 @@
 #   SIZE=320x240 (the input; default), EDITS default: every edit. The default circuits have
 #   one Poseidon chip, so their verifiers deploy on chain (the gas column); WIDE=1 proves
 #   with `img setup --wide` instead (many chips, fewer rows: faster, verified natively, no
-#   gas). HD=1 adds HD → SD crop and resize (1280×720 → 640×480; wide). NO_GAS=1 skips the
-#   chain.
+#   gas). HD=1: 1280×720 inputs, wide, crop and resize to SD (640×480); an HD image takes
+#   several band proofs (the "proofs" column), each within 8 GiB. NO_GAS=1 skips the chain.
+#   E.g. HD=1 NO_GAS=1 img-bench.sh OUT crop:320,120,640,480 rgb-to-ycbcr blur
 # Needs `npm ci` at the repo root for the gas column; TRUSTML=path picks the binary (default
 # target/release, built if missing). Insecure development SRSs: figures only.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${1:-$(mktemp -d)}"; shift || true
 SIZE="${SIZE:-320x240}"
+[ -n "${HD:-}" ] && { SIZE=1280x720; WIDE=1; }
 WIDE_FLAG=(); [ -n "${WIDE:-}" ] && WIDE_FLAG=(--wide)
 W0="${SIZE%x*}"; H0="${SIZE#*x}"
-EDITS=("${@:-crop:0,0,$((W0 / 2)),$((H0 / 2)) resize:$((W0 / 2))x$((H0 / 2)) contrast brightness white-balance grayscale rgb-to-ycbcr ycbcr-to-rgb blur sharpen}")
+if [ -n "${HD:-}" ]; then CROP="crop:320,120,640,480 resize:640x480"
+else CROP="crop:0,0,$((W0 / 2)),$((H0 / 2)) resize:$((W0 / 2))x$((H0 / 2))"; fi
+EDITS=("${@:-$CROP contrast brightness white-balance grayscale rgb-to-ycbcr ycbcr-to-rgb blur sharpen}")
 read -r -a EDITS <<<"${EDITS[*]}"
 TRUSTML="${TRUSTML:-$ROOT/target/release/trustml}"
 [ -x "$TRUSTML" ] || (cd "$ROOT" && cargo build --release -p trustml-cli)
@@ -63,13 +67,12 @@ fi
 
 ROWS=()
 for E in "${EDITS[@]}"; do ROWS+=("$SIZE $E"); done
-[ -n "${HD:-}" ] && ROWS+=("1280x720 crop:0,0,640,480 wide" "1280x720 resize:640x480 wide")
 
-printf '| edit | input | k | advice columns | keygen s | keygen MiB | prove s | prove MiB | verify ms | proof B | verifyProof gas |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| edit | input | proofs | k | advice columns | keygen s | keygen MiB | prove s | prove MiB | verify ms | proof B | verifyProof gas |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for row in "${ROWS[@]}"; do
-  read -r S E MODE <<<"$row"
-  FLAGS=("${WIDE_FLAG[@]}"); [ "${MODE:-}" = wide ] && FLAGS=(--wide)
+  read -r S E <<<"$row"
+  FLAGS=("${WIDE_FLAG[@]}")
   W="${S%x*}"; H="${S#*x}"
   [ -f "photo-$S.png" ] || photo "$W" "$H" "photo-$S.png"
   D="e-$(echo "$E-$S" | tr ':,/' '___')"
@@ -81,7 +84,10 @@ for row in "${ROWS[@]}"; do
   P="$(params_of "${E%%:*}")"
   read -r ps pmb < <(t "$TRUSTML" img prove "$D" "photo-$S.png" --params "$P" -o "$D/out.png" --proof "$D/proof.json")
   vms=$("$TRUSTML" img verify "$D" "$D/proof.json" --output "$D/out.png" 2>/dev/null | grep -o '([0-9.]* ms)' | tr -d '(ms )')
-  bytes=$(python3 -c "import json; print(len(json.load(open('$D/proof.json'))['proof'])//2-1)")
+  # A banded proof: one proof per strip (their bytes summed).
+  read -r nproofs bytes < <(python3 -c "
+import json; p=json.load(open('$D/proof.json')); ps=p.get('bands', [p])
+print(len(ps), sum(len(x['proof'])//2-1 for x in ps))")
   adv=$(grep -o 'advice columns [0-9]*' "$LOG" | tail -1 | grep -o '[0-9]*$' || echo "?")
   gas="–"
   if [ -z "${NO_GAS:-}" ] && [ ${#FLAGS[@]} -eq 0 ]; then
@@ -90,8 +96,8 @@ for row in "${ROWS[@]}"; do
     "$TRUSTML" evm verify "$D" "$D/proof.json" --rpc-url "$URL" --send >>"$LOG" 2>&1
     gas=$(grep -o 'gasUsed [0-9]*' "$LOG" | tail -1 | cut -d' ' -f2)
   fi
-  printf '| %s | %s | %s | %s (%s Poseidon chips, %s lanes) | %s | %s | %s | %s | %s | %s | %s |\n' \
-    "$E $P" "$S" "$k" "$adv" ${cols} "$ks" "$kmb" "$ps" "$pmb" "$vms" "$bytes" "$gas"
+  printf '| %s | %s | %s | %s | %s (%s Poseidon chips, %s lanes) | %s | %s | %s | %s | %s | %s | %s |\n' \
+    "$E $P" "$S" "$nproofs" "$k" "$adv" ${cols} "$ks" "$kmb" "$ps" "$pmb" "$vms" "$bytes" "$gas"
 done
 echo "zk-img (64 threads, 512 GB; the original zkml talk): HD→SD crop prove 330.7 s / 70.7 GB, resize 333.3 s, contrast 363.9 s, colour conversion 607.5 s / 91.6 GB, convolution 427.9 s / 102.2 GB"
 echo "log: $LOG"

@@ -237,12 +237,13 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
         } => {
             let d = ImgDir::load(&dir)?;
             let pf = EditProofFile::read(&proof)?;
+            let keys = d.verifier_keys()?;
             let t = Instant::now();
             let Some(Verified {
                 input_hash: h_in,
                 output_hash: h_out,
                 params,
-            }) = d.verify(&pf, &proof)?
+            }) = d.verify(&keys, &pf, &proof)?
             else {
                 println!(
                     "INVALID: {} is not a proof of {}",
@@ -306,6 +307,9 @@ pub fn run(cmd: ImgCmd) -> Result<ExitCode> {
                 println!("  {e} → H_{} = {}", k + 1, to_hex(&report.hashes[k + 1]));
             }
             println!("  final image: {}", c.output.display());
+            if report.insecure_srs {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -158,7 +158,7 @@ fn checked(dir: &ImgDir, proof: &Path) -> Result<(U256, U256, Vec<U256>, Vec<u8>
         input_hash: h_in,
         output_hash: h_out,
         params,
-    }) = dir.verify(&file, proof)?
+    }) = dir.verify(&dir.verifier_keys()?, &file, proof)?
     else {
         bail!(
             "{} is not a valid proof of {}: not sending it",

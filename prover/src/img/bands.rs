@@ -20,6 +20,7 @@ use super::ImgError;
 use halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
+use std::ops::Range;
 use trustml_kit::field::FrHex;
 use trustml_kit::ProofFile;
 
@@ -60,19 +61,17 @@ impl BandPlan {
     }
 
     /// The strip proven with key `k` first (the one its key was generated for).
-    pub fn representative(&self, k: usize) -> &ImgShape {
-        let i = self
-            .key_of
+    pub fn representative(&self, k: usize) -> usize {
+        self.key_of
             .iter()
             .position(|&x| x == k)
-            .expect("key in use");
-        &self.parts[i]
+            .expect("key in use")
     }
 
     /// Checks the plan against the edit it is for: strips tile the output's bands in order,
     /// and each strip lays out the circuit of its key (so a key never proves a strip it was
-    /// not made for).
-    pub fn check(&self, whole: &ImgShape, output_bands: usize) -> Result<(), ImgError> {
+    /// not made for). Returns each strip's bands and each key's circuit digest.
+    pub fn check(&self, whole: &ImgShape, output_bands: usize) -> Result<CheckedBands, ImgError> {
         let bad = |m: String| Err(ImgError::Size(format!("band proofs: {m}")));
         if self.parts.is_empty() || self.parts.len() != self.key_of.len() {
             return bad("no strips".into());
@@ -93,7 +92,9 @@ impl BandPlan {
             return bad(format!("the strips end at band {next} of {output_bands}"));
         }
         let mut digests: Vec<Option<[u8; 32]>> = vec![None; self.keys()];
+        let mut strips = Vec::with_capacity(self.parts.len());
         for (p, &k) in self.parts.iter().zip(&self.key_of) {
+            strips.push(p.plan()?.bands());
             let d = circuit_digest(p)?;
             match digests[k] {
                 Some(x) if x != d => {
@@ -105,8 +106,20 @@ impl BandPlan {
                 _ => digests[k] = Some(d),
             }
         }
-        Ok(())
+        Ok(CheckedBands {
+            strips,
+            digests: digests.into_iter().map(|d| d.expect("every key")).collect(),
+        })
     }
+}
+
+/// What [`BandPlan::check`] found.
+#[derive(Clone, Debug)]
+pub struct CheckedBands {
+    /// Each strip's input bands (read) and output bands (written), of the whole images.
+    pub strips: Vec<(Range<usize>, Range<usize>)>,
+    /// Each key's circuit digest.
+    pub digests: Vec<[u8; 32]>,
 }
 
 /// Keccak-256 of everything a strip's circuit lays out: its columns, its strips' sizes, the
@@ -178,12 +191,16 @@ pub struct BandedProof {
 }
 
 impl BandedProof {
-    /// The public inputs strip `shape` must have been proven with.
-    pub fn expected_instances(&self, shape: &ImgShape) -> Result<Vec<Fr>, ImgError> {
-        let plan = shape.plan()?;
-        let (ins, outs) = plan.bands();
-        let (Some(din), Some(dout)) = (self.input_bands.get(ins), self.output_bands.get(outs))
-        else {
+    /// The public inputs of the strip reading input bands `ins` and writing output bands
+    /// `outs`.
+    pub fn expected_instances(
+        &self,
+        (ins, outs): &(Range<usize>, Range<usize>),
+    ) -> Result<Vec<Fr>, ImgError> {
+        let (Some(din), Some(dout)) = (
+            self.input_bands.get(ins.clone()),
+            self.output_bands.get(outs.clone()),
+        ) else {
             return Err(ImgError::Chain(
                 "the proof file holds fewer band commitments than the image has bands".into(),
             ));

@@ -17,7 +17,7 @@
 //! An image's **secret file** (`IMG.png.secret.json`) holds the secret its band salts derive
 //! from and the hash it gives; an image without one is public (salt 0).
 
-use super::bands::{BandPlan, BandedProof, PART_KIND};
+use super::bands::{BandPlan, BandedProof, CheckedBands, PART_KIND};
 use super::circuit::{ImgCircuit, ImgShape, ImgWitness, MAX_PART_K};
 use super::edit::Edit;
 use super::format::{band_salts, image_hash, Dims, Image};
@@ -71,6 +71,16 @@ pub struct ImgDir {
     pub dir: PathBuf,
     /// Its settings.
     pub settings: ImgSettings,
+    /// Band proofs: each strip's bands and each key's digest.
+    checked: Option<CheckedBands>,
+}
+
+/// The verifying keys of an edit directory.
+pub enum EditKeys {
+    /// Of its single proof.
+    Whole(Box<Keys>),
+    /// Of each distinct strip circuit.
+    Bands(Vec<Keys>),
 }
 
 /// An edit's proof file: one proof, or band proofs.
@@ -272,10 +282,15 @@ impl ImgDir {
             path: dir.display().to_string(),
             msg: e.to_string(),
         })?;
+        let checked = match &settings.bands {
+            Some(b) => Some(b.check(&settings.shape, settings.output.bands())?),
+            None => None,
+        };
         write_json(&dir.join(SETTINGS), &settings)?;
         let d = Self {
             dir: dir.to_path_buf(),
             settings,
+            checked,
         };
         d.header().write(dir)?;
         Ok(d)
@@ -301,13 +316,17 @@ impl ImgDir {
             .shape
             .plan()
             .map_err(|e| bad(format!("its edit does not apply: {e}")))?;
-        if let Some(b) = &settings.bands {
-            b.check(&settings.shape, settings.output.bands())
-                .map_err(|e| bad(e.to_string()))?;
-        }
+        let checked = match &settings.bands {
+            Some(b) => Some(
+                b.check(&settings.shape, settings.output.bands())
+                    .map_err(|e| bad(e.to_string()))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             dir: dir.to_path_buf(),
             settings,
+            checked,
         })
     }
 
@@ -336,9 +355,10 @@ impl ImgDir {
         let how = match &s.bands {
             None => format!("k = {}", s.shape.k),
             Some(b) => format!(
-                "{} band proofs, {} keys, k = {}",
+                "{} band proofs, {} key{}, k = {}",
                 b.parts.len(),
                 b.keys(),
+                if b.keys() == 1 { "" } else { "s" },
                 self.header().k
             ),
         };
@@ -361,16 +381,23 @@ impl ImgDir {
         self.dir.join(format!("band-keys-{k}"))
     }
 
+    /// Each strip's bands and each key's digest (of a banded directory).
+    fn checked(&self) -> &CheckedBands {
+        self.checked.as_ref().expect("a banded directory")
+    }
+
     /// The header of band key `k`.
-    fn band_header(&self, b: &BandPlan, k: usize) -> Result<ArtifactHeader, ImgError> {
-        let shape = b.representative(k);
-        Ok(ArtifactHeader::new(
+    fn band_header(&self, b: &BandPlan, k: usize) -> ArtifactHeader {
+        let i = b.representative(k);
+        let c = self.checked();
+        let (ins, outs) = &c.strips[i];
+        ArtifactHeader::new(
             PART_KIND,
             FORMAT_VERSION,
-            super::bands::circuit_digest(shape)?,
-            shape.k,
-            shape.num_instances()?,
-        ))
+            c.digests[k],
+            b.parts[i].k,
+            ins.len() + outs.len() + b.parts[i].edit.num_params(),
+        )
     }
 
     /// Key generation with `srs` (of every strip circuit, for band proofs).
@@ -394,9 +421,9 @@ impl ImgDir {
             let n = b.keys();
             keys::setup(
                 &dir,
-                &self.band_header(b, k)?,
+                &self.band_header(b, k),
                 srs,
-                &Self::circuit(b.representative(k)),
+                &Self::circuit(&b.parts[b.representative(k)]),
                 |s| step(&format!("strip circuit {}/{n}: {s}", k + 1)),
             )?;
         }
@@ -425,10 +452,22 @@ impl ImgDir {
     fn band_keys(&self, b: &BandPlan, k: usize, with_pk: bool) -> Result<Keys, ImgError> {
         Ok(keys::load::<ImgCircuit>(
             &self.band_dir(k),
-            &self.band_header(b, k)?,
-            b.representative(k).clone(),
+            &self.band_header(b, k),
+            b.parts[b.representative(k)].clone(),
             with_pk,
         )?)
+    }
+
+    /// The verifying keys (every strip circuit's, for band proofs).
+    pub fn verifier_keys(&self) -> Result<EditKeys, ImgError> {
+        Ok(match &self.settings.bands {
+            None => EditKeys::Whole(Box::new(self.keys(false)?)),
+            Some(b) => EditKeys::Bands(
+                (0..b.keys())
+                    .map(|k| self.band_keys(b, k, false))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
     }
 
     /// Checks `input` and `params` against the directory.
@@ -538,14 +577,15 @@ impl ImgDir {
         // Key by key, so one proving key is in memory at a time.
         for k in 0..b.keys() {
             let keys = self.band_keys(b, k, true)?;
-            let header = self.band_header(b, k)?;
+            let header = self.band_header(b, k);
             for (i, shape) in b
                 .parts
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| b.key_of[*i] == k)
             {
-                let (ins, outs) = shape.plan()?.bands();
+                let bands = &self.checked().strips[i];
+                let (ins, outs) = bands.clone();
                 let strip = Image::new(
                     input.dims.strip(ins.clone()),
                     input.data[input.dims.bands_range(ins.clone())].to_vec(),
@@ -561,7 +601,7 @@ impl ImgDir {
                     }),
                 };
                 let instances = c.instances()?;
-                if instances != banded.expected_instances(shape)? {
+                if instances != banded.expected_instances(bands)? {
                     return Err(disagree());
                 }
                 let proof = keys::prove(&keys, c, &instances)?;
@@ -588,13 +628,17 @@ impl ImgDir {
         })
     }
 
-    /// Checks a proof file of this directory (`path` names it in errors); `None` for an
-    /// invalid proof.
-    pub fn verify(&self, pf: &EditProofFile, path: &Path) -> Result<Option<Verified>, ImgError> {
-        match (pf, &self.settings.bands) {
-            (EditProofFile::Whole(pf), None) => {
-                let keys = self.keys(false)?;
-                if !pf.verify(&self.header(), &keys, path)? {
+    /// Checks a proof file of this directory with its [`ImgDir::verifier_keys`] (`path`
+    /// names it in errors); `None` for an invalid proof.
+    pub fn verify(
+        &self,
+        keys: &EditKeys,
+        pf: &EditProofFile,
+        path: &Path,
+    ) -> Result<Option<Verified>, ImgError> {
+        match (pf, &self.settings.bands, keys) {
+            (EditProofFile::Whole(pf), None, EditKeys::Whole(keys)) => {
+                if !pf.verify(&self.header(), keys, path)? {
                     return Ok(None);
                 }
                 let inst = pf.instances_fr(path)?;
@@ -605,18 +649,24 @@ impl ImgDir {
                     params,
                 }))
             }
-            (EditProofFile::Banded(p), Some(b)) => self.verify_bands(b, p, path),
-            (EditProofFile::Whole(_), Some(_)) => Err(ImgError::Edit(format!(
+            (EditProofFile::Banded(p), Some(b), EditKeys::Bands(keys)) => {
+                self.verify_bands(b, keys, p, path)
+            }
+            (EditProofFile::Whole(_), Some(_), _) => Err(ImgError::Edit(format!(
                 "{} is a single proof but {} proves {} in band proofs",
                 path.display(),
                 self.dir.display(),
                 self.describe()
             ))),
-            (EditProofFile::Banded(_), None) => Err(ImgError::Edit(format!(
+            (EditProofFile::Banded(_), None, _) => Err(ImgError::Edit(format!(
                 "{} holds band proofs but {} proves {} in one proof",
                 path.display(),
                 self.dir.display(),
                 self.describe()
+            ))),
+            _ => Err(ImgError::Edit(format!(
+                "keys of another directory than {}",
+                self.dir.display()
             ))),
         }
     }
@@ -625,6 +675,7 @@ impl ImgDir {
     fn verify_bands(
         &self,
         b: &BandPlan,
+        keys: &[Keys],
         p: &BandedProof,
         path: &Path,
     ) -> Result<Option<Verified>, ImgError> {
@@ -643,21 +694,13 @@ impl ImgDir {
             return Ok(None);
         }
         s.shape.edit.check_params(&p.params)?;
-        for k in 0..b.keys() {
-            let keys = self.band_keys(b, k, false)?;
-            let header = self.band_header(b, k)?;
-            for (i, shape) in b
-                .parts
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| b.key_of[*i] == k)
+        let headers: Vec<ArtifactHeader> = (0..b.keys()).map(|k| self.band_header(b, k)).collect();
+        for (i, pf) in p.bands.iter().enumerate() {
+            let k = b.key_of[i];
+            if pf.instances_fr(path)? != p.expected_instances(&self.checked().strips[i])?
+                || !pf.verify(&headers[k], &keys[k], path)?
             {
-                let pf = &p.bands[i];
-                if pf.instances_fr(path)? != p.expected_instances(shape)?
-                    || !pf.verify(&header, &keys, path)?
-                {
-                    return Ok(None);
-                }
+                return Ok(None);
             }
         }
         let d = |v: &[FrHex]| v.iter().map(|x| x.0).collect::<Vec<_>>();
@@ -725,6 +768,8 @@ pub struct ChainReport {
     pub hashes: Vec<Fr>,
     /// Each step's edit and parameters, in words.
     pub edits: Vec<String>,
+    /// Some proof's keys came from an insecure development SRS.
+    pub insecure_srs: bool,
 }
 
 impl ChainFile {
@@ -789,15 +834,17 @@ impl ChainFile {
         let at = |p: &Path| base.join(p);
         let mut hashes: Vec<Fr> = vec![];
         let mut edits = vec![];
+        let mut insecure_srs = false;
         for (k, s) in self.steps.iter().enumerate() {
             let dir = ImgDir::load(&at(&s.dir))?;
             let path = at(&s.proof);
             let pf = EditProofFile::read(&path)?;
+            insecure_srs |= pf.insecure_srs();
             let Some(Verified {
                 input_hash: h_in,
                 output_hash: h_out,
                 params,
-            }) = dir.verify(&pf, &path)?
+            }) = dir.verify(&dir.verifier_keys()?, &pf, &path)?
             else {
                 return Err(ImgError::Chain(format!(
                     "step {} ({}): the proof {} does not verify",
@@ -847,6 +894,10 @@ impl ChainFile {
                 )));
             }
         }
-        Ok(ChainReport { hashes, edits })
+        Ok(ChainReport {
+            hashes,
+            edits,
+            insecure_srs,
+        })
     }
 }
