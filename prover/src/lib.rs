@@ -25,4 +25,5 @@ pub mod model;
 pub mod packing;
 pub mod proof;
 pub mod text;
+pub mod train;
 pub mod zkml;

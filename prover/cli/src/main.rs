@@ -26,6 +26,7 @@ mod img;
 mod img_chain;
 mod market;
 mod prompt;
+mod train;
 
 #[derive(Parser)]
 #[command(
@@ -148,6 +149,12 @@ enum Cmd {
     Img {
         #[command(subcommand)]
         cmd: img::ImgCmd,
+    },
+    /// Proof of training (first part): fixed-point SGD of the digits MLP with exact integer
+    /// semantics, beside float training.
+    Train {
+        #[command(subcommand)]
+        cmd: train::TrainCmd,
     },
     /// Accuracy audits: commit a dataset, the samples an audit needs, the samples a seed picks.
     Audit {
@@ -516,6 +523,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Market { cmd } => return market::run(cmd),
         Cmd::Audit { cmd } => return audit::run(cmd),
         Cmd::Img { cmd } => return img::run(cmd),
+        Cmd::Train { cmd } => return train::run(cmd),
         Cmd::Demo { cmd } => return demo::run(cmd),
     }
     Ok(ExitCode::SUCCESS)
