@@ -262,17 +262,19 @@ fn mutation_catalog() {
         },
     );
     // Image edits: a clamped edit with a parameter, and a 16-bit one in coefficient columns.
-    let img_cs = |edit: &str| {
+    // A wide one hashes with the dense Poseidon chip.
+    let img_cs = |edit: &str, wide: bool| {
         let mut cs = ConstraintSystem::default();
         let e = trustml::img::Edit::parse(edit).unwrap();
         let d = trustml::img::Dims::new(5, 4, 3).unwrap();
-        let shape = trustml::img::ImgShape::choose(&e, d, false).unwrap();
+        let shape = trustml::img::ImgShape::choose(&e, d, wide).unwrap();
         let _ = trustml::img::ImgCircuit::configure_with_params(&mut cs, shape);
         cs
     };
-    let (img, img16) = (img_cs("contrast"), img_cs("resize:4x3"));
+    let (img, img16) = (img_cs("contrast", false), img_cs("resize:4x3", false));
+    let img_wide = img_cs("blur", true);
     let mut names = std::collections::BTreeSet::new();
-    for cs in [&model, &delivery, &audit, &img, &img16] {
+    for cs in [&model, &delivery, &audit, &img, &img16, &img_wide] {
         for g in cs.gates() {
             for i in 0..g.polynomials().len() {
                 names.insert(format!("{}#{i}", g.name()));
@@ -297,6 +299,7 @@ fn mutation_catalog() {
         "affine#0",
         "affine clamp",
         "affine remainder high",
+        "dense poseidon partial pair#5",
     ] {
         assert!(names.contains(gate), "{gate} missing from {names:?}");
     }

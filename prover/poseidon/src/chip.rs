@@ -154,14 +154,14 @@ pub struct PoseidonChip {
 
 /// In-circuit round constants: textbook constants for full rounds, the folded lane-0 constant
 /// for partial rounds (see the module docs).
-struct CircuitConstants {
+pub(crate) struct CircuitConstants {
     /// Full rounds, in order (rounds 0..4 then 61..65).
-    full: [[Fr; WIDTH]; FULL_ROUNDS],
+    pub(crate) full: [[Fr; WIDTH]; FULL_ROUNDS],
     /// Lane-0 constant of each partial round.
-    partial: [Fr; PARTIAL_ROUNDS],
+    pub(crate) partial: [Fr; PARTIAL_ROUNDS],
 }
 
-fn circuit_constants() -> &'static CircuitConstants {
+pub(crate) fn circuit_constants() -> &'static CircuitConstants {
     static CC: std::sync::OnceLock<CircuitConstants> = std::sync::OnceLock::new();
     CC.get_or_init(|| {
         let p = params();
@@ -306,7 +306,7 @@ fn constant(c: Fr) -> Expression<Fr> {
 }
 
 /// `M * v` for expression vectors.
-fn mds_expr(v: &[Expression<Fr>; WIDTH]) -> [Expression<Fr>; WIDTH] {
+pub(crate) fn mds_expr(v: &[Expression<Fr>; WIDTH]) -> [Expression<Fr>; WIDTH] {
     let mds = &params().mds;
     std::array::from_fn(|i| {
         (0..WIDTH)

@@ -54,6 +54,7 @@
 mod constants;
 
 pub mod chip;
+pub mod dense;
 pub mod native;
 
 pub use chip::{

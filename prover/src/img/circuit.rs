@@ -29,7 +29,8 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Circuit, Column, ConstraintSystem, Error, Fixed, Instance};
 use serde::{Deserialize, Serialize};
 use trustml_kit::field::fe;
-use trustml_poseidon::chip::{rows_per_hash, PoseidonChip, PoseidonConfig, RoundConstants};
+use trustml_poseidon::chip::{PoseidonChip, PoseidonConfig, RoundConstants};
+use trustml_poseidon::dense::{DenseChip, DenseConfig};
 
 /// Rows kept free at the bottom (blinding).
 pub const MARGIN: usize = 32;
@@ -121,12 +122,10 @@ struct Values {
 
 /// Rows of each image's band sponges and (`whole`) its hash, in the order synthesis places
 /// them.
-fn hash_jobs(d: &Dims, whole: bool) -> Vec<usize> {
-    let mut jobs: Vec<usize> = (0..d.bands())
-        .map(|k| rows_per_hash(d.band_words(k) + 2))
-        .collect();
+fn hash_jobs(d: &Dims, whole: bool, rows: fn(usize) -> usize) -> Vec<usize> {
+    let mut jobs: Vec<usize> = (0..d.bands()).map(|k| rows(d.band_words(k) + 2)).collect();
     if whole {
-        jobs.push(rows_per_hash(5 + d.bands()));
+        jobs.push(rows(5 + d.bands()));
     }
     jobs
 }
@@ -169,9 +168,10 @@ impl Extent {
     }
 }
 
-/// Most advice cells (columns × rows) of one band proof: the 640×480 contrast circuit
-/// (46 columns, 2^19 rows) proves in 6.7 GB, so a band proof stays under 8 GiB.
-pub const MAX_PART_CELLS: usize = 48 << 19;
+/// Most cells (advice and fixed columns × rows) of one band proof: an HD colour-conversion
+/// strip (48 advice and 17 fixed columns, 2^19 rows) proved in 7.0 GiB, so a band proof
+/// stays under 8 GiB.
+pub const MAX_PART_CELLS: usize = 64 << 19;
 /// Largest k of a band proof.
 pub const MAX_PART_K: u32 = 19;
 
@@ -269,8 +269,7 @@ impl ImgShape {
                         whole: false,
                     };
                     let s = Self::fit(edit, input, Some((j0, j1)), ext, true, max_k)?;
-                    let cols = s.grid + 1 + s.lanes * lane + 6 * s.hash_lanes;
-                    (cols << s.k <= MAX_PART_CELLS).then_some(s)
+                    (s.columns(lane) << s.k <= MAX_PART_CELLS).then_some(s)
                 })
                 .collect()
         };
@@ -302,8 +301,9 @@ impl ImgShape {
     }
 
     fn jobs(&self, ext: &Extent) -> Vec<usize> {
-        let mut j = hash_jobs(&ext.input, ext.whole);
-        j.extend(hash_jobs(&ext.output, ext.whole));
+        let rows = self.hash_rows();
+        let mut j = hash_jobs(&ext.input, ext.whole, rows);
+        j.extend(hash_jobs(&ext.output, ext.whole, rows));
         j
     }
 
@@ -341,6 +341,28 @@ impl ImgShape {
         })
     }
 
+    /// Whether the Poseidon chips use the dense layout (wide circuits: 38 rows per
+    /// permutation over 3 round-constant columns; the default keeps 83 rows over one, for a
+    /// smaller Solidity verifier).
+    pub fn dense(&self) -> bool {
+        self.grid == WIDE_GRID_BYTES
+    }
+
+    fn hash_rows(&self) -> fn(usize) -> usize {
+        if self.dense() {
+            trustml_poseidon::dense::rows_per_hash
+        } else {
+            trustml_poseidon::chip::rows_per_hash
+        }
+    }
+
+    /// Advice and fixed columns, roughly (what a proof's memory grows with), for lanes of
+    /// `lane` columns.
+    fn columns(&self, lane: usize) -> usize {
+        let rc = if self.dense() { 3 } else { 1 };
+        self.grid + 1 + self.lanes * lane + (6 + rc) * self.hash_lanes + 8
+    }
+
     /// Advice columns (for the reader of a benchmark).
     pub fn advice_columns(&self, plan: &Plan) -> usize {
         let lane = if plan.is_copy() {
@@ -375,7 +397,7 @@ pub struct ImgConfig {
     tables: Tables,
     grid: GridConfig,
     affine: AffineConfig,
-    hash: Vec<PoseidonConfig>,
+    hash: Vec<HashConfig>,
     instance: Column<Instance>,
     _constants: Column<Fixed>,
 }
@@ -482,10 +504,15 @@ impl Circuit<Fr> for ImgCircuit {
         let constants = meta.fixed_column();
         let hash = (0..shape.hash_lanes)
             .map(|_| {
+                if shape.dense() {
+                    return HashConfig::Dense(DenseChip::configure(meta, constants));
+                }
                 let state = std::array::from_fn(|_| meta.advice_column());
                 let helpers = std::array::from_fn(|_| meta.advice_column());
                 let rc = RoundConstants::Rows(meta.fixed_column());
-                PoseidonChip::configure_with(meta, state, helpers, rc, constants)
+                HashConfig::Narrow(PoseidonChip::configure_with(
+                    meta, state, helpers, rc, constants,
+                ))
             })
             .collect();
         let instance = meta.instance_column();
@@ -662,7 +689,7 @@ impl Circuit<Fr> for ImgCircuit {
         }
 
         // Hashes: every band of both images, then each image's hash over its bands.
-        let chips: Vec<PoseidonChip> = cfg.hash.iter().cloned().map(PoseidonChip::new).collect();
+        let chips: Vec<Hasher> = cfg.hash.iter().map(Hasher::new).collect();
         let jobs = shape.jobs(&shape.extent(&plan));
         let cap = (1usize << shape.k) - MARGIN;
         let at = schedule(&jobs, chips.len(), cap).ok_or(Error::Synthesis)?;
@@ -698,6 +725,38 @@ impl Circuit<Fr> for ImgCircuit {
             }
         }
         Ok(())
+    }
+}
+
+/// A Poseidon chip of either layout.
+#[derive(Clone, Debug)]
+enum HashConfig {
+    Narrow(PoseidonConfig),
+    Dense(DenseConfig),
+}
+
+enum Hasher {
+    Narrow(PoseidonChip),
+    Dense(DenseChip),
+}
+
+impl Hasher {
+    fn new(c: &HashConfig) -> Self {
+        match c {
+            HashConfig::Narrow(c) => Self::Narrow(PoseidonChip::new(*c)),
+            HashConfig::Dense(c) => Self::Dense(DenseChip::new(*c)),
+        }
+    }
+
+    fn hash<'v>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        inputs: &[ACell<'v>],
+    ) -> Result<ACell<'v>, Error> {
+        match self {
+            Self::Narrow(c) => c.hash(layouter, inputs),
+            Self::Dense(c) => c.hash(layouter, inputs),
+        }
     }
 }
 

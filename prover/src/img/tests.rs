@@ -221,7 +221,7 @@ fn shapes_grow_lanes_before_rows() {
     let s = ImgShape::choose(&blur, d, false).unwrap();
     assert_eq!((s.k, s.hash_lanes, s.lanes, s.grid), (16, 1, 1, 1));
     let w = ImgShape::choose(&blur, d, true).unwrap();
-    assert!(w.k == 15 && w.hash_lanes == 2, "{w:?}");
+    assert!(w.k == 13 && w.hash_lanes == 2, "{w:?}");
     // An HD crop to SD: 240 band sponges spread over Poseidon chips at 2^20 rows.
     let hd = ImgShape::choose(
         &Edit::parse("crop:0,0,640,480").unwrap(),

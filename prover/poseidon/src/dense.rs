@@ -1,0 +1,528 @@
+//! A denser layout of the same Poseidon sponge as [`crate::chip`], for circuits whose cost
+//! is hashing (zk-img hashes every byte of two images): 38 rows per permutation instead of
+//! 83, over 6 advice and 3 round-constant fixed columns, gates of degree ≤ 4 (selector
+//! included). The hash, and so every commitment, is the same.
+//!
+//! # Layout (one permutation from row `r`; `x = s + c`, `c` the row's round constants)
+//!
+//! | rows | selector | cells | constraints |
+//! |---|---|---|---|
+//! | `r` | `q_absorb` | `h0, h1` = the absorbed pair | `s(r+1) = (s0, s1 + h0, s2 + h1)` |
+//! | `r+1 ..= r+4`, `r+34 ..= r+37` | `q_full` | `h_i = x_i²`; `rc_i` | `s(next) = M·(x_i·h_i²)` |
+//! | `r+5 ..= r+32` | `q_pair` | two partial rounds: `h0 = x0²`, `h1 = m`, `h2 = (m + rc1)²`; `rc0, rc1` | `m = (M·y)_0`, `s(next) = M·((m + rc1)·h2², (M·y)_1, (M·y)_2)`, `y = (x0·h0², s1, s2)` |
+//! | `r+33` | `q_single` | the 57th partial round: `h0 = x0²`; `rc0` | `s(next) = M·(x0·h0², s1, s2)` |
+//!
+//! Row `r+38` holds the output state: the next permutation's absorb row (or the digest).
+//! The S-box `x⁵ = x·(x²)²` keeps each constraint at degree 3 before its selector. Partial
+//! rounds use the folded lane-0 constants of [`crate::chip`], so partial-round states differ
+//! from the textbook ones while the output is the same. Cells a row's gate reads are
+//! assigned, and only those (no free cells): the absorb row's `h2`, a full round's nothing
+//! else, a single partial round's `h1, h2` stay empty.
+
+use std::cell::Cell as StdCell;
+
+use halo2_proofs::circuit::{AssignedCell, Layouter, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::plonk::{
+    Advice, Assigned, Column, ConstraintSystem, Error, Expression, Fixed, Selector,
+};
+use halo2_proofs::poly::Rotation;
+
+use crate::chip::{circuit_constants, mds_expr};
+use crate::native::{mds_mul, params, permutations_for, FULL_ROUNDS, PARTIAL_ROUNDS, RATE, WIDTH};
+
+/// Partial rounds proven two per row.
+const PAIRS: usize = PARTIAL_ROUNDS / 2;
+/// Rows of one permutation: absorb, full rounds, partial pairs, the odd partial round.
+pub const ROWS_PER_PERMUTATION: usize = 1 + FULL_ROUNDS + PAIRS + PARTIAL_ROUNDS % 2;
+
+/// Rows one `hash` of `n_inputs` inputs takes.
+pub const fn rows_per_hash(n_inputs: usize) -> usize {
+    ROWS_PER_PERMUTATION * permutations_for(n_inputs) + 1
+}
+
+/// Columns and selectors of the dense chip.
+#[derive(Clone, Copy, Debug)]
+pub struct DenseConfig {
+    /// State lanes.
+    pub state: [Column<Advice>; WIDTH],
+    /// Helper cells.
+    pub helpers: [Column<Advice>; WIDTH],
+    /// Round constants, one column per lane.
+    pub rc: [Column<Fixed>; WIDTH],
+    /// The absorb row.
+    pub q_absorb: Selector,
+    /// A full round.
+    pub q_full: Selector,
+    /// Two partial rounds.
+    pub q_pair: Selector,
+    /// One partial round.
+    pub q_single: Selector,
+}
+
+/// The dense Poseidon chip; see the module docs.
+#[derive(Debug)]
+pub struct DenseChip {
+    config: DenseConfig,
+    next_row: StdCell<usize>,
+}
+
+/// Which cell a test prank forges (`+1`, everything after it following from it), so that
+/// exactly one constraint breaks.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Forge {
+    /// Helper `i` of the row of round `r` (a full round, the first round of a pair, or
+    /// the single partial round).
+    Helper { r: usize, i: usize },
+    /// Lane `i` of the state the row of round `r` outputs (`usize::MAX`: the absorb row).
+    Next { r: usize, i: usize },
+}
+
+#[cfg(test)]
+thread_local! {
+    pub(crate) static FORGE: std::cell::Cell<Option<Forge>> = const { std::cell::Cell::new(None) };
+}
+
+/// `v`, plus one if the test forges this cell.
+#[allow(unused_variables)]
+fn forged(v: Fr, what: (usize, usize, bool)) -> Fr {
+    #[cfg(test)]
+    {
+        let (r, i, next) = what;
+        let hit = FORGE.with(|f| f.get()).is_some_and(|f| match f {
+            Forge::Helper { r: fr, i: fi } => !next && fr == r && fi == i,
+            Forge::Next { r: fr, i: fi } => next && fr == r && fi == i,
+        });
+        if hit {
+            return v + Fr::ONE;
+        }
+    }
+    v
+}
+
+/// One row of the trace: `(state, helpers)`.
+type Row = ([Fr; WIDTH], [Fr; WIDTH]);
+
+/// The rows of one permutation from `state` (before absorbing `pair`), and its output.
+fn trace(mut state: [Fr; WIDTH], pair: [Fr; RATE]) -> (Vec<Row>, [Fr; WIDTH]) {
+    let cc = circuit_constants();
+    let mds = &params().mds;
+    let mut rows = Vec::with_capacity(ROWS_PER_PERMUTATION);
+    rows.push((state, [pair[0], pair[1], Fr::ZERO]));
+    state[1] += pair[0];
+    state[2] += pair[1];
+    // (`r = usize::MAX`: the absorb row's output.)
+    for (i, s) in state.iter_mut().enumerate() {
+        *s = forged(*s, (usize::MAX, i, true));
+    }
+    let half = FULL_ROUNDS / 2;
+    let full = |state: &mut [Fr; WIDTH], rows: &mut Vec<Row>, f: usize, r: usize| {
+        let x: [Fr; WIDTH] = std::array::from_fn(|i| state[i] + cc.full[f][i]);
+        let h: [Fr; WIDTH] = std::array::from_fn(|i| forged(x[i].square(), (r, i, false)));
+        rows.push((*state, h));
+        let y: [Fr; WIDTH] = std::array::from_fn(|i| x[i] * h[i].square());
+        *state = mds_mul(mds, &y);
+        for (i, s) in state.iter_mut().enumerate() {
+            *s = forged(*s, (r, i, true));
+        }
+    };
+    for f in 0..half {
+        full(&mut state, &mut rows, f, f);
+    }
+    for p in 0..PAIRS {
+        let r = half + 2 * p;
+        let x = state[0] + cc.partial[2 * p];
+        let h0 = forged(x.square(), (r, 0, false));
+        let y = [x * h0.square(), state[1], state[2]];
+        let mid = mds_mul(mds, &y);
+        let m = forged(mid[0], (r, 1, false));
+        let x2 = m + cc.partial[2 * p + 1];
+        let h2 = forged(x2.square(), (r, 2, false));
+        rows.push((state, [h0, m, h2]));
+        state = mds_mul(mds, &[x2 * h2.square(), mid[1], mid[2]]);
+        for (i, s) in state.iter_mut().enumerate() {
+            *s = forged(*s, (r, i, true));
+        }
+    }
+    if PARTIAL_ROUNDS % 2 == 1 {
+        let r = half + PARTIAL_ROUNDS - 1;
+        let x = state[0] + cc.partial[PARTIAL_ROUNDS - 1];
+        let h0 = forged(x.square(), (r, 0, false));
+        rows.push((state, [h0, Fr::ZERO, Fr::ZERO]));
+        state = mds_mul(mds, &[x * h0.square(), state[1], state[2]]);
+        for (i, s) in state.iter_mut().enumerate() {
+            *s = forged(*s, (r, i, true));
+        }
+    }
+    for f in half..FULL_ROUNDS {
+        full(&mut state, &mut rows, f, f + PARTIAL_ROUNDS);
+    }
+    debug_assert_eq!(rows.len(), ROWS_PER_PERMUTATION);
+    (rows, state)
+}
+
+impl DenseChip {
+    /// Allocates the chip's columns (the state and `h0, h1` equality-enabled) and gates;
+    /// `constants` is registered with `enable_constant`.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, constants: Column<Fixed>) -> DenseConfig {
+        let state: [Column<Advice>; WIDTH] = std::array::from_fn(|_| meta.advice_column());
+        let helpers: [Column<Advice>; WIDTH] = std::array::from_fn(|_| meta.advice_column());
+        let rc: [Column<Fixed>; WIDTH] = std::array::from_fn(|_| meta.fixed_column());
+        for c in state.iter().chain(&helpers[..RATE]) {
+            meta.enable_equality(*c);
+        }
+        meta.enable_constant(constants);
+        let cfg = DenseConfig {
+            state,
+            helpers,
+            rc,
+            q_absorb: meta.selector(),
+            q_full: meta.selector(),
+            q_pair: meta.selector(),
+            q_single: meta.selector(),
+        };
+        type V<'a> = halo2_proofs::plonk::VirtualCells<'a, Fr>;
+        let s_at = |m: &mut V<'_>, rot: i32| -> [Expression<Fr>; WIDTH] {
+            std::array::from_fn(|i| m.query_advice(cfg.state[i], Rotation(rot)))
+        };
+        let h_at = |m: &mut V<'_>| -> [Expression<Fr>; WIDTH] {
+            std::array::from_fn(|i| m.query_advice(cfg.helpers[i], Rotation::cur()))
+        };
+        let c_at = |m: &mut V<'_>| -> [Expression<Fr>; WIDTH] {
+            std::array::from_fn(|i| m.query_fixed(cfg.rc[i], Rotation::cur()))
+        };
+        let keep = trustml_kit::mutation::keep;
+        let named = trustml_kit::mutation::constraints;
+
+        if keep("dense poseidon absorb") {
+            meta.create_gate("dense poseidon absorb", |m| {
+                named("dense poseidon absorb", {
+                    let q = m.query_selector(cfg.q_absorb);
+                    let (s, h, n) = (s_at(m, 0), h_at(m), s_at(m, 1));
+                    vec![
+                        q.clone() * (n[0].clone() - s[0].clone()),
+                        q.clone() * (n[1].clone() - s[1].clone() - h[0].clone()),
+                        q * (n[2].clone() - s[2].clone() - h[1].clone()),
+                    ]
+                })
+            });
+        }
+        if keep("dense poseidon full round") {
+            meta.create_gate("dense poseidon full round", |m| {
+                named("dense poseidon full round", {
+                    let q = m.query_selector(cfg.q_full);
+                    let (s, h, c, n) = (s_at(m, 0), h_at(m), c_at(m), s_at(m, 1));
+                    let x: [Expression<Fr>; WIDTH] =
+                        std::array::from_fn(|i| s[i].clone() + c[i].clone());
+                    let mut out: Vec<Expression<Fr>> = (0..WIDTH)
+                        .map(|i| q.clone() * (h[i].clone() - x[i].clone() * x[i].clone()))
+                        .collect();
+                    let y: [Expression<Fr>; WIDTH] =
+                        std::array::from_fn(|i| x[i].clone() * h[i].clone() * h[i].clone());
+                    for (n, o) in n.into_iter().zip(mds_expr(&y)) {
+                        out.push(q.clone() * (n - o));
+                    }
+                    out
+                })
+            });
+        }
+        if keep("dense poseidon partial pair") {
+            meta.create_gate("dense poseidon partial pair", |m| {
+                named("dense poseidon partial pair", {
+                    let q = m.query_selector(cfg.q_pair);
+                    let (s, h, c, n) = (s_at(m, 0), h_at(m), c_at(m), s_at(m, 1));
+                    let x = s[0].clone() + c[0].clone();
+                    let y = [
+                        x.clone() * h[0].clone() * h[0].clone(),
+                        s[1].clone(),
+                        s[2].clone(),
+                    ];
+                    let [m0, m1, m2] = mds_expr(&y);
+                    let x2 = h[1].clone() + c[1].clone();
+                    let mut out = vec![
+                        q.clone() * (h[0].clone() - x.clone() * x),
+                        q.clone() * (h[1].clone() - m0),
+                        q.clone() * (h[2].clone() - x2.clone() * x2.clone()),
+                    ];
+                    let y2 = [x2 * h[2].clone() * h[2].clone(), m1, m2];
+                    for (n, o) in n.into_iter().zip(mds_expr(&y2)) {
+                        out.push(q.clone() * (n - o));
+                    }
+                    out
+                })
+            });
+        }
+        if keep("dense poseidon partial round") {
+            meta.create_gate("dense poseidon partial round", |m| {
+                named("dense poseidon partial round", {
+                    let q = m.query_selector(cfg.q_single);
+                    let (s, h, c, n) = (s_at(m, 0), h_at(m), c_at(m), s_at(m, 1));
+                    let x = s[0].clone() + c[0].clone();
+                    let mut out = vec![q.clone() * (h[0].clone() - x.clone() * x.clone())];
+                    let y = [x * h[0].clone() * h[0].clone(), s[1].clone(), s[2].clone()];
+                    for (n, o) in n.into_iter().zip(mds_expr(&y)) {
+                        out.push(q.clone() * (n - o));
+                    }
+                    out
+                })
+            });
+        }
+        cfg
+    }
+
+    /// A chip placing its first hash at row 0 of its columns.
+    pub fn new(config: DenseConfig) -> Self {
+        Self {
+            config,
+            next_row: StdCell::new(0),
+        }
+    }
+
+    /// Rows used so far.
+    pub fn rows_used(&self) -> usize {
+        self.next_row.get()
+    }
+
+    /// [`crate::hash`]`(inputs)` in-circuit (inputs copied in, the zero initial state and
+    /// the padding constants); returns the cell holding the digest.
+    pub fn hash<'v, V>(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        inputs: &[AssignedCell<V, Fr>],
+    ) -> Result<AssignedCell<&'v Assigned<Fr>, Fr>, Error>
+    where
+        V: Clone + Into<Assigned<Fr>>,
+    {
+        let cfg = &self.config;
+        let start = self.next_row.get();
+        let cc = circuit_constants();
+        let n_perm = permutations_for(inputs.len());
+        let out = layouter.assign_region(
+            || "dense poseidon hash",
+            |mut region| {
+                // The padded message: an input cell, or a padding constant.
+                let mut msg: Vec<Result<&AssignedCell<V, Fr>, Fr>> =
+                    inputs.iter().map(Ok).collect();
+                msg.push(Err(Fr::ONE));
+                if !msg.len().is_multiple_of(RATE) {
+                    msg.push(Err(Fr::ZERO));
+                }
+                let mut row = start;
+                for (col, v) in cfg.state.iter().zip([Fr::ZERO; WIDTH]) {
+                    region.assign_advice_from_constant(|| "init", *col, row, v)?;
+                }
+                let mut state = Value::known([Fr::ZERO; WIDTH]);
+                let mut digest = None;
+                for pair in msg.chunks(RATE) {
+                    let mut absorbed = vec![];
+                    for (k, e) in pair.iter().enumerate() {
+                        let col = cfg.helpers[k];
+                        match e {
+                            Ok(cell) => {
+                                let v = cell.value().map(|v| v.clone().into().evaluate());
+                                let c = region.assign_advice(col, row, v);
+                                region.constrain_equal(c.cell(), cell.cell());
+                                absorbed.push(v);
+                            }
+                            Err(c) => {
+                                region.assign_advice_from_constant(|| "pad", col, row, *c)?;
+                                absorbed.push(Value::known(*c));
+                            }
+                        }
+                    }
+                    let pair = absorbed[0].zip(absorbed[1]).map(|(a, b)| [a, b]);
+                    let t = state.zip(pair).map(|(s, p)| trace(s, p));
+                    cfg.q_absorb.enable(&mut region, row)?;
+                    // Rows 1.. of the permutation: which selector, which constants, how many
+                    // helpers its gate reads.
+                    let half = FULL_ROUNDS / 2;
+                    for k in 1..ROWS_PER_PERMUTATION {
+                        let r = row + k;
+                        let (sel, consts, helpers): (Selector, Vec<Fr>, usize) = if k <= half {
+                            (cfg.q_full, cc.full[k - 1].to_vec(), WIDTH)
+                        } else if k <= half + PAIRS {
+                            let p = k - half - 1;
+                            (cfg.q_pair, cc.partial[2 * p..2 * p + 2].to_vec(), WIDTH)
+                        } else if k == half + PAIRS + 1 && PARTIAL_ROUNDS % 2 == 1 {
+                            (cfg.q_single, vec![cc.partial[PARTIAL_ROUNDS - 1]], 1)
+                        } else {
+                            let f = k - (half + PAIRS + PARTIAL_ROUNDS % 2) - 1 + half;
+                            (cfg.q_full, cc.full[f].to_vec(), WIDTH)
+                        };
+                        sel.enable(&mut region, r)?;
+                        for (i, c) in consts.iter().enumerate() {
+                            region.assign_fixed(cfg.rc[i], r, *c);
+                        }
+                        for i in 0..WIDTH {
+                            region.assign_advice(cfg.state[i], r, t.as_ref().map(|t| t.0[k].0[i]));
+                        }
+                        for i in 0..helpers {
+                            region.assign_advice(
+                                cfg.helpers[i],
+                                r,
+                                t.as_ref().map(|t| t.0[k].1[i]),
+                            );
+                        }
+                    }
+                    row += ROWS_PER_PERMUTATION;
+                    state = t.map(|t| t.1);
+                    let mut first = None;
+                    for (i, col) in cfg.state.iter().enumerate() {
+                        let c = region.assign_advice(*col, row, state.map(|s| s[i]));
+                        first.get_or_insert(c);
+                    }
+                    digest = first;
+                }
+                Ok(digest.expect("one permutation at least"))
+            },
+        )?;
+        self.next_row.set(start + n_perm * ROWS_PER_PERMUTATION + 1);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halo2_proofs::circuit::SimpleFloorPlanner;
+    use halo2_proofs::plonk::{Circuit, Instance};
+    use trustml_kit::mock::{check, Failure};
+
+    #[derive(Clone)]
+    struct Hashes {
+        inputs: Vec<Vec<Fr>>,
+    }
+
+    impl Circuit<Fr> for Hashes {
+        type Config = (DenseConfig, Column<Advice>, Column<Instance>);
+        type FloorPlanner = SimpleFloorPlanner;
+        type Params = ();
+        fn without_witnesses(&self) -> Self {
+            self.clone()
+        }
+        fn configure(meta: &mut ConstraintSystem<Fr>) -> Self::Config {
+            let constants = meta.fixed_column();
+            let cfg = DenseChip::configure(meta, constants);
+            let input = meta.advice_column();
+            meta.enable_equality(input);
+            let instance = meta.instance_column();
+            meta.enable_equality(instance);
+            (cfg, input, instance)
+        }
+        fn synthesize(
+            &self,
+            (cfg, input, instance): Self::Config,
+            mut layouter: impl Layouter<Fr>,
+        ) -> Result<(), Error> {
+            let chip = DenseChip::new(cfg);
+            for (j, xs) in self.inputs.iter().enumerate() {
+                let cells = layouter.assign_region(
+                    || "inputs",
+                    |mut region| {
+                        Ok(xs
+                            .iter()
+                            .enumerate()
+                            .map(|(i, x)| {
+                                region.assign_advice(input, 100 * j + i, Value::known(*x))
+                            })
+                            .collect::<Vec<_>>())
+                    },
+                )?;
+                let out = chip.hash(&mut layouter, &cells)?;
+                layouter.constrain_instance(out.cell(), instance, j);
+            }
+            let want: usize = self.inputs.iter().map(|x| rows_per_hash(x.len())).sum();
+            assert_eq!(chip.rows_used(), want);
+            Ok(())
+        }
+    }
+
+    fn inputs(n: usize, seed: u64) -> Vec<Fr> {
+        (0..n as u64)
+            .map(|i| Fr::from(seed * 1000 + i * 7 + 3))
+            .collect()
+    }
+
+    fn run(c: &Hashes) -> Result<(), std::collections::BTreeSet<Failure>> {
+        let digests = c.inputs.iter().map(|x| crate::hash(x)).collect();
+        check(9, c, vec![digests])
+    }
+
+    #[test]
+    fn the_dense_sponge_is_the_same_hash() {
+        assert_eq!(ROWS_PER_PERMUTATION, 38);
+        let c = Hashes {
+            inputs: vec![inputs(0, 1), inputs(1, 2), inputs(4, 3)],
+        };
+        assert_eq!(run(&c), Ok(()));
+        // Another claimed digest is refused.
+        let mut bad: Vec<Fr> = c.inputs.iter().map(|x| crate::hash(x)).collect();
+        bad[2] += Fr::ONE;
+        assert!(check(9, &c, vec![bad]).is_err());
+    }
+
+    #[test]
+    fn gates_are_degree_four_at_most() {
+        let mut cs = ConstraintSystem::<Fr>::default();
+        let constants = cs.fixed_column();
+        DenseChip::configure(&mut cs, constants);
+        assert!(cs.degree() <= 4, "degree {}", cs.degree());
+    }
+
+    /// Each forged cell breaks exactly one constraint of one gate (its rows follow from the
+    /// forged value): every constraint is needed.
+    #[test]
+    fn every_constraint_is_needed() {
+        let c = Hashes {
+            inputs: vec![inputs(3, 4)],
+        };
+        let cases = [
+            (Forge::Helper { r: 1, i: 2 }, "dense poseidon full round"),
+            (Forge::Next { r: 2, i: 0 }, "dense poseidon full round"),
+            (Forge::Helper { r: 62, i: 1 }, "dense poseidon full round"),
+            (Forge::Helper { r: 10, i: 0 }, "dense poseidon partial pair"),
+            (Forge::Helper { r: 10, i: 1 }, "dense poseidon partial pair"),
+            (Forge::Helper { r: 30, i: 2 }, "dense poseidon partial pair"),
+            (Forge::Next { r: 30, i: 1 }, "dense poseidon partial pair"),
+            (
+                Forge::Helper { r: 60, i: 0 },
+                "dense poseidon partial round",
+            ),
+            (Forge::Next { r: 60, i: 2 }, "dense poseidon partial round"),
+            (
+                Forge::Next {
+                    r: usize::MAX,
+                    i: 1,
+                },
+                "dense poseidon absorb",
+            ),
+            (
+                Forge::Next {
+                    r: usize::MAX,
+                    i: 0,
+                },
+                "dense poseidon absorb",
+            ),
+        ];
+        for (forge, gate) in cases {
+            FORGE.with(|f| f.set(Some(forge)));
+            // The digest the forged witness computes: the claim is consistent with it.
+            let claimed = {
+                let padded = crate::native::pad(&c.inputs[0]);
+                let mut s = [Fr::ZERO; WIDTH];
+                for p in padded.chunks(RATE) {
+                    s = trace(s, [p[0], p[1]]).1;
+                }
+                s[0]
+            };
+            let r = check(9, &c, vec![vec![claimed]]);
+            FORGE.with(|f| f.set(None));
+            let fs = r.expect_err(&format!("{forge:?} accepted"));
+            assert_eq!(fs.len(), 1, "{forge:?}: {fs:?}");
+            assert!(fs.iter().all(|f| f.is(gate)), "{forge:?}: {fs:?}");
+        }
+        assert_eq!(run(&c), Ok(()));
+    }
+}
