@@ -102,6 +102,27 @@ fn forged(v: Fr, what: (usize, usize, bool)) -> Fr {
     v
 }
 
+/// The state round `r` outputs: `M·y` (forged in tests).
+fn round_out(y: &[Fr; WIDTH], r: usize) -> [Fr; WIDTH] {
+    let mut out = mds_mul(&params().mds, y);
+    for (i, s) in out.iter_mut().enumerate() {
+        *s = forged(*s, (r, i, true));
+    }
+    out
+}
+
+/// `q·(next_i − (M·y)_i)`: a round's output constraints.
+fn next_is(
+    q: &Expression<Fr>,
+    next: [Expression<Fr>; WIDTH],
+    y: &[Expression<Fr>; WIDTH],
+) -> Vec<Expression<Fr>> {
+    next.into_iter()
+        .zip(mds_expr(y))
+        .map(|(n, o)| q.clone() * (n - o))
+        .collect()
+}
+
 /// One row of the trace: `(state, helpers)`.
 type Row = ([Fr; WIDTH], [Fr; WIDTH]);
 
@@ -123,10 +144,7 @@ fn trace(mut state: [Fr; WIDTH], pair: [Fr; RATE]) -> (Vec<Row>, [Fr; WIDTH]) {
         let h: [Fr; WIDTH] = std::array::from_fn(|i| forged(x[i].square(), (r, i, false)));
         rows.push((*state, h));
         let y: [Fr; WIDTH] = std::array::from_fn(|i| x[i] * h[i].square());
-        *state = mds_mul(mds, &y);
-        for (i, s) in state.iter_mut().enumerate() {
-            *s = forged(*s, (r, i, true));
-        }
+        *state = round_out(&y, r);
     };
     for f in 0..half {
         full(&mut state, &mut rows, f, f);
@@ -141,20 +159,14 @@ fn trace(mut state: [Fr; WIDTH], pair: [Fr; RATE]) -> (Vec<Row>, [Fr; WIDTH]) {
         let x2 = m + cc.partial[2 * p + 1];
         let h2 = forged(x2.square(), (r, 2, false));
         rows.push((state, [h0, m, h2]));
-        state = mds_mul(mds, &[x2 * h2.square(), mid[1], mid[2]]);
-        for (i, s) in state.iter_mut().enumerate() {
-            *s = forged(*s, (r, i, true));
-        }
+        state = round_out(&[x2 * h2.square(), mid[1], mid[2]], r);
     }
     if PARTIAL_ROUNDS % 2 == 1 {
         let r = half + PARTIAL_ROUNDS - 1;
         let x = state[0] + cc.partial[PARTIAL_ROUNDS - 1];
         let h0 = forged(x.square(), (r, 0, false));
         rows.push((state, [h0, Fr::ZERO, Fr::ZERO]));
-        state = mds_mul(mds, &[x * h0.square(), state[1], state[2]]);
-        for (i, s) in state.iter_mut().enumerate() {
-            *s = forged(*s, (r, i, true));
-        }
+        state = round_out(&[x * h0.square(), state[1], state[2]], r);
     }
     for f in half..FULL_ROUNDS {
         full(&mut state, &mut rows, f, f + PARTIAL_ROUNDS);
@@ -221,9 +233,7 @@ impl DenseChip {
                         .collect();
                     let y: [Expression<Fr>; WIDTH] =
                         std::array::from_fn(|i| x[i].clone() * h[i].clone() * h[i].clone());
-                    for (n, o) in n.into_iter().zip(mds_expr(&y)) {
-                        out.push(q.clone() * (n - o));
-                    }
+                    out.extend(next_is(&q, n, &y));
                     out
                 })
             });
@@ -247,9 +257,7 @@ impl DenseChip {
                         q.clone() * (h[2].clone() - x2.clone() * x2.clone()),
                     ];
                     let y2 = [x2 * h[2].clone() * h[2].clone(), m1, m2];
-                    for (n, o) in n.into_iter().zip(mds_expr(&y2)) {
-                        out.push(q.clone() * (n - o));
-                    }
+                    out.extend(next_is(&q, n, &y2));
                     out
                 })
             });
@@ -262,9 +270,7 @@ impl DenseChip {
                     let x = s[0].clone() + c[0].clone();
                     let mut out = vec![q.clone() * (h[0].clone() - x.clone() * x.clone())];
                     let y = [x * h[0].clone() * h[0].clone(), s[1].clone(), s[2].clone()];
-                    for (n, o) in n.into_iter().zip(mds_expr(&y)) {
-                        out.push(q.clone() * (n - o));
-                    }
+                    out.extend(next_is(&q, n, &y));
                     out
                 })
             });
