@@ -12,10 +12,11 @@
 //!
 //! Strips that lay out the same circuit (same strip sizes and, byte for byte, the same rows
 //! relative to the strip) share one key, found by the digest of that circuit
-//! ([`circuit_digest`]): the strips of a colour conversion or a convolution of an HD image are
+//! (`circuit_digest`): the strips of a colour conversion or a convolution of an HD image are
 //! all alike but the last.
 
 use super::circuit::ImgShape;
+use super::edit::Plan;
 use super::ImgError;
 use halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
@@ -37,12 +38,14 @@ pub struct BandPlan {
 }
 
 impl BandPlan {
-    /// The strips of `edit` on `input`, grouped by circuit.
-    pub fn new(parts: Vec<ImgShape>) -> Result<Self, ImgError> {
+    /// The strips of `edit` on `input`, grouped by circuit; with what [`BandPlan::check`]
+    /// finds of them.
+    pub fn new(parts: Vec<ImgShape>) -> Result<(Self, CheckedBands), ImgError> {
+        let survey = survey(&parts)?;
         let mut digests: Vec<[u8; 32]> = vec![];
         let mut key_of = vec![];
-        for p in &parts {
-            let d = circuit_digest(p)?;
+        let mut strips = vec![];
+        for (bands, d) in survey {
             let k = match digests.iter().position(|x| *x == d) {
                 Some(k) => k,
                 None => {
@@ -51,8 +54,9 @@ impl BandPlan {
                 }
             };
             key_of.push(k);
+            strips.push(bands);
         }
-        Ok(Self { parts, key_of })
+        Ok((Self { parts, key_of }, CheckedBands { strips, digests }))
     }
 
     /// Number of keys.
@@ -93,9 +97,11 @@ impl BandPlan {
         }
         let mut digests: Vec<Option<[u8; 32]>> = vec![None; self.keys()];
         let mut strips = Vec::with_capacity(self.parts.len());
-        for (p, &k) in self.parts.iter().zip(&self.key_of) {
-            strips.push(p.plan()?.bands());
-            let d = circuit_digest(p)?;
+        for ((bands, d), (p, &k)) in survey(&self.parts)?
+            .into_iter()
+            .zip(self.parts.iter().zip(&self.key_of))
+        {
+            strips.push(bands);
             match digests[k] {
                 Some(x) if x != d => {
                     return bad(format!(
@@ -113,11 +119,14 @@ impl BandPlan {
     }
 }
 
+/// A strip's input bands (read) and output bands (written), of the whole images.
+pub type Strip = (Range<usize>, Range<usize>);
+
 /// What [`BandPlan::check`] found.
 #[derive(Clone, Debug)]
 pub struct CheckedBands {
     /// Each strip's input bands (read) and output bands (written), of the whole images.
-    pub strips: Vec<(Range<usize>, Range<usize>)>,
+    pub strips: Vec<Strip>,
     /// Each key's circuit digest.
     pub digests: Vec<[u8; 32]>,
 }
@@ -125,8 +134,7 @@ pub struct CheckedBands {
 /// Keccak-256 of everything a strip's circuit lays out: its columns, its strips' sizes, the
 /// edit (parameters count, not values) and each output byte's row (or copied byte) in the
 /// strip's own indices. Equal digests: equal circuits, so equal keys.
-pub fn circuit_digest(shape: &ImgShape) -> Result<[u8; 32], ImgError> {
-    let plan = shape.plan()?;
+fn circuit_digest(shape: &ImgShape, plan: &Plan) -> [u8; 32] {
     let mut h = Keccak256::new();
     let head = serde_json::json!({
         "kind": PART_KIND,
@@ -164,7 +172,18 @@ pub fn circuit_digest(shape: &ImgShape) -> Result<[u8; 32], ImgError> {
             h.update(v.to_le_bytes());
         }
     }
-    Ok(h.finalize().into())
+    h.finalize().into()
+}
+
+/// Each strip's bands (read, written) and circuit digest.
+fn survey(parts: &[ImgShape]) -> Result<Vec<(Strip, [u8; 32])>, ImgError> {
+    parts
+        .iter()
+        .map(|p| {
+            let plan = p.plan()?;
+            Ok((plan.bands(), circuit_digest(p, &plan)))
+        })
+        .collect()
 }
 
 /// A banded edit's proof file: the band commitments of both images, the parameters, one
@@ -195,7 +214,7 @@ impl BandedProof {
     /// `outs`.
     pub fn expected_instances(
         &self,
-        (ins, outs): &(Range<usize>, Range<usize>),
+        (ins, outs): &Strip,
     ) -> Result<Vec<Fr>, ImgError> {
         let (Some(din), Some(dout)) = (
             self.input_bands.get(ins.clone()),

@@ -360,17 +360,17 @@ impl ImgShape {
     /// `lane` columns.
     fn columns(&self, lane: usize) -> usize {
         let rc = if self.dense() { 3 } else { 1 };
-        self.grid + 1 + self.lanes * lane + (6 + rc) * self.hash_lanes + 8
+        self.advice_with(lane) + rc * self.hash_lanes + 8
+    }
+
+    /// Advice columns for lanes of `lane` columns: the grid, the lanes, the Poseidon chips.
+    fn advice_with(&self, lane: usize) -> usize {
+        self.grid + 1 + self.lanes * lane + 6 * self.hash_lanes
     }
 
     /// Advice columns (for the reader of a benchmark).
     pub fn advice_columns(&self, plan: &Plan) -> usize {
-        let lane = if plan.is_copy() {
-            0
-        } else {
-            lane_columns(&affine_layout(self, plan))
-        };
-        self.grid + 1 + self.lanes * lane + 6 * self.hash_lanes
+        self.advice_with(lane_columns(&affine_layout(self, plan)))
     }
 }
 

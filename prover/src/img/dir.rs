@@ -9,11 +9,6 @@
 //! each distinct strip circuit's keys, and a proof file holds both images' band commitments
 //! and one proof per strip; `img verify` checks them all and recomputes `H_in` and `H_out`.
 //!
-//! An image too large for one proof (`img setup --wide` of an HD photo) gets **band
-//! proofs** instead ([`super::bands`]): `img.json` lists the strips, `band-keys-N/` holds
-//! each distinct strip circuit's keys, and a proof file holds both images' band commitments
-//! and one proof per strip; `img verify` checks them all and recomputes `H_in` and `H_out`.
-//!
 //! An image's **secret file** (`IMG.png.secret.json`) holds the secret its band salts derive
 //! from and the hash it gives; an image without one is public (salt 0).
 
@@ -262,15 +257,17 @@ impl ImgDir {
         input: Dims,
         opts: SetupOptions,
     ) -> Result<Self, ImgError> {
-        let (shape, bands) = if opts.wide {
+        let (shape, bands, checked) = if opts.wide {
             let parts = ImgShape::parts(edit, input, opts.band_k.unwrap_or(MAX_PART_K))?;
             if parts.len() == 1 {
-                (ImgShape::choose(edit, input, true)?, None)
+                (ImgShape::choose(edit, input, true)?, None, None)
             } else {
-                (parts[0].clone(), Some(BandPlan::new(parts)?))
+                let first = parts[0].clone();
+                let (b, checked) = BandPlan::new(parts)?;
+                (first, Some(b), Some(checked))
             }
         } else {
-            (ImgShape::choose(edit, input, false)?, None)
+            (ImgShape::choose(edit, input, false)?, None, None)
         };
         let settings = ImgSettings {
             format_version: FORMAT_VERSION,
@@ -282,10 +279,6 @@ impl ImgDir {
             path: dir.display().to_string(),
             msg: e.to_string(),
         })?;
-        let checked = match &settings.bands {
-            Some(b) => Some(b.check(&settings.shape, settings.output.bands())?),
-            None => None,
-        };
         write_json(&dir.join(SETTINGS), &settings)?;
         let d = Self {
             dir: dir.to_path_buf(),

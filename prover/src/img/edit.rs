@@ -733,8 +733,13 @@ impl Plan {
 
     /// For each output band of a whole (not windowed) plan, the input bands its bytes read.
     pub fn band_reads(&self) -> Vec<Range<usize>> {
+        self.band_reads_in(0..self.output.bands())
+    }
+
+    /// [`Plan::band_reads`] of output bands `bands` alone.
+    fn band_reads_in(&self, bands: Range<usize>) -> Vec<Range<usize>> {
         assert!(self.window.is_none(), "band_reads of a whole plan");
-        (0..self.output.bands())
+        bands
             .map(|j| {
                 let (lo, hi) = self
                     .output
@@ -759,7 +764,7 @@ impl Plan {
                 self.output.bands()
             )));
         }
-        let in_bands = span(&self.band_reads()[out_bands.clone()]);
+        let in_bands = span(&self.band_reads_in(out_bands.clone()));
         Ok(Plan {
             edit: self.edit.clone(),
             input: self.input.strip(in_bands.clone()),
