@@ -212,10 +212,7 @@ pub struct BandedProof {
 impl BandedProof {
     /// The public inputs of the strip reading input bands `ins` and writing output bands
     /// `outs`.
-    pub fn expected_instances(
-        &self,
-        (ins, outs): &Strip,
-    ) -> Result<Vec<Fr>, ImgError> {
+    pub fn expected_instances(&self, (ins, outs): &Strip) -> Result<Vec<Fr>, ImgError> {
         let (Some(din), Some(dout)) = (
             self.input_bands.get(ins.clone()),
             self.output_bands.get(outs.clone()),
