@@ -1,16 +1,20 @@
 //! `trustml train …`: fixed-point SGD of the digits MLP with exact integer semantics (what a
-//! step proof checks), beside the same training in floating point.
+//! step proof checks), beside the same training in floating point; proven training runs
+//! (`init`, `prove`, `verify`: one proof per SGD step, chained by the weights' commitments).
 
 use crate::Bar;
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+use trustml::train::run::{RunOptions, TrainRun};
 use trustml::train::sgd::accuracy;
 use trustml::train::{Digits, FixedMlp, Hyper, MlpDims};
+use trustml_kit::field::to_hex;
 use trustml_kit::fs::write_json;
 use trustml_kit::progress::Progress;
+use trustml_srs::{Srs, INSECURE_WARNING};
 
 #[derive(Subcommand)]
 pub enum TrainCmd {
@@ -36,6 +40,50 @@ pub enum TrainCmd {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Start a proven training run in DIR: commit the 1,437 training digits (R_D), train
+    /// natively for the run's steps, commit the weights after every step (DIR/chain.json:
+    /// C_W0 … C_WT) and make the step circuit's keys. The seed and every salt go to
+    /// DIR/train.secret.json (keep it: proving needs it; verifying does not).
+    Init {
+        /// The run directory.
+        dir: PathBuf,
+        /// Steps T (or use --epochs).
+        #[arg(long, conflicts_with = "epochs")]
+        steps: Option<u64>,
+        /// Passes over the training set (180 steps each at batch 8).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Samples per step: a power of two (1, 8, 32).
+        #[arg(long, default_value_t = 8)]
+        batch: usize,
+        /// Learning rate η (kept as c/256; public).
+        #[arg(long, default_value_t = 0.1)]
+        lr: f64,
+        /// Seed of the initial weights (secret).
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Hidden units of the MLP.
+        #[arg(long, default_value_t = 32)]
+        hidden: usize,
+        /// Commit the samples with salt 0: anyone holding the digits recomputes R_D.
+        #[arg(long)]
+        public_data: bool,
+        /// KZG parameters (`trustml srs gen --k K -o srs.bin`; k = 14 at batch 8).
+        #[arg(long, default_value = "srs.bin")]
+        srs: PathBuf,
+    },
+    /// Prove the steps of DIR that have no proof yet, in order (resumable: an interrupted
+    /// run continues where it stopped).
+    Prove {
+        dir: PathBuf,
+        /// Prove at most this many steps now.
+        #[arg(long)]
+        steps: Option<u64>,
+    },
+    /// Verify a run: every step's proof, with public inputs [C_Wt, C_Wt+1, R_D, N, t, c]
+    /// taken from the run's chain, so C_W0 → … → C_WT are linked by SGD steps on the
+    /// batches the committed order fixes. Needs no secret.
+    Verify { dir: PathBuf },
 }
 
 pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
@@ -92,6 +140,118 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
             if let Some(path) = output {
                 write_json(&path, &fixed)?;
                 println!("weights → {}", path.display());
+            }
+        }
+        TrainCmd::Init {
+            dir,
+            steps,
+            epochs,
+            batch,
+            lr,
+            seed,
+            hidden,
+            public_data,
+            srs,
+        } => {
+            let hyper = Hyper::new(lr, batch)?;
+            let steps = match (steps, epochs) {
+                (Some(s), _) => s,
+                (None, Some(e)) => Digits::train()?.steps(e, batch) as u64,
+                (None, None) => bail!("say how long to train: --steps T or --epochs E"),
+            };
+            if !(1..=256).contains(&hidden) {
+                bail!("--hidden {hidden}: use 1 to 256 hidden units");
+            }
+            let srs = Srs::read(&srs).with_context(|| {
+                format!(
+                    "reading {} (make one with `trustml srs gen --k 16 -o srs.bin`)",
+                    srs.display()
+                )
+            })?;
+            if srs.is_insecure() {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+            let t0 = Instant::now();
+            let bar = Bar::new("init");
+            let run = TrainRun::create(
+                &dir,
+                RunOptions {
+                    steps,
+                    hyper,
+                    seed,
+                    public_data,
+                    hidden,
+                },
+                &srs,
+                &bar,
+            )?;
+            bar.finish();
+            let s = &run.settings;
+            println!(
+                "training run → {} in {:.1} s: {steps} steps of batch {batch}, η = {}/256, step circuit k = {}",
+                dir.display(),
+                t0.elapsed().as_secs_f64(),
+                s.lr,
+                s.k
+            );
+            println!(
+                "  R_D  = {} (N = {}, depth {})",
+                s.root, s.size, s.shape.depth
+            );
+            println!("  C_W0 = {}", run.chain.commitments[0]);
+            println!("  C_WT = {}", run.chain.commitments[steps as usize]);
+            println!("next: trustml train prove {}", dir.display());
+        }
+        TrainCmd::Prove { dir, steps } => {
+            let run = TrainRun::load(&dir)?;
+            let keys = run.keys(true)?;
+            if keys.insecure_srs {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+            let t0 = Instant::now();
+            let bar = Bar::new("train prove");
+            let n = run.prove(&keys, steps, &bar)?;
+            bar.finish();
+            let secs = t0.elapsed().as_secs_f64();
+            let left = (0..run.settings.steps)
+                .filter(|&t| !run.proof_path(t).is_file())
+                .count();
+            println!(
+                "proved {n} steps in {secs:.1} s ({:.1} s a step); {left} of {} left",
+                secs / n.max(1) as f64,
+                run.settings.steps
+            );
+            if left == 0 {
+                println!("next: trustml train verify {}", dir.display());
+            }
+        }
+        TrainCmd::Verify { dir } => {
+            let run = TrainRun::load(&dir)?;
+            let keys = run.keys(false)?;
+            let t0 = Instant::now();
+            let bar = Bar::new("train verify");
+            let r = run.verify(&keys, &bar);
+            bar.finish();
+            match r {
+                Ok(v) => {
+                    if v.insecure_srs {
+                        eprintln!("WARNING: {INSECURE_WARNING}");
+                    }
+                    println!(
+                        "VALID: {} SGD steps ({:.1} ms) link C_W0 = {} to C_WT = {}, trained on R_D = {} with η = {}/256",
+                        v.steps,
+                        t0.elapsed().as_secs_f64() * 1e3,
+                        to_hex(&v.first),
+                        to_hex(&v.last),
+                        run.settings.root,
+                        run.settings.lr
+                    );
+                }
+                Err(trustml::train::TrainError::Invalid(msg)) => {
+                    println!("INVALID: {msg}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(e) => return Err(e.into()),
             }
         }
     }

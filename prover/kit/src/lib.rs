@@ -11,7 +11,8 @@
 //! * [`fs`] — atomic writes;
 //! * [`mock`] — the MockProver harness that reports which gate or lookup failed;
 //! * [`cells`] — the free-cell detector and forged assignments (a prank hook for any chip);
-//! * [`mutation`] — the test-only switch a mutation run uses to drop one gate or lookup.
+//! * [`mutation`] — the test-only switch a mutation run uses to drop one gate or lookup;
+//! * [`rows`] — the rows a layout uses, measured by laying it out once (`k` from the layout).
 
 pub mod artifact;
 pub mod cells;
@@ -23,6 +24,7 @@ pub mod mock;
 pub mod mutation;
 pub mod progress;
 pub mod proof_file;
+pub mod rows;
 
 pub use artifact::ArtifactHeader;
 pub use error::KitError;

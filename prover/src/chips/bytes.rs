@@ -93,10 +93,27 @@ impl BytesChip {
         v: Value<Fr>,
         n: usize,
     ) -> Result<Vec<ACell<'v>>, Error> {
+        self.decompose_from(region, row, v, n, None)
+    }
+
+    /// [`BytesChip::decompose`] with `z_0` copied from `zero` (a cell holding the constant
+    /// 0) when given, instead of a constant of its own: a circuit with thousands of
+    /// decompositions then spends one constant, not one row of the constants column each.
+    pub fn decompose_from<'v>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        row: usize,
+        v: Value<Fr>,
+        n: usize,
+        zero: Option<&ACell<'v>>,
+    ) -> Result<Vec<ACell<'v>>, Error> {
         let c = &self.config;
         let bytes: Value<Vec<u8>> = v.map(|v| be_bytes(&v, n));
         let z0 = region.assign_advice(c.z, row, Value::known(Fr::zero()));
-        region.constrain_constant(z0.cell(), Fr::zero())?;
+        match zero {
+            Some(zero) => region.constrain_equal(z0.cell(), zero.cell()),
+            None => region.constrain_constant(z0.cell(), Fr::zero())?,
+        }
         let mut zs = vec![z0];
         let mut acc = Value::known(Fr::zero());
         for k in 0..n {

@@ -7,7 +7,10 @@
 //! - [`data`]: the digits training and test sets (`prover/fixtures/digits_*.json`), batches
 //!   in dataset order.
 
+pub mod circuit;
+pub mod commit;
 pub mod data;
+pub mod run;
 pub mod sgd;
 
 pub use data::Digits;
@@ -29,4 +32,10 @@ pub enum TrainError {
     /// A setting that cannot be used.
     #[error("{0}")]
     Setting(String),
+    /// A training chain that does not verify.
+    #[error("INVALID: {0}")]
+    Invalid(String),
+    /// Keys, proofs and files.
+    #[error(transparent)]
+    Kit(#[from] trustml_kit::KitError),
 }
