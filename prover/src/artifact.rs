@@ -34,6 +34,9 @@ pub enum ArtifactError {
     /// An image edit directory.
     #[error(transparent)]
     Img(#[from] crate::img::ImgError),
+    /// A training run directory.
+    #[error(transparent)]
+    Train(#[from] crate::train::TrainError),
     /// The header names a kind this build does not know.
     #[error(
         "{dir} holds a circuit of kind '{kind}', which this trustml does not know (known: {known})"
@@ -150,6 +153,30 @@ impl CircuitArtifact for crate::img::ImgDir {
     }
 }
 
+impl CircuitArtifact for crate::train::run::TrainRun {
+    fn header(&self) -> ArtifactHeader {
+        self.settings.header()
+    }
+    fn shape_hint(&self) -> String {
+        let s = &self.settings.shape;
+        format!(
+            "SGD steps of {} samples ({}→{}→{})",
+            s.batch(),
+            s.dims.input,
+            s.dims.hidden,
+            s.dims.classes
+        )
+    }
+    fn keys(&self, with_pk: bool) -> Result<Keys, ArtifactError> {
+        Ok(crate::train::run::TrainRun::keys(self, with_pk)?)
+    }
+    fn check(&self, _: &ProofFile) -> Result<Option<&'static str>, ArtifactError> {
+        Ok(Some(
+            "one step alone: `trustml train verify` checks that the steps chain",
+        ))
+    }
+}
+
 /// Opens a directory of one kind.
 type Open = fn(&Path) -> Result<Box<dyn CircuitArtifact>, ArtifactError>;
 
@@ -166,6 +193,9 @@ pub const KINDS: &[(&str, Open)] = &[
     }),
     (crate::img::dir::KIND, |dir| {
         Ok(Box::new(crate::img::ImgDir::load(dir)?))
+    }),
+    (crate::train::run::KIND, |dir| {
+        Ok(Box::new(crate::train::run::TrainRun::load(dir)?))
     }),
 ];
 

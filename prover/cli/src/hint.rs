@@ -62,6 +62,13 @@ fn img(e: &trustml::img::ImgError) -> Option<String> {
     }
 }
 
+fn train(e: &trustml::train::TrainError) -> Option<String> {
+    match e {
+        trustml::train::TrainError::Kit(k) => kit(k),
+        _ => None,
+    }
+}
+
 fn market(e: &MarketError) -> Option<String> {
     match e {
         MarketError::Kit(k) => kit(k),
@@ -117,6 +124,9 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
         if let Some(e) = c.downcast_ref::<trustml::img::ImgError>() {
             return img(e);
         }
+        if let Some(e) = c.downcast_ref::<trustml::train::TrainError>() {
+            return train(e);
+        }
         if let Some(e) = c.downcast_ref::<ArtifactError>() {
             return match e {
                 ArtifactError::Kit(k) => kit(k),
@@ -125,6 +135,7 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
                 ArtifactError::Market(m) => market(m),
                 ArtifactError::Audit(a) => audit(a),
                 ArtifactError::Img(i) => img(i),
+                ArtifactError::Train(t) => train(t),
                 ArtifactError::StaleHeader { .. } => Some(SETUP.into()),
                 ArtifactError::UnknownKind { .. } => None,
             };

@@ -124,7 +124,7 @@ enum Cmd {
     },
     /// Verify a proof; exits 0 only when it is valid.
     Verify {
-        /// Any circuit directory with keys (model, delivery or audit).
+        /// Any circuit directory with keys (model, delivery, audit, image edit or training run).
         dir: PathBuf,
         /// The proof file.
         proof: PathBuf,

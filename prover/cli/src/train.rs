@@ -8,6 +8,7 @@ use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+use trustml::train::circuit::Lanes;
 use trustml::train::run::{RunOptions, TrainRun};
 use trustml::train::sgd::accuracy;
 use trustml::train::{Digits, FixedMlp, Hyper, MlpDims};
@@ -68,6 +69,10 @@ pub enum TrainCmd {
         /// Commit the samples with salt 0: anyone holding the digits recomputes R_D.
         #[arg(long)]
         public_data: bool,
+        /// A wider step circuit (twice the columns, half the rows): faster proofs, but its
+        /// Solidity verifier exceeds EIP-170 (native verification only).
+        #[arg(long)]
+        wide: bool,
         /// KZG parameters (`trustml srs gen --k K -o srs.bin`; k = 14 at batch 8).
         #[arg(long, default_value = "srs.bin")]
         srs: PathBuf,
@@ -151,6 +156,7 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
             seed,
             hidden,
             public_data,
+            wide,
             srs,
         } => {
             let hyper = Hyper::new(lr, batch)?;
@@ -181,6 +187,16 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
                     seed,
                     public_data,
                     hidden,
+                    lanes: if wide {
+                        Lanes {
+                            dot: 8,
+                            arith: 2,
+                            bytes: 3,
+                            hash: 2,
+                        }
+                    } else {
+                        Lanes::default()
+                    },
                 },
                 &srs,
                 &bar,

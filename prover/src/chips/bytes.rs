@@ -9,6 +9,17 @@
 //! then, most significant byte first, `z_k = 256·z_{k−1} + byte_k`, so `z_n = v` and `z_k` is
 //! the value of the top `k` bytes (a limb of `v` is a difference of two prefixes). One
 //! lookup argument serves every decomposition: the bytes are laid out vertically.
+//!
+//! A lane may also carry a function table in the same lookup argument
+//! ([`BytesChip::configure_with_function`]), for a circuit that needs one small table and
+//! wants no second lookup (each costs commitments and verifier code):
+//! ```text
+//! | x (byte) | y (z) |      fixed: q_f; table (tag, t, out) = {(0, i, 0) : i < 256} ∪ {(1, x, f(x))}
+//! lookup  (q_f, (q_b + q_f)·byte, q_f·z) ∈ (tag, t, out)
+//! ```
+//! A byte row looks up `(0, byte, 0)`, a function row `(1, x, y)`; neither can pass for the
+//! other (the tag), and a row with neither selector looks up `(0, 0, 0)`. A function row's
+//! `z` is never a decomposition's `z[-1]` (every decomposition starts at its own `z_0`).
 
 use super::{cur_a, cur_f};
 use halo2_proofs::circuit::{Region, Value};
@@ -28,6 +39,19 @@ pub struct BytesConfig {
     pub q: Column<Fixed>,
     /// The table `0..256` (the rows past 255 hold 0).
     pub table: Column<Fixed>,
+    /// The function table sharing the lookup, if the lane has one.
+    pub func: Option<FunctionColumns>,
+}
+
+/// Columns of a function table in a byte lane's lookup (see the module docs).
+#[derive(Clone, Copy, Debug)]
+pub struct FunctionColumns {
+    /// Selector of a function row.
+    pub q: Column<Fixed>,
+    /// Table column: 0 on byte rows, 1 on function rows.
+    pub tag: Column<Fixed>,
+    /// Table column: `f(x)` (0 on byte rows).
+    pub out: Column<Fixed>,
 }
 
 /// Chip decomposing values into bytes.
@@ -54,6 +78,25 @@ impl BytesChip {
         byte: Column<Advice>,
         z: Column<Advice>,
     ) -> BytesConfig {
+        Self::configure_lane(meta, byte, z, false)
+    }
+
+    /// [`BytesChip::configure`] with a function table in the same lookup (the module docs);
+    /// `byte` is made equality-enabled too (it holds a function's `x`).
+    pub fn configure_with_function(
+        meta: &mut ConstraintSystem<Fr>,
+        byte: Column<Advice>,
+        z: Column<Advice>,
+    ) -> BytesConfig {
+        Self::configure_lane(meta, byte, z, true)
+    }
+
+    fn configure_lane(
+        meta: &mut ConstraintSystem<Fr>,
+        byte: Column<Advice>,
+        z: Column<Advice>,
+        with_function: bool,
+    ) -> BytesConfig {
         let q = meta.fixed_column();
         let table = meta.fixed_column();
         meta.enable_equality(z);
@@ -67,13 +110,66 @@ impl BytesChip {
                 })
             });
         }
+        let func = with_function.then(|| {
+            meta.enable_equality(byte);
+            FunctionColumns {
+                q: meta.fixed_column(),
+                tag: meta.fixed_column(),
+                out: meta.fixed_column(),
+            }
+        });
         if trustml_kit::mutation::keep("byte range") {
             meta.lookup_any("byte range", |meta| {
                 let q = cur_f(meta, q);
-                vec![(q * cur_a(meta, byte), cur_f(meta, table))]
+                let b = cur_a(meta, byte);
+                match func {
+                    None => vec![(q * b, cur_f(meta, table))],
+                    Some(f) => {
+                        let qf = cur_f(meta, f.q);
+                        vec![
+                            (qf.clone(), cur_f(meta, f.tag)),
+                            ((q + qf.clone()) * b, cur_f(meta, table)),
+                            (qf * cur_a(meta, z), cur_f(meta, f.out)),
+                        ]
+                    }
+                }
             });
         }
-        BytesConfig { byte, z, q, table }
+        BytesConfig {
+            byte,
+            z,
+            q,
+            table,
+            func,
+        }
+    }
+
+    /// Fills the function table: `(x, f(x))` pairs from row 256 of the table columns (after
+    /// the bytes). Panics if the lane has no function table.
+    pub fn assign_function_table(&self, region: &mut Region<'_, Fr>, pairs: &[(Fr, Fr)]) {
+        let f = self.config.func.expect("a lane with a function table");
+        for (i, &(x, y)) in pairs.iter().enumerate() {
+            region.assign_fixed(f.tag, 256 + i, Fr::one());
+            region.assign_fixed(self.config.table, 256 + i, x);
+            region.assign_fixed(f.out, 256 + i, y);
+        }
+    }
+
+    /// One function row at `row`: `x` and `y = f(x)`; returns their cells. Panics if the
+    /// lane has no function table.
+    pub fn assign_function<'v>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        row: usize,
+        x: Value<Fr>,
+        y: Value<Fr>,
+    ) -> (ACell<'v>, ACell<'v>) {
+        let f = self.config.func.expect("a lane with a function table");
+        region.assign_fixed(f.q, row, Fr::one());
+        (
+            region.assign_advice(self.config.byte, row, x),
+            region.assign_advice(self.config.z, row, y),
+        )
     }
 
     /// Fills the byte table (256 rows from row 0 of its fixed column).

@@ -24,8 +24,8 @@
 //!   `a1 = σ·z1`; the backward pass reuses `σ`: `d = σ·rs(Σ W2·g, 12)`.
 //! - **Max**: `t_k = m − z2_k`, `Π_k t_k = 0` (m is a logit), and every `t_k ≥ 0` (below).
 //! - **EXP**: `σ_k ∈ {0,1}`, `σ_k·(t_k − 2048) ≥ 0`, `tc_k = t_k + σ_k·(2048 − t_k)`, and
-//!   `(tc_k, e_k)` is a row of the EXP table (`t ∈ [0, 2048]`): so `t_k ≥ 0` and
-//!   `e_k = EXP[min(t_k, 2048)]`.
+//!   `(tc_k, e_k)` is a row of the EXP table (`t ∈ [0, 2048]`; a function table in byte
+//!   lane 0's lookup): so `t_k ≥ 0` and `e_k = EXP[min(t_k, 2048)]`.
 //! - **Division** `p = ⌊(256e + ⌊S/2⌋)/S⌋`: `rem = 512e + S − 2S·p`, `rem ≥ 0`,
 //!   `2S − 1 − rem ≥ 0`, `p ∈ [0, 2^16)` (without the last, `p + δ/2S` would pass too).
 //! - **One-hot**: `oh_k ∈ {0,1}`, `Σ oh_k = 1`, `Σ k·oh_k = y`; `g = p − 256·oh`.
@@ -46,22 +46,16 @@ use crate::audit::DOM_LEAF;
 use crate::chips::arith::{ArithChip, ArithConfig};
 use crate::chips::bytes::{BytesChip, BytesConfig};
 use crate::chips::dot::{DotChip, DotConfig, WeightColumn, WeightValue};
-use crate::chips::{cur_a, cur_f, fe, pack, ACell};
+use crate::chips::{fe, pack, ACell};
 use crate::packing::InputPacking;
 use halo2_proofs::circuit::{Layouter, Region, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Fixed, Instance};
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use trustml_poseidon::{PoseidonChip, PoseidonConfig, RoundConstants};
 
-/// Pairs per dot row.
-const DOT_WIDTH: usize = 8;
-/// Arithmetic lanes (each: `a, b, c`).
-const ARITH_LANES: usize = 2;
-/// Byte-decomposition lanes.
-const BYTE_LANES: usize = 3;
 /// Bytes of an activation's quotient (`|z| < 2^15`, ±128 at scale 2^8).
 const ACT_BYTES: usize = 2;
 /// Bytes of an update's quotient (`|Δw| < 2^23`).
@@ -76,6 +70,31 @@ const OFFSET_PACKING: InputPacking = InputPacking {
     min: 0,
 };
 
+/// How wide the layout is: more lanes, fewer rows (a smaller `k`, faster proofs) but more
+/// columns (a larger verifier: the default keeps the Solidity verifier under EIP-170).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lanes {
+    /// Pairs per dot row.
+    pub dot: usize,
+    /// Arithmetic lanes (each: `a, b, c`).
+    pub arith: usize,
+    /// Byte-decomposition lanes.
+    pub bytes: usize,
+    /// Poseidon chips.
+    pub hash: usize,
+}
+
+impl Default for Lanes {
+    fn default() -> Self {
+        Self {
+            dot: 2,
+            arith: 1,
+            bytes: 1,
+            hash: 1,
+        }
+    }
+}
+
 /// What `configure` and the layout need.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepShape {
@@ -85,6 +104,8 @@ pub struct StepShape {
     pub log_batch: u32,
     /// Depth of the training set's tree.
     pub depth: usize,
+    /// Columns per chip.
+    pub lanes: Lanes,
 }
 
 impl Default for StepShape {
@@ -93,6 +114,7 @@ impl Default for StepShape {
             dims: MlpDims::DIGITS,
             log_batch: 0,
             depth: 1,
+            lanes: Lanes::default(),
         }
     }
 }
@@ -207,23 +229,13 @@ impl StepCircuit {
     }
 }
 
-/// Columns of the EXP lookup: `(q, q·t, q·e)` is a row of `{(0, 0, 0)} ∪ {(1, t, EXP[t])}`.
-#[derive(Clone, Copy, Debug)]
-pub struct ExpConfig {
-    t: Column<Advice>,
-    e: Column<Advice>,
-    q: Column<Fixed>,
-    table: [Column<Fixed>; 3],
-}
-
 /// Columns of the step circuit.
 #[derive(Clone, Debug)]
 pub struct StepConfig {
     dot: DotConfig,
     arith: Vec<ArithConfig>,
     bytes: Vec<BytesConfig>,
-    exp: ExpConfig,
-    poseidon: [PoseidonConfig; 2],
+    poseidon: Vec<PoseidonConfig>,
     instance: Column<Instance>,
 }
 
@@ -244,25 +256,34 @@ impl Circuit<Fr> for StepCircuit {
         unreachable!("the step circuit is configured from its StepShape")
     }
 
-    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, _: StepShape) -> StepConfig {
-        let mut adv = || {
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, shape: StepShape) -> StepConfig {
+        let l = shape.lanes;
+        assert!(
+            l.dot > 0 && l.arith > 0 && l.bytes > 0 && l.hash > 0,
+            "every chip has a lane"
+        );
+        // Equality only where cells are copied: it costs a permutation column each.
+        let mut adv = |eq: bool| {
             let c = meta.advice_column();
-            meta.enable_equality(c);
+            if eq {
+                meta.enable_equality(c);
+            }
             c
         };
-        let x: Vec<_> = (0..DOT_WIDTH).map(|_| adv()).collect();
-        let w: Vec<_> = (0..DOT_WIDTH)
-            .map(|_| WeightColumn::Advice(adv()))
+        let x: Vec<_> = (0..l.dot).map(|_| adv(true)).collect();
+        let w: Vec<_> = (0..l.dot)
+            .map(|_| WeightColumn::Advice(adv(true)))
             .collect();
-        let acc = adv();
-        let lanes: Vec<[Column<Advice>; 3]> =
-            (0..ARITH_LANES).map(|_| [adv(), adv(), adv()]).collect();
-        let byte_cols: Vec<[Column<Advice>; 2]> = (0..BYTE_LANES).map(|_| [adv(), adv()]).collect();
-        let (t, e) = (adv(), adv());
-        let state = [adv(), adv(), adv()];
-        let helpers = [adv(), adv(), adv()];
-        let state2 = [adv(), adv(), adv()];
-        let helpers2 = [adv(), adv(), adv()];
+        let acc = adv(true);
+        let lanes: Vec<[Column<Advice>; 3]> = (0..l.arith)
+            .map(|_| [adv(true), adv(true), adv(true)])
+            .collect();
+        let byte_cols: Vec<[Column<Advice>; 2]> =
+            (0..l.bytes).map(|_| [adv(false), adv(true)]).collect();
+        // Poseidon's state and helper columns (the chip enables equality where it copies).
+        let hash_cols: Vec<[Column<Advice>; 6]> = (0..l.hash)
+            .map(|_| std::array::from_fn(|_| adv(false)))
+            .collect();
         let constants = meta.fixed_column();
         meta.enable_constant(constants);
         let dot = DotChip::configure(meta, x, acc, w);
@@ -270,42 +291,28 @@ impl Circuit<Fr> for StepCircuit {
             .into_iter()
             .map(|[a, b, c]| ArithChip::configure(meta, a, b, c))
             .collect();
+        // Lane 0's lookup also holds the EXP table.
         let bytes = byte_cols
             .into_iter()
-            .map(|[b, z]| BytesChip::configure(meta, b, z))
+            .enumerate()
+            .map(|(i, [b, z])| match i {
+                0 => BytesChip::configure_with_function(meta, b, z),
+                _ => BytesChip::configure(meta, b, z),
+            })
             .collect();
-        let exp = ExpConfig {
-            t,
-            e,
-            q: meta.fixed_column(),
-            table: [
-                meta.fixed_column(),
-                meta.fixed_column(),
-                meta.fixed_column(),
-            ],
-        };
-        if trustml_kit::mutation::keep("exp table") {
-            meta.lookup_any("exp table", |meta| {
-                let q = cur_f(meta, exp.q);
-                let [tq, tt, te] = exp.table.map(|c| cur_f(meta, c));
-                vec![
-                    (q.clone(), tq),
-                    (q.clone() * cur_a(meta, exp.t), tt),
-                    (q * cur_a(meta, exp.e), te),
-                ]
-            });
-        }
-        let poseidon = [(state, helpers), (state2, helpers2)].map(|(s, h)| {
-            let rc = RoundConstants::Rows(meta.fixed_column());
-            PoseidonChip::configure_with(meta, s, h, rc, constants)
-        });
+        let poseidon = hash_cols
+            .into_iter()
+            .map(|[s0, s1, s2, h0, h1, h2]| {
+                let rc = RoundConstants::Rows(meta.fixed_column());
+                PoseidonChip::configure_with(meta, [s0, s1, s2], [h0, h1, h2], rc, constants)
+            })
+            .collect();
         let instance = meta.instance_column();
         meta.enable_equality(instance);
         StepConfig {
             dot,
             arith,
             bytes,
-            exp,
             poseidon,
             instance,
         }
@@ -332,15 +339,15 @@ impl Circuit<Fr> for StepCircuit {
                 for b in &cfg.bytes {
                     BytesChip { config: *b }.assign_table(&mut region);
                 }
-                let tq = cfg.exp.table;
-                region.assign_fixed(tq[0], 0, Fr::zero());
-                region.assign_fixed(tq[1], 0, Fr::zero());
-                region.assign_fixed(tq[2], 0, Fr::zero());
-                for (t, &e) in exp_table().iter().enumerate() {
-                    region.assign_fixed(tq[0], t + 1, Fr::one());
-                    region.assign_fixed(tq[1], t + 1, Fr::from(t as u64));
-                    region.assign_fixed(tq[2], t + 1, Fr::from(e as u64));
+                let exp: Vec<(Fr, Fr)> = exp_table()
+                    .iter()
+                    .enumerate()
+                    .map(|(t, &e)| (Fr::from(t as u64), Fr::from(e as u64)))
+                    .collect();
+                BytesChip {
+                    config: cfg.bytes[0],
                 }
+                .assign_function_table(&mut region, &exp);
                 Ok(())
             },
         )?;
@@ -368,9 +375,9 @@ impl Circuit<Fr> for StepCircuit {
             },
         )?;
 
-        // Hashes: two Poseidon chips side by side, each with a sampler on one arithmetic lane
-        // (from the row where the step's rows end).
-        let pos = cfg.poseidon.map(PoseidonChip::new);
+        // Hashes: the Poseidon chips side by side, each with a sampler for the Merkle levels'
+        // arithmetic rows (on the arithmetic lanes, after the step's rows).
+        let pos: Vec<PoseidonChip> = cfg.poseidon.iter().map(|&c| PoseidonChip::new(c)).collect();
         let arith: Vec<ArithChip> = cfg
             .arith
             .iter()
@@ -379,16 +386,24 @@ impl Circuit<Fr> for StepCircuit {
         let bytes = BytesChip {
             config: cfg.bytes[0],
         };
-        let samplers =
-            [0, 1].map(|i| SamplerChip::new(&arith[i], &bytes, &pos[i], laid.arith_end[i]));
+        let (nh, na) = (pos.len(), arith.len());
+        // Arithmetic rows one sampler needs: 4 per level of each of its samples.
+        let per_sampler = 4 * shape.depth * shape.batch().div_ceil(nh);
+        let samplers: Vec<SamplerChip<'_>> = (0..nh)
+            .map(|j| {
+                let lane = j % na;
+                let start = laid.arith_end[lane] + (j / na) * per_sampler;
+                SamplerChip::new(&arith[lane], &bytes, &pos[j], start)
+            })
+            .collect();
         let mut words = laid.w_words.clone();
         words.push(laid.salt.clone());
         let c_w = pos[0].hash(&mut layouter, &words)?;
         let mut words = laid.next_words.clone();
         words.push(laid.next_salt.clone());
-        let c_next = pos[1].hash(&mut layouter, &words)?;
+        let c_next = pos[1 % nh].hash(&mut layouter, &words)?;
         for (i, s) in laid.samples.iter().enumerate() {
-            let (p, sampler) = (&pos[i % 2], &samplers[i % 2]);
+            let (p, sampler) = (&pos[i % nh], &samplers[i % nh]);
             let mut x = s.words.clone();
             x.push(s.salt.clone());
             let h = p.hash(&mut layouter, &x)?;
@@ -472,10 +487,9 @@ struct Lay<'a, 'r, 'v> {
     arith_row: Vec<usize>,
     bytes: Vec<BytesChip>,
     bytes_row: Vec<usize>,
-    exp: ExpConfig,
-    exp_row: usize,
     consts: HashMap<i128, Num<'v>>,
     refused: Option<String>,
+    width: usize,
     #[cfg(test)]
     tamper: Option<Tamper>,
     #[cfg(test)]
@@ -506,10 +520,9 @@ impl<'a, 'r, 'v> Lay<'a, 'r, 'v> {
             arith_row: vec![0; cfg.arith.len()],
             bytes: cfg.bytes.iter().map(|&c| BytesChip { config: c }).collect(),
             bytes_row: vec![0; cfg.bytes.len()],
-            exp: cfg.exp,
-            exp_row: 0,
             consts: HashMap::new(),
             refused: None,
+            width: cfg.dot.x.len(),
             #[cfg(test)]
             tamper: None,
             #[cfg(test)]
@@ -672,10 +685,10 @@ impl<'a, 'r, 'v> Lay<'a, 'r, 'v> {
         // each to a constant of its own).
         let zero = self.constant(0)?;
         let mut terms = terms.to_vec();
-        while !terms.len().is_multiple_of(DOT_WIDTH) {
+        while !terms.len().is_multiple_of(self.width) {
             terms.push((&zero, &zero));
         }
-        for (r, chunk) in terms.chunks(DOT_WIDTH).enumerate() {
+        for (r, chunk) in terms.chunks(self.width).enumerate() {
             let xs: Vec<Value<Fr>> = chunk.iter().map(|(x, _)| val(x.v)).collect();
             let ws: Vec<WeightValue> = chunk
                 .iter()
@@ -733,18 +746,16 @@ impl<'a, 'r, 'v> Lay<'a, 'r, 'v> {
 
     /// `e = EXP[tc]`, `tc ∈ [0, 2048]` (the EXP table).
     fn exp(&mut self, tc: &Num<'v>) -> Result<Num<'v>, Error> {
-        let row = self.exp_row;
-        self.exp_row += 1;
+        let row = self.bytes_row[0];
+        self.bytes_row[0] += 1;
         let e =
             tc.v.and_then(|t| exp_table().get(usize::try_from(t).ok()?).copied());
         if tc.v.is_some() && e.is_none() {
             self.refuse("softmax: a logit gap outside the EXP table".into());
         }
-        self.region.assign_fixed(self.exp.q, row, Fr::one());
-        let t = self.region.assign_advice(self.exp.t, row, val(tc.v));
-        self.region.constrain_equal(t.cell(), tc.cell.cell());
         let e = self.site("exp", e.map(i128::from));
-        let cell = self.region.assign_advice(self.exp.e, row, val(e));
+        let (t, cell) = self.bytes[0].assign_function(self.region, row, val(tc.v), val(e));
+        self.region.constrain_equal(t.cell(), tc.cell.cell());
         Ok(Num { cell, v: e })
     }
 

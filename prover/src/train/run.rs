@@ -109,6 +109,8 @@ pub struct RunOptions {
     pub public_data: bool,
     /// Hidden units (32 for the digits MLP).
     pub hidden: usize,
+    /// The step circuit's columns.
+    pub lanes: super::circuit::Lanes,
 }
 
 /// A loaded run.
@@ -192,6 +194,7 @@ impl TrainRun {
             dims,
             log_batch: opts.hyper.log_batch,
             depth: set.tree.depth() as usize,
+            lanes: opts.lanes,
         };
         let k = StepCircuit::new(shape.clone(), None).min_k()?;
         let settings = TrainSettings {

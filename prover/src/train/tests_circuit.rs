@@ -28,6 +28,7 @@ fn fixture(beta: u32, n: usize, step: u64) -> (StepShape, StepWitness) {
         dims,
         log_batch: beta,
         depth: committed.tree.depth() as usize,
+        lanes: Lanes::default(),
     };
     let w = StepWitness {
         weights: FixedMlp::init(dims, 7),
@@ -69,6 +70,16 @@ fn an_honest_step_is_accepted_and_its_weights_are_the_native_steps() {
         );
         assert_ne!(w.next_weights().values(), w.weights.values());
     }
+    // A wide layout (two Poseidon chips and their samplers on two arithmetic lanes).
+    let (mut shape, w) = fixture(2, 10, 1);
+    shape.lanes = Lanes {
+        dot: 8,
+        arith: 2,
+        bytes: 3,
+        hash: 2,
+    };
+    let c = circuit(&shape, &w);
+    assert_eq!(check(k_of(&c), &c, vec![w.instances().unwrap()]), Ok(()));
 }
 
 #[test]
@@ -147,7 +158,8 @@ fn only(r: Result<(), std::collections::BTreeSet<trustml_kit::mock::Failure>>, n
 
 #[test]
 fn a_wrong_exponential_fails_only_the_exp_table() {
-    only(forged("exp", 3, 1), "exp table");
+    // The EXP table shares byte lane 0's lookup.
+    only(forged("exp", 3, 1), "byte range");
 }
 
 #[test]
@@ -170,27 +182,4 @@ fn a_wrong_relu_or_probability_fails_a_range() {
     // p + 1: the remainder 512e + S − 2S·p goes negative.
     assert!(forged("p", 2, 1).is_err());
     assert!(forged("p", 2, -1).is_err());
-}
-
-#[test]
-#[ignore]
-fn scratch_digits_k() {
-    for beta in [0, 3, 5] {
-        let shape = StepShape {
-            dims: MlpDims::DIGITS,
-            log_batch: beta,
-            depth: 11,
-        };
-        let c = StepCircuit::new(shape, None);
-        let (used, res) = trustml_kit::rows::measure(&c).unwrap();
-        let mut cs = ConstraintSystem::<Fr>::default();
-        StepCircuit::configure_with_params(&mut cs, c.shape.clone());
-        println!(
-            "beta {beta}: rows {used} + {res}, k {} advice {} fixed {} lookups {}",
-            c.min_k().unwrap(),
-            cs.num_advice_columns(),
-            cs.num_fixed_columns(),
-            cs.lookups().len()
-        );
-    }
 }
