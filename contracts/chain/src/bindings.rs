@@ -43,6 +43,12 @@ alloy::sol!(
     "artifacts/ImageProvenance.json"
 );
 
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    TrainingRegistry,
+    "artifacts/TrainingRegistry.json"
+);
+
 /// The artifacts this crate is built from: (contract name, JSON).
 pub const ARTIFACTS: &[(&str, &str)] = &[
     (
@@ -65,5 +71,9 @@ pub const ARTIFACTS: &[(&str, &str)] = &[
     (
         "ImageProvenance",
         include_str!("../artifacts/ImageProvenance.json"),
+    ),
+    (
+        "TrainingRegistry",
+        include_str!("../artifacts/TrainingRegistry.json"),
     ),
 ];

@@ -9,6 +9,8 @@
 //! * [`audit`] — trustless audits: deploy the audit registry and escrow, register circuits and
 //!   models, create / accept / reveal the seed / submit batches / finalize / withdraw, views,
 //!   the seed and commitment formulas;
+//! * [`train`] — verified training: deploy the training registry, name step circuits, open
+//!   runs, submit steps in order, views;
 //! * [`revert`] — custom-error names of every trustml contract, for messages;
 //! * [`anvil`] — a throwaway local Anvil for tests and demos.
 
@@ -19,6 +21,7 @@ pub mod img;
 pub mod market;
 pub mod revert;
 pub mod siwe;
+pub mod train;
 pub mod verifier;
 
 use alloy::network::{EthereumWallet, TransactionBuilder};

@@ -2,7 +2,7 @@
 
 use crate::bindings::{
     AuditEscrow as AE, AuditModelRegistry as AR, ImageProvenance as IP, PromptMarketplace as M,
-    ProofVerifierAdapter as A, VerifierRegistry as R,
+    ProofVerifierAdapter as A, TrainingRegistry as T, VerifierRegistry as R,
 };
 use crate::ChainError;
 use alloy::sol_types::SolInterface;
@@ -43,6 +43,9 @@ pub fn describe(data: &[u8]) -> String {
         return format!("{e:?}");
     }
     if let Ok(e) = IP::ImageProvenanceErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = T::TrainingRegistryErrors::abi_decode(data) {
         return format!("{e:?}");
     }
     if data.is_empty() {
