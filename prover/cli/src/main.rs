@@ -27,6 +27,7 @@ mod img_chain;
 mod market;
 mod prompt;
 mod train;
+mod train_chain;
 
 #[derive(Parser)]
 #[command(

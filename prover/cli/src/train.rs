@@ -19,6 +19,8 @@ use trustml_srs::{Srs, INSECURE_WARNING};
 
 #[derive(Subcommand)]
 pub enum TrainCmd {
+    #[command(flatten)]
+    Chain(crate::train_chain::TrainChainCmd),
     /// Train the digits MLP (64 → 32 → 10) natively in fixed point, and the same MLP in
     /// floating point from the same initial weights on the same batches; print both test
     /// accuracies per epoch. Batches are the training set's samples in order (the committed
@@ -93,6 +95,7 @@ pub enum TrainCmd {
 
 pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
     match cmd {
+        TrainCmd::Chain(cmd) => crate::train_chain::run(cmd)?,
         TrainCmd::Run {
             epochs,
             batch,
