@@ -217,8 +217,52 @@ fn image_edit_circuits() {
     );
 }
 
-/// Every gate polynomial and lookup of the model circuit (all chips on), the delivery circuit
-/// and the audit circuit, one `MUTANT name` line each: what `prover/scripts/mutation-run.sh` removes in turn.
+/// The SGD step circuit (64 → 4 → 10, batch 2, a tree of 10 digits).
+#[test]
+fn train_step_has_no_free_cells() {
+    use trustml::train::circuit::{Lanes, StepCircuit, StepShape, StepWitness};
+    use trustml::train::commit::CommittedSet;
+    use trustml::train::{Digits, FixedMlp, Hyper, MlpDims};
+    let all = Digits::train().unwrap();
+    let data = Digits {
+        pixels: all.pixels[..10].to_vec(),
+        labels: all.labels[..10].to_vec(),
+    };
+    let set = CommittedSet::new(&data, (0..10).map(|i| Fr::from(100 + i)).collect()).unwrap();
+    let dims = MlpDims {
+        hidden: 4,
+        ..MlpDims::DIGITS
+    };
+    let h = Hyper {
+        lr: 26,
+        log_batch: 1,
+    };
+    let w = StepWitness::new(
+        &data,
+        &set,
+        FixedMlp::init(dims, 7),
+        [Fr::from(1), Fr::from(2)],
+        4,
+        h,
+    );
+    let inst = w.instances().unwrap();
+    let shape = StepShape {
+        dims,
+        log_batch: 1,
+        depth: set.tree.depth() as usize,
+        lanes: Lanes::default(),
+    };
+    let c = StepCircuit::new(shape, Some(w));
+    let r = free_cells(c.min_k().unwrap(), &c, vec![inst], CONFIRM);
+    report("SGD step (64→4→10, batch 2)", &r);
+    assert!(
+        r.free.is_empty() && r.dead.is_empty(),
+        "SGD step: free or dead cells"
+    );
+}
+
+/// Every gate polynomial and lookup of the model circuit (all chips on), the delivery circuit,
+/// the audit circuit, the image edit circuits and the SGD step circuit, one `MUTANT name` line each: what `prover/scripts/mutation-run.sh` removes in turn.
 #[test]
 fn mutation_catalog() {
     use halo2_proofs::plonk::{Circuit, ConstraintSystem};
@@ -273,8 +317,12 @@ fn mutation_catalog() {
     };
     let (img, img16) = (img_cs("contrast", false), img_cs("resize:4x3", false));
     let img_wide = img_cs("blur", true);
+    // The SGD step circuit (its EXP table shares the byte lane's lookup).
+    let mut train = ConstraintSystem::default();
+    let _ =
+        trustml::train::circuit::StepCircuit::configure_with_params(&mut train, Default::default());
     let mut names = std::collections::BTreeSet::new();
-    for cs in [&model, &delivery, &audit, &img, &img16, &img_wide] {
+    for cs in [&model, &delivery, &audit, &img, &img16, &img_wide, &train] {
         for g in cs.gates() {
             for i in 0..g.polynomials().len() {
                 names.insert(format!("{}#{i}", g.name()));

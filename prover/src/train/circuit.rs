@@ -37,8 +37,9 @@
 //! Chips keep their own row cursors (halo2-axiom's `SimpleFloorPlanner` places regions at
 //! absolute rows); `k` comes from laying the circuit out once ([`trustml_kit::rows`]).
 
+use super::commit::CommittedSet;
 use super::commit::{PIXEL_PACKING, WEIGHT_PACKING};
-use super::data::PIXELS;
+use super::data::{Digits, PIXELS};
 use super::sgd::{exp_table, FixedMlp, Hyper, MlpDims, ACT_BITS, EXP_CAP};
 use super::TrainError;
 use crate::audit::sampler::SamplerChip;
@@ -154,6 +155,34 @@ pub struct StepWitness {
 }
 
 impl StepWitness {
+    /// Step `t` of training `weights` on the committed set `set` of `data` (its batch at
+    /// positions `(t·B + i) mod N`, their salts and paths), `salts` those of `C_W`, `C_W'`.
+    pub fn new(
+        data: &Digits,
+        set: &CommittedSet,
+        weights: FixedMlp,
+        salts: [Fr; 2],
+        t: u64,
+        h: Hyper,
+    ) -> Self {
+        let (b, n) = (h.batch() as u64, data.len() as u64);
+        let idx: Vec<u64> = (0..b).map(|i| (t * b + i) % n).collect();
+        let (xs, ys) = data.batch(t as usize, b as usize);
+        Self {
+            weights,
+            salt: salts[0],
+            next_salt: salts[1],
+            xs,
+            ys,
+            sample_salts: idx.iter().map(|&i| set.salts[i as usize]).collect(),
+            paths: idx.iter().map(|&i| set.tree.path(i)).collect(),
+            root: set.root(),
+            size: n,
+            step: t,
+            lr: h.lr,
+        }
+    }
+
     /// `W'`: the native step on this witness.
     pub fn next_weights(&self) -> FixedMlp {
         let mut w = self.weights.clone();

@@ -361,25 +361,17 @@ impl TrainRun {
                 w.step(&xs, &ys, h);
                 t_w += 1;
             }
-            let b = h.batch();
-            let idx: Vec<u64> = (0..b as u64).map(|i| (t * b as u64 + i) % s.size).collect();
-            let (xs, ys) = data.batch(t as usize, b);
-            let witness = StepWitness {
-                weights: w.clone(),
-                salt: fr(&secret.salts[t as usize]),
-                next_salt: fr(&secret.salts[t as usize + 1]),
-                xs,
-                ys,
-                sample_salts: idx
-                    .iter()
-                    .map(|&i| fr(&secret.sample_salts[i as usize]))
-                    .collect(),
-                paths: idx.iter().map(|&i| set.tree.path(i)).collect(),
-                root: s.root.0,
-                size: s.size,
-                step: t,
-                lr: s.lr,
-            };
+            let witness = StepWitness::new(
+                &data,
+                &set,
+                w.clone(),
+                [
+                    fr(&secret.salts[t as usize]),
+                    fr(&secret.salts[t as usize + 1]),
+                ],
+                t,
+                h,
+            );
             let instances = self.instances(t);
             if witness.instances()? != instances {
                 return Err(TrainError::Setting(format!(

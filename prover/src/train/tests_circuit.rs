@@ -4,7 +4,6 @@
 //! after the forged value from it).
 
 use super::*;
-use crate::train::commit::CommittedSet;
 use crate::train::{Digits, FixedMlp, MlpDims};
 use trustml_kit::mock::{assert_rejected_by, check};
 
@@ -16,33 +15,29 @@ fn fixture(beta: u32, n: usize, step: u64) -> (StepShape, StepWitness) {
         labels: all.labels[..n].to_vec(),
     };
     let salts: Vec<Fr> = (0..n as u64).map(|i| Fr::from(1000 + i)).collect();
-    let committed = CommittedSet::new(&set, salts.clone()).unwrap();
+    let committed = CommittedSet::new(&set, salts).unwrap();
     let dims = MlpDims {
         hidden: 4,
         ..MlpDims::DIGITS
     };
-    let b = 1usize << beta;
-    let idx: Vec<usize> = (0..b).map(|i| (step as usize * b + i) % n).collect();
-    let (xs, ys) = set.batch(step as usize, b);
     let shape = StepShape {
         dims,
         log_batch: beta,
         depth: committed.tree.depth() as usize,
         lanes: Lanes::default(),
     };
-    let w = StepWitness {
-        weights: FixedMlp::init(dims, 7),
-        salt: Fr::from(11),
-        next_salt: Fr::from(12),
-        xs,
-        ys,
-        sample_salts: idx.iter().map(|&i| salts[i]).collect(),
-        paths: idx.iter().map(|&i| committed.tree.path(i as u64)).collect(),
-        root: committed.root(),
-        size: n as u64,
-        step,
+    let h = Hyper {
         lr: 26,
+        log_batch: beta,
     };
+    let w = StepWitness::new(
+        &set,
+        &committed,
+        FixedMlp::init(dims, 7),
+        [Fr::from(11), Fr::from(12)],
+        step,
+        h,
+    );
     (shape, w)
 }
 
