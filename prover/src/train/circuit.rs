@@ -707,6 +707,15 @@ impl<'a, 'r, 'v> Lay<'a, 'r, 'v> {
 
     /// `Σ x·w` over pairs of cells.
     fn dot(&mut self, terms: &[(&Num<'v>, &Num<'v>)]) -> Result<Num<'v>, Error> {
+        self.dot_at(terms, None)
+    }
+
+    /// [`Lay::dot`] whose result is a tampering site (tests).
+    fn dot_at(
+        &mut self,
+        terms: &[(&Num<'v>, &Num<'v>)],
+        site: Option<&'static str>,
+    ) -> Result<Num<'v>, Error> {
         let mut prev = Value::known(Fr::zero());
         let mut acc: Option<ACell<'v>> = None;
         let mut v = Some(0i128);
@@ -736,10 +745,16 @@ impl<'a, 'r, 'v> Lay<'a, 'r, 'v> {
             prev = sum;
             acc = Some(row.acc);
         }
-        Ok(Num {
-            cell: acc.expect("a dot product has terms"),
-            v,
-        })
+        let mut cell = acc.expect("a dot product has terms");
+        if let Some(name) = site {
+            let t = self.site(name, v);
+            if t != v {
+                let col = self.dot.config.acc;
+                cell = self.region.assign_advice(col, self.dot_row - 1, val(t));
+                v = t;
+            }
+        }
+        Ok(Num { cell, v })
     }
 
     /// `Σ x`.
@@ -980,7 +995,7 @@ impl<'a, 'r, 'v> Lay<'a, 'r, 'v> {
         for h in 0..d.hidden {
             for j in 0..d.input {
                 let terms: Vec<_> = (0..bsz).map(|b| (&ds[b][h], &xs[b][j])).collect();
-                let gsum = self.dot(&terms)?;
+                let gsum = self.dot_at(&terms, Some("grad"))?;
                 next.push((gsum, 8));
             }
         }
@@ -991,7 +1006,7 @@ impl<'a, 'r, 'v> Lay<'a, 'r, 'v> {
         for k in 0..d.classes {
             for h in 0..d.hidden {
                 let terms: Vec<_> = (0..bsz).map(|b| (&gs[b][k], &a1s[b][h])).collect();
-                let gsum = self.dot(&terms)?;
+                let gsum = self.dot_at(&terms, Some("grad"))?;
                 next.push((gsum, 12));
             }
         }

@@ -163,6 +163,15 @@ fn a_wrong_rounding_fails_only_its_row() {
 }
 
 #[test]
+fn a_wrong_gradient_fails_only_the_dot_gate() {
+    // A weight gradient (GW1 and GW2 sums) changed by 4096: the update that follows is
+    // computed from it (a different W'), so only the gradient's own row refuses it.
+    for at in [0, 200, 260] {
+        only(forged("grad", at, 4096), "dot");
+    }
+}
+
+#[test]
 fn a_max_that_is_no_logit_fails_only_the_product() {
     // m + 1: every gap ≥ 1, so the product of the gaps is not 0 (a copy to the constant 0).
     only(forged("max", 0, 1), "permutation");
