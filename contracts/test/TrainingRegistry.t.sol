@@ -48,27 +48,14 @@ abstract contract TrainingFixture is TestBase {
 }
 
 contract TrainingRegistryTest is TrainingFixture {
-    event RunOpened(
-        uint256 indexed runId,
-        address indexed trainer,
-        bytes32 indexed circuitId,
-        uint256 initial,
-        uint256 datasetRoot,
-        uint64 datasetSize,
-        uint64 learningRate,
-        uint64 steps
-    );
-    event StepVerified(uint256 indexed runId, uint64 indexed step, uint256 commitment, address submitter);
-    event RunCompleted(uint256 indexed runId, uint256 indexed commitment, uint256 datasetRoot);
-
     function test_threeSteps_markTheFinalCommitmentTrainedOnTheDataset() public {
         vm.expectEmit(true, true, true, true, address(tr));
-        emit RunOpened(1, address(this), STEP, 100, ROOT, N, LR, 3);
+        emit TrainingRegistry.RunOpened(1, address(this), STEP, 100, ROOT, N, LR, 3);
         uint256 id = tr.openRun(STEP, 100, ROOT, N, LR, 3);
         assertEq(id, 1, "first run");
         bytes memory p0 = stepProof(100, 101, ROOT, N, 0, LR);
         vm.expectEmit(true, true, false, true, address(tr));
-        emit StepVerified(id, 0, 101, address(this));
+        emit TrainingRegistry.StepVerified(id, 0, 101, address(this));
         tr.submitStep(id, 101, p0);
         // Anyone may submit the next step.
         bytes memory p1 = stepProof(101, 102, ROOT, N, 1, LR);
@@ -77,7 +64,7 @@ contract TrainingRegistryTest is TrainingFixture {
         assertEq(tr.trainedOn(102).runId, 0, "not complete yet");
         bytes memory p2 = stepProof(102, 103, ROOT, N, 2, LR);
         vm.expectEmit(true, true, false, true, address(tr));
-        emit RunCompleted(id, 103, ROOT);
+        emit TrainingRegistry.RunCompleted(id, 103, ROOT);
         tr.submitStep(id, 103, p2);
         TrainingRegistry.Run memory r = tr.run(id);
         assertEq(r.verified, 3, "all steps");

@@ -102,23 +102,8 @@ impl Client {
                 circuit.num_public_inputs
             )));
         }
-        let v = self
-            .deploy_verifier(
-                circuit.verifier,
-                circuit.num_public_inputs,
-                circuit.proof_len,
-                circuit.vk_digest,
-                verifier_gas_limit,
-            )
-            .await?;
-        let id = B256::from(circuit.vk_digest);
-        let call = R::registerCall {
-            circuitId: id,
-            verifier: v.adapter,
-            vkDigest: id,
-            numPublicInputs: U256::from(circuit.num_public_inputs),
-        };
-        self.send(tx_to(d.registry, call.abi_encode(), U256::ZERO), "register")
+        let (id, v) = self
+            .deploy_and_register(d.registry, &circuit, verifier_gas_limit)
             .await?;
         let call = P::addEditCircuitCall {
             circuitId: id,

@@ -185,6 +185,36 @@ pub(crate) fn tx_to(to: Address, data: Vec<u8>, value: U256) -> TransactionReque
 }
 
 impl Client {
+    /// Deploys `circuit`'s verifier and adapter and registers it in the `VerifierRegistry`
+    /// at `registry` (circuit id = vk digest; the sender must own the registry); returns the
+    /// id and the deployment.
+    pub async fn deploy_and_register(
+        &self,
+        registry: Address,
+        circuit: &CircuitArtifacts<'_>,
+        verifier_gas_limit: u64,
+    ) -> Result<(B256, Deployment)> {
+        let d = self
+            .deploy_verifier(
+                circuit.verifier,
+                circuit.num_public_inputs,
+                circuit.proof_len,
+                circuit.vk_digest,
+                verifier_gas_limit,
+            )
+            .await?;
+        let id = B256::from(circuit.vk_digest);
+        let call = R::registerCall {
+            circuitId: id,
+            verifier: d.adapter,
+            vkDigest: id,
+            numPublicInputs: U256::from(circuit.num_public_inputs),
+        };
+        self.send(tx_to(registry, call.abi_encode(), U256::ZERO), "register")
+            .await?;
+        Ok((id, d))
+    }
+
     /// Deploys both circuits' verifiers and adapters, a registry owned by the sender with both
     /// circuits registered (circuit id = the vk digest) and allowed as a pair, and the
     /// marketplace.
@@ -271,22 +301,8 @@ impl Client {
     ) -> Result<CircuitPair> {
         let mut deployed = vec![];
         for art in [&listing, &delivery] {
-            let d = self
-                .deploy_verifier(
-                    art.verifier,
-                    art.num_public_inputs,
-                    art.proof_len,
-                    art.vk_digest,
-                    verifier_gas_limit,
-                )
-                .await?;
-            let call = R::registerCall {
-                circuitId: B256::from(art.vk_digest),
-                verifier: d.adapter,
-                vkDigest: B256::from(art.vk_digest),
-                numPublicInputs: U256::from(art.num_public_inputs),
-            };
-            self.send(tx_to(m.registry, call.abi_encode(), U256::ZERO), "register")
+            let (_, d) = self
+                .deploy_and_register(m.registry, art, verifier_gas_limit)
                 .await?;
             deployed.push(d);
         }

@@ -6,7 +6,7 @@
 //! the public inputs the contract will rebuild before any gas is spent on them.
 
 use crate::block_on;
-use crate::evm::{compiled_verifier, key, u256_of};
+use crate::evm::{compiled_verifier, connect, read_record, u256_of};
 use crate::market::parse_price;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
@@ -42,32 +42,18 @@ pub struct AuditChain {
 
 impl AuditChain {
     fn deployment(&self) -> Result<AuditDeployment> {
-        let text = std::fs::read_to_string(&self.escrow).with_context(|| {
-            format!(
-                "reading {} (run `trustml audit deploy` first, or pass --escrow)",
-                self.escrow.display()
-            )
-        })?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not an audit escrow record", self.escrow.display()))
+        read_record(
+            &self.escrow,
+            "trustml audit deploy",
+            "--escrow",
+            "an audit escrow record",
+        )
     }
 
     /// A sender on the chain the escrow was deployed to.
     async fn sender(&self, d: Option<&AuditDeployment>) -> Result<Client> {
-        let c = Client::connect_with_key(&self.rpc_url, key(self.private_key.clone()).as_deref())
-            .await?;
-        if let Some(d) = d {
-            if c.chain_id() != d.chain_id {
-                bail!(
-                    "{} is chain {}, but {} records an escrow on chain {}",
-                    self.rpc_url,
-                    c.chain_id(),
-                    self.escrow.display(),
-                    d.chain_id
-                );
-            }
-        }
-        Ok(c)
+        let record = d.map(|d| (self.escrow.as_path(), d.chain_id));
+        connect(&self.rpc_url, self.private_key.clone(), record).await
     }
 }
 

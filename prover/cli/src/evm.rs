@@ -86,6 +86,43 @@ pub fn compiled_verifier(dir: &Path) -> Result<(GeneratedVerifier, CompiledContr
     Ok((gen, c))
 }
 
+/// A sender on `rpc_url` (key: `private_key`, else [`key`]'s fallbacks). With `record` =
+/// (a deployment file, the chain id it records), the endpoint must be that chain.
+pub async fn connect(
+    rpc_url: &str,
+    private_key: Option<String>,
+    record: Option<(&Path, u64)>,
+) -> Result<Client> {
+    let c = Client::connect_with_key(rpc_url, key(private_key).as_deref()).await?;
+    if let Some((path, chain_id)) = record {
+        if c.chain_id() != chain_id {
+            anyhow::bail!(
+                "{rpc_url} is chain {}, but {} records contracts on chain {chain_id}",
+                c.chain_id(),
+                path.display(),
+            );
+        }
+    }
+    Ok(c)
+}
+
+/// Reads the deployment record `path` that `deploy` (e.g. `trustml img deploy`) writes;
+/// `flag` is the option naming another file, `what` what the record is.
+pub fn read_record<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    deploy: &str,
+    flag: &str,
+    what: &str,
+) -> Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "reading {} (run `{deploy}` first, or pass {flag})",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not {what}", path.display()))
+}
+
 /// A field element's word as the chain's integer.
 pub fn u256_of(f: &trustml_kit::Fr) -> U256 {
     U256::from_be_bytes(trustml_kit::field::to_be_bytes(f))

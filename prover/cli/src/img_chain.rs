@@ -5,7 +5,7 @@
 //! contract will rebuild (`[parent, child, params…]` from the call).
 
 use crate::block_on;
-use crate::evm::{compiled_verifier, key, u256_of};
+use crate::evm::{compiled_verifier, connect, read_record, u256_of};
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
@@ -36,31 +36,17 @@ pub struct ProvChain {
 
 impl ProvChain {
     fn deployment(&self) -> Result<ProvenanceDeployment> {
-        let text = std::fs::read_to_string(&self.provenance).with_context(|| {
-            format!(
-                "reading {} (run `trustml img deploy` first, or pass --provenance)",
-                self.provenance.display()
-            )
-        })?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a provenance record", self.provenance.display()))
+        read_record(
+            &self.provenance,
+            "trustml img deploy",
+            "--provenance",
+            "a provenance record",
+        )
     }
 
     async fn sender(&self, d: Option<&ProvenanceDeployment>) -> Result<Client> {
-        let c = Client::connect_with_key(&self.rpc_url, key(self.private_key.clone()).as_deref())
-            .await?;
-        if let Some(d) = d {
-            if c.chain_id() != d.chain_id {
-                bail!(
-                    "{} is chain {}, but {} records contracts on chain {}",
-                    self.rpc_url,
-                    c.chain_id(),
-                    self.provenance.display(),
-                    d.chain_id
-                );
-            }
-        }
-        Ok(c)
+        let record = d.map(|d| (self.provenance.as_path(), d.chain_id));
+        connect(&self.rpc_url, self.private_key.clone(), record).await
     }
 }
 

@@ -17,6 +17,21 @@ use trustml_kit::fs::write_json;
 use trustml_kit::progress::Progress;
 use trustml_srs::{Srs, INSECURE_WARNING};
 
+/// What every training command takes.
+#[derive(clap::Args)]
+pub struct SgdArgs {
+    /// Samples per step: a power of two (1, 8, 32, …).
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Learning rate η (kept as c/256; public in a proven run).
+    #[arg(long, default_value_t = 0.1)]
+    lr: f64,
+    /// Seed of the initial weights (SplitMix64, see `trustml::train::sgd`; secret in a
+    /// proven run).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
 #[derive(Subcommand)]
 pub enum TrainCmd {
     #[command(flatten)]
@@ -30,15 +45,8 @@ pub enum TrainCmd {
         /// 180 steps per epoch at batch 8).
         #[arg(long, default_value_t = 10)]
         epochs: usize,
-        /// Samples per step: a power of two (1, 8, 32, …).
-        #[arg(long, default_value_t = 8)]
-        batch: usize,
-        /// Learning rate η (kept as c/256).
-        #[arg(long, default_value_t = 0.1)]
-        lr: f64,
-        /// Seed of the initial weights (SplitMix64; see `trustml::train::sgd`).
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
+        #[command(flatten)]
+        sgd: SgdArgs,
         /// Write the trained fixed-point weights (JSON, at 2^12) here.
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -56,15 +64,8 @@ pub enum TrainCmd {
         /// Passes over the training set (180 steps each at batch 8).
         #[arg(long)]
         epochs: Option<usize>,
-        /// Samples per step: a power of two (1, 8, 32).
-        #[arg(long, default_value_t = 8)]
-        batch: usize,
-        /// Learning rate η (kept as c/256; public).
-        #[arg(long, default_value_t = 0.1)]
-        lr: f64,
-        /// Seed of the initial weights (secret).
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
+        #[command(flatten)]
+        sgd: SgdArgs,
         /// Hidden units of the MLP.
         #[arg(long, default_value_t = 32)]
         hidden: usize,
@@ -98,9 +99,7 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
         TrainCmd::Chain(cmd) => crate::train_chain::run(cmd)?,
         TrainCmd::Run {
             epochs,
-            batch,
-            lr,
-            seed,
+            sgd: SgdArgs { batch, lr, seed },
             output,
         } => {
             let h = Hyper::new(lr, batch)?;
@@ -154,9 +153,7 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
             dir,
             steps,
             epochs,
-            batch,
-            lr,
-            seed,
+            sgd: SgdArgs { batch, lr, seed },
             hidden,
             public_data,
             wide,

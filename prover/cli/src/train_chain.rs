@@ -6,7 +6,7 @@
 //! steps not yet verified there, in order; the contract rebuilds each step's public inputs.
 
 use crate::block_on;
-use crate::evm::{compiled_verifier, key, u256_of};
+use crate::evm::{compiled_verifier, connect, read_record, u256_of};
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
@@ -38,31 +38,17 @@ pub struct TrainChain {
 
 impl TrainChain {
     fn deployment(&self) -> Result<TrainingDeployment> {
-        let text = std::fs::read_to_string(&self.training).with_context(|| {
-            format!(
-                "reading {} (run `trustml train deploy` first, or pass --training)",
-                self.training.display()
-            )
-        })?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a training deployment", self.training.display()))
+        read_record(
+            &self.training,
+            "trustml train deploy",
+            "--training",
+            "a training deployment",
+        )
     }
 
     async fn sender(&self, d: Option<&TrainingDeployment>) -> Result<Client> {
-        let c = Client::connect_with_key(&self.rpc_url, key(self.private_key.clone()).as_deref())
-            .await?;
-        if let Some(d) = d {
-            if c.chain_id() != d.chain_id {
-                bail!(
-                    "{} is chain {}, but {} records contracts on chain {}",
-                    self.rpc_url,
-                    c.chain_id(),
-                    self.training.display(),
-                    d.chain_id
-                );
-            }
-        }
-        Ok(c)
+        let record = d.map(|d| (self.training.as_path(), d.chain_id));
+        connect(&self.rpc_url, self.private_key.clone(), record).await
     }
 }
 
