@@ -91,3 +91,47 @@ pub fn min_k<C: Circuit<Fr>>(circuit: &C, min_k: u32) -> Result<u32, Error> {
     }
     Ok(k)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::{check, ChipCircuit, ChipTest, TestCols};
+    use halo2_proofs::circuit::{Cell, Region};
+
+    /// Writes one advice cell at `row` (and exposes it).
+    #[derive(Clone, Default)]
+    struct At {
+        row: usize,
+    }
+
+    impl ChipTest for At {
+        type Chip = Column<Advice>;
+        fn configure(_: &mut ConstraintSystem<Fr>, cols: &TestCols, _: &Self) -> Column<Advice> {
+            cols.adv[0]
+        }
+        fn assign(
+            &self,
+            col: &Column<Advice>,
+            region: &mut Region<'_, Fr>,
+        ) -> Result<Vec<Cell>, Error> {
+            let cell = region.assign_advice(*col, self.row, Value::known(Fr::from(5)));
+            Ok(vec![cell.cell()])
+        }
+    }
+
+    #[test]
+    fn the_highest_row_decides_k() {
+        let c = ChipCircuit(At { row: 37 });
+        let (used, reserved) = measure(&c).unwrap();
+        assert_eq!(used, 38);
+        assert!(reserved > 0);
+        let k = min_k(&c, 4).unwrap();
+        assert!((1usize << k) >= used + reserved && (1usize << (k - 1)) < used + reserved);
+        // A layout that needs the next power of two gets it, and MockProver agrees it fits.
+        let big = ChipCircuit(At {
+            row: (1 << k) - reserved,
+        });
+        assert_eq!(min_k(&big, 4).unwrap(), k + 1);
+        assert_eq!(check(k, &c, vec![vec![Fr::from(5)]]), Ok(()));
+    }
+}
