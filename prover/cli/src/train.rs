@@ -88,6 +88,15 @@ pub enum TrainCmd {
         #[arg(long)]
         steps: Option<u64>,
     },
+    /// Write the run's trained MLP (W_T, recomputed from the secret seed and checked against
+    /// C_WT) as an ONNX model for the inference pipeline: compiled with `--scale 12` its
+    /// quantized weights are exactly the trained integers.
+    Export {
+        dir: PathBuf,
+        /// The ONNX file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Verify a run: every step's proof, with public inputs [C_Wt, C_Wt+1, R_D, N, t, c]
     /// taken from the run's chain, so C_W0 → … → C_WT are linked by SGD steps on the
     /// batches the committed order fixes. Needs no secret.
@@ -240,6 +249,26 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
             if left == 0 {
                 println!("next: trustml train verify {}", dir.display());
             }
+        }
+        TrainCmd::Export { dir, output } => {
+            let run = TrainRun::load(&dir)?;
+            let w = run.final_weights()?;
+            std::fs::write(&output, w.to_onnx())
+                .with_context(|| format!("writing {}", output.display()))?;
+            let (test, pct) = (Digits::test()?, |(ok, n): (usize, usize)| {
+                100.0 * ok as f64 / n as f64
+            });
+            println!(
+                "W_T of {} ({} steps; test accuracy {:.2} %) → {}",
+                dir.display(),
+                run.settings.steps,
+                pct(accuracy(&test, |x| w.predict(x))),
+                output.display()
+            );
+            println!(
+                "next: trustml compile {} --calibrate prover/fixtures/digits_mlp.input.json --scale 12 --weights-visibility hashed -o MODEL_DIR",
+                output.display()
+            );
         }
         TrainCmd::Verify { dir } => {
             let run = TrainRun::load(&dir)?;

@@ -136,6 +136,26 @@ fn a_training_run_is_proven_verified_and_recorded_on_chain() {
     std::fs::write(&step1, &honest).unwrap();
     ok(&["train", "verify", &p("run")]);
 
+    // The trained model, for the inference pipeline: at scale 2^12 its weights are W_T's.
+    let out = ok(&["train", "export", &p("run"), "-o", &p("mlp.onnx")]);
+    assert!(
+        out.contains("W_T of") && out.contains("test accuracy"),
+        "{out}"
+    );
+    let calib = repo_root().join("prover/fixtures/digits_mlp.input.json");
+    ok(&[
+        "compile",
+        &p("mlp.onnx"),
+        "--calibrate",
+        &calib.display().to_string(),
+        "--scale",
+        "12",
+        "--weights-visibility",
+        "hashed",
+        "-o",
+        &p("model"),
+    ]);
+
     let Some(node) = Anvil::for_test(&repo_root()) else {
         return;
     };

@@ -10,6 +10,7 @@
 pub mod circuit;
 pub mod commit;
 pub mod data;
+pub mod export;
 pub mod run;
 pub mod sgd;
 

@@ -394,6 +394,31 @@ impl TrainRun {
         Ok(todo.len() as u64)
     }
 
+    /// `W_T`, recomputed from the seed (the trainer's secret) and checked against `C_WT`.
+    pub fn final_weights(&self) -> Result<FixedMlp, TrainError> {
+        let s = &self.settings;
+        let secret: Secret = read_json(
+            &self.dir.join(SECRET),
+            "the run's train.secret.json (only its trainer has the weights)",
+        )?;
+        let data = Digits::train()?;
+        let h = self.hyper();
+        let mut w = FixedMlp::init(s.shape.dims, secret.seed);
+        for t in 0..s.steps {
+            let (xs, ys) = data.batch(t as usize, h.batch());
+            w.step(&xs, &ys, h);
+        }
+        let last = s.steps as usize;
+        if w.commitment(fr(&secret.salts[last]))? != fr(&self.chain.commitments[last]) {
+            return Err(TrainError::Setting(
+                "the weights recomputed from the seed do not give chain.json's C_WT (the run's \
+                 files are from different runs)"
+                    .into(),
+            ));
+        }
+        Ok(w)
+    }
+
     /// Checks every step: its proof file exists, its public inputs are the chain's (so
     /// consecutive steps share their commitment), and the proof verifies.
     pub fn verify(&self, keys: &Keys, progress: &dyn Progress) -> Result<Verified, TrainError> {
