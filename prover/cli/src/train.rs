@@ -97,6 +97,19 @@ pub enum TrainCmd {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Prove that the run's last commitment C_WT and MODEL_DIR's weight commitment (a model
+    /// compiled from `train export` with --scale 12 --weights-visibility hashed) hold the
+    /// same weights: DIR/link/proof.json, and DIR/link/model.salts.json (pass it as the
+    /// model's --salts so its proofs expose that commitment). `train verify` then checks it.
+    Link {
+        dir: PathBuf,
+        /// The compiled model.
+        #[arg(long)]
+        model: PathBuf,
+        /// KZG parameters (k = 16 for the digits MLP).
+        #[arg(long, default_value = "srs.bin")]
+        srs: PathBuf,
+    },
     /// Verify a run: every step's proof, with public inputs [C_Wt, C_Wt+1, R_D, N, t, c]
     /// taken from the run's chain, so C_W0 → … → C_WT are linked by SGD steps on the
     /// batches the committed order fixes. Needs no secret.
@@ -270,6 +283,24 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
                 output.display()
             );
         }
+        TrainCmd::Link { dir, model, srs } => {
+            let run = TrainRun::load(&dir)?;
+            let m = trustml::model::CompiledModel::load(&model)?;
+            let srs = Srs::read(&srs).with_context(|| format!("reading {}", srs.display()))?;
+            if srs.is_insecure() {
+                eprintln!("WARNING: {INSECURE_WARNING}");
+            }
+            let t0 = Instant::now();
+            let c_m = run.link(&m, &srs)?;
+            println!(
+                "linked in {:.1} s: C_WT = {} is {}'s weight commitment C_W = {} → {}",
+                t0.elapsed().as_secs_f64(),
+                run.chain.commitments[run.settings.steps as usize],
+                model.display(),
+                to_hex(&c_m),
+                dir.join("link/proof.json").display()
+            );
+        }
         TrainCmd::Verify { dir } => {
             let run = TrainRun::load(&dir)?;
             let keys = run.keys(false)?;
@@ -291,6 +322,18 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
                         run.settings.root,
                         run.settings.lr
                     );
+                    match run.verify_link() {
+                        Ok(Some(c_m)) => println!(
+                            "VALID: C_WT is the weight commitment C_W = {} of the linked model",
+                            to_hex(&c_m)
+                        ),
+                        Ok(None) => {}
+                        Err(trustml::train::TrainError::Invalid(msg)) => {
+                            println!("INVALID: {msg}");
+                            return Ok(ExitCode::FAILURE);
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 Err(trustml::train::TrainError::Invalid(msg)) => {
                     println!("INVALID: {msg}");

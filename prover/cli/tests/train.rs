@@ -53,7 +53,7 @@ fn fails(args: &[&str], what: &str) {
 fn a_training_run_is_proven_verified_and_recorded_on_chain() {
     let tmp = tempfile::tempdir().unwrap();
     let p = |name: &str| tmp.path().join(name).display().to_string();
-    ok(&["srs", "gen", "--k", "14", "-o", &p("srs.bin")]);
+    ok(&["srs", "gen", "--k", "16", "-o", &p("srs.bin")]);
     fails(
         &[
             "train",
@@ -155,6 +155,49 @@ fn a_training_run_is_proven_verified_and_recorded_on_chain() {
         "-o",
         &p("model"),
     ]);
+    // The link: C_WT and the compiled model's weight commitment hold the same weights, and
+    // the model's proofs made with the link's salt expose that commitment.
+    let out = ok(&[
+        "train",
+        "link",
+        &p("run"),
+        "--model",
+        &p("model"),
+        "--srs",
+        &p("srs.bin"),
+    ]);
+    assert!(out.contains("linked in"), "{out}");
+    let out = ok(&["train", "verify", &p("run")]);
+    let c_m = out
+        .split("weight commitment C_W = ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no linked commitment in: {out}"))
+        .to_string();
+    ok(&["setup", &p("model"), "--srs", &p("srs.bin")]);
+    ok(&[
+        "prove",
+        &p("model"),
+        &calib.display().to_string(),
+        "--salts",
+        &p("run/link/model.salts.json"),
+        "-o",
+        &p("inference.json"),
+    ]);
+    let inf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("inference.json")).unwrap()).unwrap();
+    assert_eq!(inf["instances"][0].as_str().unwrap(), c_m, "one identity");
+    // A link proof of another commitment is refused.
+    let link = p("run/link/proof.json");
+    let honest = std::fs::read_to_string(&link).unwrap();
+    let mut pf: serde_json::Value = serde_json::from_str(&honest).unwrap();
+    pf["instances"][1] = inf["instances"][1].clone();
+    std::fs::write(&link, pf.to_string()).unwrap();
+    fails(
+        &["train", "verify", &p("run")],
+        "the link proof does not verify",
+    );
+    std::fs::write(&link, &honest).unwrap();
 
     let Some(node) = Anvil::for_test(&repo_root()) else {
         return;

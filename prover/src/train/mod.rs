@@ -11,6 +11,7 @@ pub mod circuit;
 pub mod commit;
 pub mod data;
 pub mod export;
+pub mod link;
 pub mod run;
 pub mod sgd;
 

@@ -419,6 +419,103 @@ impl TrainRun {
         Ok(w)
     }
 
+    fn link_dir(&self) -> PathBuf {
+        self.dir.join("link")
+    }
+
+    /// Proves that `C_WT` and `model`'s hashed-weights commitment hold the same weights
+    /// (`train::link`); makes the link circuit's keys with `srs` the first time. Writes
+    /// `DIR/link/proof.json` and the model's weight salt to `DIR/link/model.salts.json` (a
+    /// `--salts` file for the model's proofs: they then expose this `C_M`). Returns `C_M`.
+    pub fn link(&self, model: &crate::model::CompiledModel, srs: &Srs) -> Result<Fr, TrainError> {
+        use super::link::{weight_map, LinkCircuit, LinkSettings, LinkWitness};
+        if model.settings.shape.vis.weights != crate::circuit::Visibility::Hashed {
+            return Err(TrainError::Setting(format!(
+                "{} does not commit its weights: compile it with --weights-visibility hashed",
+                model.dir.display()
+            )));
+        }
+        let s = &self.settings;
+        let map = weight_map(s.shape.dims, model.program.qp)?;
+        let secret: Secret = read_json(
+            &self.dir.join(SECRET),
+            "the run's train.secret.json (only its trainer can link)",
+        )?;
+        let w = self.final_weights()?;
+        let model_salt = trustml_poseidon::random_salt(rand::rngs::OsRng);
+        let witness = LinkWitness::new(
+            w,
+            fr(&secret.salts[s.steps as usize]),
+            model_salt,
+            &map,
+            &model.program.weights,
+        )?;
+        let instances = witness.instances(&map)?;
+        let dir = self.link_dir();
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let probe = LinkCircuit {
+            map: std::sync::Arc::new(map.clone()),
+            witness: None,
+        };
+        let k = trustml_kit::rows::min_k(&probe, 10)
+            .map_err(|e| TrainError::Setting(format!("laying out the link circuit: {e}")))?;
+        let settings = LinkSettings {
+            format_version: super::link::FORMAT_VERSION,
+            dims: s.shape.dims,
+            map,
+            k,
+        };
+        let header = settings.header();
+        let keys = match ArtifactHeader::read(&dir) {
+            Ok(h) if h == header => keys::load::<LinkCircuit>(&dir, &header, (), true)?,
+            _ => {
+                write_json(&dir.join("link.json"), &settings)?;
+                keys::setup(&dir, &header, srs, &probe, |_| {})?
+            }
+        };
+        let circuit = LinkCircuit {
+            map: probe.map.clone(),
+            witness: Some(std::sync::Arc::new(witness)),
+        };
+        let proof = keys::prove(&keys, circuit, &instances)?;
+        let pf = ProofFile::new(&header, &instances, &proof, vec![], keys.insecure_srs);
+        write_json(&dir.join("proof.json"), &pf)?;
+        write_json(
+            &dir.join("model.salts.json"),
+            &serde_json::json!({ "weights": FrHex(model_salt) }),
+        )?;
+        Ok(instances[1])
+    }
+
+    /// The model commitment `C_M` the run's link proves equal to `C_WT`, if the run has a
+    /// link; an error if the link does not verify.
+    pub fn verify_link(&self) -> Result<Option<Fr>, TrainError> {
+        use super::link::{LinkCircuit, LinkSettings};
+        let dir = self.link_dir();
+        let path = dir.join("proof.json");
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let settings: LinkSettings = read_json(&dir.join("link.json"), "a link's link.json")?;
+        let header = settings.header();
+        let keys = keys::load::<LinkCircuit>(&dir, &header, (), false)?;
+        let pf = ProofFile::read(&path)?;
+        let inst = pf.instances_fr(&path)?;
+        let last = fr(&self.chain.commitments[self.settings.steps as usize]);
+        if inst.first() != Some(&last) {
+            return Err(TrainError::Invalid(
+                "the link's C_WT is not this run's last commitment".into(),
+            ));
+        }
+        if !pf.verify(&header, &keys, &path)? {
+            return Err(TrainError::Invalid(format!(
+                "the link proof does not verify ({})",
+                path.display()
+            )));
+        }
+        Ok(inst.get(1).copied())
+    }
+
     /// Checks every step: its proof file exists, its public inputs are the chain's (so
     /// consecutive steps share their commitment), and the proof verifies.
     pub fn verify(&self, keys: &Keys, progress: &dyn Progress) -> Result<Verified, TrainError> {
