@@ -261,6 +261,40 @@ fn train_step_has_no_free_cells() {
     );
 }
 
+/// The link between a run's last commitment and a compiled model's (64 → 4 → 10).
+#[test]
+fn train_link_has_no_free_cells() {
+    use std::sync::Arc;
+    use trustml::quant::QuantParams;
+    use trustml::train::link::{weight_map, LinkCircuit, LinkWitness};
+    use trustml::train::{FixedMlp, MlpDims};
+    let dims = MlpDims {
+        hidden: 4,
+        ..MlpDims::DIGITS
+    };
+    let w = FixedMlp::init(dims, 9);
+    let qp = QuantParams {
+        scale_bits: 12,
+        lookup_bits: 14,
+    };
+    let map = weight_map(dims, qp).unwrap();
+    let g = trustml::onnx::load_onnx_bytes(&w.to_onnx()).unwrap();
+    let model = trustml::program::lower(&g, qp).unwrap().weights;
+    let wit = LinkWitness::new(w, Fr::from(1), Fr::from(2), &map, &model).unwrap();
+    let inst = wit.instances(&map).unwrap();
+    let c = LinkCircuit {
+        map: Arc::new(map),
+        witness: Some(Arc::new(wit)),
+    };
+    let k = trustml_kit::rows::min_k(&c, 10).unwrap();
+    let r = free_cells(k, &c, vec![inst], CONFIRM);
+    report("training link (64→4→10)", &r);
+    assert!(
+        r.free.is_empty() && r.dead.is_empty(),
+        "training link: free or dead cells"
+    );
+}
+
 /// Every gate polynomial and lookup of the model circuit (all chips on), the delivery circuit,
 /// the audit circuit, the image edit circuits and the SGD step circuit, one `MUTANT name` line each: what `prover/scripts/mutation-run.sh` removes in turn.
 #[test]
