@@ -6,7 +6,7 @@
 //! the public inputs the contract will rebuild before any gas is spent on them.
 
 use crate::block_on;
-use crate::evm::{compiled_verifier, connect, read_record, u256_of};
+use crate::evm::{artifacts, compiled_verifier, connect, read_record, u256_of};
 use crate::market::parse_price;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
@@ -19,7 +19,6 @@ use trustml::audit::{self, weights_commitment};
 use trustml_chain::audit::{
     random_secret, AuditDeployment, AuditRequest, AuditStatus, Outcome, AUDIT_PUBLIC_INPUTS,
 };
-use trustml_chain::market::CircuitArtifacts;
 use trustml_chain::verifier::DEFAULT_VERIFIER_GAS_LIMIT;
 use trustml_chain::{Address, Client, B256, U256};
 use trustml_kit::fs::write_json;
@@ -256,12 +255,7 @@ pub fn run(cmd: AuditChainCmd) -> Result<()> {
                     let dep = c
                         .deploy_audit_circuit(
                             &d,
-                            CircuitArtifacts {
-                                verifier: &compiled.creation,
-                                num_public_inputs: gen.num_instances,
-                                proof_len: gen.proof_len,
-                                vk_digest: gen.vk_digest,
-                            },
+                            artifacts(&gen, &compiled),
                             s.batch as u32,
                             s.depth as u8,
                             DEFAULT_VERIFIER_GAS_LIMIT,

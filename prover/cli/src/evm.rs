@@ -123,6 +123,19 @@ pub fn read_record<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&text).with_context(|| format!("{} is not {what}", path.display()))
 }
 
+/// What the chain client registers for a verifier `compiled_verifier` made.
+pub fn artifacts<'a>(
+    gen: &GeneratedVerifier,
+    compiled: &'a CompiledContract,
+) -> trustml_chain::market::CircuitArtifacts<'a> {
+    trustml_chain::market::CircuitArtifacts {
+        verifier: &compiled.creation,
+        num_public_inputs: gen.num_instances,
+        proof_len: gen.proof_len,
+        vk_digest: gen.vk_digest,
+    }
+}
+
 /// A field element's word as the chain's integer.
 pub fn u256_of(f: &trustml_kit::Fr) -> U256 {
     U256::from_be_bytes(trustml_kit::field::to_be_bytes(f))

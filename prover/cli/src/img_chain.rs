@@ -5,7 +5,7 @@
 //! contract will rebuild (`[parent, child, params…]` from the call).
 
 use crate::block_on;
-use crate::evm::{compiled_verifier, connect, read_record, u256_of};
+use crate::evm::{artifacts, compiled_verifier, connect, read_record, u256_of};
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use trustml::img::dir::{beside, read_secret};
 use trustml::img::{ChainFile, EditProofFile, Image, ImgDir, Verified};
 use trustml_chain::img::{sign_capture, ProvenanceDeployment};
-use trustml_chain::market::CircuitArtifacts;
 use trustml_chain::verifier::DEFAULT_VERIFIER_GAS_LIMIT;
 use trustml_chain::{parse_address, Address, Client, B256, U256};
 use trustml_kit::field::{from_hex, to_hex, Fr};
@@ -185,12 +184,7 @@ pub fn run(cmd: ImgChainCmd) -> Result<()> {
                 anyhow::Ok(
                     c.add_edit_circuit(
                         &mut d,
-                        CircuitArtifacts {
-                            verifier: &compiled.creation,
-                            num_public_inputs: gen.num_instances,
-                            proof_len: gen.proof_len,
-                            vk_digest: gen.vk_digest,
-                        },
+                        artifacts(&gen, &compiled),
                         &img.describe(),
                         DEFAULT_VERIFIER_GAS_LIMIT,
                     )

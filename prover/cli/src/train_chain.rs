@@ -6,13 +6,12 @@
 //! steps not yet verified there, in order; the contract rebuilds each step's public inputs.
 
 use crate::block_on;
-use crate::evm::{compiled_verifier, connect, read_record, u256_of};
+use crate::evm::{artifacts, compiled_verifier, connect, read_record, u256_of};
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use trustml::train::run::TrainRun;
-use trustml_chain::market::CircuitArtifacts;
 use trustml_chain::train::{NewRun, TrainingDeployment};
 use trustml_chain::verifier::DEFAULT_VERIFIER_GAS_LIMIT;
 use trustml_chain::{Client, B256, U256};
@@ -122,12 +121,7 @@ pub fn run(cmd: TrainChainCmd) -> Result<()> {
                 anyhow::Ok(
                     c.add_step_circuit(
                         &mut d,
-                        CircuitArtifacts {
-                            verifier: &compiled.creation,
-                            num_public_inputs: gen.num_instances,
-                            proof_len: gen.proof_len,
-                            vk_digest: gen.vk_digest,
-                        },
+                        artifacts(&gen, &compiled),
                         DEFAULT_VERIFIER_GAS_LIMIT,
                     )
                     .await?,

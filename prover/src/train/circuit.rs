@@ -38,7 +38,7 @@
 //! absolute rows); `k` comes from laying the circuit out once ([`trustml_kit::rows`]).
 
 use super::commit::CommittedSet;
-use super::commit::{PIXEL_PACKING, WEIGHT_PACKING};
+use super::commit::{OFFSET_PACKING, PIXEL_PACKING, WEIGHT_OFFSET as W_OFF};
 use super::data::{Digits, PIXELS};
 use super::sgd::{exp_table, FixedMlp, Hyper, MlpDims, ACT_BITS, EXP_CAP};
 use super::TrainError;
@@ -61,15 +61,8 @@ use trustml_poseidon::{PoseidonChip, PoseidonConfig, RoundConstants};
 const ACT_BYTES: usize = 2;
 /// Bytes of an update's quotient (`|Δw| < 2^23`).
 const UPDATE_BYTES: usize = 3;
-/// Offset of a packed weight (`W + 2^23 ∈ [0, 2^24)`).
-const W_OFF: i128 = 1 << 23;
 /// Bytes of a packed weight.
 const W_BYTES: usize = 3;
-/// The packing of offset weights (`min = 0`): the same words as [`WEIGHT_PACKING`].
-const OFFSET_PACKING: InputPacking = InputPacking {
-    bits: WEIGHT_PACKING.bits,
-    min: 0,
-};
 
 /// How wide the layout is: more lanes, fewer rows (a smaller `k`, faster proofs) but more
 /// columns (a larger verifier: the default keeps the Solidity verifier under EIP-170).

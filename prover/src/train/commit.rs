@@ -23,6 +23,15 @@ pub const WEIGHT_PACKING: InputPacking = InputPacking {
     min: -(1 << 23),
 };
 
+/// `W + WEIGHT_OFFSET ∈ [0, 2^24)`: what circuits range-check and pack.
+pub(crate) const WEIGHT_OFFSET: i128 = -(WEIGHT_PACKING.min as i128);
+
+/// The packing of offset weights (`min = 0`): the same words as [`WEIGHT_PACKING`].
+pub(crate) const OFFSET_PACKING: InputPacking = InputPacking {
+    bits: WEIGHT_PACKING.bits,
+    min: 0,
+};
+
 /// How pixels are packed: one byte each.
 pub const PIXEL_PACKING: InputPacking = InputPacking { bits: 8, min: 0 };
 

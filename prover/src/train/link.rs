@@ -15,13 +15,12 @@
 //! distinct ([`weight_map`]); [`LinkWitness::new`] checks that the model's own weights are
 //! `p` before anything is proven.
 
-use super::commit::WEIGHT_PACKING;
+use super::commit::{OFFSET_PACKING, WEIGHT_OFFSET as W_OFF};
 use super::sgd::{FixedMlp, MlpDims};
 use super::TrainError;
 use crate::chips::arith::{ArithChip, ArithConfig};
 use crate::chips::bytes::{BytesChip, BytesConfig};
 use crate::chips::{fe, pack, ACell};
-use crate::packing::InputPacking;
 use crate::quant::QuantParams;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -33,7 +32,6 @@ use trustml_poseidon::dense::{DenseChip, DenseConfig};
 /// Where each of the model's weights comes from: `(index in W1 ‖ b1 ‖ W2 ‖ b2, is a bias)`.
 pub type WeightMap = Vec<(usize, bool)>;
 
-const W_OFF: i128 = 1 << 23;
 const BIAS: i128 = 1 << 12;
 
 /// `π` for an MLP of `dims` lowered at `qp` (see the module docs).
@@ -98,8 +96,9 @@ pub fn weight_map(dims: MlpDims, qp: QuantParams) -> Result<WeightMap, TrainErro
     }
 }
 
-fn p_of(i: usize, bias: bool, w: &FixedMlp) -> i128 {
-    let v = i128::from(w.values()[i]);
+/// `p = W_i`, times `2^12` for a bias.
+fn p_of(i: usize, bias: bool, values: &[i64]) -> i128 {
+    let v = i128::from(values[i]);
     if bias {
         v * BIAS
     } else {
@@ -130,9 +129,10 @@ impl LinkWitness {
     ) -> Result<Self, TrainError> {
         let vals = weights.values();
         let same = map.len() == model_weights.len()
-            && map.iter().zip(model_weights).all(|(&(i, b), &m)| {
-                i128::from(vals[i]) * if b { BIAS } else { 1 } == i128::from(m)
-            });
+            && map
+                .iter()
+                .zip(model_weights)
+                .all(|(&(i, b), &m)| p_of(i, b, &vals) == i128::from(m));
         if !same {
             return Err(TrainError::Setting(
                 "the model's weights are not this run's W_T: compile `trustml train export`'s \
@@ -149,10 +149,8 @@ impl LinkWitness {
 
     /// `[C_WT, C_M]`.
     pub fn instances(&self, map: &WeightMap) -> Result<Vec<Fr>, TrainError> {
-        let p: Vec<Fr> = map
-            .iter()
-            .map(|&(i, b)| fe(p_of(i, b, &self.weights)))
-            .collect();
+        let vals = self.weights.values();
+        let p: Vec<Fr> = map.iter().map(|&(i, b)| fe(p_of(i, b, &vals))).collect();
         Ok(vec![
             self.weights.commitment(self.salt)?,
             trustml_poseidon::commit(&p, self.model_salt),
@@ -237,22 +235,16 @@ impl Circuit<Fr> for LinkCircuit {
                 let mut us: Vec<ACell<'_>> = Vec::with_capacity(n);
                 let mut ws: Vec<ACell<'_>> = Vec::with_capacity(n);
                 for i in 0..n {
-                    let x = vals.as_ref().map(|vs| i128::from(vs[i]));
-                    let zs = bytes.decompose_from(
-                        &mut region,
-                        brow,
-                        v(x.map(|x| x + W_OFF)),
-                        3,
-                        Some(&zero),
-                    )?;
+                    let uv = v(vals.as_ref().map(|vs| i128::from(vs[i]) + W_OFF));
+                    let zs = bytes.decompose_from(&mut region, brow, uv, 3, Some(&zero))?;
                     brow += 4;
                     let u = zs[3].clone();
                     // w = u − 2^23 (b is a copy of a).
                     let [ca, cb, cw] = arith.assign_fr(
                         &mut region,
                         arow,
-                        v(x.map(|x| x + W_OFF)),
-                        v(x.map(|x| x + W_OFF)),
+                        uv,
+                        uv,
                         [Fr::zero(), Fr::one(), Fr::zero(), -fe(W_OFF)],
                     )?;
                     arow += 1;
@@ -280,11 +272,7 @@ impl Circuit<Fr> for LinkCircuit {
                     region.constrain_equal(cb.cell(), ws[i].cell());
                     ps.push(p);
                 }
-                let offset = InputPacking {
-                    bits: WEIGHT_PACKING.bits,
-                    min: 0,
-                };
-                let words = pack::assign_packed(&arith, &mut region, arow, &us, &offset)?;
+                let words = pack::assign_packed(&arith, &mut region, arow, &us, &OFFSET_PACKING)?;
                 arow += pack::rows(n);
                 let salt =
                     |f: fn(&LinkWitness) -> Fr| w.map_or(Value::unknown(), |w| Value::known(f(w)));

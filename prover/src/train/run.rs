@@ -332,10 +332,7 @@ impl TrainRun {
         progress: &dyn Progress,
     ) -> Result<u64, TrainError> {
         let s = &self.settings;
-        let secret: Secret = read_json(
-            &self.dir.join(SECRET),
-            "the run's train.secret.json (only its trainer can prove)",
-        )?;
+        let secret = self.secret()?;
         let data = Digits::train()?;
         let set = CommittedSet::new(&data, secret.sample_salts.iter().map(fr).collect())?;
         if set.root() != s.root.0 {
@@ -394,13 +391,22 @@ impl TrainRun {
         Ok(todo.len() as u64)
     }
 
+    /// The trainer's secrets (`train.secret.json`).
+    fn secret(&self) -> Result<Secret, TrainError> {
+        read_json(
+            &self.dir.join(SECRET),
+            "the run's train.secret.json (only its trainer has it: proving, exporting and \
+             linking need it)",
+        )
+    }
+
     /// `W_T`, recomputed from the seed (the trainer's secret) and checked against `C_WT`.
     pub fn final_weights(&self) -> Result<FixedMlp, TrainError> {
+        self.final_weights_of(&self.secret()?)
+    }
+
+    fn final_weights_of(&self, secret: &Secret) -> Result<FixedMlp, TrainError> {
         let s = &self.settings;
-        let secret: Secret = read_json(
-            &self.dir.join(SECRET),
-            "the run's train.secret.json (only its trainer has the weights)",
-        )?;
         let data = Digits::train()?;
         let h = self.hyper();
         let mut w = FixedMlp::init(s.shape.dims, secret.seed);
@@ -437,11 +443,8 @@ impl TrainRun {
         }
         let s = &self.settings;
         let map = weight_map(s.shape.dims, model.program.qp)?;
-        let secret: Secret = read_json(
-            &self.dir.join(SECRET),
-            "the run's train.secret.json (only its trainer can link)",
-        )?;
-        let w = self.final_weights()?;
+        let secret = self.secret()?;
+        let w = self.final_weights_of(&secret)?;
         let model_salt = trustml_poseidon::random_salt(rand::rngs::OsRng);
         let witness = LinkWitness::new(
             w,
