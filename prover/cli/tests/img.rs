@@ -7,51 +7,14 @@
 //! The chain part is skipped, with a note, only when node_modules is absent (CI runs
 //! `npm ci` first).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{fails, ok, repo_root};
+use std::path::Path;
 use trustml::img::{Dims, Image};
 use trustml_chain::anvil::Anvil;
 
 /// A camera key (not an Anvil account).
 const CAMERA_KEY: &str = "0x8f2a55949038a9610f50fb23b5883af3b4ecb3c3bb792cbcefbd1542c692be63";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_trustml"))
-        .args(args)
-        .output()
-        .expect("run trustml")
-}
-
-/// Runs `trustml`; panics with its stderr on failure; returns stdout.
-fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Runs `trustml`, expects a failure whose output mentions `what`.
-fn fails(args: &[&str], what: &str) {
-    let o = run(args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(!o.status.success(), "{args:?} succeeded: {text}");
-    assert!(
-        text.contains(what),
-        "{args:?}: expected {what:?} in: {text}"
-    );
-    assert!(!text.contains("panicked"), "{args:?} panicked: {text}");
-}
 
 fn photo(path: &Path) {
     photo_of(path, 24, 16);
