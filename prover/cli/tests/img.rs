@@ -316,6 +316,16 @@ fn band_proofs_of_a_large_image() {
     v["bands"][1]["proof"] = format!("{}{flipped}{}", &pr[..10], &pr[11..]).into();
     std::fs::write(p("forged.json"), v.to_string()).unwrap();
     fails(&["img", "verify", &p("blur"), &p("forged.json")], "INVALID");
+    // Two strips' proofs swapped: each is valid, but not for the other strip's inputs (the
+    // strips are checked together, in one folded pairing check per thread).
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (a, b) = (
+        v["bands"][0]["proof"].clone(),
+        v["bands"][1]["proof"].clone(),
+    );
+    (v["bands"][0]["proof"], v["bands"][1]["proof"]) = (b, a);
+    std::fs::write(p("forged.json"), v.to_string()).unwrap();
+    fails(&["img", "verify", &p("blur"), &p("forged.json")], "INVALID");
     // The single-proof keys are not there: generic verification explains.
     fails(&["verify", &p("blur"), &proof], "band proofs");
 }

@@ -15,9 +15,11 @@ use halo2_proofs::plonk::{
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
-use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_proofs::poly::kzg::strategy::{AccumulatorStrategy, SingleStrategy};
+use halo2_proofs::poly::VerificationStrategy;
 use halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
 use halo2_proofs::SerdeFormat;
+use rayon::prelude::*;
 use snark_verifier::loader::native::NativeLoader;
 use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use std::io::{BufReader, Read, Write};
@@ -221,4 +223,211 @@ pub fn verify_raw(
         &mut transcript,
     )
     .is_ok()
+}
+
+/// One proof for [`verify_many`]: its circuit's parameters and verifying key, its public
+/// inputs and its bytes.
+#[derive(Clone, Copy)]
+pub struct Claim<'a> {
+    /// KZG parameters of the proof's circuit (its k).
+    pub params: &'a ParamsKZG<Bn256>,
+    /// The circuit's verifying key.
+    pub vk: &'a VerifyingKey<G1Affine>,
+    /// The public inputs (one instance column).
+    pub instances: &'a [Fr],
+    /// The proof.
+    pub proof: &'a [u8],
+}
+
+impl<'a> Claim<'a> {
+    /// A proof under `keys`.
+    pub fn new(keys: &'a Keys, instances: &'a [Fr], proof: &'a [u8]) -> Self {
+        Self {
+            params: &keys.params,
+            vk: &keys.vk,
+            instances,
+            proof,
+        }
+    }
+}
+
+/// Checks many proofs at once: true iff every one verifies. A proof's KZG opening check ends
+/// in two MSMs and a pairing; here each thread folds its share of the proofs' checks into one
+/// (halo2's `AccumulatorStrategy`: each proof's MSMs are added with a fresh random factor, so
+/// an invalid proof passes only with probability about 1/r). Parameters from different SRSs
+/// (another `[s]G2`) cannot share a pairing: then each proof is checked alone.
+pub fn verify_many(claims: &[Claim<'_>]) -> bool {
+    let Some(first) = claims.first() else {
+        return true;
+    };
+    let g2 = |p: &ParamsKZG<Bn256>| (p.g2(), p.s_g2());
+    if claims.iter().any(|c| g2(c.params) != g2(first.params)) {
+        return claims
+            .par_iter()
+            .all(|c| verify_raw(c.params, c.vk, c.instances, c.proof));
+    }
+    let per_thread = claims.len().div_ceil(rayon::current_num_threads().max(1));
+    claims.par_chunks(per_thread).all(|part| {
+        let mut strategy = AccumulatorStrategy::new(part[0].params);
+        for c in part {
+            let mut transcript = Transcript::<&[u8]>::init(c.proof);
+            strategy = match verify_proof::<
+                KZGCommitmentScheme<Bn256>,
+                VerifierSHPLONK<'_, Bn256>,
+                _,
+                _,
+                _,
+            >(
+                c.params.verifier_params(),
+                c.vk,
+                strategy,
+                &[&[c.instances]],
+                &mut transcript,
+            ) {
+                Ok(s) => s,
+                Err(_) => return false,
+            };
+        }
+        VerificationStrategy::<_, VerifierSHPLONK<'_, Bn256>>::finalize(strategy)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::{ChipCircuit, ChipTest, TestCols};
+    use halo2_proofs::circuit::{Cell, Region, Value};
+    use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Selector};
+    use halo2_proofs::poly::Rotation;
+
+    /// Proves knowledge of a square root of the public input: `q·(x² − y) = 0`.
+    #[derive(Clone, Default)]
+    struct Root {
+        x: u64,
+    }
+
+    impl ChipTest for Root {
+        type Chip = (Selector, Column<Advice>, Column<Advice>);
+        fn configure(meta: &mut ConstraintSystem<Fr>, cols: &TestCols, _: &Self) -> Self::Chip {
+            let (q, x, y) = (meta.selector(), cols.adv[0], cols.adv[1]);
+            meta.create_gate("square", |m| {
+                let q = m.query_selector(q);
+                let (x, y) = (
+                    m.query_advice(x, Rotation::cur()),
+                    m.query_advice(y, Rotation::cur()),
+                );
+                vec![q * (x.clone() * x - y)]
+            });
+            (q, x, y)
+        }
+        fn assign(
+            &self,
+            (q, x, y): &Self::Chip,
+            r: &mut Region<'_, Fr>,
+        ) -> Result<Vec<Cell>, Error> {
+            q.enable(r, 0)?;
+            r.assign_advice(*x, 0, Value::known(Fr::from(self.x)));
+            let y = r.assign_advice(*y, 0, Value::known(Fr::from(self.x * self.x)));
+            Ok(vec![y.cell()])
+        }
+    }
+
+    fn keys(srs: &Srs, k: u32) -> Keys {
+        let params = srs.downsized(k).unwrap().params;
+        let vk = keygen_vk(&params, &ChipCircuit(Root::default())).unwrap();
+        let pk = keygen_pk(&params, vk.clone(), &ChipCircuit(Root::default())).unwrap();
+        Keys {
+            params,
+            pk: Some(pk),
+            vk,
+            insecure_srs: true,
+        }
+    }
+
+    /// `(instances, proof)` of roots `xs` under `keys`.
+    fn proofs(keys: &Keys, xs: &[u64]) -> Vec<(Vec<Fr>, Vec<u8>)> {
+        xs.iter()
+            .map(|&x| {
+                let inst = vec![Fr::from(x * x)];
+                (
+                    inst.clone(),
+                    prove(keys, ChipCircuit(Root { x }), &inst).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn claims<'a>(keys: &'a Keys, ps: &'a [(Vec<Fr>, Vec<u8>)]) -> Vec<Claim<'a>> {
+        ps.iter()
+            .map(|(i, p)| Claim {
+                params: &keys.params,
+                vk: &keys.vk,
+                instances: i,
+                proof: p,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_verifies_only_when_every_proof_does() {
+        let srs = trustml_srs::generate_insecure(7, Some(1));
+        let (small, large) = (keys(&srs, 6), keys(&srs, 7));
+        let ps = proofs(&small, &[2, 3, 4]);
+        let qs = proofs(&large, &[5]);
+        let all = |ps: &[(Vec<Fr>, Vec<u8>)]| {
+            let mut c = claims(&small, ps);
+            c.extend(claims(&large, &qs));
+            verify_many(&c)
+        };
+        assert!(verify_many(&[]));
+        assert!(
+            all(&ps),
+            "valid proofs of two circuits (k = 6, 7) of one SRS"
+        );
+        // Each proof is valid for its own public input: swapped, the batch fails.
+        let mut swapped = ps.clone();
+        swapped.swap(0, 1);
+        (swapped[0].1, swapped[1].1) = (ps[0].1.clone(), ps[1].1.clone());
+        assert!(
+            !all(&swapped),
+            "two proofs under each other's public inputs"
+        );
+        // One flipped proof byte, one wrong public input: each alone sinks the batch.
+        let mut flipped = ps.clone();
+        flipped[2].1[40] ^= 1;
+        assert!(!all(&flipped));
+        let mut wrong = ps.clone();
+        wrong[1].0[0] += Fr::one();
+        assert!(!all(&wrong));
+        // The proof of another circuit's key.
+        let mut c = claims(&small, &ps);
+        c.push(Claim {
+            vk: &small.vk,
+            ..claims(&large, &qs)[0]
+        });
+        assert!(!verify_many(&c));
+    }
+
+    #[test]
+    fn proofs_of_another_srs_are_checked_one_by_one() {
+        let (one, two) = (
+            keys(&trustml_srs::generate_insecure(6, Some(1)), 6),
+            keys(&trustml_srs::generate_insecure(6, Some(2)), 6),
+        );
+        let (ps, qs) = (proofs(&one, &[2, 3]), proofs(&two, &[4]));
+        let mut c = claims(&one, &ps);
+        c.extend(claims(&two, &qs));
+        assert!(verify_many(&c));
+        let mut bad = qs.clone();
+        bad[0].1[40] ^= 1;
+        let mut c = claims(&one, &ps);
+        c.extend(claims(&two, &bad));
+        assert!(!verify_many(&c));
+        // A proof checked against the other SRS's parameters fails.
+        let c = [Claim {
+            params: &one.params,
+            ..claims(&two, &qs)[0]
+        }];
+        assert!(!verify_many(&c));
+    }
 }

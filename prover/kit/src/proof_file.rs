@@ -100,14 +100,13 @@ impl ProofFile {
         })
     }
 
-    /// Checks this proof against the keys of the circuit described by `header`: the digest
-    /// and instance count first (errors), then the proof itself (`Ok(false)` if invalid).
-    pub fn verify(
+    /// The public inputs and proof bytes, once the file is known to belong to the circuit
+    /// described by `header` (its digest and instance count; errors otherwise).
+    pub fn checked_parts(
         &self,
         header: &ArtifactHeader,
-        keys: &Keys,
         path: &Path,
-    ) -> Result<bool, KitError> {
+    ) -> Result<(Vec<Fr>, Vec<u8>), KitError> {
         if self.settings_digest != header.settings_digest {
             return Err(KitError::ProofForOtherCircuit {
                 found: self.settings_digest.clone(),
@@ -121,7 +120,18 @@ impl ProofFile {
                 got: instances.len(),
             });
         }
-        let proof = self.proof_bytes(path)?;
+        Ok((instances, self.proof_bytes(path)?))
+    }
+
+    /// Checks this proof against the keys of the circuit described by `header`: the digest
+    /// and instance count first (errors), then the proof itself (`Ok(false)` if invalid).
+    pub fn verify(
+        &self,
+        header: &ArtifactHeader,
+        keys: &Keys,
+        path: &Path,
+    ) -> Result<bool, KitError> {
+        let (instances, proof) = self.checked_parts(header, path)?;
         Ok(verify_raw(&keys.params, &keys.vk, &instances, &proof))
     }
 }

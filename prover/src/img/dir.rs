@@ -23,6 +23,7 @@ use sha3::{Digest, Keccak256};
 use std::path::{Path, PathBuf};
 use trustml_kit::field::FrHex;
 use trustml_kit::fs::write_json;
+use trustml_kit::keys::{verify_many, Claim};
 use trustml_kit::{keys, ArtifactHeader, Keys, ProofFile};
 use trustml_srs::Srs;
 
@@ -688,13 +689,22 @@ impl ImgDir {
         }
         s.shape.edit.check_params(&p.params)?;
         let headers: Vec<ArtifactHeader> = (0..b.keys()).map(|k| self.band_header(b, k)).collect();
+        let mut parts = Vec::with_capacity(p.bands.len());
         for (i, pf) in p.bands.iter().enumerate() {
             let k = b.key_of[i];
-            if pf.instances_fr(path)? != p.expected_instances(&self.checked().strips[i])?
-                || !pf.verify(&headers[k], &keys[k], path)?
-            {
+            let (instances, proof) = pf.checked_parts(&headers[k], path)?;
+            if instances != p.expected_instances(&self.checked().strips[i])? {
                 return Ok(None);
             }
+            parts.push((k, instances, proof));
+        }
+        // One folded pairing check per thread for all strips (see `verify_many`).
+        let claims: Vec<Claim<'_>> = parts
+            .iter()
+            .map(|(k, instances, proof)| Claim::new(&keys[*k], instances, proof))
+            .collect();
+        if !verify_many(&claims) {
+            return Ok(None);
         }
         let d = |v: &[FrHex]| v.iter().map(|x| x.0).collect::<Vec<_>>();
         let input_hash = image_hash(&s.shape.input, &d(&p.input_bands));
