@@ -217,27 +217,20 @@ pub fn parse_price(s: &str) -> Result<U256> {
         .with_context(|| format!("bad price {s}: expected e.g. 0.01eth or a wei amount"))
 }
 
-fn artifacts_of(dir: &Path) -> Result<(verifier_gen::CompiledContract, usize, usize, [u8; 32])> {
-    let (gen, c) = compiled_verifier(dir)?;
-    Ok((c, gen.num_instances, gen.proof_len, gen.vk_digest))
-}
-
 /// A compiled verifier with what registering it needs.
 struct Circuit {
+    gen: verifier_gen::GeneratedVerifier,
     contract: verifier_gen::CompiledContract,
-    num_public_inputs: usize,
-    proof_len: usize,
-    vk_digest: [u8; 32],
 }
 
 impl Circuit {
+    fn of(dir: &Path) -> Result<Self> {
+        let (gen, contract) = compiled_verifier(dir)?;
+        Ok(Self { gen, contract })
+    }
+
     fn artifacts(&self) -> CircuitArtifacts<'_> {
-        CircuitArtifacts {
-            verifier: &self.contract.creation,
-            num_public_inputs: self.num_public_inputs,
-            proof_len: self.proof_len,
-            vk_digest: self.vk_digest,
-        }
+        crate::evm::artifacts(&self.gen, &self.contract)
     }
 }
 
@@ -266,21 +259,12 @@ fn pair_of(listing_dir: &Path, delivery_dir: &Path) -> Result<(Circuit, Circuit)
             delivery_dir.display()
         );
     }
-    let circuit = |dir: &Path| -> Result<Circuit> {
-        let (contract, num_public_inputs, proof_len, vk_digest) = artifacts_of(dir)?;
-        Ok(Circuit {
-            contract,
-            num_public_inputs,
-            proof_len,
-            vk_digest,
-        })
-    };
-    let (l, d) = (circuit(listing_dir)?, circuit(delivery_dir)?);
-    if l.num_public_inputs != 3 {
+    let (l, d) = (Circuit::of(listing_dir)?, Circuit::of(delivery_dir)?);
+    if l.gen.num_instances != 3 {
         bail!(
             "{} has {} public inputs; a listing circuit has 3 (C, H, seller): compile the model with --listing",
             listing_dir.display(),
-            l.num_public_inputs
+            l.gen.num_instances
         );
     }
     Ok((l, d))
@@ -385,7 +369,7 @@ pub fn run(cmd: MarketCmd) -> Result<ExitCode> {
         } => {
             let m = load(&chain.market)?;
             let circuit = match &listing_dir {
-                Some(dir) => B256::from(artifacts_of(dir)?.3),
+                Some(dir) => B256::from(compiled_verifier(dir)?.0.vk_digest),
                 None => m.listing_circuit_id,
             };
             let l = Listing::read(&listing)?;
