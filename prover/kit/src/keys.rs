@@ -15,7 +15,7 @@ use halo2_proofs::plonk::{
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
-use halo2_proofs::poly::kzg::strategy::{AccumulatorStrategy, SingleStrategy};
+use halo2_proofs::poly::kzg::strategy::AccumulatorStrategy;
 use halo2_proofs::poly::VerificationStrategy;
 use halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
 use halo2_proofs::SerdeFormat;
@@ -214,15 +214,12 @@ pub fn verify_raw(
     instances: &[Fr],
     proof: &[u8],
 ) -> bool {
-    let mut transcript = Transcript::<&[u8]>::init(proof);
-    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
-        params.verifier_params(),
+    verify_many(&[Claim {
+        params,
         vk,
-        SingleStrategy::new(params),
-        &[&[instances]],
-        &mut transcript,
-    )
-    .is_ok()
+        instances,
+        proof,
+    }])
 }
 
 /// One proof for [`verify_many`]: its circuit's parameters and verifying key, its public
@@ -264,7 +261,7 @@ pub fn verify_many(claims: &[Claim<'_>]) -> bool {
     if claims.iter().any(|c| g2(c.params) != g2(first.params)) {
         return claims
             .par_iter()
-            .all(|c| verify_raw(c.params, c.vk, c.instances, c.proof));
+            .all(|c| verify_many(std::slice::from_ref(c)));
     }
     let per_thread = claims.len().div_ceil(rayon::current_num_threads().max(1));
     claims.par_chunks(per_thread).all(|part| {
@@ -358,14 +355,7 @@ mod tests {
     }
 
     fn claims<'a>(keys: &'a Keys, ps: &'a [(Vec<Fr>, Vec<u8>)]) -> Vec<Claim<'a>> {
-        ps.iter()
-            .map(|(i, p)| Claim {
-                params: &keys.params,
-                vk: &keys.vk,
-                instances: i,
-                proof: p,
-            })
-            .collect()
+        ps.iter().map(|(i, p)| Claim::new(keys, i, p)).collect()
     }
 
     #[test]
