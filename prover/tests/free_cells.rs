@@ -193,6 +193,8 @@ fn image_edit_circuits() {
     let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
     let edit = Edit::parse("blur").unwrap();
     let shape = ImgShape::parts(&edit, d, 15).unwrap().remove(0);
+    // Several dense Poseidon lanes, some filled in to the longest.
+    assert!(shape.hash_lanes > 1, "{shape:?}");
     let (ins, outs) = shape.plan().unwrap().bands();
     let c = ImgCircuit {
         witness: Some(ImgWitness {

@@ -1,23 +1,38 @@
 //! A denser layout of the same Poseidon sponge as [`crate::chip`], for circuits whose cost
 //! is hashing (zk-img hashes every byte of two images): 38 rows per permutation instead of
-//! 83, over 6 advice and 3 round-constant fixed columns, gates of degree ≤ 4 (selector
-//! included). The hash, and so every commitment, is the same.
+//! 83, in one or more **lanes** of 6 advice columns that share their selectors and 3
+//! round-constant columns, gates of degree ≤ 4 (selector included). The hash, and so every
+//! commitment, is the same.
 //!
 //! # Layout (one permutation from row `r`; `x = s + c`, `c` the row's round constants)
 //!
-//! | rows | selector | cells | constraints |
+//! Rows come in blocks of 38, one permutation each, from row 0; every lane has the same
+//! block structure, so the selectors and round constants are shared (each fixed column
+//! costs a proof as much as an advice column: three chips with their own would need 21
+//! fixed columns where lanes need 8 + one per lane).
+//!
+//! | rows | selector | cells | constraints (each lane) |
 //! |---|---|---|---|
-//! | `r` | `q_absorb` | `h0, h1` = the absorbed pair | `s(r+1) = (s0, s1 + h0, s2 + h1)` |
+//! | `r` | `q_absorb` | `h0, h1` = the absorbed pair; `st` (fixed, per lane) = 1 where a hash starts | `s(r+1) = ((1−st)·s0, (1−st)·s1 + h0, (1−st)·s2 + h1)` |
 //! | `r+1 ..= r+4`, `r+34 ..= r+37` | `q_full` | `h_i = x_i²`; `rc_i` | `s(next) = M·(x_i·h_i²)` |
 //! | `r+5 ..= r+32` | `q_pair` | two partial rounds: `h0 = x0²`, `h1 = m`, `h2 = (m + rc1)²`; `rc0, rc1` | `m = (M·y)_0`, `s(next) = M·((m + rc1)·h2², (M·y)_1, (M·y)_2)`, `y = (x0·h0², s1, s2)` |
 //! | `r+33` | `q_single` | the 57th partial round: `h0 = x0²`; `rc0` | `s(next) = M·(x0·h0², s1, s2)` |
+//! | `0` | `q_zero` | | `s = 0` |
 //!
-//! Row `r+38` holds the output state: the next permutation's absorb row (or the digest).
+//! Row `r+38` holds the output state: the next permutation's absorb row. A hash of `n`
+//! permutations from block `b` leaves its digest in `s0` of row `38(b+n)`, where the lane's
+//! next hash starts (`st = 1`: that hash absorbs into the zero state, and the digest stays
+//! in place). Only `s0` (digests out), `h0` and `h1` (inputs in) are equality-enabled: the
+//! state runs from row to row through the gates. A lane with fewer blocks than the longest
+//! is filled with hashes of zeros (inputs copied from constants), so every row where a
+//! selector is on is a valid permutation in every lane.
+//!
 //! The S-box `x⁵ = x·(x²)²` keeps each constraint at degree 3 before its selector. Partial
 //! rounds use the folded lane-0 constants of [`crate::chip`], so partial-round states differ
 //! from the textbook ones while the output is the same. Cells a row's gate reads are
 //! assigned, and only those (no free cells): the absorb row's `h2`, a full round's nothing
-//! else, a single partial round's `h1, h2` stay empty.
+//! else, a single partial round's `h1, h2` stay empty. `q_zero` pins row 0's state, which
+//! `st = 1` leaves unread by the absorb gate.
 
 use std::cell::Cell as StdCell;
 
@@ -37,19 +52,30 @@ const PAIRS: usize = PARTIAL_ROUNDS / 2;
 /// Rows of one permutation: absorb, full rounds, partial pairs, the odd partial round.
 pub const ROWS_PER_PERMUTATION: usize = 1 + FULL_ROUNDS + PAIRS + PARTIAL_ROUNDS % 2;
 
-/// Rows one `hash` of `n_inputs` inputs takes.
+/// Rows one `hash` of `n_inputs` inputs takes in its lane, counting the lane's last row
+/// (which holds the last digest): the rows of several hashes in one lane sum to at least
+/// the lane's rows.
 pub const fn rows_per_hash(n_inputs: usize) -> usize {
     ROWS_PER_PERMUTATION * permutations_for(n_inputs) + 1
 }
 
-/// Columns and selectors of the dense chip.
+/// One lane's columns.
 #[derive(Clone, Copy, Debug)]
-pub struct DenseConfig {
-    /// State lanes.
+pub struct DenseLane {
+    /// The state (`s0` equality-enabled: digests leave from it).
     pub state: [Column<Advice>; WIDTH],
-    /// Helper cells.
+    /// Helper cells (`h0, h1` equality-enabled: inputs enter through them).
     pub helpers: [Column<Advice>; WIDTH],
-    /// Round constants, one column per lane.
+    /// 1 on the absorb row where a hash starts.
+    pub start: Column<Fixed>,
+}
+
+/// Columns and selectors of the dense chip: its lanes, and what they share.
+#[derive(Clone, Debug)]
+pub struct DenseConfig {
+    /// The lanes.
+    pub lanes: Vec<DenseLane>,
+    /// Round constants of a row, one column per state element (shared).
     pub rc: [Column<Fixed>; WIDTH],
     /// The absorb row.
     pub q_absorb: Selector,
@@ -59,13 +85,16 @@ pub struct DenseConfig {
     pub q_pair: Selector,
     /// One partial round.
     pub q_single: Selector,
+    /// Row 0: the zero state.
+    pub q_zero: Selector,
 }
 
 /// The dense Poseidon chip; see the module docs.
 #[derive(Debug)]
 pub struct DenseChip {
     config: DenseConfig,
-    next_row: StdCell<usize>,
+    /// Blocks (permutations) laid out so far, per lane.
+    blocks: Vec<StdCell<usize>>,
 }
 
 /// Which cell a test prank forges (`+1`, everything after it following from it), so that
@@ -78,6 +107,8 @@ pub(crate) enum Forge {
     Helper { r: usize, i: usize },
     /// Lane `i` of the state the row of round `r` outputs (`usize::MAX`: the absorb row).
     Next { r: usize, i: usize },
+    /// Element `i` of row 0's state.
+    Zero { i: usize },
 }
 
 #[cfg(test)]
@@ -94,12 +125,24 @@ fn forged(v: Fr, what: (usize, usize, bool)) -> Fr {
         let hit = FORGE.with(|f| f.get()).is_some_and(|f| match f {
             Forge::Helper { r: fr, i: fi } => !next && fr == r && fi == i,
             Forge::Next { r: fr, i: fi } => next && fr == r && fi == i,
+            Forge::Zero { .. } => false,
         });
         if hit {
             return v + Fr::ONE;
         }
     }
     v
+}
+
+/// Row 0's state: zero (one element forged in tests).
+fn zero_state() -> [Fr; WIDTH] {
+    #[allow(unused_mut)]
+    let mut s = [Fr::ZERO; WIDTH];
+    #[cfg(test)]
+    if let Some(Forge::Zero { i }) = FORGE.with(|f| f.get()) {
+        s[i] = Fr::ONE;
+    }
+    s
 }
 
 /// The state round `r` outputs: `M·y` (forged in tests).
@@ -176,48 +219,83 @@ fn trace(mut state: [Fr; WIDTH], pair: [Fr; RATE]) -> (Vec<Row>, [Fr; WIDTH]) {
 }
 
 impl DenseChip {
-    /// Allocates the chip's columns (the state and `h0, h1` equality-enabled) and gates;
-    /// `constants` is registered with `enable_constant`.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, constants: Column<Fixed>) -> DenseConfig {
-        let state: [Column<Advice>; WIDTH] = std::array::from_fn(|_| meta.advice_column());
-        let helpers: [Column<Advice>; WIDTH] = std::array::from_fn(|_| meta.advice_column());
+    /// Allocates `lanes` lanes (`s0, h0, h1` of each equality-enabled), the shared round
+    /// constants and selectors, and the gates; `constants` is registered with
+    /// `enable_constant`.
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        constants: Column<Fixed>,
+        lanes: usize,
+    ) -> DenseConfig {
+        assert!(lanes > 0, "a dense chip has a lane");
+        let lanes: Vec<DenseLane> = (0..lanes)
+            .map(|_| {
+                let lane = DenseLane {
+                    state: std::array::from_fn(|_| meta.advice_column()),
+                    helpers: std::array::from_fn(|_| meta.advice_column()),
+                    start: meta.fixed_column(),
+                };
+                for c in [lane.state[0], lane.helpers[0], lane.helpers[1]] {
+                    meta.enable_equality(c);
+                }
+                lane
+            })
+            .collect();
         let rc: [Column<Fixed>; WIDTH] = std::array::from_fn(|_| meta.fixed_column());
-        for c in state.iter().chain(&helpers[..RATE]) {
-            meta.enable_equality(*c);
-        }
         meta.enable_constant(constants);
         let cfg = DenseConfig {
-            state,
-            helpers,
+            lanes,
             rc,
             q_absorb: meta.selector(),
             q_full: meta.selector(),
             q_pair: meta.selector(),
             q_single: meta.selector(),
+            q_zero: meta.selector(),
         };
         type V<'a> = halo2_proofs::plonk::VirtualCells<'a, Fr>;
-        let s_at = |m: &mut V<'_>, rot: i32| -> [Expression<Fr>; WIDTH] {
-            std::array::from_fn(|i| m.query_advice(cfg.state[i], Rotation(rot)))
+        let s_at = |m: &mut V<'_>, l: &DenseLane, rot: i32| -> [Expression<Fr>; WIDTH] {
+            std::array::from_fn(|i| m.query_advice(l.state[i], Rotation(rot)))
         };
-        let h_at = |m: &mut V<'_>| -> [Expression<Fr>; WIDTH] {
-            std::array::from_fn(|i| m.query_advice(cfg.helpers[i], Rotation::cur()))
+        let h_at = |m: &mut V<'_>, l: &DenseLane| -> [Expression<Fr>; WIDTH] {
+            std::array::from_fn(|i| m.query_advice(l.helpers[i], Rotation::cur()))
         };
         let c_at = |m: &mut V<'_>| -> [Expression<Fr>; WIDTH] {
             std::array::from_fn(|i| m.query_fixed(cfg.rc[i], Rotation::cur()))
         };
         let keep = trustml_kit::mutation::keep;
         let named = trustml_kit::mutation::constraints;
+        // Each gate: its constraints for every lane, under the shared selector.
+        let per_lane =
+            |m: &mut V<'_>, f: &dyn Fn(&mut V<'_>, &DenseLane) -> Vec<Expression<Fr>>| {
+                cfg.lanes.iter().flat_map(|l| f(m, l)).collect::<Vec<_>>()
+            };
 
+        if keep("dense poseidon zero") {
+            meta.create_gate("dense poseidon zero", |m| {
+                named("dense poseidon zero", {
+                    let q = m.query_selector(cfg.q_zero);
+                    per_lane(m, &|m, l| {
+                        s_at(m, l, 0).into_iter().map(|s| q.clone() * s).collect()
+                    })
+                })
+            });
+        }
         if keep("dense poseidon absorb") {
             meta.create_gate("dense poseidon absorb", |m| {
                 named("dense poseidon absorb", {
                     let q = m.query_selector(cfg.q_absorb);
-                    let (s, h, n) = (s_at(m, 0), h_at(m), s_at(m, 1));
-                    vec![
-                        q.clone() * (n[0].clone() - s[0].clone()),
-                        q.clone() * (n[1].clone() - s[1].clone() - h[0].clone()),
-                        q * (n[2].clone() - s[2].clone() - h[1].clone()),
-                    ]
+                    per_lane(m, &|m, l| {
+                        let (s, h, n) = (s_at(m, l, 0), h_at(m, l), s_at(m, l, 1));
+                        // A hash's first absorb starts from the zero state.
+                        let go_on =
+                            Expression::Constant(Fr::ONE) - m.query_fixed(l.start, Rotation::cur());
+                        vec![
+                            q.clone() * (n[0].clone() - go_on.clone() * s[0].clone()),
+                            q.clone()
+                                * (n[1].clone() - go_on.clone() * s[1].clone() - h[0].clone()),
+                            q.clone() * (n[2].clone() - go_on * s[2].clone() - h[1].clone()),
+                        ]
+                    })
                 })
             });
         }
@@ -225,16 +303,19 @@ impl DenseChip {
             meta.create_gate("dense poseidon full round", |m| {
                 named("dense poseidon full round", {
                     let q = m.query_selector(cfg.q_full);
-                    let (s, h, c, n) = (s_at(m, 0), h_at(m), c_at(m), s_at(m, 1));
-                    let x: [Expression<Fr>; WIDTH] =
-                        std::array::from_fn(|i| s[i].clone() + c[i].clone());
-                    let mut out: Vec<Expression<Fr>> = (0..WIDTH)
-                        .map(|i| q.clone() * (h[i].clone() - x[i].clone() * x[i].clone()))
-                        .collect();
-                    let y: [Expression<Fr>; WIDTH] =
-                        std::array::from_fn(|i| x[i].clone() * h[i].clone() * h[i].clone());
-                    out.extend(next_is(&q, n, &y));
-                    out
+                    let c = c_at(m);
+                    per_lane(m, &|m, l| {
+                        let (s, h, n) = (s_at(m, l, 0), h_at(m, l), s_at(m, l, 1));
+                        let x: [Expression<Fr>; WIDTH] =
+                            std::array::from_fn(|i| s[i].clone() + c[i].clone());
+                        let mut out: Vec<Expression<Fr>> = (0..WIDTH)
+                            .map(|i| q.clone() * (h[i].clone() - x[i].clone() * x[i].clone()))
+                            .collect();
+                        let y: [Expression<Fr>; WIDTH] =
+                            std::array::from_fn(|i| x[i].clone() * h[i].clone() * h[i].clone());
+                        out.extend(next_is(&q, n, &y));
+                        out
+                    })
                 })
             });
         }
@@ -242,23 +323,26 @@ impl DenseChip {
             meta.create_gate("dense poseidon partial pair", |m| {
                 named("dense poseidon partial pair", {
                     let q = m.query_selector(cfg.q_pair);
-                    let (s, h, c, n) = (s_at(m, 0), h_at(m), c_at(m), s_at(m, 1));
-                    let x = s[0].clone() + c[0].clone();
-                    let y = [
-                        x.clone() * h[0].clone() * h[0].clone(),
-                        s[1].clone(),
-                        s[2].clone(),
-                    ];
-                    let [m0, m1, m2] = mds_expr(&y);
-                    let x2 = h[1].clone() + c[1].clone();
-                    let mut out = vec![
-                        q.clone() * (h[0].clone() - x.clone() * x),
-                        q.clone() * (h[1].clone() - m0),
-                        q.clone() * (h[2].clone() - x2.clone() * x2.clone()),
-                    ];
-                    let y2 = [x2 * h[2].clone() * h[2].clone(), m1, m2];
-                    out.extend(next_is(&q, n, &y2));
-                    out
+                    let c = c_at(m);
+                    per_lane(m, &|m, l| {
+                        let (s, h, n) = (s_at(m, l, 0), h_at(m, l), s_at(m, l, 1));
+                        let x = s[0].clone() + c[0].clone();
+                        let y = [
+                            x.clone() * h[0].clone() * h[0].clone(),
+                            s[1].clone(),
+                            s[2].clone(),
+                        ];
+                        let [m0, m1, m2] = mds_expr(&y);
+                        let x2 = h[1].clone() + c[1].clone();
+                        let mut out = vec![
+                            q.clone() * (h[0].clone() - x.clone() * x),
+                            q.clone() * (h[1].clone() - m0),
+                            q.clone() * (h[2].clone() - x2.clone() * x2.clone()),
+                        ];
+                        let y2 = [x2 * h[2].clone() * h[2].clone(), m1, m2];
+                        out.extend(next_is(&q, n, &y2));
+                        out
+                    })
                 })
             });
         }
@@ -266,43 +350,52 @@ impl DenseChip {
             meta.create_gate("dense poseidon partial round", |m| {
                 named("dense poseidon partial round", {
                     let q = m.query_selector(cfg.q_single);
-                    let (s, h, c, n) = (s_at(m, 0), h_at(m), c_at(m), s_at(m, 1));
-                    let x = s[0].clone() + c[0].clone();
-                    let mut out = vec![q.clone() * (h[0].clone() - x.clone() * x.clone())];
-                    let y = [x * h[0].clone() * h[0].clone(), s[1].clone(), s[2].clone()];
-                    out.extend(next_is(&q, n, &y));
-                    out
+                    let c = c_at(m);
+                    per_lane(m, &|m, l| {
+                        let (s, h, n) = (s_at(m, l, 0), h_at(m, l), s_at(m, l, 1));
+                        let x = s[0].clone() + c[0].clone();
+                        let mut out = vec![q.clone() * (h[0].clone() - x.clone() * x.clone())];
+                        let y = [x * h[0].clone() * h[0].clone(), s[1].clone(), s[2].clone()];
+                        out.extend(next_is(&q, n, &y));
+                        out
+                    })
                 })
             });
         }
         cfg
     }
 
-    /// A chip placing its first hash at row 0 of its columns.
+    /// A chip placing each lane's first hash at row 0.
     pub fn new(config: DenseConfig) -> Self {
-        Self {
-            config,
-            next_row: StdCell::new(0),
+        let blocks = config.lanes.iter().map(|_| StdCell::new(0)).collect();
+        Self { config, blocks }
+    }
+
+    /// Rows used so far: the longest lane's blocks and its last row.
+    pub fn rows_used(&self) -> usize {
+        let blocks = self.blocks.iter().map(StdCell::get).max().unwrap_or(0);
+        if blocks == 0 {
+            0
+        } else {
+            ROWS_PER_PERMUTATION * blocks + 1
         }
     }
 
-    /// Rows used so far.
-    pub fn rows_used(&self) -> usize {
-        self.next_row.get()
-    }
-
-    /// [`crate::hash`]`(inputs)` in-circuit (inputs copied in, the zero initial state and
-    /// the padding constants); returns the cell holding the digest.
+    /// [`crate::hash`]`(inputs)` in-circuit in lane `lane`, after its previous hashes
+    /// (inputs copied in, the padding constants); returns the cell holding the digest.
+    /// Call [`Self::finish`] once all hashes are laid out.
     pub fn hash<'v, V>(
         &self,
         layouter: &mut impl Layouter<Fr>,
+        lane: usize,
         inputs: &[AssignedCell<V, Fr>],
     ) -> Result<AssignedCell<&'v Assigned<Fr>, Fr>, Error>
     where
         V: Clone + Into<Assigned<Fr>>,
     {
         let cfg = &self.config;
-        let start = self.next_row.get();
+        let l = cfg.lanes[lane];
+        let first = self.blocks[lane].get();
         let cc = circuit_constants();
         let n_perm = permutations_for(inputs.len());
         let out = layouter.assign_region(
@@ -315,16 +408,21 @@ impl DenseChip {
                 if !msg.len().is_multiple_of(RATE) {
                     msg.push(Err(Fr::ZERO));
                 }
-                let mut row = start;
-                for (col, v) in cfg.state.iter().zip([Fr::ZERO; WIDTH]) {
-                    region.assign_advice_from_constant(|| "init", *col, row, v)?;
+                let mut row = first * ROWS_PER_PERMUTATION;
+                if first == 0 {
+                    // Row 0 has no previous digest: its state is pinned to zero.
+                    for (col, v) in l.state.iter().zip(zero_state()) {
+                        region.assign_advice(*col, 0, Value::known(v));
+                    }
+                    cfg.q_zero.enable(&mut region, 0)?;
                 }
+                region.assign_fixed(l.start, row, Fr::ONE);
                 let mut state = Value::known([Fr::ZERO; WIDTH]);
                 let mut digest = None;
                 for pair in msg.chunks(RATE) {
                     let mut absorbed = vec![];
                     for (k, e) in pair.iter().enumerate() {
-                        let col = cfg.helpers[k];
+                        let col = l.helpers[k];
                         match e {
                             Ok(cell) => {
                                 let v = cell.value().map(|v| v.clone().into().evaluate());
@@ -342,7 +440,8 @@ impl DenseChip {
                     let t = state.zip(pair).map(|(s, p)| trace(s, p));
                     cfg.q_absorb.enable(&mut region, row)?;
                     // Rows 1.. of the permutation: which selector, which constants, how many
-                    // helpers its gate reads.
+                    // helpers its gate reads. (Another lane may have set the same shared
+                    // cells to the same values.)
                     let half = FULL_ROUNDS / 2;
                     for k in 1..ROWS_PER_PERMUTATION {
                         let r = row + k;
@@ -362,30 +461,39 @@ impl DenseChip {
                             region.assign_fixed(cfg.rc[i], r, *c);
                         }
                         for i in 0..WIDTH {
-                            region.assign_advice(cfg.state[i], r, t.as_ref().map(|t| t.0[k].0[i]));
+                            region.assign_advice(l.state[i], r, t.as_ref().map(|t| t.0[k].0[i]));
                         }
                         for i in 0..helpers {
-                            region.assign_advice(
-                                cfg.helpers[i],
-                                r,
-                                t.as_ref().map(|t| t.0[k].1[i]),
-                            );
+                            region.assign_advice(l.helpers[i], r, t.as_ref().map(|t| t.0[k].1[i]));
                         }
                     }
                     row += ROWS_PER_PERMUTATION;
                     state = t.map(|t| t.1);
-                    let mut first = None;
-                    for (i, col) in cfg.state.iter().enumerate() {
+                    let mut s0 = None;
+                    for (i, col) in l.state.iter().enumerate() {
                         let c = region.assign_advice(*col, row, state.map(|s| s[i]));
-                        first.get_or_insert(c);
+                        s0.get_or_insert(c);
                     }
-                    digest = first;
+                    digest = s0;
                 }
                 Ok(digest.expect("one permutation at least"))
             },
         )?;
-        self.next_row.set(start + n_perm * ROWS_PER_PERMUTATION + 1);
+        self.blocks[lane].set(first + n_perm);
         Ok(out)
+    }
+
+    /// Fills every lane shorter than the longest with hashes of nothing (one permutation
+    /// each, inputs from constants), so that each row a shared selector is on holds a
+    /// permutation in every lane. Call it once, after the last hash.
+    pub fn finish(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
+        let longest = self.blocks.iter().map(StdCell::get).max().unwrap_or(0);
+        for lane in 0..self.blocks.len() {
+            while self.blocks[lane].get() < longest {
+                self.hash::<Fr>(layouter, lane, &[])?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -396,21 +504,29 @@ mod tests {
     use halo2_proofs::plonk::{Circuit, Instance};
     use trustml_kit::mock::{check, Failure};
 
+    /// Hashes of `inputs`, hash `j` in lane `j % lanes`, each digest public.
     #[derive(Clone)]
     struct Hashes {
         inputs: Vec<Vec<Fr>>,
+        lanes: usize,
     }
 
     impl Circuit<Fr> for Hashes {
         type Config = (DenseConfig, Column<Advice>, Column<Instance>);
         type FloorPlanner = SimpleFloorPlanner;
-        type Params = ();
+        type Params = usize;
         fn without_witnesses(&self) -> Self {
             self.clone()
         }
-        fn configure(meta: &mut ConstraintSystem<Fr>) -> Self::Config {
+        fn params(&self) -> usize {
+            self.lanes
+        }
+        fn configure(_: &mut ConstraintSystem<Fr>) -> Self::Config {
+            unreachable!("configured with its lanes")
+        }
+        fn configure_with_params(meta: &mut ConstraintSystem<Fr>, lanes: usize) -> Self::Config {
             let constants = meta.fixed_column();
-            let cfg = DenseChip::configure(meta, constants);
+            let cfg = DenseChip::configure(meta, constants, lanes);
             let input = meta.advice_column();
             meta.enable_equality(input);
             let instance = meta.instance_column();
@@ -436,11 +552,16 @@ mod tests {
                             .collect::<Vec<_>>())
                     },
                 )?;
-                let out = chip.hash(&mut layouter, &cells)?;
+                let out = chip.hash(&mut layouter, j % self.lanes, &cells)?;
                 layouter.constrain_instance(out.cell(), instance, j);
             }
-            let want: usize = self.inputs.iter().map(|x| rows_per_hash(x.len())).sum();
-            assert_eq!(chip.rows_used(), want);
+            chip.finish(&mut layouter)?;
+            let blocks = (0..self.lanes).map(|l| {
+                let hashes = self.inputs.iter().skip(l).step_by(self.lanes);
+                hashes.map(|x| permutations_for(x.len())).sum::<usize>()
+            });
+            let longest = blocks.max().unwrap_or(0);
+            assert_eq!(chip.rows_used(), ROWS_PER_PERMUTATION * longest + 1);
             Ok(())
         }
     }
@@ -461,8 +582,18 @@ mod tests {
         assert_eq!(ROWS_PER_PERMUTATION, 38);
         let c = Hashes {
             inputs: vec![inputs(0, 1), inputs(1, 2), inputs(4, 3)],
+            lanes: 1,
         };
         assert_eq!(run(&c), Ok(()));
+        // Two and three lanes: lanes of unequal lengths are filled in (the third lane has
+        // nothing of its own).
+        for lanes in [2, 4] {
+            let c = Hashes {
+                inputs: vec![inputs(5, 1), inputs(1, 2), inputs(4, 3)],
+                lanes,
+            };
+            assert_eq!(run(&c), Ok(()), "{lanes} lanes");
+        }
         // Another claimed digest is refused.
         let mut bad: Vec<Fr> = c.inputs.iter().map(|x| crate::hash(x)).collect();
         bad[2] += Fr::ONE;
@@ -473,8 +604,12 @@ mod tests {
     fn gates_are_degree_four_at_most() {
         let mut cs = ConstraintSystem::<Fr>::default();
         let constants = cs.fixed_column();
-        DenseChip::configure(&mut cs, constants);
+        DenseChip::configure(&mut cs, constants, 2);
         assert!(cs.degree() <= 4, "degree {}", cs.degree());
+        // Lanes share the selectors and round constants: 3 + 5 + one `start` each.
+        assert_eq!(cs.num_fixed_columns() + cs.num_selectors(), 1 + 3 + 5 + 2);
+        // `s0, h0, h1` of each lane, and the constants.
+        assert_eq!(cs.permutation().get_columns().len(), 3 * 2 + 1);
     }
 
     /// Each forged cell breaks exactly one constraint of one gate (its rows follow from the
@@ -482,7 +617,8 @@ mod tests {
     #[test]
     fn every_constraint_is_needed() {
         let c = Hashes {
-            inputs: vec![inputs(3, 4)],
+            inputs: vec![inputs(3, 4), inputs(2, 5)],
+            lanes: 1,
         };
         let cases = [
             (Forge::Helper { r: 1, i: 2 }, "dense poseidon full round"),
@@ -511,19 +647,25 @@ mod tests {
                 },
                 "dense poseidon absorb",
             ),
+            (Forge::Zero { i: 0 }, "dense poseidon zero"),
+            (Forge::Zero { i: 2 }, "dense poseidon zero"),
         ];
         for (forge, gate) in cases {
             FORGE.with(|f| f.set(Some(forge)));
-            // The digest the forged witness computes: the claim is consistent with it.
-            let claimed = {
-                let padded = crate::native::pad(&c.inputs[0]);
-                let mut s = [Fr::ZERO; WIDTH];
-                for p in padded.chunks(RATE) {
-                    s = trace(s, [p[0], p[1]]).1;
-                }
-                s[0]
-            };
-            let r = check(9, &c, vec![vec![claimed]]);
+            // The digests the forged witness computes: the claims are consistent with them.
+            let claimed = c
+                .inputs
+                .iter()
+                .map(|x| {
+                    let padded = crate::native::pad(x);
+                    let mut s = [Fr::ZERO; WIDTH];
+                    for p in padded.chunks(RATE) {
+                        s = trace(s, [p[0], p[1]]).1;
+                    }
+                    s[0]
+                })
+                .collect();
+            let r = check(9, &c, vec![claimed]);
             FORGE.with(|f| f.set(None));
             let fs = r.expect_err(&format!("{forge:?} accepted"));
             assert_eq!(fs.len(), 1, "{forge:?}: {fs:?}");

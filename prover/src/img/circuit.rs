@@ -12,9 +12,10 @@
 //! the band commitments of the input strip open to bytes whose edit is the output strip,
 //! whose band commitments are `D_out`. `super::bands` puts strips together into one edit.
 //!
-//! **Layout.** Columns: the grid (10 byte columns + the word accumulator), `lanes` affine
-//! lanes, `hash_lanes` Poseidon chips (6 advice + 1 fixed each), the tables and one
-//! constants column. Rows: the input image's bands then the output's, then single cells
+//! **Layout.** Columns: the grid (1 byte column, 5 when wide, + the word accumulator),
+//! `lanes` affine lanes, `hash_lanes` Poseidon chips (narrow: 6 advice + 1 fixed each;
+//! wide: one dense chip of `hash_lanes` lanes, 6 advice + 1 fixed each, sharing 3
+//! round-constant columns and 5 selectors), the tables and one constants column. Rows: the input image's bands then the output's, then single cells
 //! (domains, sizes, salts, parameters) in the accumulator column; affine rows
 //! from row 0 of their lanes; each band's sponge, and each image's hash over its bands,
 //! in the least-loaded Poseidon chip. Crop output bytes are copy constraints to input bytes.
@@ -359,8 +360,14 @@ impl ImgShape {
     /// Advice and fixed columns, roughly (what a proof's memory grows with), for lanes of
     /// `lane` columns.
     fn columns(&self, lane: usize) -> usize {
-        let rc = if self.dense() { 3 } else { 1 };
-        self.advice_with(lane) + rc * self.hash_lanes + 8
+        // Dense lanes share 3 round-constant columns and 5 selectors, and each has a
+        // `start` column; a narrow chip has one round-constant column.
+        let fixed = if self.dense() {
+            8 + self.hash_lanes
+        } else {
+            self.hash_lanes
+        };
+        self.advice_with(lane) + fixed + 8
     }
 
     /// Advice columns for lanes of `lane` columns: the grid, the lanes, the Poseidon chips.
@@ -397,7 +404,7 @@ pub struct ImgConfig {
     tables: Tables,
     grid: GridConfig,
     affine: AffineConfig,
-    hash: Vec<HashConfig>,
+    hash: HashConfig,
     instance: Column<Instance>,
     _constants: Column<Fixed>,
 }
@@ -502,19 +509,20 @@ impl Circuit<Fr> for ImgCircuit {
             _ => AffineConfig { lanes: vec![] },
         };
         let constants = meta.fixed_column();
-        let hash = (0..shape.hash_lanes)
-            .map(|_| {
-                if shape.dense() {
-                    return HashConfig::Dense(DenseChip::configure(meta, constants));
-                }
-                let state = std::array::from_fn(|_| meta.advice_column());
-                let helpers = std::array::from_fn(|_| meta.advice_column());
-                let rc = RoundConstants::Rows(meta.fixed_column());
-                HashConfig::Narrow(PoseidonChip::configure_with(
-                    meta, state, helpers, rc, constants,
-                ))
-            })
-            .collect();
+        let hash = if shape.dense() {
+            HashConfig::Dense(DenseChip::configure(meta, constants, shape.hash_lanes))
+        } else {
+            HashConfig::Narrow(
+                (0..shape.hash_lanes)
+                    .map(|_| {
+                        let state = std::array::from_fn(|_| meta.advice_column());
+                        let helpers = std::array::from_fn(|_| meta.advice_column());
+                        let rc = RoundConstants::Rows(meta.fixed_column());
+                        PoseidonChip::configure_with(meta, state, helpers, rc, constants)
+                    })
+                    .collect(),
+            )
+        };
         let instance = meta.instance_column();
         meta.enable_equality(instance);
         ImgConfig {
@@ -689,10 +697,10 @@ impl Circuit<Fr> for ImgCircuit {
         }
 
         // Hashes: every band of both images, then each image's hash over its bands.
-        let chips: Vec<Hasher> = cfg.hash.iter().map(Hasher::new).collect();
+        let chips = Hasher::new(&cfg.hash);
         let jobs = shape.jobs(&shape.extent(&plan));
         let cap = (1usize << shape.k) - MARGIN;
-        let at = schedule(&jobs, chips.len(), cap).ok_or(Error::Synthesis)?;
+        let at = schedule(&jobs, shape.hash_lanes, cap).ok_or(Error::Synthesis)?;
         let mut job = 0;
         let mut public = 0;
         for (side, (d, words)) in [(din, &g.in_words), (dout, &g.out_words)]
@@ -704,7 +712,7 @@ impl Circuit<Fr> for ImgCircuit {
                 let mut inputs = vec![g.dom_band.clone()];
                 inputs.extend(wk.iter().cloned());
                 inputs.push(g.salts[side][k].clone());
-                bands.push(chips[at[job]].hash(&mut layouter, &inputs)?);
+                bands.push(chips.hash(&mut layouter, at[job], &inputs)?);
                 job += 1;
             }
             match &g.dom_img {
@@ -712,7 +720,7 @@ impl Circuit<Fr> for ImgCircuit {
                     let mut inputs = vec![dom_img.clone()];
                     inputs.extend(g.sizes[side].iter().cloned());
                     inputs.extend(bands);
-                    let h = chips[at[job]].hash(&mut layouter, &inputs)?;
+                    let h = chips.hash(&mut layouter, at[job], &inputs)?;
                     job += 1;
                     layouter.constrain_instance(h.cell(), cfg.instance, side);
                 }
@@ -724,38 +732,51 @@ impl Circuit<Fr> for ImgCircuit {
                 }
             }
         }
-        Ok(())
+        chips.finish(&mut layouter)
     }
 }
 
-/// A Poseidon chip of either layout.
+/// The Poseidon chips: narrow ones, each with its own columns, or one dense chip of
+/// several lanes.
 #[derive(Clone, Debug)]
 enum HashConfig {
-    Narrow(PoseidonConfig),
+    Narrow(Vec<PoseidonConfig>),
     Dense(DenseConfig),
 }
 
 enum Hasher {
-    Narrow(PoseidonChip),
+    Narrow(Vec<PoseidonChip>),
     Dense(DenseChip),
 }
 
 impl Hasher {
     fn new(c: &HashConfig) -> Self {
         match c {
-            HashConfig::Narrow(c) => Self::Narrow(PoseidonChip::new(*c)),
-            HashConfig::Dense(c) => Self::Dense(DenseChip::new(*c)),
+            HashConfig::Narrow(c) => {
+                Self::Narrow(c.iter().map(|c| PoseidonChip::new(*c)).collect())
+            }
+            HashConfig::Dense(c) => Self::Dense(DenseChip::new(c.clone())),
         }
     }
 
+    /// A hash in chip (or lane) `lane`.
     fn hash<'v>(
         &self,
         layouter: &mut impl Layouter<Fr>,
+        lane: usize,
         inputs: &[ACell<'v>],
     ) -> Result<ACell<'v>, Error> {
         match self {
-            Self::Narrow(c) => c.hash(layouter, inputs),
-            Self::Dense(c) => c.hash(layouter, inputs),
+            Self::Narrow(c) => c[lane].hash(layouter, inputs),
+            Self::Dense(c) => c.hash(layouter, lane, inputs),
+        }
+    }
+
+    /// After the last hash: the dense chip's short lanes filled in.
+    fn finish(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
+        match self {
+            Self::Narrow(_) => Ok(()),
+            Self::Dense(c) => c.finish(layouter),
         }
     }
 }

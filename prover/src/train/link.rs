@@ -199,7 +199,7 @@ impl Circuit<Fr> for LinkCircuit {
         meta.enable_constant(constants);
         let arith = ArithChip::configure(meta, a, b, c);
         let bytes = BytesChip::configure(meta, byte, z);
-        let hash = DenseChip::configure(meta, constants);
+        let hash = DenseChip::configure(meta, constants, 1);
         let instance = meta.instance_column();
         meta.enable_equality(instance);
         LinkConfig {
@@ -285,13 +285,13 @@ impl Circuit<Fr> for LinkCircuit {
         let [s_t, s_m] = salts;
         let mut a = words;
         a.push(s_t);
-        let c_t = chip.hash(&mut layouter, &a)?;
+        let c_t = chip.hash(&mut layouter, 0, &a)?;
         let mut b = ps;
         b.push(s_m);
-        let c_m = chip.hash(&mut layouter, &b)?;
+        let c_m = chip.hash(&mut layouter, 0, &b)?;
         layouter.constrain_instance(c_t.cell(), cfg.instance, 0);
         layouter.constrain_instance(c_m.cell(), cfg.instance, 1);
-        Ok(())
+        chip.finish(&mut layouter)
     }
 }
 
