@@ -192,7 +192,7 @@ fn image_edit_circuits() {
     let d = Dims::new(200, 150, 3).unwrap();
     let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
     let edit = Edit::parse("blur").unwrap();
-    let shape = ImgShape::parts(&edit, d, 15).unwrap().remove(0);
+    let shape = ImgShape::parts(&edit, d, 14).unwrap().remove(0);
     // Several dense Poseidon lanes, some filled in to the longest.
     assert!(shape.hash_lanes > 1, "{shape:?}");
     let (ins, outs) = shape.plan().unwrap().bands();
@@ -343,16 +343,21 @@ fn mutation_catalog() {
     );
     // Image edits: a clamped edit with a parameter, and a 16-bit one in coefficient columns.
     // A wide one hashes with the dense Poseidon chip.
-    let img_cs = |edit: &str, wide: bool| {
+    let img_cs = |edit: &str, wide: bool, k: Option<u32>| {
         let mut cs = ConstraintSystem::default();
         let e = trustml::img::Edit::parse(edit).unwrap();
         let d = trustml::img::Dims::new(5, 4, 3).unwrap();
-        let shape = trustml::img::ImgShape::choose(&e, d, wide).unwrap();
+        let mut shape = trustml::img::ImgShape::choose(&e, d, wide).unwrap();
+        shape.k = k.unwrap_or(shape.k);
         let _ = trustml::img::ImgCircuit::configure_with_params(&mut cs, shape);
         cs
     };
-    let (img, img16) = (img_cs("contrast", false), img_cs("resize:4x3", false));
-    let img_wide = img_cs("blur", true);
+    let (img, img16) = (
+        img_cs("contrast", false, None),
+        img_cs("resize:4x3", false, None),
+    );
+    // Wide: the dense Poseidon chip, and at k = 17 the byte-pair lookups.
+    let img_wide = img_cs("blur", true, Some(17));
     // The SGD step circuit (its EXP table shares the byte lane's lookup).
     let mut train = ConstraintSystem::default();
     let _ =
@@ -384,6 +389,8 @@ fn mutation_catalog() {
         "affine clamp",
         "affine remainder high",
         "dense poseidon partial pair#5",
+        "dense poseidon zero#2",
+        "image bytes 4-5",
     ] {
         assert!(names.contains(gate), "{gate} missing from {names:?}");
     }

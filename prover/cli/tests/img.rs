@@ -264,7 +264,7 @@ fn band_proofs_of_a_large_image() {
     // 200×150: six bands of 25 rows, more than one wide proof of 2^15 rows holds.
     photo_of(Path::new(&p("big.png")), 200, 150);
     ok(&["img", "commit", &p("big.png"), "--salted"]);
-    ok(&["srs", "gen", "--k", "15", "-o", &p("srs.bin")]);
+    ok(&["srs", "gen", "--k", "14", "-o", &p("srs.bin")]);
     let out = ok(&[
         "img",
         "setup",
@@ -273,7 +273,7 @@ fn band_proofs_of_a_large_image() {
         "200x150",
         "--wide",
         "--band-k",
-        "15",
+        "14",
         "--srs",
         &p("srs.bin"),
         "-o",

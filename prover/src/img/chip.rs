@@ -10,6 +10,11 @@
 //! lookup  q · b_i ∈ bytes   (i < w)                             "image byte i"
 //! ```
 //!
+//! With the byte-pair table (wide circuits of `k ≥ 17`: two fixed columns of 2^16 rows), an
+//! even `w` checks its bytes two per lookup, each byte against its own table column:
+//! `(q·b_2j, q·b_2j+1) ∈ {(i mod 256, ⌊i/256⌋)}` ("image bytes 2j-2j+1"). (A lookup of
+//! `b_2j + 256·b_2j+1` alone would not do: `(b + 256, b' − 1)` has the same sum.)
+//!
 //! A word (30 bytes, little-endian) takes `30/w` rows, least significant bytes first:
 //! `cont = 1` on all its rows but the last, so the first row's `acc` is the word. Bytes past
 //! the end of a band are constrained to 0.
@@ -52,36 +57,53 @@ use trustml_kit::mutation;
 /// needs more of them anyway.
 pub const GRID_BYTES: usize = 1;
 
-/// The fixed tables both chips read.
+/// The fixed tables both chips read. Each fixed column costs a proof about as much as an
+/// advice column (halo2-axiom evaluates it on the extended domain every time), so a
+/// circuit gets only the tables its lookups read.
 #[derive(Clone, Copy, Debug)]
 pub struct Tables {
     /// `0..256`.
     pub bytes: Column<Fixed>,
-    /// `t` of the clamp table.
-    pub clamp_in: Column<Fixed>,
-    /// `clamp(t − OFF)`.
-    pub clamp_out: Column<Fixed>,
+    /// The clamp table `(t, clamp(t − OFF))`, when an affine row can clamp.
+    pub clamp: Option<(Column<Fixed>, Column<Fixed>)>,
+    /// The byte-pair table `(i mod 256, ⌊i/256⌋)` for `i < 2^16`, when the grid checks
+    /// its bytes two per lookup.
+    pub pairs: Option<(Column<Fixed>, Column<Fixed>)>,
 }
 
+/// Rows of the byte-pair table: a circuit with it has `k ≥ 17`.
+pub const PAIR_ROWS: usize = 1 << 16;
+
 impl Tables {
-    /// Three new fixed columns.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
+    /// The byte table, and the clamp and byte-pair tables when asked for.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, clamp: bool, pairs: bool) -> Self {
+        let bytes = meta.fixed_column();
+        let mut two = |on: bool| on.then(|| (meta.fixed_column(), meta.fixed_column()));
         Self {
-            bytes: meta.fixed_column(),
-            clamp_in: meta.fixed_column(),
-            clamp_out: meta.fixed_column(),
+            bytes,
+            clamp: two(clamp),
+            pairs: two(pairs),
         }
     }
 
-    /// Fills the tables from row 0 (the rows past them hold 0, which is `(0, clamp(−OFF))`).
+    /// Fills the tables from row 0 (the rows past them hold 0, which is `(0, clamp(−OFF))`
+    /// and the pair `(0, 0)`).
     pub fn assign(&self, region: &mut Region<'_, Fr>) {
         for i in 0..256u64 {
             region.assign_fixed(self.bytes, i as usize, Fr::from(i));
         }
-        for t in 0..CLAMP_DOMAIN {
-            region.assign_fixed(self.clamp_in, t as usize, Fr::from(t as u64));
-            let out = super::edit::clamp(t - OFF);
-            region.assign_fixed(self.clamp_out, t as usize, Fr::from(u64::from(out)));
+        if let Some((t_in, t_out)) = self.clamp {
+            for t in 0..CLAMP_DOMAIN {
+                region.assign_fixed(t_in, t as usize, Fr::from(t as u64));
+                let out = super::edit::clamp(t - OFF);
+                region.assign_fixed(t_out, t as usize, Fr::from(u64::from(out)));
+            }
+        }
+        if let Some((lo, hi)) = self.pairs {
+            for i in 1..PAIR_ROWS {
+                region.assign_fixed(lo, i, Fr::from((i % 256) as u64));
+                region.assign_fixed(hi, i, Fr::from((i / 256) as u64));
+            }
         }
     }
 }
@@ -126,12 +148,31 @@ impl GridConfig {
                 })
             });
         }
-        for (i, &b) in bytes.iter().enumerate() {
-            let name = format!("image byte {i}");
-            if mutation::keep(&name) {
-                meta.lookup_any(name, |meta| {
-                    vec![(cur_f(meta, q) * cur_a(meta, b), cur_f(meta, tables.bytes))]
-                });
+        match tables.pairs {
+            // Two bytes per lookup (each lookup costs three committed columns).
+            Some((lo, hi)) if width.is_multiple_of(2) => {
+                for (j, b) in bytes.chunks(2).enumerate() {
+                    let name = format!("image bytes {}-{}", 2 * j, 2 * j + 1);
+                    if mutation::keep(&name) {
+                        meta.lookup_any(name, |meta| {
+                            let q = cur_f(meta, q);
+                            vec![
+                                (q.clone() * cur_a(meta, b[0]), cur_f(meta, lo)),
+                                (q * cur_a(meta, b[1]), cur_f(meta, hi)),
+                            ]
+                        });
+                    }
+                }
+            }
+            _ => {
+                for (i, &b) in bytes.iter().enumerate() {
+                    let name = format!("image byte {i}");
+                    if mutation::keep(&name) {
+                        meta.lookup_any(name, |meta| {
+                            vec![(cur_f(meta, q) * cur_a(meta, b), cur_f(meta, tables.bytes))]
+                        });
+                    }
+                }
             }
         }
         Self {
@@ -443,12 +484,13 @@ impl AffineConfig {
             });
         }
         if let Some(q) = l.q {
+            let (t_in, t_out) = tables.clamp.expect("a clamping lane has the clamp table");
             if mutation::keep("affine clamp") {
                 meta.lookup_any("affine clamp", |meta| {
                     let sel = exprs(meta).1;
                     vec![
-                        (sel.clone() * cur_a(meta, q), cur_f(meta, tables.clamp_in)),
-                        (sel * cur_a(meta, l.out), cur_f(meta, tables.clamp_out)),
+                        (sel.clone() * cur_a(meta, q), cur_f(meta, t_in)),
+                        (sel * cur_a(meta, l.out), cur_f(meta, t_out)),
                     ]
                 });
             }

@@ -40,7 +40,7 @@ pub const MAX_HASH_LANES: usize = 12;
 /// Most affine lanes.
 pub const MAX_LANES: usize = 8;
 /// Bytes per grid row of a wide circuit.
-pub const WIDE_GRID_BYTES: usize = 5;
+pub const WIDE_GRID_BYTES: usize = 6;
 /// Largest k tried.
 pub const MAX_K: u32 = 22;
 
@@ -349,6 +349,12 @@ impl ImgShape {
         self.grid == WIDE_GRID_BYTES
     }
 
+    /// Whether the grid checks its bytes two per lookup: wide circuits with room for the
+    /// 2^16-row byte-pair table.
+    pub fn pairs(&self) -> bool {
+        self.dense() && (1usize << self.k) - MARGIN >= super::chip::PAIR_ROWS
+    }
+
     fn hash_rows(&self) -> fn(usize) -> usize {
         if self.dense() {
             trustml_poseidon::dense::rows_per_hash
@@ -500,13 +506,16 @@ impl Circuit<Fr> for ImgCircuit {
     }
 
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, shape: ImgShape) -> ImgConfig {
-        let tables = Tables::configure(meta);
+        let layout = match shape.plan() {
+            Ok(plan) if !plan.is_copy() => Some(affine_layout(&shape, &plan)),
+            _ => None,
+        };
+        let clamp = layout.as_ref().is_some_and(|l| l.clamp);
+        let tables = Tables::configure(meta, clamp, shape.pairs());
         let grid = GridConfig::configure(meta, &tables, shape.grid);
-        let affine = match shape.plan() {
-            Ok(plan) if !plan.is_copy() => {
-                AffineConfig::configure(meta, &tables, &affine_layout(&shape, &plan))
-            }
-            _ => AffineConfig { lanes: vec![] },
+        let affine = match &layout {
+            Some(l) => AffineConfig::configure(meta, &tables, l),
+            None => AffineConfig { lanes: vec![] },
         };
         let constants = meta.fixed_column();
         let hash = if shape.dense() {

@@ -180,6 +180,38 @@ fn image_bytes_are_bytes() {
 }
 
 #[test]
+fn wide_image_bytes_are_bytes_two_per_lookup() {
+    // The same forgery in a wide circuit with room for the byte-pair table (6 bytes a grid
+    // row): bytes 7, 9 and 11 are the second bytes of the row's three pairs, so each pair's
+    // lookup alone refuses its forgery.
+    let mut img = random(Dims::new(4, 3, 3).unwrap(), 8);
+    for j in [8, 10, 12] {
+        img.data[j] = 100;
+    }
+    for (j, lookup) in [
+        (7, "image bytes 0-1"),
+        (9, "image bytes 2-3"),
+        (11, "image bytes 4-5"),
+    ] {
+        let mut c = circuit(&Edit::Brightness, &img, "beta=0", Prank::ByteCarry(j));
+        c.shape = ImgShape {
+            k: 17,
+            ..ImgShape::choose(&Edit::Brightness, img.dims, true).unwrap()
+        };
+        assert!(c.shape.pairs());
+        let fs = run(&c).unwrap_err();
+        assert!(
+            fs.iter().all(|f| f.is(lookup)) && !fs.is_empty(),
+            "{j}: {fs:?}"
+        );
+        if j == 7 {
+            c.witness.as_mut().unwrap().prank = Prank::None;
+            assert_eq!(run(&c), Ok(()));
+        }
+    }
+}
+
+#[test]
 fn tampered_public_inputs_are_rejected() {
     let img = random(Dims::new(5, 4, 3).unwrap(), 9);
     let c = circuit(&Edit::Contrast, &img, "alpha=1.5", Prank::None);
@@ -285,7 +317,7 @@ fn strip_instances(c: &ImgCircuit, d: &[Fr], in_bands: usize) -> Vec<Fr> {
 
 #[test]
 fn band_strips_read_across_their_seams_and_open_the_whole_images_bands() {
-    // 200×150 RGB: 25 rows per band, six bands; too many for one proof of 2^15 rows. A
+    // 200×150 RGB: 25 rows per band, six bands; too many for one proof of 2^14 rows. A
     // blur's output band reads the next input band's first rows; a 1.25× resize's bands
     // read one or two input bands, not aligned.
     let img = random(Dims::new(200, 150, 3).unwrap(), 9);
@@ -296,7 +328,7 @@ fn band_strips_read_across_their_seams_and_open_the_whole_images_bands() {
         ("contrast", "alpha=1.4"),
     ] {
         let edit = Edit::parse(edit).unwrap();
-        let (cs, d) = strips(&edit, &img, params, 15);
+        let (cs, d) = strips(&edit, &img, params, 14);
         assert!(cs.len() >= 2, "{}: {} strips", edit.name(), cs.len());
         // Seams: an input band read by two strips.
         let mut seams = 0;
@@ -332,7 +364,7 @@ fn a_strip_cannot_read_another_neighbour_band() {
     // band's commitment is no longer the D_in[1] of H_in.
     let img = random(Dims::new(200, 150, 3).unwrap(), 10);
     let edit = Edit::parse("blur").unwrap();
-    let (cs, d) = strips(&edit, &img, "", 15);
+    let (cs, d) = strips(&edit, &img, "", 14);
     let mut c = cs.into_iter().next().unwrap();
     let (ins, _) = c.shape.plan().unwrap().bands();
     assert!(ins.len() >= 2, "the first strip reads its neighbour");
@@ -353,7 +385,7 @@ fn a_strip_cannot_read_another_neighbour_band() {
 fn a_wrong_output_byte_at_a_seam_is_rejected() {
     let img = random(Dims::new(200, 150, 3).unwrap(), 11);
     let edit = Edit::parse("blur").unwrap();
-    let (cs, _) = strips(&edit, &img, "", 15);
+    let (cs, _) = strips(&edit, &img, "", 14);
     let mut c = cs.into_iter().next().unwrap();
     // The last output byte of the strip: its rows read the neighbour band.
     let n = c.shape.plan().unwrap().len();
