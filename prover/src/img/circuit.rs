@@ -12,13 +12,14 @@
 //! the band commitments of the input strip open to bytes whose edit is the output strip,
 //! whose band commitments are `D_out`. `super::bands` puts strips together into one edit.
 //!
-//! **Layout.** Columns: the grid (1 byte column, 5 when wide, + the word accumulator),
+//! **Layout.** Columns: the grid (1 byte column; 6 or 10 when wide, + the word accumulator),
 //! `lanes` affine lanes, `hash_lanes` Poseidon chips (narrow: 6 advice + 1 fixed each;
 //! wide: one dense chip of `hash_lanes` lanes, 6 advice + 1 fixed each, sharing 3
-//! round-constant columns and 5 selectors), the tables and one constants column. Rows: the input image's bands then the output's, then single cells
-//! (domains, sizes, salts, parameters) in the accumulator column; affine rows
-//! from row 0 of their lanes; each band's sponge, and each image's hash over its bands,
-//! in the least-loaded Poseidon chip. Crop output bytes are copy constraints to input bytes.
+//! round-constant columns and 5 selectors), the tables and one constants column. Rows:
+//! the input image's bands then the output's, then single cells (domains, sizes, salts,
+//! parameters) in the accumulator column; affine rows from row 0 of their lanes; each
+//! band's sponge, and each image's hash over its bands, in the least-loaded Poseidon chip
+//! (lane). Crop output bytes are copy constraints to input bytes.
 
 use super::chip::{AffineConfig, AffineLayout, GridConfig, Tables, GRID_BYTES};
 use super::edit::{Edit, Plan, Row, RowValue};
@@ -41,6 +42,10 @@ pub const MAX_HASH_LANES: usize = 12;
 pub const MAX_LANES: usize = 8;
 /// Bytes per grid row of a wide circuit.
 pub const WIDE_GRID_BYTES: usize = 6;
+/// Bytes per grid row of a wide circuit that would otherwise need more rows: with the
+/// byte-pair table (`k ≥ 17`), five lookups. A smaller k with more columns costs less than
+/// the next k (the tables, selectors and round constants do not double with it).
+pub const WIDER_GRID_BYTES: usize = 10;
 /// Largest k tried.
 pub const MAX_K: u32 = 22;
 
@@ -55,7 +60,8 @@ pub struct ImgShape {
     pub lanes: usize,
     /// Poseidon chips.
     pub hash_lanes: usize,
-    /// Bytes per grid row.
+    /// Bytes per grid row: [`GRID_BYTES`], or when wide [`WIDE_GRID_BYTES`] or
+    /// [`WIDER_GRID_BYTES`] (whichever fits the fewest rows; [`Self::dense`] is "wide").
     pub grid: usize,
     /// Log2 of the rows.
     pub k: u32,
@@ -197,7 +203,8 @@ impl ImgShape {
         })
     }
 
-    /// The smallest shape (rows first, then chips) of a circuit laying out `ext`.
+    /// The smallest shape (rows first, then grid width, then chips) of a circuit laying
+    /// out `ext`.
     fn fit(
         edit: &Edit,
         input: Dims,
@@ -206,38 +213,51 @@ impl ImgShape {
         wide: bool,
         max_k: u32,
     ) -> Option<Self> {
-        let (max_hash, max_lanes, grid) = if wide {
-            (MAX_HASH_LANES, MAX_LANES, WIDE_GRID_BYTES)
+        let (max_hash, max_lanes, grids) = if wide {
+            (
+                MAX_HASH_LANES,
+                MAX_LANES,
+                &[WIDE_GRID_BYTES, WIDER_GRID_BYTES][..],
+            )
         } else {
-            (1, 1, GRID_BYTES)
+            (1, 1, &[GRID_BYTES][..])
         };
         for k in 13..=max_k {
-            let cap = (1usize << k) - MARGIN;
-            let mut s = Self {
-                edit: edit.clone(),
-                input,
-                lanes: 1,
-                hash_lanes: 1,
-                grid,
-                k,
-                part,
-            };
-            if s.grid_rows(&ext) > cap {
-                continue;
+            for &grid in grids {
+                let s = Self {
+                    edit: edit.clone(),
+                    input,
+                    lanes: 1,
+                    hash_lanes: 1,
+                    grid,
+                    k,
+                    part,
+                };
+                // The wider grid only with the byte-pair lookups.
+                if grid == WIDER_GRID_BYTES && !s.pairs() {
+                    continue;
+                }
+                if let Some(s) = s.fill(&ext, max_lanes, max_hash) {
+                    return Some(s);
+                }
             }
-            let affine = s.affine_count(&ext);
-            s.lanes = affine.div_ceil(cap).max(1);
-            if s.lanes > max_lanes {
-                continue;
-            }
-            let jobs = s.jobs(&ext);
-            let Some(p) = (1..=max_hash).find(|&p| schedule(&jobs, p, cap).is_some()) else {
-                continue;
-            };
-            s.hash_lanes = p;
-            return Some(s);
         }
         None
+    }
+
+    /// This shape with as few affine lanes and Poseidon chips as lay out `ext` in its rows.
+    fn fill(mut self, ext: &Extent, max_lanes: usize, max_hash: usize) -> Option<Self> {
+        let cap = (1usize << self.k) - MARGIN;
+        if self.grid_rows(ext) > cap {
+            return None;
+        }
+        self.lanes = self.affine_count(ext).div_ceil(cap).max(1);
+        if self.lanes > max_lanes {
+            return None;
+        }
+        let jobs = self.jobs(ext);
+        self.hash_lanes = (1..=max_hash).find(|&p| schedule(&jobs, p, cap).is_some())?;
+        Some(self)
     }
 
     /// The band proofs of `edit` on `input` (wide shapes): the output's bands in as few
@@ -346,7 +366,7 @@ impl ImgShape {
     /// permutation over 3 round-constant columns; the default keeps 83 rows over one, for a
     /// smaller Solidity verifier).
     pub fn dense(&self) -> bool {
-        self.grid == WIDE_GRID_BYTES
+        self.grid > GRID_BYTES
     }
 
     /// Whether the grid checks its bytes two per lookup: wide circuits with room for the
