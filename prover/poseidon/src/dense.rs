@@ -371,9 +371,14 @@ impl DenseChip {
         Self { config, blocks }
     }
 
+    /// Blocks of the longest lane.
+    fn longest(&self) -> usize {
+        self.blocks.iter().map(StdCell::get).max().unwrap_or(0)
+    }
+
     /// Rows used so far: the longest lane's blocks and its last row.
     pub fn rows_used(&self) -> usize {
-        let blocks = self.blocks.iter().map(StdCell::get).max().unwrap_or(0);
+        let blocks = self.longest();
         if blocks == 0 {
             0
         } else {
@@ -487,7 +492,7 @@ impl DenseChip {
     /// each, inputs from constants), so that each row a shared selector is on holds a
     /// permutation in every lane. Call it once, after the last hash.
     pub fn finish(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
-        let longest = self.blocks.iter().map(StdCell::get).max().unwrap_or(0);
+        let longest = self.longest();
         for lane in 0..self.blocks.len() {
             while self.blocks[lane].get() < longest {
                 self.hash::<Fr>(layouter, lane, &[])?;
@@ -585,7 +590,7 @@ mod tests {
             lanes: 1,
         };
         assert_eq!(run(&c), Ok(()));
-        // Two and three lanes: lanes of unequal lengths are filled in (the third lane has
+        // Two and four lanes: lanes of unequal lengths are filled in (the fourth lane has
         // nothing of its own).
         for lanes in [2, 4] {
             let c = Hashes {

@@ -62,7 +62,7 @@ pub const GRID_BYTES: usize = 1;
 /// circuit gets only the tables its lookups read.
 #[derive(Clone, Copy, Debug)]
 pub struct Tables {
-    /// `0..256`.
+    /// `0..256` (the pair table's low column, when there is one).
     pub bytes: Column<Fixed>,
     /// The clamp table `(t, clamp(t − OFF))`, when an affine row can clamp.
     pub clamp: Option<(Column<Fixed>, Column<Fixed>)>,
@@ -75,34 +75,39 @@ pub struct Tables {
 pub const PAIR_ROWS: usize = 1 << 16;
 
 impl Tables {
-    /// The byte table, and the clamp and byte-pair tables when asked for.
+    /// The byte table, and the clamp and byte-pair tables when asked for (the pair table's
+    /// low column holds every byte, so it is the byte table too).
     pub fn configure(meta: &mut ConstraintSystem<Fr>, clamp: bool, pairs: bool) -> Self {
-        let bytes = meta.fixed_column();
         let mut two = |on: bool| on.then(|| (meta.fixed_column(), meta.fixed_column()));
+        let (clamp, pairs) = (two(clamp), two(pairs));
         Self {
-            bytes,
-            clamp: two(clamp),
-            pairs: two(pairs),
+            bytes: match pairs {
+                Some((lo, _)) => lo,
+                None => meta.fixed_column(),
+            },
+            clamp,
+            pairs,
         }
     }
 
     /// Fills the tables from row 0 (the rows past them hold 0, which is `(0, clamp(−OFF))`
     /// and the pair `(0, 0)`).
     pub fn assign(&self, region: &mut Region<'_, Fr>) {
-        for i in 0..256u64 {
-            region.assign_fixed(self.bytes, i as usize, Fr::from(i));
+        if let Some((lo, hi)) = self.pairs {
+            for i in 1..PAIR_ROWS {
+                region.assign_fixed(lo, i, Fr::from((i % 256) as u64));
+                region.assign_fixed(hi, i, Fr::from((i / 256) as u64));
+            }
+        } else {
+            for i in 0..256u64 {
+                region.assign_fixed(self.bytes, i as usize, Fr::from(i));
+            }
         }
         if let Some((t_in, t_out)) = self.clamp {
             for t in 0..CLAMP_DOMAIN {
                 region.assign_fixed(t_in, t as usize, Fr::from(t as u64));
                 let out = super::edit::clamp(t - OFF);
                 region.assign_fixed(t_out, t as usize, Fr::from(u64::from(out)));
-            }
-        }
-        if let Some((lo, hi)) = self.pairs {
-            for i in 1..PAIR_ROWS {
-                region.assign_fixed(lo, i, Fr::from((i % 256) as u64));
-                region.assign_fixed(hi, i, Fr::from((i / 256) as u64));
             }
         }
     }
