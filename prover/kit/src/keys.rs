@@ -254,6 +254,14 @@ impl<'a> Claim<'a> {
 /// an invalid proof passes only with probability about 1/r). Parameters from different SRSs
 /// (another `[s]G2`) cannot share a pairing: then each proof is checked alone.
 pub fn verify_many(claims: &[Claim<'_>]) -> bool {
+    // halo2's verifier hands tiny steps to rayon (a 1–3 coefficient polynomial per opened
+    // commitment, each scalar scaling). From a thread outside the pool every such step is
+    // a hand-off to a worker and a sleep until it returns; on a worker they are cheap. A
+    // 640×480 brightness proof: 8.8 → 4.8 ms (median of 60, 2 threads).
+    rayon::scope(|_| verify_on_pool(claims))
+}
+
+fn verify_on_pool(claims: &[Claim<'_>]) -> bool {
     let Some(first) = claims.first() else {
         return true;
     };
@@ -261,7 +269,7 @@ pub fn verify_many(claims: &[Claim<'_>]) -> bool {
     if claims.iter().any(|c| g2(c.params) != g2(first.params)) {
         return claims
             .par_iter()
-            .all(|c| verify_many(std::slice::from_ref(c)));
+            .all(|c| verify_on_pool(std::slice::from_ref(c)));
     }
     let per_thread = claims.len().div_ceil(rayon::current_num_threads().max(1));
     claims.par_chunks(per_thread).all(|part| {
