@@ -1,7 +1,7 @@
 //! MockProver tests of the edit circuit: every edit accepted honestly; each constraint shown
 //! needed by a forged witness that keeps every other one; tampered public inputs rejected.
 
-use super::circuit::{ImgCircuit, ImgShape, ImgWitness, Prank};
+use super::circuit::{ImgCircuit, ImgShape, ImgWitness, Prank, WIDER_GRID_BYTES};
 use super::edit::Edit;
 use super::format::{band_salts, Dims, Image};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -209,6 +209,52 @@ fn wide_image_bytes_are_bytes_two_per_lookup() {
             assert_eq!(run(&c), Ok(()));
         }
     }
+}
+
+#[test]
+fn wider_image_bytes_and_remainders_use_the_pair_table() {
+    // The 10-byte grid (five pair lookups): grid row 1 holds bytes 10–19, and a carry out
+    // of each pair's second byte is refused by that pair's lookup alone. With the pair
+    // table, its low column is the byte table: a remainder of 256 is refused there too.
+    let mut img = random(Dims::new(4, 3, 3).unwrap(), 8);
+    for j in [12, 14, 16, 18, 20] {
+        img.data[j] = 100;
+    }
+    let wider = |c: &mut ImgCircuit| {
+        c.shape = ImgShape {
+            k: 17,
+            grid: WIDER_GRID_BYTES,
+            ..ImgShape::choose(&c.shape.edit, img.dims, true).unwrap()
+        };
+        assert!(c.shape.pairs());
+    };
+    for (j, lookup) in [
+        (11, "image bytes 0-1"),
+        (13, "image bytes 2-3"),
+        (15, "image bytes 4-5"),
+        (17, "image bytes 6-7"),
+        (19, "image bytes 8-9"),
+    ] {
+        let mut c = circuit(&Edit::Brightness, &img, "beta=0", Prank::ByteCarry(j));
+        wider(&mut c);
+        let fs = run(&c).unwrap_err();
+        assert!(
+            fs.iter().all(|f| f.is(lookup)) && !fs.is_empty(),
+            "{j}: {fs:?}"
+        );
+        if j == 11 {
+            c.witness.as_mut().unwrap().prank = Prank::None;
+            assert_eq!(run(&c), Ok(()));
+        }
+    }
+    let (e, img, p) = bright();
+    let mut c = circuit(&e, &img, p, Prank::RemainderIsD(5));
+    wider(&mut c);
+    let fs = run(&c).unwrap_err();
+    assert!(
+        fs.iter().all(|f| f.is("affine remainder low")) && !fs.is_empty(),
+        "{fs:?}"
+    );
 }
 
 #[test]
