@@ -348,7 +348,11 @@ fn mutation_catalog() {
         let e = trustml::img::Edit::parse(edit).unwrap();
         let d = trustml::img::Dims::new(5, 4, 3).unwrap();
         let mut shape = trustml::img::ImgShape::choose(&e, d, wide).unwrap();
-        shape.k = k.unwrap_or(shape.k);
+        if let Some(k) = k {
+            // Room for the byte-pair table, and the widest grid (five pair lookups).
+            shape.k = k;
+            shape.grid = trustml::img::circuit::WIDER_GRID_BYTES;
+        }
         let _ = trustml::img::ImgCircuit::configure_with_params(&mut cs, shape);
         cs
     };
@@ -356,7 +360,7 @@ fn mutation_catalog() {
         img_cs("contrast", false, None),
         img_cs("resize:4x3", false, None),
     );
-    // Wide: the dense Poseidon chip, and at k = 17 the byte-pair lookups.
+    // Wide: the dense Poseidon chip, and at k = 17 the byte-pair lookups of a 10-byte grid.
     let img_wide = img_cs("blur", true, Some(17));
     // The SGD step circuit (its EXP table shares the byte lane's lookup).
     let mut train = ConstraintSystem::default();
@@ -390,7 +394,7 @@ fn mutation_catalog() {
         "affine remainder high",
         "dense poseidon partial pair#5",
         "dense poseidon zero#2",
-        "image bytes 4-5",
+        "image bytes 8-9",
     ] {
         assert!(names.contains(gate), "{gate} missing from {names:?}");
     }
