@@ -12,7 +12,7 @@ use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::{
     create_proof, keygen_pk, keygen_vk, verify_proof, Circuit, ProvingKey, VerifyingKey,
 };
-use halo2_proofs::poly::commitment::ParamsProver;
+use halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_proofs::poly::kzg::strategy::AccumulatorStrategy;
@@ -24,7 +24,7 @@ use snark_verifier::loader::native::NativeLoader;
 use snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
-use trustml_srs::Srs;
+use trustml_srs::{Srs, VerifierSrs};
 
 type Transcript<S> = EvmTranscript<G1Affine, NativeLoader, S, Vec<u8>>;
 
@@ -42,7 +42,8 @@ pub const PK_FILE: &str = "pk.bin";
 
 /// Parameters and keys of one circuit.
 pub struct Keys {
-    /// KZG parameters trimmed to the circuit's k.
+    /// KZG parameters trimmed to the circuit's k; without the proving key, only the
+    /// verifier's part of them (`g[0]`, `g2`, `s_g2`: see [`VerifierSrs`]).
     pub params: ParamsKZG<Bn256>,
     /// The proving key (when loaded).
     pub pk: Option<ProvingKey<G1Affine>>,
@@ -143,10 +144,19 @@ where
     C::Params: Clone,
 {
     let (k, digest) = (header.k, header.digest());
-    let srs = Srs::read(dir.join(SRS_FILE))?;
-    if srs.k() != k {
+    // A verifier reads 3 points of the SRS, not 2^(k+1) (at k = 18: 32 MiB, ~0.3 s).
+    let (kzg, insecure_srs) = if with_pk {
+        let srs = Srs::read(dir.join(SRS_FILE))?;
+        let insecure = srs.is_insecure();
+        (srs.params, insecure)
+    } else {
+        let srs = VerifierSrs::read(dir.join(SRS_FILE))?;
+        let insecure = srs.is_insecure();
+        (srs.params, insecure)
+    };
+    if kzg.k() != k {
         return Err(KitError::SrsTooSmall {
-            have: srs.k(),
+            have: kzg.k(),
             need: k,
         });
     }
@@ -176,9 +186,8 @@ where
     } else {
         None
     };
-    let insecure_srs = srs.is_insecure();
     Ok(Keys {
-        params: srs.params,
+        params: kzg,
         pk,
         vk,
         insecure_srs,

@@ -17,10 +17,12 @@
 //! ```
 //!
 //! The file length is fully determined by the header, so truncation is detected before
-//! parsing points. Reading validates every coordinate (< q) and every point (on curve).
+//! parsing points. Reading validates every coordinate (< q) and every point (on curve);
+//! reading for a verifier ([`crate::VerifierSrs`]) reads and validates only `g[0]`, `g2` and
+//! `s_g2`.
 
 use crate::insecure::params_from_parts;
-use crate::{Provenance, Srs, SrsError, MAX_K};
+use crate::{Provenance, Srs, SrsError, VerifierSrs, MAX_K};
 use halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_proofs::SerdeFormat;
 use halo2curves::bn256::{G1Affine, G2Affine};
@@ -169,10 +171,12 @@ fn parse_g1(path: &Path, bytes: &[u8], what: &str) -> Result<Vec<G1Affine>, SrsE
         })
 }
 
-pub(crate) fn read_file(path: &Path) -> Result<Srs, SrsError> {
+/// Opens an SRS file and reads its header, up to the first G1 point: the reader, k and the
+/// provenance. The file's length is checked against the header.
+fn open(path: &Path, buf: usize) -> Result<(BufReader<File>, u32, Provenance), SrsError> {
     let file = File::open(path).map_err(|e| SrsError::io(path, e))?;
     let file_len = file.metadata().map_err(|e| SrsError::io(path, e))?.len();
-    let mut r = BufReader::with_capacity(IO_BUF, file);
+    let mut r = BufReader::with_capacity(buf, file);
 
     let mut magic = [0u8; 11];
     r.read_exact(&mut magic).map_err(|e| {
@@ -282,6 +286,11 @@ pub(crate) fn read_file(path: &Path) -> Result<Srs, SrsError> {
             what: format!("header says k = {k} but the params say k = {inner_k}"),
         });
     }
+    Ok((r, k, provenance))
+}
+
+pub(crate) fn read_file(path: &Path) -> Result<Srs, SrsError> {
+    let (mut r, k, provenance) = open(path, IO_BUF)?;
     let n = 1usize << k;
     let ioerr = |e| SrsError::io(path, e);
     let mut buf = vec![0u8; n * G1_BYTES];
@@ -290,23 +299,44 @@ pub(crate) fn read_file(path: &Path) -> Result<Srs, SrsError> {
     r.read_exact(&mut buf).map_err(ioerr)?;
     let g_lagrange = parse_g1(path, &buf, "g_lagrange")?;
     drop(buf);
+    let [g2, s_g2] = read_g2s(path, &mut r, g[0])?;
+    let params = params_from_parts(k, g, Some(g_lagrange), g2, s_g2);
+    debug_assert_eq!(params.k(), k);
+    debug_assert_eq!(params.get_g().len(), n);
+    Ok(Srs { params, provenance })
+}
+
+/// Reads what a verifier uses of an SRS file: k, `g[0]`, `g2` and `s_g2`, skipping the 2^k
+/// powers between them (at k = 18 that is 32 MiB not read and 2^19 points not checked).
+pub(crate) fn read_verifier_file(path: &Path) -> Result<VerifierSrs, SrsError> {
+    let (mut r, k, provenance) = open(path, 4096)?;
+    let ioerr = |e| SrsError::io(path, e);
+    let mut b = [0u8; G1_BYTES];
+    r.read_exact(&mut b).map_err(ioerr)?;
+    let g0 = parse_g1(path, &b, "g")?[0];
+    let skip = 2 * G1_BYTES as i64 * (1i64 << k) - G1_BYTES as i64;
+    r.seek_relative(skip).map_err(ioerr)?;
+    let [g2, s_g2] = read_g2s(path, &mut r, g0)?;
+    let params = params_from_parts(k, vec![g0], Some(vec![]), g2, s_g2);
+    Ok(VerifierSrs { params, provenance })
+}
+
+/// Reads `g2` and `s_g2` and checks that `g0` and `g2` are the BN254 generators.
+fn read_g2s(path: &Path, r: &mut impl Read, g0: G1Affine) -> Result<[G2Affine; 2], SrsError> {
     let mut g2s = [G2Affine::identity(); 2];
     for (i, p) in g2s.iter_mut().enumerate() {
         let mut b = [0u8; G2_BYTES];
-        r.read_exact(&mut b).map_err(ioerr)?;
+        r.read_exact(&mut b).map_err(|e| SrsError::io(path, e))?;
         *p = G2Affine::from_raw_bytes(&b).ok_or_else(|| SrsError::Corrupted {
             path: path.into(),
             what: format!("{} is not a valid BN254 G2 point", ["g2", "s_g2"][i]),
         })?;
     }
-    if g[0] != G1Affine::generator() || g2s[0] != G2Affine::generator() {
+    if g0 != G1Affine::generator() || g2s[0] != G2Affine::generator() {
         return Err(SrsError::Corrupted {
             path: path.into(),
             what: "g[0] / g2 are not the BN254 generators".into(),
         });
     }
-    let params = params_from_parts(k, g, Some(g_lagrange), g2s[0], g2s[1]);
-    debug_assert_eq!(params.k(), k);
-    debug_assert_eq!(params.get_g().len(), n);
-    Ok(Srs { params, provenance })
+    Ok(g2s)
 }

@@ -69,6 +69,31 @@ impl fmt::Display for Provenance {
     }
 }
 
+/// What a verifier uses of an SRS: k, `g[0]`, `g2` and `τ·g2` (the KZG opening check), with
+/// the provenance. Its `params` hold no other powers of τ: they verify proofs and generate
+/// Solidity verifiers, but cannot commit, prove or make keys (use [`Srs`]).
+#[derive(Clone, Debug)]
+pub struct VerifierSrs {
+    /// k, `g = [g[0]]`, no Lagrange basis, `g2`, `s_g2`.
+    pub params: ParamsKZG<Bn256>,
+    /// Where the parameters came from.
+    pub provenance: Provenance,
+}
+
+impl VerifierSrs {
+    /// Reads the verifier's part of an SRS file written by [`Srs::write`]: the header (its
+    /// length checked against the file's), `g[0]`, `g2` and `s_g2`; the other points are
+    /// skipped, not read.
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, SrsError> {
+        format::read_verifier_file(path.as_ref())
+    }
+
+    /// True when the SRS came from [`generate_insecure`].
+    pub fn is_insecure(&self) -> bool {
+        matches!(self.provenance, Provenance::InsecureDev { .. })
+    }
+}
+
 /// KZG parameters over BN254 together with their provenance.
 #[derive(Clone, Debug)]
 pub struct Srs {

@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::fs;
 use trustml_srs::format::{FORMAT_VERSION, MAGIC};
-use trustml_srs::{generate_insecure, Provenance, Srs, SrsError, INSECURE_WARNING};
+use trustml_srs::{generate_insecure, Provenance, Srs, SrsError, VerifierSrs, INSECURE_WARNING};
 
 fn bytes(p: &ParamsKZG<Bn256>) -> Vec<u8> {
     let mut v = Vec::new();
@@ -249,4 +249,61 @@ fn downsized_matches_smaller_setup() {
     );
     // the params are usable by halo2 after downsizing
     assert_eq!(small.params.get_g().len(), 8);
+}
+
+#[test]
+fn verifier_read_takes_k_g0_g2_and_s_g2_and_the_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.srs");
+    let srs = generate_insecure(5, Some(3));
+    srs.write(&path).unwrap();
+    let v = VerifierSrs::read(&path).unwrap();
+    assert_eq!(v.params.k(), 5);
+    assert_eq!(v.params.n(), 32);
+    assert_eq!(v.params.get_g(), &srs.params.get_g()[..1]);
+    assert_eq!(v.params.g2(), srs.params.g2());
+    assert_eq!(v.params.s_g2(), srs.params.s_g2());
+    assert_eq!(v.provenance, srs.provenance);
+    assert!(v.is_insecure());
+}
+
+#[test]
+fn verifier_read_checks_the_header_the_length_and_the_points_it_reads() {
+    let (_d, path, data) = written(3);
+    let read = |d: &[u8]| {
+        fs::write(&path, d).unwrap();
+        VerifierSrs::read(&path)
+    };
+    let mut d = data.clone();
+    d[0] = b'X';
+    assert!(matches!(read(&d).unwrap_err(), SrsError::BadMagic { .. }));
+    for cut in [data.len() - 1, data.len() / 2, 40, 16] {
+        let err = read(&data[..cut]).unwrap_err();
+        assert!(
+            matches!(err, SrsError::BadLength { .. } | SrsError::Corrupted { .. }),
+            "cut {cut}: {err}"
+        );
+    }
+    let mut longer = data.clone();
+    longer.push(0);
+    assert!(matches!(
+        read(&longer).unwrap_err(),
+        SrsError::BadLength { .. }
+    ));
+    // s_g2 off the curve
+    let mut d = data.clone();
+    let n = d.len();
+    d[n - 10] ^= 0x01;
+    assert!(read(&d).unwrap_err().to_string().contains("s_g2"));
+    // g[0] replaced by g[1] (on the curve, not the generator)
+    let header = 11 + 4 + 4 + 1 + 9 + 4;
+    let mut d = data.clone();
+    d.copy_within(header + 64..header + 128, header);
+    let err = read(&d).unwrap_err();
+    assert!(err.to_string().contains("generators"), "{err}");
+    // The powers past g[0] are skipped, not read: a verifier never uses them.
+    let mut d = data.clone();
+    d[header + 2 * 64 + 40] ^= 0x01;
+    assert!(read(&d).is_ok());
+    assert!(Srs::read(&path).is_err());
 }
