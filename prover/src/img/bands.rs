@@ -22,6 +22,7 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 use std::ops::Range;
+use trustml_kit::artifact::digest_hex;
 use trustml_kit::field::FrHex;
 use trustml_kit::ProofFile;
 
@@ -35,6 +36,11 @@ pub struct BandPlan {
     pub parts: Vec<ImgShape>,
     /// Each strip's key: `band-keys-N/` of the directory.
     pub key_of: Vec<usize>,
+    /// Each key's circuit digest, found at setup (`0x…`): what the key headers pin. Loading
+    /// takes them from here instead of hashing every output byte's row again (≈ 0.4 s of an
+    /// HD verification). Directories made before it recompute them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub digests: Vec<String>,
 }
 
 impl BandPlan {
@@ -56,7 +62,15 @@ impl BandPlan {
             key_of.push(k);
             strips.push(bands);
         }
-        Ok((Self { parts, key_of }, CheckedBands { strips, digests }))
+        let hex = digests.iter().map(digest_hex).collect();
+        Ok((
+            Self {
+                parts,
+                key_of,
+                digests: hex,
+            },
+            CheckedBands { strips, digests },
+        ))
     }
 
     /// Number of keys.
@@ -72,10 +86,41 @@ impl BandPlan {
             .expect("key in use")
     }
 
-    /// Checks the plan against the edit it is for: strips tile the output's bands in order,
-    /// and each strip lays out the circuit of its key (so a key never proves a strip it was
-    /// not made for). Returns each strip's bands and each key's circuit digest.
+    /// Checks the plan against the edit it is for: strips tile the output's bands in order
+    /// and there is a digest per key. Returns each strip's bands and each key's circuit
+    /// digest. That each strip lays out the circuit of its key (so a key never proves a strip
+    /// it was not made for) was checked at setup ([`BandPlan::new`]); a plan without stored
+    /// digests is checked for it here ([`BandPlan::check_circuits`]).
     pub fn check(&self, whole: &ImgShape, output_bands: usize) -> Result<CheckedBands, ImgError> {
+        if self.digests.is_empty() {
+            return self.check_circuits(whole, output_bands);
+        }
+        self.check_tiling(whole, output_bands)?;
+        let digests = self
+            .digests
+            .iter()
+            .map(|d| {
+                let b = d.strip_prefix("0x").and_then(|h| hex::decode(h).ok());
+                b.and_then(|b| <[u8; 32]>::try_from(b).ok())
+            })
+            .collect::<Option<Vec<_>>>();
+        let Some(digests) = digests.filter(|d| d.len() == self.keys()) else {
+            return Err(ImgError::Size(format!(
+                "band proofs: {} circuit digests for {} keys (32-byte 0x… values): set the directory up again",
+                self.digests.len(),
+                self.keys()
+            )));
+        };
+        let strips = self
+            .parts
+            .iter()
+            .map(|p| Ok(p.plan()?.bands()))
+            .collect::<Result<_, ImgError>>()?;
+        Ok(CheckedBands { strips, digests })
+    }
+
+    /// That the strips tile the output's bands in order, each a strip of `whole`'s edit.
+    fn check_tiling(&self, whole: &ImgShape, output_bands: usize) -> Result<(), ImgError> {
         let bad = |m: String| Err(ImgError::Size(format!("band proofs: {m}")));
         if self.parts.is_empty() || self.parts.len() != self.key_of.len() {
             return bad("no strips".into());
@@ -95,6 +140,21 @@ impl BandPlan {
         if next != output_bands {
             return bad(format!("the strips end at band {next} of {output_bands}"));
         }
+        if (0..self.keys()).any(|k| !self.key_of.contains(&k)) {
+            return bad("a key no strip uses".into());
+        }
+        Ok(())
+    }
+
+    /// Every strip's circuit digest, recomputed (a Keccak over every output byte's row) and
+    /// compared with its key's and with the stored one; with [`BandPlan::check`]'s result.
+    pub fn check_circuits(
+        &self,
+        whole: &ImgShape,
+        output_bands: usize,
+    ) -> Result<CheckedBands, ImgError> {
+        self.check_tiling(whole, output_bands)?;
+        let bad = |m: String| Err(ImgError::Size(format!("band proofs: {m}")));
         let mut digests: Vec<Option<[u8; 32]>> = vec![None; self.keys()];
         let mut strips = Vec::with_capacity(self.parts.len());
         for ((bands, d), (p, &k)) in survey(&self.parts)?
@@ -112,10 +172,18 @@ impl BandPlan {
                 _ => digests[k] = Some(d),
             }
         }
-        Ok(CheckedBands {
-            strips,
-            digests: digests.into_iter().map(|d| d.expect("every key")).collect(),
-        })
+        let digests: Vec<[u8; 32]> = digests
+            .into_iter()
+            .map(|d| d.expect("check_tiling: every key is used"))
+            .collect();
+        if !self.digests.is_empty()
+            && self.digests != digests.iter().map(digest_hex).collect::<Vec<_>>()
+        {
+            return bad(
+                "the stored circuit digests are not the strips': set the directory up again".into(),
+            );
+        }
+        Ok(CheckedBands { strips, digests })
     }
 }
 
@@ -227,5 +295,79 @@ impl BandedProof {
             .map(|x| x.0)
             .chain(self.params.iter().map(|&p| Fr::from(p)))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::img::edit::Edit;
+    use crate::img::format::Dims;
+
+    /// A blur of 200×150 (six bands) in strips of 2^14 rows: its first, middle and last
+    /// strips differ (the image's top and bottom edges), so there are several keys.
+    fn blur_plan() -> (BandPlan, ImgShape, usize) {
+        let edit = Edit::parse("blur").unwrap();
+        let input = Dims::new(200, 150, 3).unwrap();
+        let parts = ImgShape::parts(&edit, input, 14).unwrap();
+        let whole = parts[0].clone();
+        let (plan, _) = BandPlan::new(parts).unwrap();
+        assert!(plan.keys() >= 2, "{} keys", plan.keys());
+        (plan, whole, input.bands())
+    }
+
+    #[test]
+    fn stored_digests_are_the_strips_circuits_and_old_plans_recompute_them() {
+        let (plan, whole, nb) = blur_plan();
+        assert_eq!(plan.digests.len(), plan.keys());
+        let fast = plan.check(&whole, nb).unwrap();
+        let full = plan.check_circuits(&whole, nb).unwrap();
+        assert_eq!(fast.strips, full.strips);
+        assert_eq!(fast.digests, full.digests);
+        // A directory set up before digests were stored: its img.json has none, and the
+        // settings (so the key headers' digests) serialise as they did.
+        let mut old = plan.clone();
+        old.digests.clear();
+        let json = serde_json::to_value(&old).unwrap();
+        assert!(json.get("digests").is_none());
+        let back: BandPlan = serde_json::from_value(json).unwrap();
+        assert_eq!(back.check(&whole, nb).unwrap().digests, full.digests);
+    }
+
+    #[test]
+    fn a_strip_given_another_circuits_key_or_digest_is_refused() {
+        let (plan, whole, nb) = blur_plan();
+        let last = plan.parts.len() - 1;
+        assert_ne!(plan.key_of[last], plan.key_of[0]);
+        // The last strip (the image's bottom edge) mapped to the first strip's key.
+        let mut p = plan.clone();
+        p.key_of[last] = p.key_of[0];
+        p.digests.truncate(p.keys());
+        let e = p.check_circuits(&whole, nb).unwrap_err().to_string();
+        assert!(e.contains("is not the circuit of key"), "{e}");
+        // A key no strip uses.
+        let mut p = plan.clone();
+        p.key_of.iter_mut().for_each(|k| *k += 1);
+        p.digests.push(p.digests[0].clone());
+        let e = p.check(&whole, nb).unwrap_err().to_string();
+        assert!(e.contains("a key no strip uses"), "{e}");
+        // A stored digest that is not its key's circuit.
+        let mut p = plan.clone();
+        p.digests.swap(0, 1);
+        let e = p.check_circuits(&whole, nb).unwrap_err().to_string();
+        assert!(e.contains("stored circuit digests"), "{e}");
+        // One digest short, or one not 32 bytes.
+        let mut p = plan.clone();
+        p.digests.pop();
+        let e = p.check(&whole, nb).unwrap_err().to_string();
+        assert!(e.contains("circuit digests for"), "{e}");
+        let mut p = plan.clone();
+        p.digests[0].truncate(20);
+        assert!(p.check(&whole, nb).is_err());
+        // Strips that no longer tile the output.
+        let mut p = plan.clone();
+        p.parts.swap(0, 1);
+        let e = p.check(&whole, nb).unwrap_err().to_string();
+        assert!(e.contains("does not follow band"), "{e}");
     }
 }
