@@ -49,10 +49,7 @@ impl ArtifactHeader {
 
     /// The digest as bytes.
     pub fn digest(&self) -> [u8; 32] {
-        hex::decode(self.settings_digest.trim_start_matches("0x"))
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .unwrap_or([0; 32])
+        digest_from_hex(&self.settings_digest).unwrap_or([0; 32])
     }
 
     /// Reads `DIR/circuit.json`.
@@ -89,6 +86,13 @@ impl ArtifactHeader {
 /// `0x` + hex of a digest.
 pub fn digest_hex(d: &[u8; 32]) -> String {
     format!("0x{}", hex::encode(d))
+}
+
+/// The 32 bytes of a [`digest_hex`] string (`0x` optional); `None` if it is not one.
+pub fn digest_from_hex(s: &str) -> Option<[u8; 32]> {
+    hex::decode(s.trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| b.try_into().ok())
 }
 
 /// Keccak-256 of `bytes`.

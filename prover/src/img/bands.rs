@@ -22,7 +22,7 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 use std::ops::Range;
-use trustml_kit::artifact::digest_hex;
+use trustml_kit::artifact::{digest_from_hex, digest_hex};
 use trustml_kit::field::FrHex;
 use trustml_kit::ProofFile;
 
@@ -99,10 +99,7 @@ impl BandPlan {
         let digests = self
             .digests
             .iter()
-            .map(|d| {
-                let b = d.strip_prefix("0x").and_then(|h| hex::decode(h).ok());
-                b.and_then(|b| <[u8; 32]>::try_from(b).ok())
-            })
+            .map(|d| digest_from_hex(d))
             .collect::<Option<Vec<_>>>();
         let Some(digests) = digests.filter(|d| d.len() == self.keys()) else {
             return Err(ImgError::Size(format!(

@@ -703,7 +703,7 @@ impl ImgDir {
             .iter()
             .map(|(k, instances, proof)| Claim::new(&keys[*k], instances, proof))
             .collect();
-        // The image hashes (≈ 90 Poseidon permutations each for HD) are rebuilt while the
+        // The image hashes (≈ 93 Poseidon permutations each for HD) are rebuilt while the
         // proofs are checked.
         let d = |v: &[FrHex]| v.iter().map(|x| x.0).collect::<Vec<_>>();
         let (valid, (input_hash, output_hash)) = rayon::join(

@@ -47,6 +47,13 @@ pub enum Provenance {
     },
 }
 
+impl Provenance {
+    /// True for [`Provenance::InsecureDev`]: τ was known to whoever generated the SRS.
+    pub fn is_insecure(&self) -> bool {
+        matches!(self, Provenance::InsecureDev { .. })
+    }
+}
+
 impl fmt::Display for Provenance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -90,7 +97,7 @@ impl VerifierSrs {
 
     /// True when the SRS came from [`generate_insecure`].
     pub fn is_insecure(&self) -> bool {
-        matches!(self.provenance, Provenance::InsecureDev { .. })
+        self.provenance.is_insecure()
     }
 }
 
@@ -117,7 +124,7 @@ impl Srs {
 
     /// True when the SRS came from [`generate_insecure`] and must not be used in production.
     pub fn is_insecure(&self) -> bool {
-        matches!(self.provenance, Provenance::InsecureDev { .. })
+        self.provenance.is_insecure()
     }
 
     /// log2 of the number of G1 points.
