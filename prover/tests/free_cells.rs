@@ -188,6 +188,29 @@ fn image_edit_circuits() {
             edit.name()
         );
     }
+    // The table layout (wide, a pointwise edit, bands of whole words): white balance's three
+    // functions in one table, on a 10×3 image.
+    let d = Dims::new(10, 3, 3).unwrap();
+    let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
+    let edit = Edit::WhiteBalance;
+    let c = ImgCircuit {
+        shape: ImgShape::choose(&edit, d, true).unwrap(),
+        witness: Some(ImgWitness {
+            input: img,
+            params: edit.parse_params("gains=1.3,1.0,0.7").unwrap(),
+            salts_in: band_salts(Fr::from(3), d.bands()),
+            salts_out: band_salts(Fr::from(4), d.bands()),
+            prank: Prank::None,
+        }),
+    };
+    assert!(c.shape.table, "{:?}", c.shape);
+    let inst = c.instances().unwrap();
+    let r = free_cells(c.shape.k, &c, vec![inst], CONFIRM);
+    report("image edit white balance, table layout", &r);
+    assert!(
+        r.free.is_empty() && r.dead.is_empty(),
+        "white balance table: free or dead cells"
+    );
     // A band proof: a blur strip of a six-band image, its D_in and D_out public.
     let d = Dims::new(200, 150, 3).unwrap();
     let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
@@ -346,7 +369,8 @@ fn mutation_catalog() {
     let img_cs = |edit: &str, wide: bool, k: Option<u32>| {
         let mut cs = ConstraintSystem::default();
         let e = trustml::img::Edit::parse(edit).unwrap();
-        let d = trustml::img::Dims::new(5, 4, 3).unwrap();
+        // 10×4: bands of whole words (the table layout, for a wide pointwise edit).
+        let d = trustml::img::Dims::new(10, 4, 3).unwrap();
         let mut shape = trustml::img::ImgShape::choose(&e, d, wide).unwrap();
         if let Some(k) = k {
             // Room for the byte-pair table, and the widest grid (five pair lookups).
@@ -362,12 +386,16 @@ fn mutation_catalog() {
     );
     // Wide: the dense Poseidon chip, and at k = 17 the byte-pair lookups of a 10-byte grid.
     let img_wide = img_cs("blur", true, Some(17));
+    // The table layout of white balance (a 6-byte grid: six table lookups).
+    let img_table = img_cs("white-balance", true, None);
     // The SGD step circuit (its EXP table shares the byte lane's lookup).
     let mut train = ConstraintSystem::default();
     let _ =
         trustml::train::circuit::StepCircuit::configure_with_params(&mut train, Default::default());
     let mut names = std::collections::BTreeSet::new();
-    for cs in [&model, &delivery, &audit, &img, &img16, &img_wide, &train] {
+    for cs in [
+        &model, &delivery, &audit, &img, &img16, &img_wide, &img_table, &train,
+    ] {
         for g in cs.gates() {
             for i in 0..g.polynomials().len() {
                 names.insert(format!("{}#{i}", g.name()));
@@ -395,6 +423,7 @@ fn mutation_catalog() {
         "dense poseidon partial pair#5",
         "dense poseidon zero#2",
         "image bytes 8-9",
+        "edit table 5",
     ] {
         assert!(names.contains(gate), "{gate} missing from {names:?}");
     }

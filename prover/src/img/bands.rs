@@ -201,7 +201,7 @@ pub struct CheckedBands {
 /// strip's own indices. Equal digests: equal circuits, so equal keys.
 fn circuit_digest(shape: &ImgShape, plan: &Plan) -> [u8; 32] {
     let mut h = Keccak256::new();
-    let head = serde_json::json!({
+    let mut head = serde_json::json!({
         "kind": PART_KIND,
         "format_version": super::dir::FORMAT_VERSION,
         "edit": shape.edit,
@@ -212,6 +212,10 @@ fn circuit_digest(shape: &ImgShape, plan: &Plan) -> [u8; 32] {
         "input": plan.input,
         "output": plan.output,
     });
+    // Only when set: digests of strips set up before the table layout stay as they were.
+    if shape.table {
+        head["table"] = true.into();
+    }
     h.update(head.to_string().as_bytes());
     for i in 0..plan.len() {
         if plan.is_copy() {

@@ -19,6 +19,26 @@
 //! `cont = 1` on all its rows but the last, so the first row's `acc` is the word. Bytes past
 //! the end of a band are constrained to 0.
 //!
+//! # Table grid (pointwise edits: contrast, brightness, white balance)
+//!
+//! ```text
+//! | b_0 … b_{w−1} | acc_in | o_0 … o_{w−1} | acc_out |   fixed: q, cont, tag, t
+//! the "image word" gate on each side (same q, cont): input band k's words beside output
+//! band k's, byte for byte
+//! lookup  (q·(1 + i mod C), q·b_i, q·o_i) ∈ {(tag, t, out)}             "edit table i"
+//! ```
+//!
+//! Each output byte is `f_c(b)` of the input byte `b` at its position, `c` its channel (`C`
+//! functions: one for contrast and brightness, three for white balance). The table's rows
+//! `j < 256·C` hold `tag = 1 + ⌊j/256⌋`, `t = j mod 256` and, in the column `out` of affine
+//! lane 0, `f_c(t)` proven by an affine row reading `t` (a copy of a constant) with the
+//! clamp lookup, which bounds it to a byte. Every other row's `tag` is 0, while a byte's key
+//! is at least 1 where `q = 1`, so the lookup makes `b` a byte and `o = f_c(b)` — no range
+//! lookup per byte, no affine row per byte and no copies. Rows where `q = 0` look up
+//! `(0, 0, 0)`, which every row past the table and its affine rows holds. Only pointwise
+//! edits of images whose bands are whole words take this layout (a padding byte is 0 on
+//! both sides, and `f_c(0)` need not be 0).
+//!
 //! # Affine lane
 //!
 //! ```text
@@ -129,16 +149,33 @@ pub struct GridConfig {
 impl GridConfig {
     /// The grid's gate and lookups over `width` new byte columns and an accumulator.
     pub fn configure(meta: &mut ConstraintSystem<Fr>, tables: &Tables, width: usize) -> Self {
+        let (q, cont) = (meta.fixed_column(), meta.fixed_column());
+        let grid = Self::words(meta, width, q, cont, true);
+        grid.range_checks(meta, tables);
+        grid
+    }
+
+    /// `width` byte columns and an accumulator under the word gate (selectors `q`, `cont`):
+    /// the bytes equality-enabled when `copied` (an affine row or a crop copies them).
+    fn words(
+        meta: &mut ConstraintSystem<Fr>,
+        width: usize,
+        q: Column<Fixed>,
+        cont: Column<Fixed>,
+        copied: bool,
+    ) -> Self {
         assert!(
             width > 0 && BYTES_PER_WORD.is_multiple_of(width),
             "30 bytes per word"
         );
         let bytes: Vec<Column<Advice>> = (0..width).map(|_| meta.advice_column()).collect();
         let acc = meta.advice_column();
-        for c in bytes.iter().chain([&acc]) {
-            meta.enable_equality(*c);
+        meta.enable_equality(acc);
+        if copied {
+            for c in &bytes {
+                meta.enable_equality(*c);
+            }
         }
-        let (q, cont) = (meta.fixed_column(), meta.fixed_column());
         if mutation::keep("image word") {
             meta.create_gate("image word", |meta| {
                 mutation::constraints("image word", {
@@ -153,6 +190,17 @@ impl GridConfig {
                 })
             });
         }
+        Self {
+            bytes,
+            acc,
+            q,
+            cont,
+        }
+    }
+
+    /// Every byte checked in `0..256`, two per lookup with the byte-pair table.
+    fn range_checks(&self, meta: &mut ConstraintSystem<Fr>, tables: &Tables) {
+        let (bytes, q, width) = (&self.bytes, self.q, self.bytes.len());
         match tables.pairs {
             // Two bytes per lookup (each lookup costs three committed columns).
             Some((lo, hi)) if width.is_multiple_of(2) => {
@@ -179,12 +227,6 @@ impl GridConfig {
                     }
                 }
             }
-        }
-        Self {
-            bytes,
-            acc,
-            q,
-            cont,
         }
     }
 
@@ -241,6 +283,81 @@ impl GridConfig {
             word_cells.push(first.expect("a word has rows"));
         }
         Ok((cells, word_cells))
+    }
+}
+
+/// A pointwise edit's grid: the input's bytes and the output's side by side, on the same
+/// rows, each pair looked up in the edit's table (see the module docs).
+#[derive(Clone, Debug)]
+pub struct TableGrid {
+    /// The input's bytes and words.
+    pub input: GridConfig,
+    /// The output's, sharing `q` and `cont`.
+    pub output: GridConfig,
+    /// The table's key: 1 + the channel on its rows, 0 elsewhere.
+    pub tag: Column<Fixed>,
+    /// The table's input byte.
+    pub t: Column<Fixed>,
+    /// Functions (channels) in the table.
+    pub channels: usize,
+}
+
+impl TableGrid {
+    /// Both grids of `width` bytes, the table's fixed columns and one lookup per byte column
+    /// into the table whose outputs the column `out` holds. `width` and 30 are multiples of
+    /// `channels`, and a band starts at a pixel, so byte column `i` is channel `i mod
+    /// channels` on every row.
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        width: usize,
+        channels: usize,
+        out: Column<Advice>,
+    ) -> Self {
+        assert!(
+            channels > 0
+                && width.is_multiple_of(channels)
+                && BYTES_PER_WORD.is_multiple_of(channels),
+            "a grid row starts at a pixel"
+        );
+        let (q, cont) = (meta.fixed_column(), meta.fixed_column());
+        let input = GridConfig::words(meta, width, q, cont, false);
+        let output = GridConfig::words(meta, width, q, cont, false);
+        let (tag, t) = (meta.fixed_column(), meta.fixed_column());
+        for i in 0..width {
+            let name = format!("edit table {i}");
+            if mutation::keep(&name) {
+                let (b, o) = (input.bytes[i], output.bytes[i]);
+                meta.lookup_any(name, |meta| {
+                    let q = cur_f(meta, q);
+                    let key = Expression::Constant(Fr::from((1 + i % channels) as u64));
+                    vec![
+                        (q.clone() * key, cur_f(meta, tag)),
+                        (q.clone() * cur_a(meta, b), cur_f(meta, t)),
+                        (q * cur_a(meta, o), cur_a(meta, out)),
+                    ]
+                });
+            }
+        }
+        Self {
+            input,
+            output,
+            tag,
+            t,
+            channels,
+        }
+    }
+
+    /// Rows of the table: `256·channels`, from row 0.
+    pub fn table_rows(&self) -> usize {
+        256 * self.channels
+    }
+
+    /// The table's keys and input bytes: row `j` is `(1 + ⌊j/256⌋, j mod 256)`.
+    pub fn assign_table(&self, region: &mut Region<'_, Fr>) {
+        for j in 0..self.table_rows() {
+            region.assign_fixed(self.tag, j, Fr::from((1 + j / 256) as u64));
+            region.assign_fixed(self.t, j, Fr::from((j % 256) as u64));
+        }
     }
 }
 

@@ -20,10 +20,16 @@
 //! parameters) in the accumulator column; affine rows from row 0 of their lanes; each
 //! band's sponge, and each image's hash over its bands, in the least-loaded Poseidon chip
 //! (lane). Crop output bytes are copy constraints to input bytes.
+//!
+//! **Table layout** (wide pointwise edits — contrast, brightness, white balance — of images
+//! whose bands are whole words; [`super::chip::TableGrid`]): the output's bands sit beside
+//! the input's on the same grid rows (6, 10 or 15 bytes a side), each byte pair is looked
+//! up in the edit's table of `256·C` entries, and the affine rows prove only that table
+//! (lane 0, from row 0, each reading its byte from a constant cell), not every output byte.
 
-use super::chip::{AffineConfig, AffineLayout, GridConfig, Tables, GRID_BYTES};
+use super::chip::{AffineConfig, AffineLayout, GridConfig, TableGrid, Tables, GRID_BYTES};
 use super::edit::{Edit, Plan, Row, RowValue};
-use super::format::{Dims, Image, DOM_BAND, DOM_IMG};
+use super::format::{Dims, Image, BYTES_PER_WORD, DOM_BAND, DOM_IMG};
 use super::ImgError;
 use crate::chips::ACell;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
@@ -46,6 +52,8 @@ pub const WIDE_GRID_BYTES: usize = 6;
 /// byte-pair table (`k ≥ 17`), five lookups. A smaller k with more columns costs less than
 /// the next k (the tables, selectors and round constants do not double with it).
 pub const WIDER_GRID_BYTES: usize = 10;
+/// Bytes per grid row a table layout may also take (a multiple of 3, as 6 is).
+pub const TABLE_GRID_BYTES: usize = 15;
 /// Largest k tried.
 pub const MAX_K: u32 = 22;
 
@@ -69,6 +77,11 @@ pub struct ImgShape {
     /// `[D_in…, D_out…, params…]`; `None`: the whole image, public `[H_in, H_out, params…]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part: Option<(usize, usize)>,
+    /// The table layout of a pointwise edit (wide circuits; [`super::chip::TableGrid`]): the
+    /// output's bytes beside the input's, each pair looked up in the edit's table, proven
+    /// by `256·C` affine rows instead of one per output byte.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub table: bool,
 }
 
 impl Default for ImgShape {
@@ -85,6 +98,7 @@ impl Default for ImgShape {
             grid: GRID_BYTES,
             k: 13,
             part: None,
+            table: false,
         }
     }
 }
@@ -118,13 +132,36 @@ pub enum Prank {
     Output(usize),
     /// Input byte `j` gets 256 and byte `j + 1` one less: the same word.
     ByteCarry(usize),
+    /// Table layout: table row `j`'s output is one more (one less at 255), and so every
+    /// output byte that looks it up.
+    TableOut(usize),
+    /// Table layout: table row `j` reads `t + 1` (the constant cell it copies holds it) and
+    /// holds `f_c(t + 1)`, and so every output byte that looks it up.
+    TableInput(usize),
+    /// Table layout: output byte `i` as the next channel's function has it.
+    Channel(usize),
 }
 
 /// The values a witness lays out.
 struct Values {
     input: Vec<i64>,
+    /// The affine rows: one per output byte, or a table layout's table rows; then the
+    /// parameters' range rows.
     rows: Vec<RowValue>,
     output: Vec<u8>,
+}
+
+/// The byte table row `j` reads: `j mod 256`, or one more under [`Prank::TableInput`].
+fn table_input(j: usize, prank: Prank) -> i64 {
+    (j % 256) as i64 + i64::from(prank == Prank::TableInput(j))
+}
+
+/// The divisor of affine row `i` (a table row in a table layout).
+fn rows_d(plan: &Plan, table: Option<usize>, i: usize) -> u32 {
+    match table {
+        Some(_) => plan.table_row(i / 256, i % 256).d,
+        None => plan.row(i).d,
+    }
 }
 
 /// Rows of each image's band sponges and (`whole`) its hash, in the order synthesis places
@@ -213,17 +250,26 @@ impl ImgShape {
         wide: bool,
         max_k: u32,
     ) -> Option<Self> {
-        let (max_hash, max_lanes, grids) = if wide {
-            (
+        let table = if wide { table_layout(edit, &ext) } else { None };
+        let (max_hash, max_lanes, grids): (usize, usize, Vec<usize>) = match table {
+            // A grid row starts at a pixel: its width is a multiple of the channels.
+            Some(c) => (
                 MAX_HASH_LANES,
                 MAX_LANES,
-                &[WIDE_GRID_BYTES, WIDER_GRID_BYTES][..],
-            )
-        } else {
-            (1, 1, &[GRID_BYTES][..])
+                [WIDE_GRID_BYTES, WIDER_GRID_BYTES, TABLE_GRID_BYTES]
+                    .into_iter()
+                    .filter(|g| g.is_multiple_of(c))
+                    .collect(),
+            ),
+            None if wide => (
+                MAX_HASH_LANES,
+                MAX_LANES,
+                vec![WIDE_GRID_BYTES, WIDER_GRID_BYTES],
+            ),
+            None => (1, 1, vec![GRID_BYTES]),
         };
         for k in 13..=max_k {
-            for &grid in grids {
+            for &grid in &grids {
                 let s = Self {
                     edit: edit.clone(),
                     input,
@@ -232,9 +278,11 @@ impl ImgShape {
                     grid,
                     k,
                     part,
+                    table: table.is_some(),
                 };
-                // The wider grid only with the byte-pair lookups.
-                if grid == WIDER_GRID_BYTES && !s.pairs() {
+                // The wider grid only with the byte-pair lookups (a table grid looks up
+                // every byte anyway).
+                if grid == WIDER_GRID_BYTES && !s.pairs() && !s.table {
                     continue;
                 }
                 if let Some(s) = s.fill(&ext, max_lanes, max_hash) {
@@ -329,8 +377,21 @@ impl ImgShape {
     }
 
     fn affine_count(&self, ext: &Extent) -> usize {
-        let rows = if ext.copy { 0 } else { ext.output.len() };
+        let rows = match self.table_channels() {
+            Some(c) => 256 * c,
+            None if ext.copy => 0,
+            None => ext.output.len(),
+        };
         rows + self.edit.num_params()
+    }
+
+    /// The functions of a table layout's table (`None`: not a table layout).
+    pub fn table_channels(&self) -> Option<usize> {
+        if self.table {
+            self.edit.table_channels(self.input.channels)
+        } else {
+            None
+        }
     }
 
     fn image_rows(&self, d: &Dims) -> usize {
@@ -339,14 +400,21 @@ impl ImgShape {
     }
 
     fn single_cells(&self, ext: &Extent) -> usize {
-        // DOM_BAND, the salts and the parameters; a whole image also DOM_IMG and the sizes.
+        // DOM_BAND, the salts and the parameters; a whole image also DOM_IMG and the sizes;
+        // a table layout also the 256 bytes its table rows read.
         let whole = if ext.whole { 1 + 8 } else { 0 };
-        1 + whole + ext.input.bands() + ext.output.bands() + self.edit.num_params()
+        let table = if self.table { 256 } else { 0 };
+        1 + whole + ext.input.bands() + ext.output.bands() + self.edit.num_params() + table
     }
 
-    /// Rows of the grid column set.
+    /// Rows of the grid column set (a table layout's output beside its input).
     fn grid_rows(&self, ext: &Extent) -> usize {
-        self.image_rows(&ext.input) + self.image_rows(&ext.output) + self.single_cells(ext)
+        let output = if self.table {
+            0
+        } else {
+            self.image_rows(&ext.output)
+        };
+        self.image_rows(&ext.input) + output + self.single_cells(ext)
     }
 
     /// Public inputs of a proof: `[H_in, H_out, params…]`, or for a band proof
@@ -372,7 +440,7 @@ impl ImgShape {
     /// Whether the grid checks its bytes two per lookup: wide circuits with room for the
     /// 2^16-row byte-pair table.
     pub fn pairs(&self) -> bool {
-        self.dense() && (1usize << self.k) - MARGIN >= super::chip::PAIR_ROWS
+        self.dense() && !self.table && (1usize << self.k) - MARGIN >= super::chip::PAIR_ROWS
     }
 
     fn hash_rows(&self) -> fn(usize) -> usize {
@@ -392,19 +460,30 @@ impl ImgShape {
             8 + self.hash_lanes
         } else {
             self.hash_lanes
-        };
+        } + if self.table { 2 } else { 0 };
         self.advice_with(lane) + fixed + 8
     }
 
     /// Advice columns for lanes of `lane` columns: the grid, the lanes, the Poseidon chips.
     fn advice_with(&self, lane: usize) -> usize {
-        self.grid + 1 + self.lanes * lane + 6 * self.hash_lanes
+        let sides = if self.table { 2 } else { 1 };
+        sides * (self.grid + 1) + self.lanes * lane + 6 * self.hash_lanes
     }
 
     /// Advice columns (for the reader of a benchmark).
     pub fn advice_columns(&self, plan: &Plan) -> usize {
         self.advice_with(lane_columns(&affine_layout(self, plan)))
     }
+}
+
+/// The functions of `edit`'s table when `ext` can take the table layout: a pointwise edit
+/// whose input and output have the same size and whose bands are whole words (a padding
+/// byte is 0 on both sides, and `f_c(0)` need not be 0).
+fn table_layout(edit: &Edit, ext: &Extent) -> Option<usize> {
+    let c = edit.table_channels(ext.input.channels)?;
+    let d = &ext.input;
+    let whole_words = (0..d.bands()).all(|k| d.band(k).len().is_multiple_of(BYTES_PER_WORD));
+    (ext.input == ext.output && whole_words && BYTES_PER_WORD.is_multiple_of(c)).then_some(c)
 }
 
 /// Advice columns of one affine lane.
@@ -424,11 +503,29 @@ pub struct ImgCircuit {
     pub witness: Option<ImgWitness>,
 }
 
+/// The image grids: one for both images, one after the other, or a table layout's two side
+/// by side.
+#[derive(Clone, Debug)]
+enum Grids {
+    Stacked(GridConfig),
+    Table(TableGrid),
+}
+
+impl Grids {
+    /// The input's grid and the output's.
+    fn sides(&self) -> (&GridConfig, &GridConfig) {
+        match self {
+            Self::Stacked(g) => (g, g),
+            Self::Table(t) => (&t.input, &t.output),
+        }
+    }
+}
+
 /// The circuit's columns.
 #[derive(Clone, Debug)]
 pub struct ImgConfig {
     tables: Tables,
-    grid: GridConfig,
+    grid: Grids,
     affine: AffineConfig,
     hash: HashConfig,
     instance: Column<Instance>,
@@ -436,42 +533,80 @@ pub struct ImgConfig {
 }
 
 impl ImgWitness {
-    /// The bytes and rows to lay out (the prank applied).
-    fn values(&self, plan: &Plan) -> Values {
+    /// The bytes and rows to lay out (the prank applied); `table`: the table layout's, of
+    /// that many functions.
+    fn values(&self, plan: &Plan, table: Option<usize>) -> Values {
         let mut input: Vec<i64> = self.input.data.iter().map(|&b| i64::from(b)).collect();
         if let Prank::ByteCarry(j) = self.prank {
             input[j] += 256;
             input[j + 1] -= 1;
         }
         let n = if plan.is_copy() { 0 } else { plan.len() };
-        let mut rows: Vec<RowValue> = (0..n)
-            .map(|i| plan.row(i).eval_with(|t| input[t], &self.params))
-            .collect();
+        let mut rows: Vec<RowValue> = match table {
+            Some(c) => (0..256 * c)
+                .map(|j| {
+                    let t = table_input(j, self.prank);
+                    plan.table_row(j / 256, j % 256)
+                        .eval_with(|_| t, &self.params)
+                })
+                .collect(),
+            None => (0..n)
+                .map(|i| plan.row(i).eval_with(|t| input[t], &self.params))
+                .collect(),
+        };
         rows.extend((0..self.params.len()).map(|j| range_row(j).eval(&[], &self.params)));
         let mut output: Vec<u8> = if plan.is_copy() {
             (0..plan.len())
                 .map(|i| input[plan.source(i)] as u8)
                 .collect()
+        } else if table.is_some() {
+            // A byte outside the table (a carry) gets the reference's value.
+            (0..n)
+                .map(|i| plan.row(i).eval_with(|t| input[t], &self.params).out)
+                .collect()
         } else {
             rows[..n].iter().map(|r| r.out).collect()
         };
         let clamp_q = |r: &mut RowValue| r.out = super::edit::clamp(r.q - super::edit::OFF);
+        let bump = |b: u8| if b == 255 { 254 } else { b + 1 };
         match self.prank {
             Prank::Quotient(i) => rows[i].q += 1,
             Prank::RemainderIsD(i) => {
-                let d = i64::from(plan.row(i).d);
+                let d = i64::from(rows_d(plan, table, i));
                 rows[i].q -= 1;
                 rows[i].r += d;
                 clamp_q(&mut rows[i]);
-                output[i] = rows[i].out;
-            }
-            Prank::Output(i) => {
-                output[i] = if output[i] == 255 { 254 } else { output[i] + 1 };
-                if let Some(r) = rows.get_mut(i).filter(|_| !plan.is_copy()) {
-                    r.out = output[i];
+                if table.is_none() {
+                    output[i] = rows[i].out;
                 }
             }
-            Prank::None | Prank::ByteCarry(_) => {}
+            Prank::TableOut(j) => rows[j].out = bump(rows[j].out),
+            Prank::Output(_)
+            | Prank::None
+            | Prank::ByteCarry(_)
+            | Prank::TableInput(_)
+            | Prank::Channel(_) => {}
+        }
+        if let Some(c) = table {
+            // Each output byte as the (forged) table has it.
+            let ch = usize::from(plan.output.channels);
+            let shift = |i: usize| usize::from(self.prank == Prank::Channel(i));
+            for (i, o) in output.iter_mut().enumerate() {
+                if let Ok(t) = usize::try_from(input[i]) {
+                    if t < 256 {
+                        *o = rows[(i % ch + shift(i)) % c * 256 + t].out;
+                    }
+                }
+            }
+        }
+        if let Prank::Output(i) = self.prank {
+            output[i] = bump(output[i]);
+            if let Some(r) = rows
+                .get_mut(i)
+                .filter(|_| !plan.is_copy() && table.is_none())
+            {
+                r.out = output[i];
+            }
         }
         Values {
             input,
@@ -491,7 +626,10 @@ impl ImgCircuit {
             .ok_or_else(|| ImgError::Edit("no witness".into()))?;
         let plan = self.shape.plan()?;
         self.shape.edit.check_params(&w.params)?;
-        let out = Image::new(plan.output, w.values(&plan).output)?;
+        let out = Image::new(
+            plan.output,
+            w.values(&plan, self.shape.table_channels()).output,
+        )?;
         let (cin, cout) = (
             w.input.commit_with(&w.salts_in),
             out.commit_with(&w.salts_out),
@@ -532,10 +670,23 @@ impl Circuit<Fr> for ImgCircuit {
         };
         let clamp = layout.as_ref().is_some_and(|l| l.clamp);
         let tables = Tables::configure(meta, clamp, shape.pairs());
-        let grid = GridConfig::configure(meta, &tables, shape.grid);
-        let affine = match &layout {
+        let configure_affine = |meta: &mut ConstraintSystem<Fr>| match &layout {
             Some(l) => AffineConfig::configure(meta, &tables, l),
             None => AffineConfig { lanes: vec![] },
+        };
+        let (grid, affine) = match (shape.table_channels(), &layout) {
+            // The table's outputs are lane 0's, which clamps (so they are bytes).
+            (Some(c), Some(l)) if l.clamp && l.lanes == 1 => {
+                let affine = configure_affine(meta);
+                let out = affine.lanes[0].out;
+                let grid = TableGrid::configure(meta, shape.grid, c, out);
+                (Grids::Table(grid), affine)
+            }
+            (Some(_), _) => panic!("a table layout has one clamping affine lane"),
+            (None, _) => {
+                let grid = GridConfig::configure(meta, &tables, shape.grid);
+                (Grids::Stacked(grid), configure_affine(meta))
+            }
         };
         let constants = meta.fixed_column();
         let hash = if shape.dense() {
@@ -580,7 +731,8 @@ impl Circuit<Fr> for ImgCircuit {
                 return Err(Error::Synthesis);
             }
         }
-        let values = w.map(|w| w.values(&plan));
+        let table = shape.table_channels();
+        let values = w.map(|w| w.values(&plan, table));
         let in_bytes: Vec<Value<Fr>> = match &values {
             Some(v) => v
                 .input
@@ -603,6 +755,9 @@ impl Circuit<Fr> for ImgCircuit {
             || "tables",
             |mut region| {
                 cfg.tables.assign(&mut region);
+                if let Grids::Table(t) = &cfg.grid {
+                    t.assign_table(&mut region);
+                }
                 Ok(())
             },
         )?;
@@ -618,25 +773,33 @@ impl Circuit<Fr> for ImgCircuit {
             sizes: [Vec<ACell<'v>>; 2],
             salts: [Vec<ACell<'v>>; 2],
             params: Vec<ACell<'v>>,
+            /// A table layout's bytes `0..256`, which its table rows read.
+            table_bytes: Vec<ACell<'v>>,
         }
         let g = layouter.assign_region(
             || "images",
             |mut region| {
                 let mut row = 0;
-                let mut lay = |bytes: &[Value<Fr>], d: &Dims, row: &mut usize| {
-                    let mut cells = Vec::with_capacity(bytes.len());
-                    let mut words = Vec::with_capacity(d.bands());
-                    for k in 0..d.bands() {
-                        let (c, wd) = cfg.grid.assign_band(&mut region, *row, &bytes[d.band(k)])?;
-                        *row += cfg.grid.rows_per_word() * wd.len();
-                        cells.extend(c);
-                        words.push(wd);
-                    }
-                    Ok::<_, Error>((cells, words))
-                };
-                let (input, in_words) = lay(&in_bytes, &din, &mut row)?;
-                let (output, out_words) = lay(&out_bytes, &dout, &mut row)?;
-                let acc = cfg.grid.acc;
+                let (in_grid, out_grid) = cfg.grid.sides();
+                let mut lay =
+                    |grid: &GridConfig, bytes: &[Value<Fr>], d: &Dims, row: &mut usize| {
+                        let mut cells = Vec::with_capacity(bytes.len());
+                        let mut words = Vec::with_capacity(d.bands());
+                        for k in 0..d.bands() {
+                            let (c, wd) = grid.assign_band(&mut region, *row, &bytes[d.band(k)])?;
+                            *row += grid.rows_per_word() * wd.len();
+                            cells.extend(c);
+                            words.push(wd);
+                        }
+                        Ok::<_, Error>((cells, words))
+                    };
+                let (input, in_words) = lay(in_grid, &in_bytes, &din, &mut row)?;
+                if table.is_some() {
+                    // The output's bands beside the input's (the same sizes).
+                    row = 0;
+                }
+                let (output, out_words) = lay(out_grid, &out_bytes, &dout, &mut row)?;
+                let acc = in_grid.acc;
                 let mut constant = |c: Fr, row: &mut usize| {
                     let cell = region.assign_advice(acc, *row, Value::known(c));
                     region.constrain_constant(cell.cell(), c)?;
@@ -670,6 +833,19 @@ impl Circuit<Fr> for ImgCircuit {
                 let params = (0..nparams)
                     .map(|j| free(fr(w.map(|w| Fr::from(w.params[j]))), &mut row))
                     .collect();
+                let prank = w.map_or(Prank::None, |w| w.prank);
+                let table_bytes = match table {
+                    Some(_) => (0..256)
+                        .map(|t| {
+                            let v = Fr::from(table_input(t, prank) as u64);
+                            let cell = region.assign_advice(acc, row, Value::known(v));
+                            region.constrain_constant(cell.cell(), Fr::from(t as u64))?;
+                            row += 1;
+                            Ok(cell)
+                        })
+                        .collect::<Result<_, Error>>()?,
+                    None => vec![],
+                };
                 if plan.is_copy() {
                     for (i, o) in output.iter().enumerate() {
                         region.constrain_equal(o.cell(), input[plan.source(i)].cell());
@@ -685,6 +861,7 @@ impl Circuit<Fr> for ImgCircuit {
                     sizes,
                     salts,
                     params,
+                    table_bytes,
                 })
             },
         )?;
@@ -700,9 +877,24 @@ impl Circuit<Fr> for ImgCircuit {
             layouter.assign_region(
                 || "affine rows",
                 |mut region| {
-                    let n = if plan.is_copy() { 0 } else { plan.len() };
+                    // One row per output byte, or a table layout's table rows (in lane 0,
+                    // the lane's only one, from row 0: beside the table's keys).
+                    let n = match table {
+                        Some(c) => 256 * c,
+                        None if plan.is_copy() => 0,
+                        None => plan.len(),
+                    };
+                    let inputs = if table.is_some() {
+                        &g.table_bytes
+                    } else {
+                        &g.input
+                    };
                     for i in 0..n + nparams {
-                        let row = if i < n { plan.row(i) } else { range_row(i - n) };
+                        let row = match table {
+                            _ if i >= n => range_row(i - n),
+                            Some(_) => plan.table_row(i / 256, i % 256),
+                            None => plan.row(i),
+                        };
                         let value = match &values {
                             Some(v) => Value::known(v.rows[i]),
                             None => Value::unknown(),
@@ -712,11 +904,11 @@ impl Circuit<Fr> for ImgCircuit {
                             i % lanes,
                             i / lanes,
                             &row,
-                            &g.input,
+                            inputs,
                             &g.params,
                             value,
                         )?;
-                        if i < n {
+                        if i < n && table.is_none() {
                             region.constrain_equal(out.cell(), g.output[i].cell());
                         }
                     }

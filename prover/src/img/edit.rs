@@ -399,6 +399,15 @@ impl Edit {
         }
     }
 
+    /// [`Plan::table_channels`] of this edit on images of `channels` channels.
+    pub fn table_channels(&self, channels: u8) -> Option<usize> {
+        match self {
+            Self::Contrast | Self::Brightness => Some(1),
+            Self::WhiteBalance => Some(usize::from(channels)),
+            _ => None,
+        }
+    }
+
     /// Public parameters of each proof: how many.
     pub fn num_params(&self) -> usize {
         match self {
@@ -675,6 +684,21 @@ impl Plan {
     /// Whether every output byte is a copy of an input byte.
     pub fn is_copy(&self) -> bool {
         matches!(self.edit, Edit::Crop { .. })
+    }
+
+    /// How many functions a pointwise edit applies, one per channel — each output byte is
+    /// `f_c(input byte)` of the same position, `c` its channel: contrast and brightness
+    /// one, white balance one per channel — or `None` (the other edits read several bytes).
+    pub fn table_channels(&self) -> Option<usize> {
+        self.edit.table_channels(self.output.channels)
+    }
+
+    /// The affine row of a pointwise edit's table entry `f_c(t)`: the row of channel `c` of
+    /// the first pixel, reading its byte from index `t`.
+    pub fn table_row(&self, c: usize, t: usize) -> Row {
+        let mut r = self.row(c);
+        r.taps[0].0 = t as u32;
+        r
     }
 
     /// Output bytes (rows of a non-copy plan).

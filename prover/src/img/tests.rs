@@ -252,6 +252,102 @@ fn wider_image_bytes_and_remainders_use_the_pair_table() {
     );
 }
 
+/// A wide `edit` of a 10×3 RGB image (one band of three whole words): the table layout,
+/// with a 6-byte grid. Bytes 0, 6 and 12 are 5, 200 and 255.
+fn table_circuit(edit: &str, params: &str, prank: Prank) -> ImgCircuit {
+    let mut img = random(Dims::new(10, 3, 3).unwrap(), 21);
+    img.data[0] = 5;
+    img.data[6] = 200;
+    img.data[12] = 255;
+    let mut c = circuit(&Edit::parse(edit).unwrap(), &img, params, prank);
+    c.shape = ImgShape::choose(&c.shape.edit, img.dims, true).unwrap();
+    assert!(
+        c.shape.table && !c.shape.pairs() && c.shape.grid == 6,
+        "{:?}",
+        c.shape
+    );
+    c
+}
+
+/// The failures of `c`, asserted to be of `name` alone (and some).
+fn refused_by_alone(c: &ImgCircuit, name: &str) {
+    let fs = run(c).unwrap_err();
+    assert!(
+        fs.iter().all(|f| f.is(name)) && !fs.is_empty(),
+        "{name}: {fs:?}"
+    );
+}
+
+#[test]
+fn pointwise_edits_take_the_table_layout_and_match_the_reference() {
+    for (edit, params) in [
+        ("contrast", "alpha=1.6"),
+        ("brightness", "beta=-30"),
+        ("white-balance", "gains=1.3,1.0,0.7"),
+    ] {
+        let c = table_circuit(edit, params, Prank::None);
+        assert_eq!(run(&c), Ok(()), "{edit}");
+        let w = c.witness.as_ref().unwrap();
+        let e = &c.shape.edit;
+        let reference = e.apply(&w.input, &e.parse_params(params).unwrap()).unwrap();
+        assert_eq!(
+            c.instances().unwrap()[1],
+            reference.commit_with(&w.salts_out).hash,
+            "{edit}"
+        );
+    }
+    // Not for an edit reading several bytes, a band with a partial word (7×5: 105 bytes),
+    // or a narrow circuit.
+    let d = Dims::new(10, 3, 3).unwrap();
+    assert!(!ImgShape::choose(&Edit::Grayscale, d, true).unwrap().table);
+    let odd = Dims::new(7, 5, 3).unwrap();
+    assert!(
+        !ImgShape::choose(&Edit::Brightness, odd, true)
+            .unwrap()
+            .table
+    );
+    assert!(!ImgShape::choose(&Edit::Brightness, d, false).unwrap().table);
+}
+
+#[test]
+fn a_table_layout_looks_every_byte_pair_up() {
+    // An output byte one off (bytes 7 and 14: columns 1 and 2 of the 6-byte grid), and an
+    // input byte carried into the next (byte 9 + 256, byte 10 − 1: the same word), are
+    // refused by their column's lookup alone.
+    for (i, name) in [(7, "edit table 1"), (14, "edit table 2")] {
+        refused_by_alone(
+            &table_circuit("brightness", "beta=20", Prank::Output(i)),
+            name,
+        );
+    }
+    refused_by_alone(
+        &table_circuit("brightness", "beta=20", Prank::ByteCarry(9)),
+        "edit table 3",
+    );
+    // White balance: byte 6 (red, 200) given the green function (200, not 255) is refused
+    // by its key.
+    refused_by_alone(
+        &table_circuit("white-balance", "gains=1.3,1.0,0.7", Prank::Channel(6)),
+        "edit table 0",
+    );
+}
+
+#[test]
+fn a_table_layout_proves_its_table() {
+    // Brightness +200 on byte 255 clamps (455 → 255, and 456 too): a quotient one more
+    // breaks the gate alone, and q − 1 with remainder 1 the remainder lookup alone.
+    let b = |p| table_circuit("brightness", "beta=200", p);
+    refused_by_alone(&b(Prank::Quotient(255)), "affine");
+    refused_by_alone(&b(Prank::RemainderIsD(255)), "affine remainder low");
+    // Entry 5 (205) forged to 206, byte 0 (5) following it: the clamp lookup alone.
+    refused_by_alone(&b(Prank::TableOut(5)), "affine clamp");
+    // Entry 5 computed from 6 (206), its constant cell holding 6: the copy alone.
+    refused_by_alone(&b(Prank::TableInput(5)), "permutation");
+    // White balance: entry 256 + 200 (green 200) is another function's than entry 200.
+    let wb = |p| table_circuit("white-balance", "gains=1.3,1.0,0.7", p);
+    refused_by_alone(&wb(Prank::TableOut(256 + 200)), "affine clamp");
+}
+
 #[test]
 fn tampered_public_inputs_are_rejected() {
     let img = random(Dims::new(5, 4, 3).unwrap(), 9);
@@ -360,21 +456,25 @@ fn strip_instances(c: &ImgCircuit, d: &[Fr], in_bands: usize) -> Vec<Fr> {
 fn band_strips_read_across_their_seams_and_open_the_whole_images_bands() {
     // 200×150 RGB: 25 rows per band, six bands; too many for one proof of 2^14 rows. A
     // blur's output band reads the next input band's first rows; a 1.25× resize's bands
-    // read one or two input bands, not aligned.
+    // read one or two input bands, not aligned. A contrast (the table layout) fits one
+    // proof of 2^14 rows: it is shown on twice the height.
     let img = random(Dims::new(200, 150, 3).unwrap(), 9);
+    let tall = random(Dims::new(200, 300, 3).unwrap(), 9);
     assert_eq!(img.dims.bands(), 6);
-    for (edit, params) in [
-        ("blur", ""),
-        ("resize:250x187", ""),
-        ("contrast", "alpha=1.4"),
+    for (edit, params, img) in [
+        ("blur", "", &img),
+        ("resize:250x187", "", &img),
+        ("contrast", "alpha=1.4", &tall),
     ] {
         let edit = Edit::parse(edit).unwrap();
-        let (cs, d) = strips(&edit, &img, params, 14);
+        let (cs, d) = strips(&edit, img, params, 14);
         assert!(cs.len() >= 2, "{}: {} strips", edit.name(), cs.len());
         // Seams: an input band read by two strips.
         let mut seams = 0;
         let mut read_up_to = 0;
         for c in &cs {
+            // Contrast's bands are whole words: its strips take the table layout.
+            assert_eq!(c.shape.table, edit.name() == "contrast");
             let (ins, _) = c.shape.plan().unwrap().bands();
             seams += usize::from(ins.start < read_up_to);
             read_up_to = ins.end;
