@@ -311,10 +311,15 @@ fn pointwise_edits_take_the_table_layout_and_match_the_reference() {
 
 #[test]
 fn a_table_layout_looks_every_byte_pair_up() {
-    // An output byte one off (bytes 7 and 14: columns 1 and 2 of the 6-byte grid), and an
-    // input byte carried into the next (byte 9 + 256, byte 10 − 1: the same word), are
-    // refused by their column's lookup alone.
-    for (i, name) in [(7, "edit table 1"), (14, "edit table 2")] {
+    // An output byte one off (bytes 7, 14, 4 and 11: columns 1, 2, 4 and 5 of the 6-byte
+    // grid), and an input byte carried into the next (byte 9 + 256, byte 10 − 1: the same
+    // word), are refused by their column's lookup alone.
+    for (i, name) in [
+        (7, "edit table 1"),
+        (14, "edit table 2"),
+        (4, "edit table 4"),
+        (11, "edit table 5"),
+    ] {
         refused_by_alone(
             &table_circuit("brightness", "beta=20", Prank::Output(i)),
             name,
