@@ -25,7 +25,10 @@
 //! | b_0 … b_{w−1} | acc_in | o_0 … o_{w−1} | acc_out |   fixed: q, cont, tag, t
 //! the "image word" gate on each side (same q, cont): input band k's words beside output
 //! band k's, byte for byte
-//! lookup  (q·(1 + i mod C), q·b_i, q·o_i) ∈ {(tag, t, out)}             "edit table i"
+//! lookup  (key_i, q·b_i, q·o_i) ∈ {(tag, t, out)}                      "edit table i"
+//! key_i = q·(1 + i mod C), or with 10 bytes a row and C = 3 (a word's rows g = 0, 1, 2
+//! start at channels 0, 1, 2): first·(1 + i mod 3) + (cont − first)·(1 + (i + 1) mod 3)
+//! + (q − cont)·(1 + (i + 2) mod 3)                                     (fixed: first)
 //! ```
 //!
 //! Each output byte is `f_c(b)` of the input byte `b` at its position, `c` its channel (`C`
@@ -144,13 +147,15 @@ pub struct GridConfig {
     pub q: Column<Fixed>,
     /// 1 on a word's rows but its last.
     pub cont: Column<Fixed>,
+    /// 1 on a word's first row (a table grid whose rows start at different channels).
+    pub first: Option<Column<Fixed>>,
 }
 
 impl GridConfig {
     /// The grid's gate and lookups over `width` new byte columns and an accumulator.
     pub fn configure(meta: &mut ConstraintSystem<Fr>, tables: &Tables, width: usize) -> Self {
         let (q, cont) = (meta.fixed_column(), meta.fixed_column());
-        let grid = Self::words(meta, width, q, cont, true);
+        let grid = Self::words(meta, width, q, cont, None, true);
         grid.range_checks(meta, tables);
         grid
     }
@@ -162,6 +167,7 @@ impl GridConfig {
         width: usize,
         q: Column<Fixed>,
         cont: Column<Fixed>,
+        first: Option<Column<Fixed>>,
         copied: bool,
     ) -> Self {
         assert!(
@@ -195,6 +201,7 @@ impl GridConfig {
             acc,
             q,
             cont,
+            first,
         }
     }
 
@@ -254,6 +261,9 @@ impl GridConfig {
             for g in 0..rows {
                 let r = row + rows * w + g;
                 region.assign_fixed(self.q, r, Fr::one());
+                if let (0, Some(first)) = (g, self.first) {
+                    region.assign_fixed(first, r, Fr::one());
+                }
                 if g + 1 < rows {
                     region.assign_fixed(self.cont, r, Fr::one());
                 }
@@ -303,25 +313,30 @@ pub struct TableGrid {
 }
 
 impl TableGrid {
-    /// Both grids of `width` bytes, the table's fixed columns and one lookup per byte column
-    /// into the table whose outputs the column `out` holds. `width` and 30 are multiples of
-    /// `channels`, and a band starts at a pixel, so byte column `i` is channel `i mod
-    /// channels` on every row.
+    /// Whether a grid of `width` bytes a row can key its bytes by channel: every row starts
+    /// at a pixel (`width` a multiple of the channels), or a word's three rows start at the
+    /// three channels in turn (10 bytes a row, 3 channels: `first`, `cont − first` and
+    /// `q − cont` tell them apart).
+    pub fn fits(width: usize, channels: usize) -> bool {
+        BYTES_PER_WORD.is_multiple_of(width)
+            && BYTES_PER_WORD.is_multiple_of(channels)
+            && (width.is_multiple_of(channels) || (channels == 3 && BYTES_PER_WORD / width == 3))
+    }
+
+    /// Both grids of `width` bytes ([`Self::fits`]), the table's fixed columns and one lookup
+    /// per byte column into the table whose outputs the column `out` holds. A band starts at
+    /// a pixel, so byte column `i` of a word's row `g` is channel `(g·width + i) mod C`.
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
         width: usize,
         channels: usize,
         out: Column<Advice>,
     ) -> Self {
-        assert!(
-            channels > 0
-                && width.is_multiple_of(channels)
-                && BYTES_PER_WORD.is_multiple_of(channels),
-            "a grid row starts at a pixel"
-        );
+        assert!(Self::fits(width, channels), "a grid row starts at a pixel");
         let (q, cont) = (meta.fixed_column(), meta.fixed_column());
-        let input = GridConfig::words(meta, width, q, cont, false);
-        let output = GridConfig::words(meta, width, q, cont, false);
+        let first = (!width.is_multiple_of(channels)).then(|| meta.fixed_column());
+        let input = GridConfig::words(meta, width, q, cont, first, false);
+        let output = GridConfig::words(meta, width, q, cont, first, false);
         let (tag, t) = (meta.fixed_column(), meta.fixed_column());
         for i in 0..width {
             let name = format!("edit table {i}");
@@ -329,9 +344,19 @@ impl TableGrid {
                 let (b, o) = (input.bytes[i], output.bytes[i]);
                 meta.lookup_any(name, |meta| {
                     let q = cur_f(meta, q);
-                    let key = Expression::Constant(Fr::from((1 + i % channels) as u64));
+                    // 1 + the channel of byte column i, on a word's row g; 0 where q = 0.
+                    let key = |g: usize| k((1 + (g * width + i) % channels) as i64);
+                    let key = match first {
+                        None => q.clone() * key(0),
+                        Some(first) => {
+                            let (first, cont) = (cur_f(meta, first), cur_f(meta, cont));
+                            first.clone() * key(0)
+                                + (cont.clone() - first) * key(1)
+                                + (q.clone() - cont) * key(2)
+                        }
+                    };
                     vec![
-                        (q.clone() * key, cur_f(meta, tag)),
+                        (key, cur_f(meta, tag)),
                         (q.clone() * cur_a(meta, b), cur_f(meta, t)),
                         (q * cur_a(meta, o), cur_a(meta, out)),
                     ]

@@ -252,13 +252,13 @@ impl ImgShape {
     ) -> Option<Self> {
         let table = if wide { table_layout(edit, &ext) } else { None };
         let (max_hash, max_lanes, grids): (usize, usize, Vec<usize>) = match table {
-            // A grid row starts at a pixel: its width is a multiple of the channels.
+            // Grids whose bytes' channels the fixed columns tell.
             Some(c) => (
                 MAX_HASH_LANES,
                 MAX_LANES,
                 [WIDE_GRID_BYTES, WIDER_GRID_BYTES, TABLE_GRID_BYTES]
                     .into_iter()
-                    .filter(|g| g.is_multiple_of(c))
+                    .filter(|&g| TableGrid::fits(g, c))
                     .collect(),
             ),
             None if wide => (

@@ -253,12 +253,14 @@ fn wider_image_bytes_and_remainders_use_the_pair_table() {
 }
 
 /// A wide `edit` of a 10×3 RGB image (one band of three whole words): the table layout,
-/// with a 6-byte grid. Bytes 0, 6 and 12 are 5, 200 and 255.
+/// with a 6-byte grid. Bytes 0, 6, 12, 16 and 26 are 5, 200, 255, 200 and 200.
 fn table_circuit(edit: &str, params: &str, prank: Prank) -> ImgCircuit {
     let mut img = random(Dims::new(10, 3, 3).unwrap(), 21);
     img.data[0] = 5;
     img.data[6] = 200;
     img.data[12] = 255;
+    img.data[16] = 200;
+    img.data[26] = 200;
     let mut c = circuit(&Edit::parse(edit).unwrap(), &img, params, prank);
     c.shape = ImgShape::choose(&c.shape.edit, img.dims, true).unwrap();
     assert!(
@@ -335,6 +337,22 @@ fn a_table_layout_looks_every_byte_pair_up() {
         &table_circuit("white-balance", "gains=1.3,1.0,0.7", Prank::Channel(6)),
         "edit table 0",
     );
+}
+
+#[test]
+fn a_ten_byte_table_grid_keys_each_row_of_a_word_by_its_channels() {
+    // 10 bytes a row: a word's rows start at red, green and blue in turn. Bytes 6, 16 and
+    // 26 (column 6 of rows 0, 1, 2: red, green, blue; each 200) given the next channel's
+    // function (200, 140, 255 instead of 255, 200, 140) are refused by column 6 alone.
+    let ten = |p| {
+        let mut c = table_circuit("white-balance", "gains=1.3,1.0,0.7", p);
+        c.shape.grid = WIDER_GRID_BYTES;
+        c
+    };
+    assert_eq!(run(&ten(Prank::None)), Ok(()));
+    for j in [6, 16, 26] {
+        refused_by_alone(&ten(Prank::Channel(j)), "edit table 6");
+    }
 }
 
 #[test]
