@@ -44,6 +44,12 @@ use trustml_poseidon::dense::{DenseChip, DenseConfig};
 pub const MARGIN: usize = 32;
 /// Most Poseidon chips a circuit gets.
 pub const MAX_HASH_LANES: usize = 12;
+/// Most Poseidon lanes of a whole image's table layout: its grid is half as tall (the
+/// output beside the input), so hashing sets its k, and more lanes at a smaller k prove
+/// faster (640×480 brightness: 20 lanes at k = 16, 58–61 s; 10 at k = 17, 67–75 s). Band
+/// proofs keep [`MAX_HASH_LANES`]: a banded edit's verification sums every strip's
+/// commitments (HD brightness in 2 strips of 14 lanes at k = 17: 13.7 ms, no faster to prove).
+pub const MAX_TABLE_HASH_LANES: usize = 24;
 /// Most affine lanes.
 pub const MAX_LANES: usize = 8;
 /// Bytes per grid row of a wide circuit.
@@ -254,7 +260,11 @@ impl ImgShape {
         let (max_hash, max_lanes, grids): (usize, usize, Vec<usize>) = match table {
             // Grids whose bytes' channels the fixed columns tell.
             Some(c) => (
-                MAX_HASH_LANES,
+                if part.is_none() {
+                    MAX_TABLE_HASH_LANES
+                } else {
+                    MAX_HASH_LANES
+                },
                 MAX_LANES,
                 [WIDE_GRID_BYTES, WIDER_GRID_BYTES, TABLE_GRID_BYTES]
                     .into_iter()
