@@ -42,7 +42,9 @@ pub enum ImgCmd {
         /// Spread the work over several Poseidon chips and affine lanes: fewer rows, faster
         /// proofs of large images, but a Solidity verifier over the EVM's size limit (verify
         /// natively). An image too large for one such proof (HD) is proven in strips of
-        /// bands, each proof within 8 GiB. Default: one chip, verifiable on chain.
+        /// bands, each proof within 8 GiB. Contrast, brightness and white balance of an image
+        /// whose width is a multiple of 10 then take a table layout: one lookup per byte
+        /// instead of an affine row. Default: one chip, verifiable on chain.
         #[arg(long)]
         wide: bool,
         /// With --wide: the largest k of one proof (default 19); smaller means more, smaller
