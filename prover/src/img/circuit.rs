@@ -162,11 +162,24 @@ fn table_input(j: usize, prank: Prank) -> i64 {
     (j % 256) as i64 + i64::from(prank == Prank::TableInput(j))
 }
 
-/// The divisor of affine row `i` (a table row in a table layout).
-fn rows_d(plan: &Plan, table: Option<usize>, i: usize) -> u32 {
+/// Affine rows before the parameters' range rows: one per output byte (none for a copy),
+/// or a table layout's `256·C` table rows.
+fn lead_rows(plan: &Plan, table: Option<usize>) -> usize {
     match table {
-        Some(_) => plan.table_row(i / 256, i % 256).d,
-        None => plan.row(i).d,
+        Some(c) => 256 * c,
+        None if plan.is_copy() => 0,
+        None => plan.len(),
+    }
+}
+
+/// Affine row `i`: output byte `i`'s, or a table layout's table row `i`; then parameter
+/// `i − lead_rows`'s range row.
+fn affine_row(plan: &Plan, table: Option<usize>, i: usize) -> Row {
+    let n = lead_rows(plan, table);
+    match table {
+        _ if i >= n => range_row(i - n),
+        Some(_) => plan.table_row(i / 256, i % 256),
+        None => plan.row(i),
     }
 }
 
@@ -552,28 +565,26 @@ impl ImgWitness {
             input[j + 1] -= 1;
         }
         let n = if plan.is_copy() { 0 } else { plan.len() };
-        let mut rows: Vec<RowValue> = match table {
-            Some(c) => (0..256 * c)
-                .map(|j| {
-                    let t = table_input(j, self.prank);
-                    plan.table_row(j / 256, j % 256)
-                        .eval_with(|_| t, &self.params)
-                })
-                .collect(),
-            None => (0..n)
-                .map(|i| plan.row(i).eval_with(|t| input[t], &self.params))
-                .collect(),
-        };
+        let mut rows: Vec<RowValue> = (0..lead_rows(plan, table))
+            .map(|i| {
+                let row = affine_row(plan, table, i);
+                match table {
+                    Some(_) => {
+                        let t = table_input(i, self.prank);
+                        row.eval_with(|_| t, &self.params)
+                    }
+                    None => row.eval_with(|t| input[t], &self.params),
+                }
+            })
+            .collect();
         rows.extend((0..self.params.len()).map(|j| range_row(j).eval(&[], &self.params)));
         let mut output: Vec<u8> = if plan.is_copy() {
             (0..plan.len())
                 .map(|i| input[plan.source(i)] as u8)
                 .collect()
         } else if table.is_some() {
-            // A byte outside the table (a carry) gets the reference's value.
-            (0..n)
-                .map(|i| plan.row(i).eval_with(|t| input[t], &self.params).out)
-                .collect()
+            // Filled from the (forged) table once the pranks are applied.
+            vec![0; n]
         } else {
             rows[..n].iter().map(|r| r.out).collect()
         };
@@ -582,7 +593,7 @@ impl ImgWitness {
         match self.prank {
             Prank::Quotient(i) => rows[i].q += 1,
             Prank::RemainderIsD(i) => {
-                let d = i64::from(rows_d(plan, table, i));
+                let d = i64::from(affine_row(plan, table, i).d);
                 rows[i].q -= 1;
                 rows[i].r += d;
                 clamp_q(&mut rows[i]);
@@ -602,11 +613,11 @@ impl ImgWitness {
             let ch = usize::from(plan.output.channels);
             let shift = |i: usize| usize::from(self.prank == Prank::Channel(i));
             for (i, o) in output.iter_mut().enumerate() {
-                if let Ok(t) = usize::try_from(input[i]) {
-                    if t < 256 {
-                        *o = rows[(i % ch + shift(i)) % c * 256 + t].out;
-                    }
-                }
+                *o = match usize::try_from(input[i]) {
+                    Ok(t) if t < 256 => rows[(i % ch + shift(i)) % c * 256 + t].out,
+                    // A byte outside the table (a carry) gets the reference's value.
+                    _ => plan.row(i).eval_with(|t| input[t], &self.params).out,
+                };
             }
         }
         if let Prank::Output(i) = self.prank {
@@ -889,22 +900,14 @@ impl Circuit<Fr> for ImgCircuit {
                 |mut region| {
                     // One row per output byte, or a table layout's table rows (in lane 0,
                     // the lane's only one, from row 0: beside the table's keys).
-                    let n = match table {
-                        Some(c) => 256 * c,
-                        None if plan.is_copy() => 0,
-                        None => plan.len(),
-                    };
+                    let n = lead_rows(&plan, table);
                     let inputs = if table.is_some() {
                         &g.table_bytes
                     } else {
                         &g.input
                     };
                     for i in 0..n + nparams {
-                        let row = match table {
-                            _ if i >= n => range_row(i - n),
-                            Some(_) => plan.table_row(i / 256, i % 256),
-                            None => plan.row(i),
-                        };
+                        let row = affine_row(&plan, table, i);
                         let value = match &values {
                             Some(v) => Value::known(v.rows[i]),
                             None => Value::unknown(),

@@ -399,7 +399,10 @@ impl Edit {
         }
     }
 
-    /// [`Plan::table_channels`] of this edit on images of `channels` channels.
+    /// How many functions this edit applies on images of `channels` channels when it is
+    /// pointwise — each output byte is `f_c(input byte)` of the same position, `c` its
+    /// channel: contrast and brightness one, white balance one per channel — or `None`
+    /// (the other edits read several bytes).
     pub fn table_channels(&self, channels: u8) -> Option<usize> {
         match self {
             Self::Contrast | Self::Brightness => Some(1),
@@ -684,13 +687,6 @@ impl Plan {
     /// Whether every output byte is a copy of an input byte.
     pub fn is_copy(&self) -> bool {
         matches!(self.edit, Edit::Crop { .. })
-    }
-
-    /// How many functions a pointwise edit applies, one per channel — each output byte is
-    /// `f_c(input byte)` of the same position, `c` its channel: contrast and brightness
-    /// one, white balance one per channel — or `None` (the other edits read several bytes).
-    pub fn table_channels(&self) -> Option<usize> {
-        self.edit.table_channels(self.output.channels)
     }
 
     /// The affine row of a pointwise edit's table entry `f_c(t)`: the row of channel `c` of
