@@ -211,6 +211,31 @@ fn image_edit_circuits() {
         r.free.is_empty() && r.dead.is_empty(),
         "white balance table: free or dead cells"
     );
+    // The fused layout (wide, a colour conversion, bands of whole words): each output byte's
+    // quotient and remainder in its own grid row, clamped (YCbCr → RGB) or not (RGB → YCbCr).
+    for edit in [Edit::YcbcrToRgb, Edit::RgbToYcbcr] {
+        let d = Dims::new(10, 3, 3).unwrap();
+        let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
+        let c = ImgCircuit {
+            shape: ImgShape::choose(&edit, d, true).unwrap(),
+            witness: Some(ImgWitness {
+                input: img,
+                params: vec![],
+                salts_in: band_salts(Fr::from(3), d.bands()),
+                salts_out: band_salts(Fr::from(4), d.bands()),
+                prank: Prank::None,
+            }),
+        };
+        assert!(c.shape.fused, "{:?}", c.shape);
+        let inst = c.instances().unwrap();
+        let r = free_cells(c.shape.k, &c, vec![inst], CONFIRM);
+        report(&format!("image edit {}, fused layout", edit.name()), &r);
+        assert!(
+            r.free.is_empty() && r.dead.is_empty(),
+            "{} fused: free or dead cells",
+            edit.name()
+        );
+    }
     // A band proof: a blur strip of a six-band image, its D_in and D_out public.
     let d = Dims::new(200, 150, 3).unwrap();
     let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
@@ -388,13 +413,23 @@ fn mutation_catalog() {
     let img_wide = img_cs("blur", true, Some(17));
     // The table layout of white balance (a 6-byte grid: six table lookups).
     let img_table = img_cs("white-balance", true, None);
+    // The fused layout of YCbCr → RGB at k = 17: both remainder bytes in one pair lookup.
+    let img_fused = {
+        let mut cs = ConstraintSystem::default();
+        let e = trustml::img::Edit::YcbcrToRgb;
+        let d = trustml::img::Dims::new(10, 4, 3).unwrap();
+        let mut shape = trustml::img::ImgShape::choose(&e, d, true).unwrap();
+        shape.k = 17;
+        let _ = trustml::img::ImgCircuit::configure_with_params(&mut cs, shape);
+        cs
+    };
     // The SGD step circuit (its EXP table shares the byte lane's lookup).
     let mut train = ConstraintSystem::default();
     let _ =
         trustml::train::circuit::StepCircuit::configure_with_params(&mut train, Default::default());
     let mut names = std::collections::BTreeSet::new();
     for cs in [
-        &model, &delivery, &audit, &img, &img16, &img_wide, &img_table, &train,
+        &model, &delivery, &audit, &img, &img16, &img_wide, &img_table, &img_fused, &train,
     ] {
         for g in cs.gates() {
             for i in 0..g.polynomials().len() {
@@ -424,6 +459,7 @@ fn mutation_catalog() {
         "dense poseidon zero#2",
         "image bytes 8-9",
         "edit table 5",
+        "affine remainder",
     ] {
         assert!(names.contains(gate), "{gate} missing from {names:?}");
     }

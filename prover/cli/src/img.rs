@@ -44,7 +44,8 @@ pub enum ImgCmd {
         /// natively). An image too large for one such proof (HD) is proven in strips of
         /// bands, each proof within 8 GiB. Contrast, brightness and white balance of an image
         /// whose width is a multiple of 10 then take a table layout: one lookup per byte
-        /// instead of an affine row. Default: one chip, verifiable on chain.
+        /// instead of an affine row; the colour conversions a fused layout: each output
+        /// byte proven in the grid row of its pixel. Default: one chip, verifiable on chain.
         #[arg(long)]
         wide: bool,
         /// With --wide: the largest k of one proof (default 19); smaller means more, smaller

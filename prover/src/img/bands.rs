@@ -216,6 +216,9 @@ fn circuit_digest(shape: &ImgShape, plan: &Plan) -> [u8; 32] {
     if shape.table {
         head["table"] = true.into();
     }
+    if shape.fused {
+        head["fused"] = true.into();
+    }
     h.update(head.to_string().as_bytes());
     for i in 0..plan.len() {
         if plan.is_copy() {

@@ -42,6 +42,26 @@
 //! edits of images whose bands are whole words take this layout (a padding byte is 0 on
 //! both sides, and `f_c(0)` need not be 0).
 //!
+//! # Fused grid (per-pixel edits: the colour conversions)
+//!
+//! ```text
+//! | b_0 … b_{w−1} | acc_in | o_0 … o_{w−1} | acc_out | per column i: q_i | r_lo_i | r_hi_i |
+//! the "image word" gate on each side (same q, cont), output band k beside input band k
+//! column i: an affine lane (below) with x = the bytes of its pixel (b_p, b_p+1, b_p+2,
+//! p = i − i mod 3), out = o_i, and the single pattern of channel i mod 3 selected by q
+//! ```
+//!
+//! `w` is 6 or 15, so a grid row holds whole pixels, and every pixel's rows repeat the
+//! first pixel's (they differ only by position). Each output byte's row is its grid row: the
+//! gate reads the input bytes where the grid range-checks them, so there are no tap
+//! columns, no copies and no separate affine rows. The bytes are not equality-enabled
+//! (only the accumulators are). With the clamp (YCbCr → RGB), `(q_i, o_i)` in the clamp
+//! table bounds `o_i`; without (RGB → YCbCr), `q_i` is `o_i + OFF` and the output grid
+//! range-checks `o_i`. With the byte-pair table the two remainder bytes are one lookup,
+//! `(q·r_lo_i, q·r_hi_i) ∈ pairs` ("affine remainder"). Only images whose bands are whole
+//! words take this layout (a padding byte is 0 on both sides, and the edit of a zero pixel
+//! need not be 0).
+//!
 //! # Affine lane
 //!
 //! ```text
@@ -242,6 +262,14 @@ impl GridConfig {
         BYTES_PER_WORD / self.bytes.len()
     }
 
+    /// The row and byte column of byte `j` of a band laid out from `row` by
+    /// [`Self::assign_band`].
+    pub fn position(&self, row: usize, j: usize) -> (usize, usize) {
+        let width = self.bytes.len();
+        let (w, g) = (j / BYTES_PER_WORD, j % BYTES_PER_WORD / width);
+        (row + self.rows_per_word() * w + g, j % width)
+    }
+
     /// Lays out `bytes` (one band) from `row` as words: returns the byte cells and the word
     /// cells. Takes `rows_per_word·⌈len/30⌉` rows.
     pub fn assign_band<'v>(
@@ -386,6 +414,94 @@ impl TableGrid {
     }
 }
 
+/// A per-pixel edit's grid (the colour conversions): the output's bytes beside the input's
+/// on the same rows, and each output byte's affine lane laid out in that row, reading its
+/// pixel's input bytes where the grid holds them (see the module docs).
+#[derive(Clone, Debug)]
+pub struct FusedGrid {
+    /// The input's bytes and words.
+    pub input: GridConfig,
+    /// The output's, sharing `q` and `cont`.
+    pub output: GridConfig,
+    /// One lane per output byte column: taps the input byte columns of its pixel, output
+    /// the column itself, selector the grid's `q`.
+    pub affine: AffineConfig,
+}
+
+impl FusedGrid {
+    /// Whether a grid of `width` bytes a row holds whole pixels of `channels` bytes.
+    pub fn fits(width: usize, channels: usize) -> bool {
+        BYTES_PER_WORD.is_multiple_of(width) && width.is_multiple_of(channels)
+    }
+
+    /// Both grids of `width` bytes ([`Self::fits`]) and a lane per output byte column.
+    /// `rows[c]` is the first pixel's row of channel `c` (its taps index the pixel's bytes);
+    /// `clamp`: some output clamps (a quotient column and the clamp lookup, which bounds the
+    /// output byte), else each output byte is `q − OFF` and range-checked in its grid.
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        tables: &Tables,
+        width: usize,
+        rows: &[Row],
+        clamp: bool,
+    ) -> Self {
+        let channels = rows.len();
+        assert!(Self::fits(width, channels), "a grid row holds whole pixels");
+        let (q, cont) = (meta.fixed_column(), meta.fixed_column());
+        let input = GridConfig::words(meta, width, q, cont, None, false);
+        input.range_checks(meta, tables);
+        let output = GridConfig::words(meta, width, q, cont, None, false);
+        if !clamp {
+            output.range_checks(meta, tables);
+        }
+        let lanes = (0..width)
+            .map(|i| {
+                let (c, pixel) = (i % channels, i - i % channels);
+                let row = &rows[c];
+                let lane = Lane {
+                    x: row
+                        .taps()
+                        .iter()
+                        .map(|&(t, _)| input.bytes[pixel + t as usize])
+                        .collect(),
+                    a: None,
+                    q: clamp.then(|| meta.advice_column()),
+                    r_lo: meta.advice_column(),
+                    r_hi: (row.d > 256).then(|| meta.advice_column()),
+                    out: output.bytes[i],
+                    coefs: Coefs::Patterns(vec![(row.pattern(), q)]),
+                };
+                AffineConfig::gates(meta, tables, &lane, true);
+                lane
+            })
+            .collect();
+        Self {
+            input,
+            output,
+            affine: AffineConfig { lanes },
+        }
+    }
+
+    /// Output byte column `col`'s quotient and remainder at grid row `at` (the bytes are
+    /// the grids').
+    pub fn assign_row(
+        &self,
+        region: &mut Region<'_, Fr>,
+        col: usize,
+        at: usize,
+        value: Value<RowValue>,
+    ) {
+        let l = &self.affine.lanes[col];
+        if let Some(q) = l.q {
+            region.assign_advice(q, at, value.map(|v| fe(i128::from(v.q))));
+        }
+        region.assign_advice(l.r_lo, at, value.map(|v| fe(i128::from(v.r & 255))));
+        if let Some(h) = l.r_hi {
+            region.assign_advice(h, at, value.map(|v| fe(i128::from(v.r >> 8))));
+        }
+    }
+}
+
 /// 2^n.
 pub fn pow2(n: usize) -> Fr {
     use halo2_proofs::halo2curves::ff::Field;
@@ -513,14 +629,17 @@ impl AffineConfig {
                     out,
                     coefs,
                 };
-                Self::gates(meta, tables, &lane);
+                Self::gates(meta, tables, &lane, false);
                 lane
             })
             .collect();
         Self { lanes }
     }
 
-    fn gates(meta: &mut ConstraintSystem<Fr>, tables: &Tables, l: &Lane) {
+    /// The lane's gate and lookups; `pair`: both remainder lookups as one of the byte-pair
+    /// table, when the circuit has it (the fused layout's lanes; the stacked layout's keep
+    /// two, so that keys set up before it stay valid).
+    fn gates(meta: &mut ConstraintSystem<Fr>, tables: &Tables, l: &Lane, pair: bool) {
         // Expressions of a row, in either mode: the constraint, the selector (1 on a used
         // row), the "high" lookup input, the rows with d ≤ 256, and the "low" lookup input.
         type Exprs = (
@@ -612,18 +731,29 @@ impl AffineConfig {
                 mutation::constraints("affine", vec![exprs(meta).0])
             });
         }
-        if mutation::keep("affine remainder low") {
-            meta.lookup_any("affine remainder low", |meta| {
-                vec![(exprs(meta).4, cur_f(meta, tables.bytes))]
-            });
-        }
         let needs_high = match &l.coefs {
             Coefs::Patterns(ps) => ps
                 .iter()
                 .any(|(p, _)| p.d > 256 || !256u32.is_multiple_of(p.d)),
             Coefs::Columns { .. } => true,
         };
-        if needs_high && mutation::keep("affine remainder high") {
+        if let (true, Some((lo, hi))) = (pair && needs_high, tables.pairs) {
+            // Both halves in one lookup of the byte-pair table (one lookup's columns saved).
+            if mutation::keep("affine remainder") {
+                meta.lookup_any("affine remainder", |meta| {
+                    let e = exprs(meta);
+                    vec![(e.4, cur_f(meta, lo)), (e.2, cur_f(meta, hi))]
+                });
+            }
+        } else if mutation::keep("affine remainder low") {
+            meta.lookup_any("affine remainder low", |meta| {
+                vec![(exprs(meta).4, cur_f(meta, tables.bytes))]
+            });
+        }
+        if needs_high
+            && !(pair && tables.pairs.is_some())
+            && mutation::keep("affine remainder high")
+        {
             // The rest of the remainder in one lookup: `d − 1 − r_lo` when `d ≤ 256` (then
             // `r_hi = 0`), `r_hi` when `d = 2^16`.
             meta.lookup_any("affine remainder high", |meta| {

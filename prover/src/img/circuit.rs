@@ -26,13 +26,20 @@
 //! the input's on the same grid rows (6, 10 or 15 bytes a side), each byte pair is looked
 //! up in the edit's table of `256·C` entries, and the affine rows prove only that table
 //! (lane 0, from row 0, each reading its byte from a constant cell), not every output byte.
+//!
+//! **Fused layout** (wide colour conversions of images whose bands are whole words;
+//! [`super::chip::FusedGrid`]): the output's bands sit beside the input's, and each output
+//! byte's affine row is its own grid row, reading its pixel's bytes there — no affine lanes,
+//! tap columns or copies.
 
-use super::chip::{AffineConfig, AffineLayout, GridConfig, TableGrid, Tables, GRID_BYTES};
+use super::chip::{
+    AffineConfig, AffineLayout, FusedGrid, GridConfig, TableGrid, Tables, GRID_BYTES,
+};
 use super::edit::{Edit, Plan, Row, RowValue};
 use super::format::{Dims, Image, BYTES_PER_WORD, DOM_BAND, DOM_IMG};
 use super::ImgError;
 use crate::chips::ACell;
-use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::circuit::{Layouter, Region, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Circuit, Column, ConstraintSystem, Error, Fixed, Instance};
 use serde::{Deserialize, Serialize};
@@ -88,6 +95,11 @@ pub struct ImgShape {
     /// by `256·C` affine rows instead of one per output byte.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub table: bool,
+    /// The fused layout of a per-pixel edit (wide circuits; [`super::chip::FusedGrid`]): the
+    /// output's bytes beside the input's, each proven by an affine lane in its own grid row
+    /// that reads its pixel's bytes there — no tap columns and no copies.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fused: bool,
 }
 
 impl Default for ImgShape {
@@ -105,6 +117,7 @@ impl Default for ImgShape {
             k: 13,
             part: None,
             table: false,
+            fused: false,
         }
     }
 }
@@ -270,18 +283,30 @@ impl ImgShape {
         max_k: u32,
     ) -> Option<Self> {
         let table = if wide { table_layout(edit, &ext) } else { None };
+        let fused = wide && fused_layout(edit, &ext);
+        // A whole image beside itself: its grid is half as tall, so hashing sets k.
+        let side_hash = if part.is_none() {
+            MAX_TABLE_HASH_LANES
+        } else {
+            MAX_HASH_LANES
+        };
         let (max_hash, max_lanes, grids): (usize, usize, Vec<usize>) = match table {
             // Grids whose bytes' channels the fixed columns tell.
             Some(c) => (
-                if part.is_none() {
-                    MAX_TABLE_HASH_LANES
-                } else {
-                    MAX_HASH_LANES
-                },
+                side_hash,
                 MAX_LANES,
                 [WIDE_GRID_BYTES, WIDER_GRID_BYTES, TABLE_GRID_BYTES]
                     .into_iter()
                     .filter(|&g| TableGrid::fits(g, c))
+                    .collect(),
+            ),
+            // Grids of whole pixels.
+            None if fused => (
+                side_hash,
+                0,
+                [WIDE_GRID_BYTES, TABLE_GRID_BYTES]
+                    .into_iter()
+                    .filter(|&g| FusedGrid::fits(g, usize::from(ext.input.channels)))
                     .collect(),
             ),
             None if wide => (
@@ -302,6 +327,7 @@ impl ImgShape {
                     k,
                     part,
                     table: table.is_some(),
+                    fused,
                 };
                 // The wider grid only with the byte-pair lookups (a table grid looks up
                 // every byte anyway).
@@ -322,7 +348,11 @@ impl ImgShape {
         if self.grid_rows(ext) > cap {
             return None;
         }
-        self.lanes = self.affine_count(ext).div_ceil(cap).max(1);
+        // A fused layout's lanes are in its grid rows.
+        self.lanes = match self.fused {
+            true => 0,
+            false => self.affine_count(ext).div_ceil(cap).max(1),
+        };
         if self.lanes > max_lanes {
             return None;
         }
@@ -339,14 +369,14 @@ impl ImgShape {
         let plan = edit.plan(input)?;
         let reads = plan.band_reads();
         let nb = plan.output.bands();
-        let lane = lane_columns(&affine_layout(
+        let lane = affine_layout(
             &Self {
                 edit: edit.clone(),
                 input,
                 ..Default::default()
             },
             &plan,
-        ));
+        );
         let max_k = max_k.min(MAX_PART_K);
         let split = |n: usize| -> Option<Vec<Self>> {
             (0..nb)
@@ -361,7 +391,7 @@ impl ImgShape {
                         whole: false,
                     };
                     let s = Self::fit(edit, input, Some((j0, j1)), ext, true, max_k)?;
-                    (s.columns(lane) << s.k <= MAX_PART_CELLS).then_some(s)
+                    (s.columns(&lane) << s.k <= MAX_PART_CELLS).then_some(s)
                 })
                 .collect()
         };
@@ -432,7 +462,7 @@ impl ImgShape {
 
     /// Rows of the grid column set (a table layout's output beside its input).
     fn grid_rows(&self, ext: &Extent) -> usize {
-        let output = if self.table {
+        let output = if self.table || self.fused {
             0
         } else {
             self.image_rows(&ext.output)
@@ -474,9 +504,9 @@ impl ImgShape {
         }
     }
 
-    /// Advice and fixed columns, roughly (what a proof's memory grows with), for lanes of
-    /// `lane` columns.
-    fn columns(&self, lane: usize) -> usize {
+    /// Advice and fixed columns, roughly (what a proof's memory grows with), for lanes laid
+    /// out as `lane`.
+    fn columns(&self, lane: &AffineLayout) -> usize {
         // Dense lanes share 3 round-constant columns and 5 selectors, and each has a
         // `start` column; a narrow chip has one round-constant column.
         let fixed = if self.dense() {
@@ -487,15 +517,21 @@ impl ImgShape {
         self.advice_with(lane) + fixed + 8
     }
 
-    /// Advice columns for lanes of `lane` columns: the grid, the lanes, the Poseidon chips.
-    fn advice_with(&self, lane: usize) -> usize {
-        let sides = if self.table { 2 } else { 1 };
-        sides * (self.grid + 1) + self.lanes * lane + 6 * self.hash_lanes
+    /// Advice columns for lanes laid out as `lane`: the grid, the lanes (a fused layout's
+    /// quotient and remainder columns per grid byte), the Poseidon chips.
+    fn advice_with(&self, lane: &AffineLayout) -> usize {
+        let sides = if self.table || self.fused { 2 } else { 1 };
+        let lanes = match self.fused {
+            // Less the taps and the output, which are grid bytes.
+            true => self.grid * (lane_columns(lane) - lane.taps - 1),
+            false => self.lanes * lane_columns(lane),
+        };
+        sides * (self.grid + 1) + lanes + 6 * self.hash_lanes
     }
 
     /// Advice columns (for the reader of a benchmark).
     pub fn advice_columns(&self, plan: &Plan) -> usize {
-        self.advice_with(lane_columns(&affine_layout(self, plan)))
+        self.advice_with(&affine_layout(self, plan))
     }
 }
 
@@ -507,6 +543,15 @@ fn table_layout(edit: &Edit, ext: &Extent) -> Option<usize> {
     let d = &ext.input;
     let whole_words = (0..d.bands()).all(|k| d.band(k).len().is_multiple_of(BYTES_PER_WORD));
     (ext.input == ext.output && whole_words && BYTES_PER_WORD.is_multiple_of(c)).then_some(c)
+}
+
+/// Whether `ext` can take the fused layout: a per-pixel edit ([`Edit::per_pixel`]) whose
+/// input and output have the same size and whose bands are whole words (a padding byte is
+/// 0 on both sides, and the edit of a zero pixel need not be 0).
+fn fused_layout(edit: &Edit, ext: &Extent) -> bool {
+    let d = &ext.input;
+    let whole_words = (0..d.bands()).all(|k| d.band(k).len().is_multiple_of(BYTES_PER_WORD));
+    edit.per_pixel() && edit.num_params() == 0 && ext.input == ext.output && whole_words
 }
 
 /// Advice columns of one affine lane.
@@ -526,12 +571,13 @@ pub struct ImgCircuit {
     pub witness: Option<ImgWitness>,
 }
 
-/// The image grids: one for both images, one after the other, or a table layout's two side
-/// by side.
+/// The image grids: one for both images, one after the other, or a table or fused layout's
+/// two side by side.
 #[derive(Clone, Debug)]
 enum Grids {
     Stacked(GridConfig),
     Table(TableGrid),
+    Fused(FusedGrid),
 }
 
 impl Grids {
@@ -540,6 +586,7 @@ impl Grids {
         match self {
             Self::Stacked(g) => (g, g),
             Self::Table(t) => (&t.input, &t.output),
+            Self::Fused(f) => (&f.input, &f.output),
         }
     }
 }
@@ -685,8 +732,9 @@ impl Circuit<Fr> for ImgCircuit {
     }
 
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, shape: ImgShape) -> ImgConfig {
-        let layout = match shape.plan() {
-            Ok(plan) if !plan.is_copy() => Some(affine_layout(&shape, &plan)),
+        let plan = shape.plan().ok();
+        let layout = match &plan {
+            Some(plan) if !plan.is_copy() => Some(affine_layout(&shape, plan)),
             _ => None,
         };
         let clamp = layout.as_ref().is_some_and(|l| l.clamp);
@@ -704,6 +752,15 @@ impl Circuit<Fr> for ImgCircuit {
                 (Grids::Table(grid), affine)
             }
             (Some(_), _) => panic!("a table layout has one clamping affine lane"),
+            (None, Some(l)) if shape.fused => {
+                // The first pixel's rows, one per channel: every pixel's repeat them.
+                let plan = plan.as_ref().expect("a fused layout has a plan");
+                let rows: Vec<Row> = (0..usize::from(plan.output.channels))
+                    .map(|c| plan.row(c))
+                    .collect();
+                let grid = FusedGrid::configure(meta, &tables, shape.grid, &rows, l.clamp);
+                (Grids::Fused(grid), AffineConfig { lanes: vec![] })
+            }
             (None, _) => {
                 let grid = GridConfig::configure(meta, &tables, shape.grid);
                 (Grids::Stacked(grid), configure_affine(meta))
@@ -802,24 +859,43 @@ impl Circuit<Fr> for ImgCircuit {
             |mut region| {
                 let mut row = 0;
                 let (in_grid, out_grid) = cfg.grid.sides();
-                let mut lay =
-                    |grid: &GridConfig, bytes: &[Value<Fr>], d: &Dims, row: &mut usize| {
-                        let mut cells = Vec::with_capacity(bytes.len());
-                        let mut words = Vec::with_capacity(d.bands());
-                        for k in 0..d.bands() {
-                            let (c, wd) = grid.assign_band(&mut region, *row, &bytes[d.band(k)])?;
-                            *row += grid.rows_per_word() * wd.len();
-                            cells.extend(c);
-                            words.push(wd);
-                        }
-                        Ok::<_, Error>((cells, words))
-                    };
-                let (input, in_words) = lay(in_grid, &in_bytes, &din, &mut row)?;
-                if table.is_some() {
+                let lay = |grid: &GridConfig,
+                           bytes: &[Value<Fr>],
+                           d: &Dims,
+                           row: &mut usize,
+                           region: &mut Region<'_, Fr>| {
+                    let mut cells = Vec::with_capacity(bytes.len());
+                    let mut words = Vec::with_capacity(d.bands());
+                    let mut starts = Vec::with_capacity(d.bands());
+                    for k in 0..d.bands() {
+                        starts.push(*row);
+                        let (c, wd) = grid.assign_band(region, *row, &bytes[d.band(k)])?;
+                        *row += grid.rows_per_word() * wd.len();
+                        cells.extend(c);
+                        words.push(wd);
+                    }
+                    Ok::<_, Error>((cells, words, starts))
+                };
+                let (input, in_words, _) = lay(in_grid, &in_bytes, &din, &mut row, &mut region)?;
+                if table.is_some() || shape.fused {
                     // The output's bands beside the input's (the same sizes).
                     row = 0;
                 }
-                let (output, out_words) = lay(out_grid, &out_bytes, &dout, &mut row)?;
+                let (output, out_words, starts) =
+                    lay(out_grid, &out_bytes, &dout, &mut row, &mut region)?;
+                if let Grids::Fused(f) = &cfg.grid {
+                    // Each output byte's quotient and remainder in its own grid row.
+                    for (k, &start) in starts.iter().enumerate() {
+                        for (j, i) in dout.band(k).enumerate() {
+                            let (at, col) = out_grid.position(start, j);
+                            let value = match &values {
+                                Some(v) => Value::known(v.rows[i]),
+                                None => Value::unknown(),
+                            };
+                            f.assign_row(&mut region, col, at, value);
+                        }
+                    }
+                }
                 let acc = in_grid.acc;
                 let mut constant = |c: Fr, row: &mut usize| {
                     let cell = region.assign_advice(acc, *row, Value::known(c));
@@ -893,7 +969,7 @@ impl Circuit<Fr> for ImgCircuit {
         }
 
         // Affine rows: the output bytes, then one range row per parameter.
-        if !plan.is_copy() || nparams > 0 {
+        if (!plan.is_copy() || nparams > 0) && !shape.fused {
             let lanes = shape.lanes;
             layouter.assign_region(
                 || "affine rows",

@@ -411,6 +411,12 @@ impl Edit {
         }
     }
 
+    /// Whether each output byte reads only the bytes of its own pixel, in an image of the
+    /// same size (the colour conversions): what the fused layout proves in the grid's rows.
+    pub fn per_pixel(&self) -> bool {
+        matches!(self, Self::RgbToYcbcr | Self::YcbcrToRgb)
+    }
+
     /// Public parameters of each proof: how many.
     pub fn num_params(&self) -> usize {
         match self {

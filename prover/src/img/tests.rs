@@ -479,8 +479,9 @@ fn strip_instances(c: &ImgCircuit, d: &[Fr], in_bands: usize) -> Vec<Fr> {
 fn band_strips_read_across_their_seams_and_open_the_whole_images_bands() {
     // 200×150 RGB: 25 rows per band, six bands; too many for one proof of 2^14 rows. A
     // blur's output band reads the next input band's first rows; a 1.25× resize's bands
-    // read one or two input bands, not aligned. A contrast (the table layout) fits one
-    // proof of 2^14 rows: it is shown on twice the height.
+    // read one or two input bands, not aligned. A contrast (the table layout) and an RGB →
+    // YCbCr (the fused layout) fit one proof of 2^14 rows: they are shown on twice the
+    // height.
     let img = random(Dims::new(200, 150, 3).unwrap(), 9);
     let tall = random(Dims::new(200, 300, 3).unwrap(), 9);
     assert_eq!(img.dims.bands(), 6);
@@ -488,6 +489,7 @@ fn band_strips_read_across_their_seams_and_open_the_whole_images_bands() {
         ("blur", "", &img),
         ("resize:250x187", "", &img),
         ("contrast", "alpha=1.4", &tall),
+        ("rgb-to-ycbcr", "", &tall),
     ] {
         let edit = Edit::parse(edit).unwrap();
         let (cs, d) = strips(&edit, img, params, 14);
@@ -496,8 +498,10 @@ fn band_strips_read_across_their_seams_and_open_the_whole_images_bands() {
         let mut seams = 0;
         let mut read_up_to = 0;
         for c in &cs {
-            // Contrast's bands are whole words: its strips take the table layout.
+            // Their bands are whole words: contrast's strips take the table layout, RGB →
+            // YCbCr's the fused one.
             assert_eq!(c.shape.table, edit.name() == "contrast");
+            assert_eq!(c.shape.fused, edit.name() == "rgb-to-ycbcr");
             let (ins, _) = c.shape.plan().unwrap().bands();
             seams += usize::from(ins.start < read_up_to);
             read_up_to = ins.end;
@@ -508,10 +512,15 @@ fn band_strips_read_across_their_seams_and_open_the_whole_images_bands() {
             assert_eq!(own, want, "{} strip {:?}", edit.name(), c.shape.part);
             assert_eq!(run_with(c, want), Ok(()), "{}", edit.name());
         }
-        if edit.name() != "contrast" {
+        if !same_size(&edit) {
             assert!(seams > 0, "{}: no two strips read one band", edit.name());
         }
     }
+}
+
+/// Whether `edit` keeps the image's size (its strips read only their own bands).
+fn same_size(edit: &Edit) -> bool {
+    edit.table_channels(3).is_some() || edit.per_pixel()
 }
 
 fn run_with(
@@ -559,4 +568,82 @@ fn a_wrong_output_byte_at_a_seam_is_rejected() {
         fs.iter().all(|f| f.is("affine") || f.is("affine clamp")),
         "{fs:?}"
     );
+}
+
+/// A wide `edit` of a 10×3 RGB image (one band of three whole words): the fused layout, with
+/// a 6-byte grid (or `grid` bytes a row, and k = `k`). Pixel 0 is `(255, 0, 255)`, pixel 2
+/// `(200, 100, 90)`.
+fn fused_circuit(edit: &str, prank: Prank, grid: usize, k: u32) -> ImgCircuit {
+    let mut img = random(Dims::new(10, 3, 3).unwrap(), 22);
+    img.data[..3].copy_from_slice(&[255, 0, 255]);
+    img.data[6..9].copy_from_slice(&[200, 100, 90]);
+    let mut c = circuit(&Edit::parse(edit).unwrap(), &img, "", prank);
+    c.shape = ImgShape::choose(&c.shape.edit, img.dims, true).unwrap();
+    assert!(
+        c.shape.fused && !c.shape.pairs() && c.shape.grid == 6 && c.shape.lanes == 0,
+        "{:?}",
+        c.shape
+    );
+    c.shape.grid = grid;
+    c.shape.k = k;
+    c
+}
+
+#[test]
+fn colour_conversions_take_the_fused_layout_and_match_the_reference() {
+    for edit in ["rgb-to-ycbcr", "ycbcr-to-rgb"] {
+        for (grid, k) in [(6, 13), (15, 13), (6, 17)] {
+            let c = fused_circuit(edit, Prank::None, grid, k);
+            assert_eq!(c.shape.pairs(), k == 17);
+            assert_eq!(run(&c), Ok(()), "{edit} {grid} {k}");
+            let w = c.witness.as_ref().unwrap();
+            let reference = c.shape.edit.apply(&w.input, &[]).unwrap();
+            assert_eq!(
+                c.instances().unwrap()[1],
+                reference.commit_with(&w.salts_out).hash,
+                "{edit}"
+            );
+        }
+    }
+    // Not for grayscale (another size), a band with a partial word (7×5: 105 bytes), or a
+    // narrow circuit.
+    let d = Dims::new(10, 3, 3).unwrap();
+    let odd = Dims::new(7, 5, 3).unwrap();
+    for (edit, d, wide) in [
+        (Edit::Grayscale, d, true),
+        (Edit::RgbToYcbcr, odd, true),
+        (Edit::RgbToYcbcr, d, false),
+    ] {
+        let s = ImgShape::choose(&edit, d, wide).unwrap();
+        assert!(!s.fused && s.lanes == 1, "{s:?}");
+    }
+}
+
+#[test]
+fn a_fused_layout_proves_every_output_byte_in_its_row() {
+    // YCbCr → RGB clamps (pixel 0: R = 255 + 1.402·127 → 255). Byte 0's quotient one more
+    // breaks the gate alone; q − 1 with r + 2^16 the high remainder lookup alone (the pair
+    // lookup at k = 17); an output byte one off (bytes 0, 7, 8: columns 0, 1, 2) the clamp
+    // lookup alone.
+    let clamps = |p| fused_circuit("ycbcr-to-rgb", p, 6, 13);
+    refused_by_alone(&clamps(Prank::Quotient(0)), "affine");
+    refused_by_alone(&clamps(Prank::RemainderIsD(0)), "affine remainder high");
+    refused_by_alone(
+        &fused_circuit("ycbcr-to-rgb", Prank::RemainderIsD(0), 6, 17),
+        "affine remainder",
+    );
+    for i in [0, 7, 8] {
+        refused_by_alone(&clamps(Prank::Output(i)), "affine clamp");
+    }
+    // Y of pixel 2 carried into Cb (byte 6 + 256, byte 7 − 1: the same word): the input
+    // byte's range lookup alone (column 0), the outputs following the forged bytes.
+    refused_by_alone(&clamps(Prank::ByteCarry(6)), "image byte 0");
+    // RGB → YCbCr never clamps: each output byte is q − OFF, range-checked in its grid. An
+    // output byte one off (bytes 7, 11 on the 15-byte grid: columns 7, 11) breaks the gate
+    // alone; q − 1 with r + 2^16 (the output following) the high remainder lookup alone.
+    let plain = |p| fused_circuit("rgb-to-ycbcr", p, 15, 13);
+    for i in [7, 11] {
+        refused_by_alone(&plain(Prank::Output(i)), "affine");
+    }
+    refused_by_alone(&plain(Prank::RemainderIsD(7)), "affine remainder high");
 }
