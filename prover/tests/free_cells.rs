@@ -236,6 +236,35 @@ fn image_edit_circuits() {
             edit.name()
         );
     }
+    // Window lanes (a wide convolution): each lane row copies one input column, and the
+    // gate reads the two before it; blur on three lanes, sharpen (clamped) on one.
+    for (edit, lanes) in [("blur", 3), ("sharpen", 1)] {
+        let edit = Edit::parse(edit).unwrap();
+        let d = Dims::new(12, 5, 3).unwrap();
+        let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
+        let out = edit.output(d).unwrap();
+        let mut shape = ImgShape::choose(&edit, d, true).unwrap();
+        assert!(shape.window, "{shape:?}");
+        shape.lanes = lanes;
+        let c = ImgCircuit {
+            shape,
+            witness: Some(ImgWitness {
+                input: img,
+                params: vec![],
+                salts_in: band_salts(Fr::from(3), d.bands()),
+                salts_out: band_salts(Fr::from(4), out.bands()),
+                prank: Prank::None,
+            }),
+        };
+        let inst = c.instances().unwrap();
+        let r = free_cells(c.shape.k, &c, vec![inst], CONFIRM);
+        report(&format!("image edit {}, window lanes", edit.name()), &r);
+        assert!(
+            r.free.is_empty() && r.dead.is_empty(),
+            "{} window: free or dead cells",
+            edit.name()
+        );
+    }
     // A band proof: a blur strip of a six-band image, its D_in and D_out public.
     let d = Dims::new(200, 150, 3).unwrap();
     let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();

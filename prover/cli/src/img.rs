@@ -45,7 +45,8 @@ pub enum ImgCmd {
         /// bands, each proof within 8 GiB. Contrast, brightness and white balance of an image
         /// whose width is a multiple of 10 then take a table layout: one lookup per byte
         /// instead of an affine row; the colour conversions a fused layout: each output
-        /// byte proven in the grid row of its pixel. Default: one chip, verifiable on chain.
+        /// byte proven in the grid row of its pixel; a convolution window lanes: one row per
+        /// input column. Default: one chip, verifiable on chain.
         #[arg(long)]
         wide: bool,
         /// With --wide: the largest k of one proof (default 19); smaller means more, smaller

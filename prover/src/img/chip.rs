@@ -82,6 +82,19 @@
 //! [`super::edit::Plan::check_ranges`] guarantees. The parameter columns `a, m, f` exist only
 //! in edits with public parameters; `a` is copied from the parameter's cell (`m = f = 0`
 //! elsewhere, so the term vanishes). Taps a row does not use have `c_i = 0`.
+//!
+//! # Window lane (wide 3×3 convolutions)
+//!
+//! ```text
+//! | w_0 | w_1 | w_2 | q | r_lo | out |       x_(v,u) = w_v at rotation u − 2
+//! ```
+//!
+//! A sequence is one output row of one channel: its row `j` copies input column `j`'s
+//! bytes `(j, y + v, c)` into `w_v` (one column per kernel row in use), and rows `j ≥ 2`
+//! prove output `x = j − 2` with the gate above, its taps `p(x + u, y + v)` read from rows
+//! `j − 2, j − 1, j` of the same sequence. The selector is off on a sequence's first two
+//! rows, so no row reads another sequence's. Each output byte costs three copies (one per
+//! kernel row), not one per tap, and a lane has three tap columns, not nine.
 
 use super::edit::{Pattern, Row, RowValue, CLAMP_DOMAIN, OFF};
 use super::format::BYTES_PER_WORD;
@@ -462,8 +475,9 @@ impl FusedGrid {
                     x: row
                         .taps()
                         .iter()
-                        .map(|&(t, _)| input.bytes[pixel + t as usize])
+                        .map(|&(t, _)| (input.bytes[pixel + t as usize], 0))
                         .collect(),
+                    window: None,
                     a: None,
                     q: clamp.then(|| meta.advice_column()),
                     r_lo: meta.advice_column(),
@@ -535,8 +549,11 @@ pub enum Coefs {
 /// One lane of the affine chip.
 #[derive(Clone, Debug)]
 pub struct Lane {
-    /// Tap columns.
-    pub x: Vec<Column<Advice>>,
+    /// The taps: a column and the rotation the gate reads it at (0 but in a window lane).
+    pub x: Vec<(Column<Advice>, i32)>,
+    /// A window lane's columns of input bytes, one per kernel row `v` (`None` when that
+    /// kernel row is all zero): row `j` of a sequence holds input column `j`'s bytes.
+    pub window: Option<[Option<Column<Advice>>; 3]>,
     /// The parameter (edits with public parameters only).
     pub a: Option<Column<Advice>>,
     /// `⌊v/d⌋` (only when some output is clamped; else `q = out + OFF`, and `out` is a
@@ -567,6 +584,9 @@ pub struct AffineLayout {
     pub clamp: bool,
     /// The distinct patterns, when few enough for [`Coefs::Patterns`].
     pub patterns: Option<Vec<Pattern>>,
+    /// Window lanes (a wide 3×3 convolution): each tap's kernel row `v` and the rotation
+    /// `u − 2` of its kernel column, in the rows' tap order.
+    pub window: Option<Vec<(usize, i32)>>,
 }
 
 /// The affine chip: `lanes` lanes of `taps` taps.
@@ -597,7 +617,20 @@ impl AffineConfig {
                     }
                     c
                 };
-                let x: Vec<_> = (0..layout.taps).map(|_| adv(true)).collect();
+                let (x, window) = match &layout.window {
+                    // One column per kernel row in use, read at three rotations.
+                    Some(taps) => {
+                        let cols: [Option<Column<Advice>>; 3] = std::array::from_fn(|v| {
+                            taps.iter().any(|t| t.0 == v).then(|| adv(true))
+                        });
+                        let x = taps
+                            .iter()
+                            .map(|&(v, rot)| (cols[v].expect("a used kernel row"), rot))
+                            .collect();
+                        (x, Some(cols))
+                    }
+                    None => ((0..layout.taps).map(|_| (adv(true), 0)).collect(), None),
+                };
                 let a = layout.param.then(|| adv(true));
                 let q = layout.clamp.then(|| adv(false));
                 let r_lo = adv(false);
@@ -622,6 +655,7 @@ impl AffineConfig {
                 };
                 let lane = Lane {
                     x,
+                    window,
                     a,
                     q,
                     r_lo,
@@ -651,7 +685,10 @@ impl AffineConfig {
         );
         let exprs = |meta: &mut VirtualCells<'_, Fr>| -> Exprs {
             let zero = || Expression::Constant(Fr::zero());
-            let xs: Vec<_> = l.x.iter().map(|&x| cur_a(meta, x)).collect();
+            let xs: Vec<_> =
+                l.x.iter()
+                    .map(|&(x, rot)| meta.query_advice(x, Rotation(rot)))
+                    .collect();
             let a = l.a.map(|a| cur_a(meta, a));
             let out = cur_a(meta, l.out);
             let q = match l.q {
@@ -789,6 +826,61 @@ impl AffineConfig {
         value: Value<RowValue>,
     ) -> Result<ACell<'v>, Error> {
         let l = &self.lanes[lane];
+        if l.window.is_some() {
+            return Err(Error::Synthesis);
+        }
+        for (i, &(src, _)) in row.taps().iter().enumerate() {
+            inputs[src as usize].copy_advice(region, l.x[i].0, at);
+        }
+        self.assign_body(region, lane, at, row, params, value)
+    }
+
+    /// Lays out one sequence of window lane `lane` (one output row of one channel of a
+    /// convolution) from circuit row `at`: row `j` copies input column `j`'s bytes
+    /// `columns[j][v]` (kernel row `v`) from `inputs`, and rows `j ≥ 2` prove the sequence's
+    /// output `j − 2` as `row` with `values[j − 2]`, reading their taps at rotations −2, −1
+    /// and 0. Returns the output cells.
+    #[allow(clippy::too_many_arguments)]
+    pub fn assign_window<'v>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        lane: usize,
+        at: usize,
+        columns: &[[usize; 3]],
+        row: &Row,
+        inputs: &[ACell<'v>],
+        values: &[Value<RowValue>],
+    ) -> Result<Vec<ACell<'v>>, Error> {
+        let cols = self.lanes[lane].window.ok_or(Error::Synthesis)?;
+        if columns.len() != values.len() + 2 {
+            return Err(Error::Synthesis);
+        }
+        let mut outs = Vec::with_capacity(values.len());
+        for (j, srcs) in columns.iter().enumerate() {
+            for (col, &src) in cols.iter().zip(srcs) {
+                if let Some(col) = col {
+                    inputs[src].copy_advice(region, *col, at + j);
+                }
+            }
+            if j >= 2 {
+                outs.push(self.assign_body(region, lane, at + j, row, &[], values[j - 2])?);
+            }
+        }
+        Ok(outs)
+    }
+
+    /// A row's coefficients (or selector), parameter, quotient, remainder and output; its
+    /// taps are the caller's.
+    fn assign_body<'v>(
+        &self,
+        region: &mut Region<'_, Fr>,
+        lane: usize,
+        at: usize,
+        row: &Row,
+        params: &[ACell<'v>],
+        value: Value<RowValue>,
+    ) -> Result<ACell<'v>, Error> {
+        let l = &self.lanes[lane];
         // A lane with a high remainder byte proves only 16-bit divisions (the layout makes
         // every row of such a plan divide by 2^16), so r_hi needs no gate forcing it to 0.
         if l.r_hi.is_some() && row.d <= 256 {
@@ -822,9 +914,6 @@ impl AffineConfig {
                     region.assign_fixed(*f, at, fe(i128::from(p.f)));
                 }
             }
-        }
-        for (i, &(src, _)) in row.taps().iter().enumerate() {
-            inputs[src as usize].copy_advice(region, l.x[i], at);
         }
         if let Some(p) = row.param {
             params[p.index].copy_advice(region, l.a.ok_or(Error::Synthesis)?, at);

@@ -31,6 +31,10 @@
 //! [`super::chip::FusedGrid`]): the output's bands sit beside the input's, and each output
 //! byte's affine row is its own grid row, reading its pixel's bytes there — no affine lanes,
 //! tap columns or copies.
+//!
+//! **Window lanes** (wide convolutions; [`super::chip::Lane::window`]): each lane row copies
+//! one input column's three bytes, and the row of output `x` reads columns `x, x + 1` at
+//! rotations −2, −1: three copies per output byte instead of one per tap.
 
 use super::chip::{
     AffineConfig, AffineLayout, FusedGrid, GridConfig, TableGrid, Tables, GRID_BYTES,
@@ -100,6 +104,12 @@ pub struct ImgShape {
     /// that reads its pixel's bytes there — no tap columns and no copies.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fused: bool,
+    /// Window lanes of a convolution (wide circuits): each lane row copies one input
+    /// column's three bytes, and a row proves the output whose last column it holds,
+    /// reading the two before at rotations −1 and −2 — three copies per output byte, not
+    /// one per tap.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub window: bool,
 }
 
 impl Default for ImgShape {
@@ -118,6 +128,7 @@ impl Default for ImgShape {
             part: None,
             table: false,
             fused: false,
+            window: false,
         }
     }
 }
@@ -159,6 +170,9 @@ pub enum Prank {
     TableInput(usize),
     /// Table layout: output byte `i` as the next channel's function has it.
     Channel(usize),
+    /// Window lanes: the first sequence's input column `j` holds, in kernel row 1's column,
+    /// its byte + 1 instead of a copy, and the outputs reading it follow.
+    WindowByte(usize),
 }
 
 /// The values a witness lays out.
@@ -284,6 +298,7 @@ impl ImgShape {
     ) -> Option<Self> {
         let table = if wide { table_layout(edit, &ext) } else { None };
         let fused = wide && fused_layout(edit, &ext);
+        let window = wide && matches!(edit, Edit::Convolve { .. });
         // A whole image beside itself: its grid is half as tall, so hashing sets k.
         let side_hash = if part.is_none() {
             MAX_TABLE_HASH_LANES
@@ -328,6 +343,7 @@ impl ImgShape {
                     part,
                     table: table.is_some(),
                     fused,
+                    window,
                 };
                 // The wider grid only with the byte-pair lookups (a table grid looks up
                 // every byte anyway).
@@ -349,9 +365,18 @@ impl ImgShape {
             return None;
         }
         // A fused layout's lanes are in its grid rows.
-        self.lanes = match self.fused {
-            true => 0,
-            false => self.affine_count(ext).div_ceil(cap).max(1),
+        self.lanes = if self.fused {
+            0
+        } else if self.window {
+            // Whole sequences (an output row of one channel, the input's width in rows).
+            let seqs = ext.output.height as usize * usize::from(ext.output.channels);
+            let per = cap / ext.input.width as usize;
+            if per == 0 {
+                return None;
+            }
+            seqs.div_ceil(per)
+        } else {
+            self.affine_count(ext).div_ceil(cap).max(1)
         };
         if self.lanes > max_lanes {
             return None;
@@ -559,7 +584,12 @@ fn lane_columns(l: &AffineLayout) -> usize {
     if l.taps == 0 && !l.param {
         return 0;
     }
-    l.taps + usize::from(l.param) + 2 + usize::from(l.wide) + usize::from(l.clamp)
+    // A window lane has a column per kernel row in use.
+    let x = match &l.window {
+        Some(t) => (0..3).filter(|&v| t.iter().any(|w| w.0 == v)).count(),
+        None => l.taps,
+    };
+    x + usize::from(l.param) + 2 + usize::from(l.wide) + usize::from(l.clamp)
 }
 
 /// The circuit of an edit.
@@ -654,6 +684,17 @@ impl ImgWitness {
             | Prank::ByteCarry(_)
             | Prank::TableInput(_)
             | Prank::Channel(_) => {}
+            Prank::WindowByte(j) => {
+                // Outputs x = j − 2, j − 1, j of the first sequence read column j.
+                let src = plan.window_columns(0)[j][1];
+                let ch = usize::from(plan.output.channels);
+                for x in j.saturating_sub(2)..=j.min(plan.output.width as usize - 1) {
+                    let i = x * ch;
+                    let forged = |t: usize| input[t] + i64::from(t == src);
+                    rows[i] = plan.row(i).eval_with(forged, &self.params);
+                    output[i] = rows[i].out;
+                }
+            }
         }
         if let Some(c) = table {
             // Each output byte as the (forged) table has it.
@@ -982,6 +1023,47 @@ impl Circuit<Fr> for ImgCircuit {
                     } else {
                         &g.input
                     };
+                    if shape.window {
+                        // One sequence per output row and channel, dealt to the lanes in
+                        // turn, each taking the input's width in rows.
+                        let width = plan.input.width as usize;
+                        let ch = usize::from(plan.output.channels);
+                        for (s, first) in plan.sequences().into_iter().enumerate() {
+                            let outs: Vec<usize> = (0..plan.output.width as usize)
+                                .map(|x| first + x * ch)
+                                .collect();
+                            let vals: Vec<Value<RowValue>> = outs
+                                .iter()
+                                .map(|&i| match &values {
+                                    Some(v) => Value::known(v.rows[i]),
+                                    None => Value::unknown(),
+                                })
+                                .collect();
+                            let cells = cfg.affine.assign_window(
+                                &mut region,
+                                s % lanes,
+                                s / lanes * width,
+                                &plan.window_columns(first),
+                                &plan.row(first),
+                                &g.input,
+                                &vals,
+                            )?;
+                            for (c, &i) in cells.iter().zip(&outs) {
+                                region.constrain_equal(c.cell(), g.output[i].cell());
+                            }
+                        }
+                        if let Some(Prank::WindowByte(j)) = w.map(|w| w.prank) {
+                            // Over its copy: the cell keeps the copy constraint.
+                            let col = cfg.affine.lanes[0].window.and_then(|c| c[1]);
+                            let byte = values
+                                .as_ref()
+                                .map(|v| v.input[plan.window_columns(0)[j][1]]);
+                            if let (Some(col), Some(b)) = (col, byte) {
+                                region.assign_advice(col, j, Value::known(fe(i128::from(b + 1))));
+                            }
+                        }
+                        return Ok(());
+                    }
                     for i in 0..n + nparams {
                         let row = affine_row(&plan, table, i);
                         let value = match &values {
@@ -1127,5 +1209,6 @@ pub fn affine_layout(shape: &ImgShape, plan: &Plan) -> AffineLayout {
         wide,
         clamp: nparams > 0 || plan.needs_clamp(shape.edit.param_max()),
         patterns,
+        window: plan.window_taps().filter(|_| shape.window),
     }
 }

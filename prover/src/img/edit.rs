@@ -820,6 +820,42 @@ impl Plan {
         )
     }
 
+    /// A convolution's taps as a window lane reads them: each nonzero kernel entry's row `v`
+    /// and the rotation `u − 2` of its column, in the rows' tap order (`None`: not a
+    /// convolution).
+    pub fn window_taps(&self) -> Option<Vec<(usize, i32)>> {
+        let Edit::Convolve { kernel, .. } = self.edit else {
+            return None;
+        };
+        let taps = (0..3)
+            .flat_map(|v| (0..3).map(move |u| (v, u)))
+            .filter(|&(v, u)| kernel[3 * v + u] != 0)
+            .map(|(v, u)| (v, u as i32 - 2))
+            .collect();
+        Some(taps)
+    }
+
+    /// A convolution's sequences: one per output row and channel, the outputs `(x, y, c)`
+    /// for `x` from 0, at bytes `first + x·C`. Returns each sequence's first output byte.
+    pub fn sequences(&self) -> Vec<usize> {
+        let ch = usize::from(self.output.channels);
+        let row = self.output.width as usize * ch;
+        (0..self.output.height as usize)
+            .flat_map(|y| (0..ch).map(move |c| y * row + c))
+            .collect()
+    }
+
+    /// The input bytes of the sequence starting at output byte `first` ([`Self::sequences`]),
+    /// column by column: `(j, y + v, c)` for kernel rows `v = 0, 1, 2`, `j` over the input's
+    /// width (output `x` reads columns `x, x + 1, x + 2`).
+    pub fn window_columns(&self, first: usize) -> Vec<[usize; 3]> {
+        let (_, y, c) = self.coords(first);
+        let width = self.output.width + 2;
+        (0..width)
+            .map(|j| std::array::from_fn(|v| self.in_index(j, y + v as u32, c)))
+            .collect()
+    }
+
     /// Most taps of any row.
     pub fn taps(&self) -> usize {
         match self.edit {

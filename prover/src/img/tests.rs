@@ -647,3 +647,69 @@ fn a_fused_layout_proves_every_output_byte_in_its_row() {
     }
     refused_by_alone(&plain(Prank::RemainderIsD(7)), "affine remainder high");
 }
+
+/// A wide `edit` (a convolution) of a 12×5 RGB image: window lanes. Pixel (1, 1) is white
+/// and (2, 1) black, so sharpen clamps at output 0 (1020 → 255).
+fn window_circuit(edit: &str, prank: Prank) -> ImgCircuit {
+    let mut img = random(Dims::new(12, 5, 3).unwrap(), 23);
+    img.data[39..42].copy_from_slice(&[255, 255, 255]);
+    img.data[42..45].copy_from_slice(&[0, 0, 0]);
+    let mut c = circuit(&Edit::parse(edit).unwrap(), &img, "", prank);
+    c.shape = ImgShape::choose(&c.shape.edit, img.dims, true).unwrap();
+    assert!(c.shape.window && c.shape.lanes >= 1, "{:?}", c.shape);
+    c
+}
+
+#[test]
+fn wide_convolutions_take_window_lanes_and_match_the_reference() {
+    // Blur (9 taps), sharpen (5, clamped), and a kernel with zero rows (one column in use).
+    for (edit, lanes) in [
+        ("blur", 1),
+        ("sharpen", 1),
+        ("convolve:0,0,0,1,2,1,0,0,0/4", 1),
+        ("blur", 3),
+        ("sharpen", 2),
+    ] {
+        let mut c = window_circuit(edit, Prank::None);
+        // Sequences dealt to several lanes in turn.
+        c.shape.lanes = lanes;
+        assert_eq!(run(&c), Ok(()), "{edit} {lanes}");
+        let w = c.witness.as_ref().unwrap();
+        let reference = c.shape.edit.apply(&w.input, &[]).unwrap();
+        assert_eq!(
+            c.instances().unwrap()[1],
+            reference.commit_with(&w.salts_out).hash,
+            "{edit}"
+        );
+    }
+    // Narrow circuits keep a tap column per tap.
+    let d = Dims::new(12, 5, 3).unwrap();
+    assert!(
+        !ImgShape::choose(&Edit::parse("blur").unwrap(), d, false)
+            .unwrap()
+            .window
+    );
+}
+
+#[test]
+fn a_window_lane_proves_each_output_from_its_copied_columns() {
+    // Blur never clamps (its output is q − OFF): an output byte one off (bytes 0, 4 and 29:
+    // sequences 0, 1 and 2) breaks the gate alone; q − 1 with r + 16 the remainder lookup
+    // (16·r ∈ bytes) alone.
+    for i in [0, 4, 29] {
+        refused_by_alone(&window_circuit("blur", Prank::Output(i)), "affine");
+    }
+    refused_by_alone(
+        &window_circuit("blur", Prank::RemainderIsD(3)),
+        "affine remainder low",
+    );
+    // Sharpen's output 0 clamps: a quotient one more breaks the gate alone, the output one
+    // off the clamp lookup alone.
+    refused_by_alone(&window_circuit("sharpen", Prank::Quotient(0)), "affine");
+    refused_by_alone(&window_circuit("sharpen", Prank::Output(0)), "affine clamp");
+    // An input column's byte that is not the grid's (+1, the outputs following): the copy
+    // alone — at a sequence's first columns (read at rotation −2, −1) and its last.
+    for j in [0, 1, 5, 11] {
+        refused_by_alone(&window_circuit("blur", Prank::WindowByte(j)), "permutation");
+    }
+}
