@@ -394,14 +394,6 @@ impl ImgShape {
         let plan = edit.plan(input)?;
         let reads = plan.band_reads();
         let nb = plan.output.bands();
-        let lane = affine_layout(
-            &Self {
-                edit: edit.clone(),
-                input,
-                ..Default::default()
-            },
-            &plan,
-        );
         let max_k = max_k.min(MAX_PART_K);
         let split = |n: usize| -> Option<Vec<Self>> {
             (0..nb)
@@ -416,6 +408,7 @@ impl ImgShape {
                         whole: false,
                     };
                     let s = Self::fit(edit, input, Some((j0, j1)), ext, true, max_k)?;
+                    let lane = affine_layout(&s, &plan);
                     (s.columns(&lane) << s.k <= MAX_PART_CELLS).then_some(s)
                 })
                 .collect()
@@ -852,6 +845,12 @@ impl Circuit<Fr> for ImgCircuit {
         }
         let table = shape.table_channels();
         let values = w.map(|w| w.values(&plan, table));
+        // Affine row `i`'s value (unknown during key generation).
+        let row_value = |i: usize| {
+            values
+                .as_ref()
+                .map_or(Value::unknown(), |v| Value::known(v.rows[i]))
+        };
         let in_bytes: Vec<Value<Fr>> = match &values {
             Some(v) => v
                 .input
@@ -929,11 +928,7 @@ impl Circuit<Fr> for ImgCircuit {
                     for (k, &start) in starts.iter().enumerate() {
                         for (j, i) in dout.band(k).enumerate() {
                             let (at, col) = out_grid.position(start, j);
-                            let value = match &values {
-                                Some(v) => Value::known(v.rows[i]),
-                                None => Value::unknown(),
-                            };
-                            f.assign_row(&mut region, col, at, value);
+                            f.assign_row(&mut region, col, at, row_value(i));
                         }
                     }
                 }
@@ -1025,20 +1020,15 @@ impl Circuit<Fr> for ImgCircuit {
                     };
                     if shape.window {
                         // One sequence per output row and channel, dealt to the lanes in
-                        // turn, each taking the input's width in rows.
+                        // turn, each taking the input's width in rows (a convolution has no
+                        // parameters, so no range rows follow).
                         let width = plan.input.width as usize;
                         let ch = usize::from(plan.output.channels);
                         for (s, first) in plan.sequences().into_iter().enumerate() {
                             let outs: Vec<usize> = (0..plan.output.width as usize)
                                 .map(|x| first + x * ch)
                                 .collect();
-                            let vals: Vec<Value<RowValue>> = outs
-                                .iter()
-                                .map(|&i| match &values {
-                                    Some(v) => Value::known(v.rows[i]),
-                                    None => Value::unknown(),
-                                })
-                                .collect();
+                            let vals: Vec<_> = outs.iter().map(|&i| row_value(i)).collect();
                             let cells = cfg.affine.assign_window(
                                 &mut region,
                                 s % lanes,
@@ -1066,10 +1056,7 @@ impl Circuit<Fr> for ImgCircuit {
                     }
                     for i in 0..n + nparams {
                         let row = affine_row(&plan, table, i);
-                        let value = match &values {
-                            Some(v) => Value::known(v.rows[i]),
-                            None => Value::unknown(),
-                        };
+                        let value = row_value(i);
                         let out = cfg.affine.assign_row(
                             &mut region,
                             i % lanes,

@@ -271,6 +271,18 @@ fn table_circuit(edit: &str, params: &str, prank: Prank) -> ImgCircuit {
     c
 }
 
+/// `c` is accepted, and its output commitment is the reference output's.
+fn matches_the_reference(c: &ImgCircuit, label: &str) {
+    assert_eq!(run(c), Ok(()), "{label}");
+    let w = c.witness.as_ref().unwrap();
+    let reference = c.shape.edit.apply(&w.input, &w.params).unwrap();
+    assert_eq!(
+        c.instances().unwrap()[1],
+        reference.commit_with(&w.salts_out).hash,
+        "{label}"
+    );
+}
+
 /// The failures of `c`, asserted to be of `name` alone (and some).
 fn refused_by_alone(c: &ImgCircuit, name: &str) {
     let fs = run(c).unwrap_err();
@@ -287,16 +299,7 @@ fn pointwise_edits_take_the_table_layout_and_match_the_reference() {
         ("brightness", "beta=-30"),
         ("white-balance", "gains=1.3,1.0,0.7"),
     ] {
-        let c = table_circuit(edit, params, Prank::None);
-        assert_eq!(run(&c), Ok(()), "{edit}");
-        let w = c.witness.as_ref().unwrap();
-        let e = &c.shape.edit;
-        let reference = e.apply(&w.input, &e.parse_params(params).unwrap()).unwrap();
-        assert_eq!(
-            c.instances().unwrap()[1],
-            reference.commit_with(&w.salts_out).hash,
-            "{edit}"
-        );
+        matches_the_reference(&table_circuit(edit, params, Prank::None), edit);
     }
     // Not for an edit reading several bytes, a band with a partial word (7×5: 105 bytes),
     // or a narrow circuit.
@@ -595,14 +598,7 @@ fn colour_conversions_take_the_fused_layout_and_match_the_reference() {
         for (grid, k) in [(6, 13), (15, 13), (6, 17)] {
             let c = fused_circuit(edit, Prank::None, grid, k);
             assert_eq!(c.shape.pairs(), k == 17);
-            assert_eq!(run(&c), Ok(()), "{edit} {grid} {k}");
-            let w = c.witness.as_ref().unwrap();
-            let reference = c.shape.edit.apply(&w.input, &[]).unwrap();
-            assert_eq!(
-                c.instances().unwrap()[1],
-                reference.commit_with(&w.salts_out).hash,
-                "{edit}"
-            );
+            matches_the_reference(&c, &format!("{edit} {grid} {k}"));
         }
     }
     // Not for grayscale (another size), a band with a partial word (7×5: 105 bytes), or a
@@ -673,14 +669,7 @@ fn wide_convolutions_take_window_lanes_and_match_the_reference() {
         let mut c = window_circuit(edit, Prank::None);
         // Sequences dealt to several lanes in turn.
         c.shape.lanes = lanes;
-        assert_eq!(run(&c), Ok(()), "{edit} {lanes}");
-        let w = c.witness.as_ref().unwrap();
-        let reference = c.shape.edit.apply(&w.input, &[]).unwrap();
-        assert_eq!(
-            c.instances().unwrap()[1],
-            reference.commit_with(&w.salts_out).hash,
-            "{edit}"
-        );
+        matches_the_reference(&c, &format!("{edit} {lanes}"));
     }
     // Narrow circuits keep a tap column per tap.
     let d = Dims::new(12, 5, 3).unwrap();
