@@ -156,8 +156,31 @@ fn image_edit_circuits() {
     use trustml::img::circuit::{ImgCircuit, ImgShape, ImgWitness, Prank};
     use trustml::img::format::band_salts;
     use trustml::img::{Dims, Edit, Image};
+    let image =
+        |d: Dims| Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
+    // `shape`'s edit of `input` (a whole image), honest, salts from 3 and 4.
+    let honest = |shape: ImgShape, input: Image, params: &str| {
+        let out = shape.edit.output(input.dims).unwrap();
+        ImgCircuit {
+            witness: Some(ImgWitness {
+                params: shape.edit.parse_params(params).unwrap(),
+                salts_in: band_salts(Fr::from(3), input.dims.bands()),
+                salts_out: band_salts(Fr::from(4), out.bands()),
+                input,
+                prank: Prank::None,
+            }),
+            shape,
+        }
+    };
+    let no_free_cells = |c: &ImgCircuit, label: &str| {
+        let r = free_cells(c.shape.k, c, vec![c.instances().unwrap()], CONFIRM);
+        report(&format!("image edit {label}"), &r);
+        assert!(
+            r.free.is_empty() && r.dead.is_empty(),
+            "{label}: free or dead cells"
+        );
+    };
     let d = Dims::new(5, 4, 3).unwrap();
-    let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
     // A copy, a parameter with a clamp, nine taps, 16-bit divisions, and a resize whose
     // weights take many values (fixed coefficient columns).
     for (edit, params) in [
@@ -168,106 +191,42 @@ fn image_edit_circuits() {
         ("resize:4x3", ""),
     ] {
         let edit = Edit::parse(edit).unwrap();
-        let out = edit.output(d).unwrap();
-        let c = ImgCircuit {
-            shape: ImgShape::choose(&edit, d, false).unwrap(),
-            witness: Some(ImgWitness {
-                input: img.clone(),
-                params: edit.parse_params(params).unwrap(),
-                salts_in: band_salts(Fr::from(3), d.bands()),
-                salts_out: band_salts(Fr::from(4), out.bands()),
-                prank: Prank::None,
-            }),
-        };
-        let inst = c.instances().unwrap();
-        let r = free_cells(c.shape.k, &c, vec![inst], CONFIRM);
-        report(&format!("image edit {}", edit.name()), &r);
-        assert!(
-            r.free.is_empty() && r.dead.is_empty(),
-            "{}: free or dead cells",
-            edit.name()
-        );
+        let c = honest(ImgShape::choose(&edit, d, false).unwrap(), image(d), params);
+        no_free_cells(&c, &edit.name());
     }
     // The table layout (wide, a pointwise edit, bands of whole words): white balance's three
     // functions in one table, on a 10×3 image.
     let d = Dims::new(10, 3, 3).unwrap();
-    let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
-    let edit = Edit::WhiteBalance;
-    let c = ImgCircuit {
-        shape: ImgShape::choose(&edit, d, true).unwrap(),
-        witness: Some(ImgWitness {
-            input: img,
-            params: edit.parse_params("gains=1.3,1.0,0.7").unwrap(),
-            salts_in: band_salts(Fr::from(3), d.bands()),
-            salts_out: band_salts(Fr::from(4), d.bands()),
-            prank: Prank::None,
-        }),
-    };
-    assert!(c.shape.table, "{:?}", c.shape);
-    let inst = c.instances().unwrap();
-    let r = free_cells(c.shape.k, &c, vec![inst], CONFIRM);
-    report("image edit white balance, table layout", &r);
-    assert!(
-        r.free.is_empty() && r.dead.is_empty(),
-        "white balance table: free or dead cells"
-    );
+    let shape = ImgShape::choose(&Edit::WhiteBalance, d, true).unwrap();
+    assert!(shape.table, "{shape:?}");
+    let c = honest(shape, image(d), "gains=1.3,1.0,0.7");
+    no_free_cells(&c, "white balance, table layout");
     // The fused layout (wide, a colour conversion, bands of whole words): each output byte's
     // quotient and remainder in its own grid row, clamped (YCbCr → RGB) or not (RGB → YCbCr).
     for edit in [Edit::YcbcrToRgb, Edit::RgbToYcbcr] {
-        let d = Dims::new(10, 3, 3).unwrap();
-        let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
-        let c = ImgCircuit {
-            shape: ImgShape::choose(&edit, d, true).unwrap(),
-            witness: Some(ImgWitness {
-                input: img,
-                params: vec![],
-                salts_in: band_salts(Fr::from(3), d.bands()),
-                salts_out: band_salts(Fr::from(4), d.bands()),
-                prank: Prank::None,
-            }),
-        };
-        assert!(c.shape.fused, "{:?}", c.shape);
-        let inst = c.instances().unwrap();
-        let r = free_cells(c.shape.k, &c, vec![inst], CONFIRM);
-        report(&format!("image edit {}, fused layout", edit.name()), &r);
-        assert!(
-            r.free.is_empty() && r.dead.is_empty(),
-            "{} fused: free or dead cells",
-            edit.name()
+        let shape = ImgShape::choose(&edit, d, true).unwrap();
+        assert!(shape.fused, "{shape:?}");
+        no_free_cells(
+            &honest(shape, image(d), ""),
+            &format!("{}, fused layout", edit.name()),
         );
     }
     // Window lanes (a wide convolution): each lane row copies one input column, and the
     // gate reads the two before it; blur on three lanes, sharpen (clamped) on one.
+    let d = Dims::new(12, 5, 3).unwrap();
     for (edit, lanes) in [("blur", 3), ("sharpen", 1)] {
         let edit = Edit::parse(edit).unwrap();
-        let d = Dims::new(12, 5, 3).unwrap();
-        let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
-        let out = edit.output(d).unwrap();
         let mut shape = ImgShape::choose(&edit, d, true).unwrap();
         assert!(shape.window, "{shape:?}");
         shape.lanes = lanes;
-        let c = ImgCircuit {
-            shape,
-            witness: Some(ImgWitness {
-                input: img,
-                params: vec![],
-                salts_in: band_salts(Fr::from(3), d.bands()),
-                salts_out: band_salts(Fr::from(4), out.bands()),
-                prank: Prank::None,
-            }),
-        };
-        let inst = c.instances().unwrap();
-        let r = free_cells(c.shape.k, &c, vec![inst], CONFIRM);
-        report(&format!("image edit {}, window lanes", edit.name()), &r);
-        assert!(
-            r.free.is_empty() && r.dead.is_empty(),
-            "{} window: free or dead cells",
-            edit.name()
+        no_free_cells(
+            &honest(shape, image(d), ""),
+            &format!("{}, window lanes", edit.name()),
         );
     }
     // A band proof: a blur strip of a six-band image, its D_in and D_out public.
     let d = Dims::new(200, 150, 3).unwrap();
-    let img = Image::new(d, (0..d.len()).map(|i| (i * 53 % 256) as u8).collect()).unwrap();
+    let img = image(d);
     let edit = Edit::parse("blur").unwrap();
     let shape = ImgShape::parts(&edit, d, 14).unwrap().remove(0);
     // Several dense Poseidon lanes, some filled in to the longest.
@@ -287,13 +246,7 @@ fn image_edit_circuits() {
         }),
         shape,
     };
-    let inst = c.instances().unwrap();
-    let r = free_cells(c.shape.k, &c, vec![inst], CONFIRM);
-    report("image edit blur, one band strip", &r);
-    assert!(
-        r.free.is_empty() && r.dead.is_empty(),
-        "blur strip: free or dead cells"
-    );
+    no_free_cells(&c, "blur, one band strip");
 }
 
 /// The SGD step circuit (64 → 4 → 10, batch 2, a tree of 10 digits).

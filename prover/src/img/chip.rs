@@ -505,14 +505,7 @@ impl FusedGrid {
         at: usize,
         value: Value<RowValue>,
     ) {
-        let l = &self.affine.lanes[col];
-        if let Some(q) = l.q {
-            region.assign_advice(q, at, value.map(|v| fe(i128::from(v.q))));
-        }
-        region.assign_advice(l.r_lo, at, value.map(|v| fe(i128::from(v.r & 255))));
-        if let Some(h) = l.r_hi {
-            region.assign_advice(h, at, value.map(|v| fe(i128::from(v.r >> 8))));
-        }
+        self.affine.lanes[col].assign_division(region, at, value);
     }
 }
 
@@ -567,6 +560,19 @@ pub struct Lane {
     pub out: Column<Advice>,
     /// The coefficients.
     pub coefs: Coefs,
+}
+
+impl Lane {
+    /// A row's quotient (when the lane has the column) and remainder bytes.
+    fn assign_division(&self, region: &mut Region<'_, Fr>, at: usize, value: Value<RowValue>) {
+        if let Some(q) = self.q {
+            region.assign_advice(q, at, value.map(|v| fe(i128::from(v.q))));
+        }
+        region.assign_advice(self.r_lo, at, value.map(|v| fe(i128::from(v.r & 255))));
+        if let Some(h) = self.r_hi {
+            region.assign_advice(h, at, value.map(|v| fe(i128::from(v.r >> 8))));
+        }
+    }
 }
 
 /// What an affine chip is configured for.
@@ -774,8 +780,9 @@ impl AffineConfig {
                 .any(|(p, _)| p.d > 256 || !256u32.is_multiple_of(p.d)),
             Coefs::Columns { .. } => true,
         };
-        if let (true, Some((lo, hi))) = (pair && needs_high, tables.pairs) {
-            // Both halves in one lookup of the byte-pair table (one lookup's columns saved).
+        // Both halves in one lookup of the byte-pair table (one lookup's columns saved).
+        let merged = tables.pairs.filter(|_| pair && needs_high);
+        if let Some((lo, hi)) = merged {
             if mutation::keep("affine remainder") {
                 meta.lookup_any("affine remainder", |meta| {
                     let e = exprs(meta);
@@ -787,10 +794,7 @@ impl AffineConfig {
                 vec![(exprs(meta).4, cur_f(meta, tables.bytes))]
             });
         }
-        if needs_high
-            && !(pair && tables.pairs.is_some())
-            && mutation::keep("affine remainder high")
-        {
+        if needs_high && merged.is_none() && mutation::keep("affine remainder high") {
             // The rest of the remainder in one lookup: `d − 1 − r_lo` when `d ≤ 256` (then
             // `r_hi = 0`), `r_hi` when `d = 2^16`.
             meta.lookup_any("affine remainder high", |meta| {
@@ -918,13 +922,7 @@ impl AffineConfig {
         if let Some(p) = row.param {
             params[p.index].copy_advice(region, l.a.ok_or(Error::Synthesis)?, at);
         }
-        if let Some(q) = l.q {
-            region.assign_advice(q, at, value.map(|v| fe(i128::from(v.q))));
-        }
-        region.assign_advice(l.r_lo, at, value.map(|v| fe(i128::from(v.r & 255))));
-        if let Some(h) = l.r_hi {
-            region.assign_advice(h, at, value.map(|v| fe(i128::from(v.r >> 8))));
-        }
+        l.assign_division(region, at, value);
         Ok(region.assign_advice(l.out, at, value.map(|v| Fr::from(u64::from(v.out)))))
     }
 }

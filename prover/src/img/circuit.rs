@@ -554,22 +554,25 @@ impl ImgShape {
 }
 
 /// The functions of `edit`'s table when `ext` can take the table layout: a pointwise edit
-/// whose input and output have the same size and whose bands are whole words (a padding
-/// byte is 0 on both sides, and `f_c(0)` need not be 0).
+/// laid out [`side_by_side`].
 fn table_layout(edit: &Edit, ext: &Extent) -> Option<usize> {
     let c = edit.table_channels(ext.input.channels)?;
-    let d = &ext.input;
-    let whole_words = (0..d.bands()).all(|k| d.band(k).len().is_multiple_of(BYTES_PER_WORD));
-    (ext.input == ext.output && whole_words && BYTES_PER_WORD.is_multiple_of(c)).then_some(c)
+    (side_by_side(ext) && BYTES_PER_WORD.is_multiple_of(c)).then_some(c)
 }
 
-/// Whether `ext` can take the fused layout: a per-pixel edit ([`Edit::per_pixel`]) whose
-/// input and output have the same size and whose bands are whole words (a padding byte is
-/// 0 on both sides, and the edit of a zero pixel need not be 0).
-fn fused_layout(edit: &Edit, ext: &Extent) -> bool {
+/// Whether `ext`'s output can sit beside its input, band by band and byte by byte: the
+/// same size, and bands of whole words (a padding byte is 0 on both sides, while the edit
+/// of a zero byte need not be 0).
+fn side_by_side(ext: &Extent) -> bool {
     let d = &ext.input;
-    let whole_words = (0..d.bands()).all(|k| d.band(k).len().is_multiple_of(BYTES_PER_WORD));
-    edit.per_pixel() && edit.num_params() == 0 && ext.input == ext.output && whole_words
+    ext.input == ext.output
+        && (0..d.bands()).all(|k| d.band(k).len().is_multiple_of(BYTES_PER_WORD))
+}
+
+/// Whether `ext` can take the fused layout: a per-pixel edit ([`Edit::per_pixel`]) laid out
+/// [`side_by_side`].
+fn fused_layout(edit: &Edit, ext: &Extent) -> bool {
+    edit.per_pixel() && edit.num_params() == 0 && side_by_side(ext)
 }
 
 /// Advice columns of one affine lane.
