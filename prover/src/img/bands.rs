@@ -222,6 +222,9 @@ fn circuit_digest(shape: &ImgShape, plan: &Plan) -> [u8; 32] {
     if shape.window {
         head["window"] = true.into();
     }
+    if shape.shared_hash {
+        head["shared_hash"] = true.into();
+    }
     h.update(head.to_string().as_bytes());
     for i in 0..plan.len() {
         if plan.is_copy() {

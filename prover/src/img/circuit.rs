@@ -15,7 +15,9 @@
 //! **Layout.** Columns: the grid (1 byte column; 6 or 10 when wide, + the word accumulator),
 //! `lanes` affine lanes, `hash_lanes` Poseidon chips (narrow: 6 advice + 1 fixed each;
 //! wide: one dense chip of `hash_lanes` lanes, 6 advice + 1 fixed each, sharing 3
-//! round-constant columns and 5 selectors), the tables and one constants column. Rows:
+//! round-constant columns and 5 selectors, and with [`ImgShape::shared_hash`] 3 columns
+//! through which every lane's inputs enter and digests leave, the chip's only
+//! equality-enabled ones), the tables and one constants column. Rows:
 //! the input image's bands then the output's, then single cells (domains, sizes, salts,
 //! parameters) in the accumulator column; affine rows from row 0 of their lanes; each
 //! band's sponge, and each image's hash over its bands, in the least-loaded Poseidon chip
@@ -110,6 +112,12 @@ pub struct ImgShape {
     /// one per tap.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub window: bool,
+    /// The dense Poseidon lanes take their inputs and give their digests through three
+    /// shared columns, which alone are equality-enabled
+    /// ([`trustml_poseidon::dense::DenseChip::configure_shared`]); wide circuits set up
+    /// before it keep their per-lane cells (absent in their `img.json`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_hash: bool,
 }
 
 impl Default for ImgShape {
@@ -129,6 +137,7 @@ impl Default for ImgShape {
             table: false,
             fused: false,
             window: false,
+            shared_hash: false,
         }
     }
 }
@@ -344,6 +353,7 @@ impl ImgShape {
                     table: table.is_some(),
                     fused,
                     window,
+                    shared_hash: wide,
                 };
                 // The wider grid only with the byte-pair lookups (a table grid looks up
                 // every byte anyway).
@@ -544,7 +554,8 @@ impl ImgShape {
             true => self.grid * (lane_columns(lane) - lane.taps - 1),
             false => self.lanes * lane_columns(lane),
         };
-        sides * (self.grid + 1) + lanes + 6 * self.hash_lanes
+        let shared = if self.shared_hash { 3 } else { 0 };
+        sides * (self.grid + 1) + lanes + 6 * self.hash_lanes + shared
     }
 
     /// Advice columns (for the reader of a benchmark).
@@ -805,7 +816,10 @@ impl Circuit<Fr> for ImgCircuit {
         };
         let constants = meta.fixed_column();
         let hash = if shape.dense() {
-            HashConfig::Dense(DenseChip::configure(meta, constants, shape.hash_lanes))
+            HashConfig::Dense(match shape.shared_hash {
+                true => DenseChip::configure_shared(meta, constants, shape.hash_lanes),
+                false => DenseChip::configure(meta, constants, shape.hash_lanes),
+            })
         } else {
             HashConfig::Narrow(
                 (0..shape.hash_lanes)
