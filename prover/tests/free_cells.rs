@@ -207,8 +207,19 @@ fn image_edit_circuits() {
         let shape = ImgShape::choose(&edit, d, true).unwrap();
         assert!(shape.fused, "{shape:?}");
         no_free_cells(
-            &honest(shape, image(d), ""),
+            &honest(shape.clone(), image(d), ""),
             &format!("{}, fused layout", edit.name()),
+        );
+        // At k = 16: split remainders (a top column, the half-pair lookups).
+        let shape = ImgShape { k: 16, ..shape };
+        let shape = ImgShape {
+            split: shape.split_fits(),
+            ..shape
+        };
+        assert!(shape.split, "{shape:?}");
+        no_free_cells(
+            &honest(shape, image(d), ""),
+            &format!("{}, fused layout, split remainders", edit.name()),
         );
     }
     // Window lanes (a wide convolution): each lane row copies one input column, and the
@@ -405,13 +416,26 @@ fn mutation_catalog() {
         let _ = trustml::img::ImgCircuit::configure_with_params(&mut cs, shape);
         cs
     };
+    // RGB → YCbCr at k = 16: split remainders.
+    let img_split = {
+        let mut cs = ConstraintSystem::default();
+        let e = trustml::img::Edit::RgbToYcbcr;
+        let d = trustml::img::Dims::new(10, 4, 3).unwrap();
+        let mut shape = trustml::img::ImgShape::choose(&e, d, true).unwrap();
+        shape.k = 16;
+        shape.split = shape.split_fits();
+        assert!(shape.split);
+        let _ = trustml::img::ImgCircuit::configure_with_params(&mut cs, shape);
+        cs
+    };
     // The SGD step circuit (its EXP table shares the byte lane's lookup).
     let mut train = ConstraintSystem::default();
     let _ =
         trustml::train::circuit::StepCircuit::configure_with_params(&mut train, Default::default());
     let mut names = std::collections::BTreeSet::new();
     for cs in [
-        &model, &delivery, &audit, &img, &img16, &img_wide, &img_table, &img_fused, &train,
+        &model, &delivery, &audit, &img, &img16, &img_wide, &img_table, &img_fused, &img_split,
+        &train,
     ] {
         for g in cs.gates() {
             for i in 0..g.polynomials().len() {

@@ -225,6 +225,9 @@ fn circuit_digest(shape: &ImgShape, plan: &Plan) -> [u8; 32] {
     if shape.shared_hash {
         head["shared_hash"] = true.into();
     }
+    if shape.split {
+        head["split"] = true.into();
+    }
     h.update(head.to_string().as_bytes());
     for i in 0..plan.len() {
         if plan.is_copy() {

@@ -58,7 +58,22 @@
 //! (only the accumulators are). With the clamp (YCbCr → RGB), `(q_i, o_i)` in the clamp
 //! table bounds `o_i`; without (RGB → YCbCr), `q_i` is `o_i + OFF` and the output grid
 //! range-checks `o_i`. With the byte-pair table the two remainder bytes are one lookup,
-//! `(q·r_lo_i, q·r_hi_i) ∈ pairs` ("affine remainder"). Only images whose bands are whole
+//! `(q·r_lo_i, q·r_hi_i) ∈ pairs` ("affine remainder").
+//!
+//! Without it (k = 16, no room for 2^16 rows), the **split remainder** (`top_i` a new
+//! column) pairs each remainder part with a byte of its row in the 2^15-row table of
+//! (byte, 7-bit) pairs, so that a lane needs two lookups where it had four:
+//!
+//! ```text
+//! unclamped: r = r_lo + 2^7·r_hi + 2^14·top   (q·b_i, q·r_lo), (q·o_i, q·r_hi) ∈ halves
+//!            q·top·(top − 1)·(top − 2)·(top − 3) = 0                  "fused remainder top"
+//! clamped:   r = r_lo + 2^7·r_hi + 2^15·top   (q·b_i, q·r_lo) ∈ halves, q·r_hi ∈ bytes
+//!            q·top·(top − 1) = 0                                      "fused remainder top"
+//! ```
+//!
+//! named "fused remainder low" and "fused remainder high"; neither grid range-checks its
+//! bytes then (`b_i` is in lane `i`'s low lookup, `o_i` in its high or clamp lookup). Each
+//! part's range makes `r < 2^16 = d`. Only images whose bands are whole
 //! words take this layout (a padding byte is 0 on both sides, and the edit of a zero pixel
 //! need not be 0).
 //!
@@ -125,32 +140,50 @@ pub struct Tables {
     /// The byte-pair table `(i mod 256, ⌊i/256⌋)` for `i < 2^16`, when the grid checks
     /// its bytes two per lookup.
     pub pairs: Option<(Column<Fixed>, Column<Fixed>)>,
+    /// The half-pair table `(i mod 256, ⌊i/256⌋)` for `i < 2^15` (a byte and 7 bits), for
+    /// a fused grid's split remainders.
+    pub halves: Option<(Column<Fixed>, Column<Fixed>)>,
 }
 
 /// Rows of the byte-pair table: a circuit with it has `k ≥ 17`.
 pub const PAIR_ROWS: usize = 1 << 16;
+/// Rows of the half-pair table: a circuit with it has `k ≥ 16`.
+pub const HALF_ROWS: usize = 1 << 15;
 
 impl Tables {
-    /// The byte table, and the clamp and byte-pair tables when asked for (the pair table's
-    /// low column holds every byte, so it is the byte table too).
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, clamp: bool, pairs: bool) -> Self {
+    /// The byte table, and the clamp, byte-pair and half-pair tables when asked for (not
+    /// both pair tables; a pair table's low column holds every byte, so it is the byte
+    /// table too).
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        clamp: bool,
+        pairs: bool,
+        halves: bool,
+    ) -> Self {
+        assert!(!(pairs && halves), "one pair table");
         let mut two = |on: bool| on.then(|| (meta.fixed_column(), meta.fixed_column()));
-        let (clamp, pairs) = (two(clamp), two(pairs));
+        let (clamp, pairs, halves) = (two(clamp), two(pairs), two(halves));
         Self {
-            bytes: match pairs {
+            bytes: match pairs.or(halves) {
                 Some((lo, _)) => lo,
                 None => meta.fixed_column(),
             },
             clamp,
             pairs,
+            halves,
         }
     }
 
     /// Fills the tables from row 0 (the rows past them hold 0, which is `(0, clamp(−OFF))`
     /// and the pair `(0, 0)`).
     pub fn assign(&self, region: &mut Region<'_, Fr>) {
-        if let Some((lo, hi)) = self.pairs {
-            for i in 1..PAIR_ROWS {
+        let pairs = match (self.pairs, self.halves) {
+            (Some(t), _) => Some((t, PAIR_ROWS)),
+            (None, Some(t)) => Some((t, HALF_ROWS)),
+            (None, None) => None,
+        };
+        if let Some(((lo, hi), rows)) = pairs {
+            for i in 1..rows {
                 region.assign_fixed(lo, i, Fr::from((i % 256) as u64));
                 region.assign_fixed(hi, i, Fr::from((i / 256) as u64));
             }
@@ -462,10 +495,18 @@ impl FusedGrid {
         assert!(Self::fits(width, channels), "a grid row holds whole pixels");
         let (q, cont) = (meta.fixed_column(), meta.fixed_column());
         let input = GridConfig::words(meta, width, q, cont, None, false);
-        input.range_checks(meta, tables);
         let output = GridConfig::words(meta, width, q, cont, None, false);
-        if !clamp {
-            output.range_checks(meta, tables);
+        // Split remainders check the bytes in their lookups.
+        let split = tables.halves.is_some();
+        assert!(
+            !split || rows.iter().all(|r| r.d == 1 << 16),
+            "split remainders divide by 2^16"
+        );
+        if !split {
+            input.range_checks(meta, tables);
+            if !clamp {
+                output.range_checks(meta, tables);
+            }
         }
         let lanes = (0..width)
             .map(|i| {
@@ -484,6 +525,10 @@ impl FusedGrid {
                     r_hi: (row.d > 256).then(|| meta.advice_column()),
                     out: output.bytes[i],
                     coefs: Coefs::Patterns(vec![(row.pattern(), q)]),
+                    split: split.then(|| Split {
+                        top: meta.advice_column(),
+                        byte: input.bytes[i],
+                    }),
                 };
                 AffineConfig::gates(meta, tables, &lane, true);
                 lane
@@ -497,15 +542,16 @@ impl FusedGrid {
     }
 
     /// Output byte column `col`'s quotient and remainder at grid row `at` (the bytes are
-    /// the grids').
+    /// the grids'); `carry`: a forged remainder (see [`Lane::assign_division`]).
     pub fn assign_row(
         &self,
         region: &mut Region<'_, Fr>,
         col: usize,
         at: usize,
         value: Value<RowValue>,
+        carry: Option<usize>,
     ) {
-        self.affine.lanes[col].assign_division(region, at, value);
+        self.affine.lanes[col].assign_division(region, at, value, carry);
     }
 }
 
@@ -560,17 +606,60 @@ pub struct Lane {
     pub out: Column<Advice>,
     /// The coefficients.
     pub coefs: Coefs,
+    /// A fused lane's split remainder (see the module docs), else `None`.
+    pub split: Option<Split>,
+}
+
+/// A fused lane's remainder in 7-bit parts, each looked up beside a byte of its grid row.
+#[derive(Clone, Copy, Debug)]
+pub struct Split {
+    /// The remainder's top bits: 2 (unclamped) or 1.
+    pub top: Column<Advice>,
+    /// The input byte looked up with `r_lo` (the grid's byte column of the lane).
+    pub byte: Column<Advice>,
 }
 
 impl Lane {
-    /// A row's quotient (when the lane has the column) and remainder bytes.
-    fn assign_division(&self, region: &mut Region<'_, Fr>, at: usize, value: Value<RowValue>) {
+    /// The remainder's parts: `(shift of r_hi, shift of top)` (`top` only when split).
+    fn shifts(&self) -> (u32, Option<u32>) {
+        match (&self.split, self.q) {
+            (None, _) => (8, None),
+            (Some(_), None) => (7, Some(14)),
+            (Some(_), Some(_)) => (7, Some(15)),
+        }
+    }
+
+    /// A row's quotient (when the lane has the column) and remainder parts `r_lo, r_hi,
+    /// top`; `carry: Some(j)` (a test's forgery) moves one unit of part `j + 1` into part
+    /// `j`, past part `j`'s range (the same remainder).
+    fn assign_division(
+        &self,
+        region: &mut Region<'_, Fr>,
+        at: usize,
+        value: Value<RowValue>,
+        carry: Option<usize>,
+    ) {
         if let Some(q) = self.q {
             region.assign_advice(q, at, value.map(|v| fe(i128::from(v.q))));
         }
-        region.assign_advice(self.r_lo, at, value.map(|v| fe(i128::from(v.r & 255))));
-        if let Some(h) = self.r_hi {
-            region.assign_advice(h, at, value.map(|v| fe(i128::from(v.r >> 8))));
+        let (hi, top) = self.shifts();
+        let shifts = [0, hi, top.unwrap_or(64)];
+        let cols = [Some(self.r_lo), self.r_hi, self.split.map(|sp| sp.top)];
+        for (j, col) in cols.into_iter().enumerate() {
+            let Some(col) = col else { continue };
+            let part = value.map(|v| {
+                let mut p = v.r >> shifts[j];
+                if j < 2 {
+                    p &= (1 << (shifts[j + 1] - shifts[j]).min(62)) - 1;
+                }
+                match carry {
+                    Some(c) if c == j => p += 1 << (shifts[j + 1] - shifts[j]),
+                    Some(c) if c + 1 == j => p -= 1,
+                    _ => {}
+                }
+                fe(i128::from(p))
+            });
+            region.assign_advice(col, at, part);
         }
     }
 }
@@ -668,6 +757,7 @@ impl AffineConfig {
                     r_hi,
                     out,
                     coefs,
+                    split: None,
                 };
                 Self::gates(meta, tables, &lane, false);
                 lane
@@ -703,10 +793,14 @@ impl AffineConfig {
             };
             let r_lo = cur_a(meta, l.r_lo);
             let r_hi = l.r_hi.map(|c| cur_a(meta, c));
-            let rem = match &r_hi {
-                Some(h) => r_lo.clone() + h.clone() * k(256),
+            let (hi, top) = l.shifts();
+            let mut rem = match &r_hi {
+                Some(h) => r_lo.clone() + h.clone() * k(1 << hi),
                 None => r_lo.clone(),
             };
+            if let (Some(sp), Some(top)) = (l.split, top) {
+                rem = rem + cur_a(meta, sp.top) * k(1 << top);
+            }
             match &l.coefs {
                 Coefs::Patterns(ps) => {
                     let (mut poly, mut sel, mut high, mut small, mut low) =
@@ -782,7 +876,9 @@ impl AffineConfig {
         };
         // Both halves in one lookup of the byte-pair table (one lookup's columns saved).
         let merged = tables.pairs.filter(|_| pair && needs_high);
-        if let Some((lo, hi)) = merged {
+        if let Some(sp) = l.split {
+            Self::split_checks(meta, tables, l, sp, &exprs);
+        } else if let Some((lo, hi)) = merged {
             if mutation::keep("affine remainder") {
                 meta.lookup_any("affine remainder", |meta| {
                     let e = exprs(meta);
@@ -794,7 +890,11 @@ impl AffineConfig {
                 vec![(exprs(meta).4, cur_f(meta, tables.bytes))]
             });
         }
-        if needs_high && merged.is_none() && mutation::keep("affine remainder high") {
+        if needs_high
+            && merged.is_none()
+            && l.split.is_none()
+            && mutation::keep("affine remainder high")
+        {
             // The rest of the remainder in one lookup: `d − 1 − r_lo` when `d ≤ 256` (then
             // `r_hi = 0`), `r_hi` when `d = 2^16`.
             meta.lookup_any("affine remainder high", |meta| {
@@ -812,6 +912,57 @@ impl AffineConfig {
                     ]
                 });
             }
+        }
+    }
+
+    /// A split remainder's lookups and its top bits' gate (see the module docs); `exprs`
+    /// gives the lane's selector (`.1`).
+    fn split_checks(
+        meta: &mut ConstraintSystem<Fr>,
+        tables: &Tables,
+        l: &Lane,
+        sp: Split,
+        exprs: &dyn Fn(
+            &mut VirtualCells<'_, Fr>,
+        ) -> (
+            Expression<Fr>,
+            Expression<Fr>,
+            Expression<Fr>,
+            Expression<Fr>,
+            Expression<Fr>,
+        ),
+    ) {
+        let (lo, hi) = tables.halves.expect("a split lane has the half-pair table");
+        let r_hi = l.r_hi.expect("a split remainder divides by 2^16");
+        if mutation::keep("fused remainder low") {
+            meta.lookup_any("fused remainder low", |meta| {
+                let sel = exprs(meta).1;
+                vec![
+                    (sel.clone() * cur_a(meta, sp.byte), cur_f(meta, lo)),
+                    (sel * cur_a(meta, l.r_lo), cur_f(meta, hi)),
+                ]
+            });
+        }
+        if mutation::keep("fused remainder high") {
+            meta.lookup_any("fused remainder high", |meta| {
+                let sel = exprs(meta).1;
+                match l.q {
+                    // Unclamped: with the output byte, which no other lookup bounds.
+                    None => vec![
+                        (sel.clone() * cur_a(meta, l.out), cur_f(meta, lo)),
+                        (sel * cur_a(meta, r_hi), cur_f(meta, hi)),
+                    ],
+                    Some(_) => vec![(sel * cur_a(meta, r_hi), cur_f(meta, lo))],
+                }
+            });
+        }
+        if mutation::keep("fused remainder top") {
+            meta.create_gate("fused remainder top", |meta| {
+                let (sel, t) = (exprs(meta).1, cur_a(meta, sp.top));
+                let values = if l.q.is_none() { 4 } else { 2 };
+                let vanish = (0..values).fold(sel, |acc, v| acc * (t.clone() - k(v)));
+                mutation::constraints("fused remainder top", vec![vanish])
+            });
         }
     }
 
@@ -922,7 +1073,7 @@ impl AffineConfig {
         if let Some(p) = row.param {
             params[p.index].copy_advice(region, l.a.ok_or(Error::Synthesis)?, at);
         }
-        l.assign_division(region, at, value);
+        l.assign_division(region, at, value, None);
         Ok(region.assign_advice(l.out, at, value.map(|v| Fr::from(u64::from(v.out)))))
     }
 }

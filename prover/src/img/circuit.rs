@@ -39,7 +39,7 @@
 //! rotations −2, −1: three copies per output byte instead of one per tap.
 
 use super::chip::{
-    AffineConfig, AffineLayout, FusedGrid, GridConfig, TableGrid, Tables, GRID_BYTES,
+    AffineConfig, AffineLayout, FusedGrid, GridConfig, TableGrid, Tables, GRID_BYTES, HALF_ROWS,
 };
 use super::edit::{Edit, Plan, Row, RowValue};
 use super::format::{Dims, Image, BYTES_PER_WORD, DOM_BAND, DOM_IMG};
@@ -118,6 +118,11 @@ pub struct ImgShape {
     /// before it keep their per-lane cells (absent in their `img.json`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shared_hash: bool,
+    /// A fused layout's split remainders (at k = 16, without the byte-pair table; see
+    /// [`super::chip`]'s fused grid): each lane's remainder in 7-bit parts, looked up with
+    /// its input and output bytes in a 2^15-row table — two lookups a lane instead of four.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub split: bool,
 }
 
 impl Default for ImgShape {
@@ -138,6 +143,7 @@ impl Default for ImgShape {
             fused: false,
             window: false,
             shared_hash: false,
+            split: false,
         }
     }
 }
@@ -182,6 +188,9 @@ pub enum Prank {
     /// Window lanes: the first sequence's input column `j` holds, in kernel row 1's column,
     /// its byte + 1 instead of a copy, and the outputs reading it follow.
     WindowByte(usize),
+    /// Fused layout: row `i`'s remainder part `j` (0: `r_lo`, 1: `r_hi`) holds one unit of
+    /// the next part past its range (e.g. `r_lo + 2^7`, `r_hi − 1`: the same remainder).
+    RemainderCarry(usize, usize),
 }
 
 /// The values a witness lays out.
@@ -354,6 +363,11 @@ impl ImgShape {
                     fused,
                     window,
                     shared_hash: wide,
+                    split: false,
+                };
+                let s = Self {
+                    split: s.split_fits(),
+                    ..s
                 };
                 // The wider grid only with the byte-pair lookups (a table grid looks up
                 // every byte anyway).
@@ -524,6 +538,12 @@ impl ImgShape {
         self.dense() && !self.table && (1usize << self.k) - MARGIN >= super::chip::PAIR_ROWS
     }
 
+    /// Whether a fused layout takes split remainders: where the half-pair table fits and
+    /// the byte-pair table does not (k = 16).
+    pub fn split_fits(&self) -> bool {
+        self.fused && !self.pairs() && (1usize << self.k) - MARGIN >= HALF_ROWS
+    }
+
     fn hash_rows(&self) -> fn(usize) -> usize {
         if self.dense() {
             trustml_poseidon::dense::rows_per_hash
@@ -551,7 +571,7 @@ impl ImgShape {
         let sides = if self.table || self.fused { 2 } else { 1 };
         let lanes = match self.fused {
             // Less the taps and the output, which are grid bytes.
-            true => self.grid * (lane_columns(lane) - lane.taps - 1),
+            true => self.grid * (lane_columns(lane) - lane.taps - 1 + usize::from(self.split)),
             false => self.lanes * lane_columns(lane),
         };
         let shared = if self.shared_hash { 3 } else { 0 };
@@ -690,7 +710,8 @@ impl ImgWitness {
             | Prank::None
             | Prank::ByteCarry(_)
             | Prank::TableInput(_)
-            | Prank::Channel(_) => {}
+            | Prank::Channel(_)
+            | Prank::RemainderCarry(..) => {}
             Prank::WindowByte(j) => {
                 // Outputs x = j − 2, j − 1, j of the first sequence read column j.
                 let src = plan.window_columns(0)[j][1];
@@ -786,7 +807,7 @@ impl Circuit<Fr> for ImgCircuit {
             _ => None,
         };
         let clamp = layout.as_ref().is_some_and(|l| l.clamp);
-        let tables = Tables::configure(meta, clamp, shape.pairs());
+        let tables = Tables::configure(meta, clamp, shape.pairs(), shape.split);
         let configure_affine = |meta: &mut ConstraintSystem<Fr>| match &layout {
             Some(l) => AffineConfig::configure(meta, &tables, l),
             None => AffineConfig { lanes: vec![] },
@@ -945,7 +966,11 @@ impl Circuit<Fr> for ImgCircuit {
                     for (k, &start) in starts.iter().enumerate() {
                         for (j, i) in dout.band(k).enumerate() {
                             let (at, col) = out_grid.position(start, j);
-                            f.assign_row(&mut region, col, at, row_value(i));
+                            let carry = match w.map(|w| w.prank) {
+                                Some(Prank::RemainderCarry(r, j)) if r == i => Some(j),
+                                _ => None,
+                            };
+                            f.assign_row(&mut region, col, at, row_value(i), carry);
                         }
                     }
                 }

@@ -589,15 +589,18 @@ fn fused_circuit(edit: &str, prank: Prank, grid: usize, k: u32) -> ImgCircuit {
     );
     c.shape.grid = grid;
     c.shape.k = k;
+    c.shape.split = c.shape.split_fits();
     c
 }
 
 #[test]
 fn colour_conversions_take_the_fused_layout_and_match_the_reference() {
     for edit in ["rgb-to-ycbcr", "ycbcr-to-rgb"] {
-        for (grid, k) in [(6, 13), (15, 13), (6, 17)] {
+        // k = 16: split remainders, and no range lookup in either grid.
+        for (grid, k) in [(6, 13), (15, 13), (6, 17), (15, 16)] {
             let c = fused_circuit(edit, Prank::None, grid, k);
             assert_eq!(c.shape.pairs(), k == 17);
+            assert_eq!(c.shape.split, k == 16);
             matches_the_reference(&c, &format!("{edit} {grid} {k}"));
         }
     }
@@ -642,6 +645,51 @@ fn a_fused_layout_proves_every_output_byte_in_its_row() {
         refused_by_alone(&plain(Prank::Output(i)), "affine");
     }
     refused_by_alone(&plain(Prank::RemainderIsD(7)), "affine remainder high");
+    // Without the byte-pair table the remainder splits into 7-bit parts looked up with the
+    // row's bytes (k = 16). Clamped: r + 2^16 (q − 1) leaves the top bit's range, the gate
+    // alone; a low part 2^7 over (the high part one less) the input byte's lookup alone;
+    // an output byte one off still the clamp alone; an input carry (column 0) the lookup
+    // pairing it with a remainder part alone.
+    let split = |e, p| fused_circuit(e, p, 15, 16);
+    refused_by_alone(&split("ycbcr-to-rgb", Prank::Quotient(0)), "affine");
+    refused_by_alone(
+        &split("ycbcr-to-rgb", Prank::RemainderIsD(0)),
+        "fused remainder top",
+    );
+    for i in [0, 7] {
+        refused_by_alone(
+            &split("ycbcr-to-rgb", Prank::RemainderCarry(i, 0)),
+            "fused remainder low",
+        );
+        refused_by_alone(&split("ycbcr-to-rgb", Prank::Output(i)), "affine clamp");
+    }
+    refused_by_alone(
+        &split("ycbcr-to-rgb", Prank::ByteCarry(6)),
+        "fused remainder low",
+    );
+    // The high part 2^8 over (clamped: a byte) or 2^7 over (unclamped: paired with the
+    // output byte), the top one less, in a row whose top is not 0: the high lookup alone.
+    for (edit, top) in [("ycbcr-to-rgb", 15), ("rgb-to-ycbcr", 14)] {
+        let c = split(edit, Prank::None);
+        let (plan, w) = (c.shape.plan().unwrap(), c.witness.as_ref().unwrap());
+        let i = (0..plan.len())
+            .find(|&i| plan.row(i).eval(&w.input.data, &[]).r >> top > 0)
+            .expect("a remainder with its top bits");
+        refused_by_alone(
+            &split(edit, Prank::RemainderCarry(i, 1)),
+            "fused remainder high",
+        );
+    }
+    // Unclamped: the same, and a low part 2^7 over the low lookup alone.
+    refused_by_alone(
+        &split("rgb-to-ycbcr", Prank::RemainderIsD(7)),
+        "fused remainder top",
+    );
+    refused_by_alone(
+        &split("rgb-to-ycbcr", Prank::RemainderCarry(11, 0)),
+        "fused remainder low",
+    );
+    refused_by_alone(&split("rgb-to-ycbcr", Prank::Output(7)), "affine");
 }
 
 /// A wide `edit` (a convolution) of a 12×5 RGB image: window lanes. Pixel (1, 1) is white
