@@ -877,7 +877,7 @@ impl AffineConfig {
         // Both halves in one lookup of the byte-pair table (one lookup's columns saved).
         let merged = tables.pairs.filter(|_| pair && needs_high);
         if let Some(sp) = l.split {
-            Self::split_checks(meta, tables, l, sp, &exprs);
+            Self::split_checks(meta, tables, l, sp, &|meta| exprs(meta).1);
         } else if let Some((lo, hi)) = merged {
             if mutation::keep("affine remainder") {
                 meta.lookup_any("affine remainder", |meta| {
@@ -915,28 +915,20 @@ impl AffineConfig {
         }
     }
 
-    /// A split remainder's lookups and its top bits' gate (see the module docs); `exprs`
-    /// gives the lane's selector (`.1`).
+    /// A split remainder's lookups and its top bits' gate (see the module docs); `sel`
+    /// gives the lane's selector.
     fn split_checks(
         meta: &mut ConstraintSystem<Fr>,
         tables: &Tables,
         l: &Lane,
         sp: Split,
-        exprs: &dyn Fn(
-            &mut VirtualCells<'_, Fr>,
-        ) -> (
-            Expression<Fr>,
-            Expression<Fr>,
-            Expression<Fr>,
-            Expression<Fr>,
-            Expression<Fr>,
-        ),
+        sel: &dyn Fn(&mut VirtualCells<'_, Fr>) -> Expression<Fr>,
     ) {
         let (lo, hi) = tables.halves.expect("a split lane has the half-pair table");
         let r_hi = l.r_hi.expect("a split remainder divides by 2^16");
         if mutation::keep("fused remainder low") {
             meta.lookup_any("fused remainder low", |meta| {
-                let sel = exprs(meta).1;
+                let sel = sel(meta);
                 vec![
                     (sel.clone() * cur_a(meta, sp.byte), cur_f(meta, lo)),
                     (sel * cur_a(meta, l.r_lo), cur_f(meta, hi)),
@@ -945,7 +937,7 @@ impl AffineConfig {
         }
         if mutation::keep("fused remainder high") {
             meta.lookup_any("fused remainder high", |meta| {
-                let sel = exprs(meta).1;
+                let sel = sel(meta);
                 match l.q {
                     // Unclamped: with the output byte, which no other lookup bounds.
                     None => vec![
@@ -958,7 +950,7 @@ impl AffineConfig {
         }
         if mutation::keep("fused remainder top") {
             meta.create_gate("fused remainder top", |meta| {
-                let (sel, t) = (exprs(meta).1, cur_a(meta, sp.top));
+                let (sel, t) = (sel(meta), cur_a(meta, sp.top));
                 let values = if l.q.is_none() { 4 } else { 2 };
                 let vanish = (0..values).fold(sel, |acc, v| acc * (t.clone() - k(v)));
                 mutation::constraints("fused remainder top", vec![vanish])
