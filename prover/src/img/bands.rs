@@ -228,6 +228,9 @@ fn circuit_digest(shape: &ImgShape, plan: &Plan) -> [u8; 32] {
     if shape.split {
         head["split"] = true.into();
     }
+    if shape.merged {
+        head["merged"] = true.into();
+    }
     h.update(head.to_string().as_bytes());
     for i in 0..plan.len() {
         if plan.is_copy() {

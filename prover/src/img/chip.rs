@@ -682,6 +682,8 @@ pub struct AffineLayout {
     /// Window lanes (a wide 3×3 convolution): each tap's kernel row `v` and the rotation
     /// `u − 2` of its kernel column, in the rows' tap order.
     pub window: Option<Vec<(usize, i32)>>,
+    /// Both remainder bytes in one lookup of the byte-pair table (when the circuit has it).
+    pub merged: bool,
 }
 
 /// The affine chip: `lanes` lanes of `taps` taps.
@@ -759,7 +761,7 @@ impl AffineConfig {
                     coefs,
                     split: None,
                 };
-                Self::gates(meta, tables, &lane, false);
+                Self::gates(meta, tables, &lane, layout.merged);
                 lane
             })
             .collect();
@@ -767,8 +769,8 @@ impl AffineConfig {
     }
 
     /// The lane's gate and lookups; `pair`: both remainder lookups as one of the byte-pair
-    /// table, when the circuit has it (the fused layout's lanes; the stacked layout's keep
-    /// two, so that keys set up before it stay valid).
+    /// table, when the circuit has it (the fused layout's lanes, and the stacked layout's
+    /// with [`AffineLayout::merged`]; circuits set up before that keep two).
     fn gates(meta: &mut ConstraintSystem<Fr>, tables: &Tables, l: &Lane, pair: bool) {
         // Expressions of a row, in either mode: the constraint, the selector (1 on a used
         // row), the "high" lookup input, the rows with d ≤ 256, and the "low" lookup input.

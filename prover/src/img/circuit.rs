@@ -123,6 +123,11 @@ pub struct ImgShape {
     /// its input and output bytes in a 2^15-row table — two lookups a lane instead of four.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub split: bool,
+    /// Affine lanes (not a fused layout's) check both remainder bytes in one lookup of the
+    /// byte-pair table, "affine remainder" (wide circuits with the table; set up before it,
+    /// two lookups: absent in their `img.json`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub merged: bool,
 }
 
 impl Default for ImgShape {
@@ -144,6 +149,7 @@ impl Default for ImgShape {
             window: false,
             shared_hash: false,
             split: false,
+            merged: false,
         }
     }
 }
@@ -364,9 +370,11 @@ impl ImgShape {
                     window,
                     shared_hash: wide,
                     split: false,
+                    merged: false,
                 };
                 let s = Self {
                     split: s.split_fits(),
+                    merged: s.pairs() && !s.fused,
                     ..s
                 };
                 // The wider grid only with the byte-pair lookups (a table grid looks up
@@ -1239,5 +1247,6 @@ pub fn affine_layout(shape: &ImgShape, plan: &Plan) -> AffineLayout {
         clamp: nparams > 0 || plan.needs_clamp(shape.edit.param_max()),
         patterns,
         window: plan.window_taps().filter(|_| shape.window),
+        merged: shape.merged,
     }
 }

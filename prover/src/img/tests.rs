@@ -252,6 +252,37 @@ fn wider_image_bytes_and_remainders_use_the_pair_table() {
     );
 }
 
+#[test]
+fn wide_lanes_check_both_remainder_bytes_in_one_pair_lookup() {
+    // Grayscale divides by 2^16, so a lane's remainder is two bytes. With the byte-pair
+    // table, lanes set up since `merged` check both in one lookup: q − 1 with r + 2^16 is
+    // refused by it, "affine remainder", alone; lanes set up before, by the high byte's.
+    let img = random(Dims::new(4, 3, 3).unwrap(), 9);
+    for merged in [true, false] {
+        let mut c = circuit(&Edit::Grayscale, &img, "", Prank::RemainderIsD(2));
+        c.shape = ImgShape {
+            k: 17,
+            ..ImgShape::choose(&Edit::Grayscale, img.dims, true).unwrap()
+        };
+        assert!(c.shape.pairs() && !c.shape.fused && c.shape.lanes == 1);
+        c.shape.merged = merged;
+        let by = if merged {
+            "affine remainder"
+        } else {
+            "affine remainder high"
+        };
+        refused_by_alone(&c, by);
+        c.witness.as_mut().unwrap().prank = Prank::None;
+        matches_the_reference(&c, by);
+    }
+    // Shapes chosen with the table merge; without it (a small k), they cannot.
+    let d = Dims::new(640, 480, 3).unwrap();
+    let s = ImgShape::choose(&Edit::Grayscale, d, true).unwrap();
+    assert!(s.pairs() && s.merged, "{s:?}");
+    let s = ImgShape::choose(&Edit::Grayscale, img.dims, true).unwrap();
+    assert!(!s.pairs() && !s.merged, "{s:?}");
+}
+
 /// A wide `edit` of a 10×3 RGB image (one band of three whole words): the table layout,
 /// with a 6-byte grid. Bytes 0, 6, 12, 16 and 26 are 5, 200, 255, 200 and 200.
 fn table_circuit(edit: &str, params: &str, prank: Prank) -> ImgCircuit {
