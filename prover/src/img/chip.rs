@@ -271,21 +271,25 @@ impl GridConfig {
         }
     }
 
-    /// Every byte checked in `0..256`, two per lookup with the byte-pair table.
+    /// Every byte checked in `0..256`, two per lookup with the byte-pair table (an odd
+    /// width's last byte alone, in the table's low column).
     fn range_checks(&self, meta: &mut ConstraintSystem<Fr>, tables: &Tables) {
         let (bytes, q, width) = (&self.bytes, self.q, self.bytes.len());
         match tables.pairs {
             // Two bytes per lookup (each lookup costs three committed columns).
-            Some((lo, hi)) if width.is_multiple_of(2) => {
+            Some((lo, hi)) if width > 1 => {
                 for (j, b) in bytes.chunks(2).enumerate() {
-                    let name = format!("image bytes {}-{}", 2 * j, 2 * j + 1);
+                    let name = match b.len() {
+                        2 => format!("image bytes {}-{}", 2 * j, 2 * j + 1),
+                        _ => format!("image byte {}", 2 * j),
+                    };
                     if mutation::keep(&name) {
                         meta.lookup_any(name, |meta| {
                             let q = cur_f(meta, q);
-                            vec![
-                                (q.clone() * cur_a(meta, b[0]), cur_f(meta, lo)),
-                                (q * cur_a(meta, b[1]), cur_f(meta, hi)),
-                            ]
+                            b.iter()
+                                .zip([lo, hi])
+                                .map(|(&b, t)| (q.clone() * cur_a(meta, b), cur_f(meta, t)))
+                                .collect()
                         });
                     }
                 }

@@ -63,6 +63,9 @@ pub const MAX_HASH_LANES: usize = 12;
 /// proofs keep [`MAX_HASH_LANES`]: a banded edit's verification sums every strip's
 /// commitments (HD brightness in 2 strips of 14 lanes at k = 17: 13.7 ms, no faster to prove).
 pub const MAX_TABLE_HASH_LANES: usize = 24;
+// Shared hash columns serve this many lanes, within the blinding rows `MARGIN` leaves.
+const _: () = assert!(MAX_TABLE_HASH_LANES <= trustml_poseidon::dense::MAX_SHARED_LANES);
+const _: () = assert!(trustml_poseidon::dense::MAX_SHARED_LANES + 3 < MARGIN);
 /// Most affine lanes.
 pub const MAX_LANES: usize = 8;
 /// Bytes per grid row of a wide circuit.
@@ -71,7 +74,9 @@ pub const WIDE_GRID_BYTES: usize = 6;
 /// byte-pair table (`k ≥ 17`), five lookups. A smaller k with more columns costs less than
 /// the next k (the tables, selectors and round constants do not double with it).
 pub const WIDER_GRID_BYTES: usize = 10;
-/// Bytes per grid row a table layout may also take (a multiple of 3, as 6 is).
+/// Bytes per grid row a table or fused layout may also take (a multiple of 3, as 6 is), and
+/// stacked images with the byte-pair table where 10 would need the next k (seven pair
+/// lookups and one single; a 640×480 blur: k = 17 instead of 18).
 pub const TABLE_GRID_BYTES: usize = 15;
 /// Largest k tried.
 pub const MAX_K: u32 = 22;
@@ -351,7 +356,7 @@ impl ImgShape {
             None if wide => (
                 MAX_HASH_LANES,
                 MAX_LANES,
-                vec![WIDE_GRID_BYTES, WIDER_GRID_BYTES],
+                vec![WIDE_GRID_BYTES, WIDER_GRID_BYTES, TABLE_GRID_BYTES],
             ),
             None => (1, 1, vec![GRID_BYTES]),
         };
@@ -377,9 +382,9 @@ impl ImgShape {
                     merged: s.pairs() && !s.fused,
                     ..s
                 };
-                // The wider grid only with the byte-pair lookups (a table grid looks up
-                // every byte anyway).
-                if grid == WIDER_GRID_BYTES && !s.pairs() && !s.table {
+                // The wider grids of stacked images only with the byte-pair lookups (a
+                // table or fused grid's lookups take every byte anyway).
+                if grid > WIDE_GRID_BYTES && !s.pairs() && !s.table && !s.fused {
                     continue;
                 }
                 if let Some(s) = s.fill(&ext, max_lanes, max_hash) {

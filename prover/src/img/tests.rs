@@ -1,7 +1,7 @@
 //! MockProver tests of the edit circuit: every edit accepted honestly; each constraint shown
 //! needed by a forged witness that keeps every other one; tampered public inputs rejected.
 
-use super::circuit::{ImgCircuit, ImgShape, ImgWitness, Prank, WIDER_GRID_BYTES};
+use super::circuit::{ImgCircuit, ImgShape, ImgWitness, Prank, TABLE_GRID_BYTES, WIDER_GRID_BYTES};
 use super::edit::Edit;
 use super::format::{band_salts, Dims, Image};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -195,6 +195,29 @@ fn wide_image_bytes_are_bytes_two_per_lookup() {
             ..ImgShape::choose(&c.shape.edit, c.shape.input, true).unwrap()
         };
     });
+}
+
+#[test]
+fn a_fifteen_byte_grid_checks_seven_pairs_and_one_byte() {
+    // 15 bytes a row (stacked images where 10 would need the next k): seven pair lookups
+    // and the last byte alone. Row 0 holds bytes 0–14, row 1 bytes 15–29; a carry out of
+    // byte 14 (the single), 16 and 28 (second bytes of pairs) is refused by its lookup alone.
+    let cases = [
+        (14, "image byte 14"),
+        (16, "image bytes 0-1"),
+        (28, "image bytes 12-13"),
+    ];
+    carries_refused_by_their_pair_alone(&cases, |c| {
+        c.shape = ImgShape {
+            k: 17,
+            grid: TABLE_GRID_BYTES,
+            ..ImgShape::choose(&c.shape.edit, c.shape.input, true).unwrap()
+        };
+    });
+    // A 640×480 blur takes it at k = 17 (the 10-byte grid needs k = 18).
+    let d = Dims::new(640, 480, 3).unwrap();
+    let s = ImgShape::choose(&Edit::parse("blur").unwrap(), d, true).unwrap();
+    assert!(s.k == 17 && s.grid == TABLE_GRID_BYTES && s.window, "{s:?}");
 }
 
 /// For each `(j, lookup)` of `cases`: on a 4×3 brightness circuit reshaped by `shape` (a
