@@ -372,13 +372,21 @@ impl DenseChip {
                     lanes
                         .into_iter()
                         .flat_map(|(i, l)| {
-                            let (s, n) = (s_at(m, l, 0), s_at(m, l, 1));
-                            // The absorbed pair: the lane's helpers, or row `i` of the shared inputs.
-                            let h: [Expression<Fr>; RATE] =
-                                std::array::from_fn(|k| match cfg.shared {
-                                    None => m.query_advice(l.helpers[k], Rotation::cur()),
-                                    Some(io) => m.query_advice(io.inputs[k], Rotation(i as i32)),
-                                });
+                            let s = s_at(m, l, 0);
+                            // The absorbed pair: the lane's helpers, or row `i` of the shared
+                            // inputs. (Queried in the order chips set up before shared columns
+                            // had, all three helpers then `n`: the query order is part of a
+                            // verifying key.)
+                            let h: [Expression<Fr>; RATE] = match cfg.shared {
+                                None => {
+                                    let [h0, h1, _] = h_at(m, l);
+                                    [h0, h1]
+                                }
+                                Some(io) => std::array::from_fn(|k| {
+                                    m.query_advice(io.inputs[k], Rotation(i as i32))
+                                }),
+                            };
+                            let n = s_at(m, l, 1);
                             // A hash's first absorb starts from the zero state.
                             let go_on = Expression::Constant(Fr::ONE)
                                 - m.query_fixed(l.start, Rotation::cur());

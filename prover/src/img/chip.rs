@@ -222,7 +222,7 @@ impl GridConfig {
     pub fn configure(meta: &mut ConstraintSystem<Fr>, tables: &Tables, width: usize) -> Self {
         let (q, cont) = (meta.fixed_column(), meta.fixed_column());
         let grid = Self::words(meta, width, q, cont, None, true);
-        grid.range_checks(meta, tables);
+        grid.range_checks(meta, tables, true);
         grid
     }
 
@@ -271,13 +271,14 @@ impl GridConfig {
         }
     }
 
-    /// Every byte checked in `0..256`, two per lookup with the byte-pair table (an odd
-    /// width's last byte alone, in the table's low column).
-    fn range_checks(&self, meta: &mut ConstraintSystem<Fr>, tables: &Tables) {
+    /// Every byte checked in `0..256`, two per lookup with the byte-pair table; `odd`: also
+    /// an odd width's, its last byte alone in the table's low column (a stacked grid: a
+    /// fused grid of 15 bytes was set up with a lookup per byte, and keeps it).
+    fn range_checks(&self, meta: &mut ConstraintSystem<Fr>, tables: &Tables, odd: bool) {
         let (bytes, q, width) = (&self.bytes, self.q, self.bytes.len());
         match tables.pairs {
             // Two bytes per lookup (each lookup costs three committed columns).
-            Some((lo, hi)) if width > 1 => {
+            Some((lo, hi)) if width > 1 && (odd || width.is_multiple_of(2)) => {
                 for (j, b) in bytes.chunks(2).enumerate() {
                     let name = match b.len() {
                         2 => format!("image bytes {}-{}", 2 * j, 2 * j + 1),
@@ -507,9 +508,9 @@ impl FusedGrid {
             "split remainders divide by 2^16"
         );
         if !split {
-            input.range_checks(meta, tables);
+            input.range_checks(meta, tables, false);
             if !clamp {
-                output.range_checks(meta, tables);
+                output.range_checks(meta, tables, false);
             }
         }
         let lanes = (0..width)
@@ -634,8 +635,8 @@ impl Lane {
     }
 
     /// A row's quotient (when the lane has the column) and remainder parts `r_lo, r_hi,
-    /// top`; `carry: Some(j)` (a test's forgery) moves one unit of part `j + 1` into part
-    /// `j`, past part `j`'s range (the same remainder).
+    /// top`; `carry: Some(j)` (a test's forgery, part `j + 1` one the lane has) moves one
+    /// unit of part `j + 1` into part `j`, past part `j`'s range (the same remainder).
     fn assign_division(
         &self,
         region: &mut Region<'_, Fr>,
