@@ -212,24 +212,17 @@ fn circuit_digest(shape: &ImgShape, plan: &Plan) -> [u8; 32] {
         "input": plan.input,
         "output": plan.output,
     });
-    // Only when set: digests of strips set up before the table layout stay as they were.
-    if shape.table {
-        head["table"] = true.into();
-    }
-    if shape.fused {
-        head["fused"] = true.into();
-    }
-    if shape.window {
-        head["window"] = true.into();
-    }
-    if shape.shared_hash {
-        head["shared_hash"] = true.into();
-    }
-    if shape.split {
-        head["split"] = true.into();
-    }
-    if shape.merged {
-        head["merged"] = true.into();
+    // Only when set: digests of strips set up before a layout existed stay as they were.
+    let layouts = [
+        ("table", shape.table),
+        ("fused", shape.fused),
+        ("window", shape.window),
+        ("shared_hash", shape.shared_hash),
+        ("split", shape.split),
+        ("merged", shape.merged),
+    ];
+    for (key, _) in layouts.iter().filter(|(_, on)| *on) {
+        head[key] = true.into();
     }
     h.update(head.to_string().as_bytes());
     for i in 0..plan.len() {
