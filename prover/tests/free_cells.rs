@@ -384,50 +384,37 @@ fn mutation_catalog() {
     );
     // Image edits: a clamped edit with a parameter, and a 16-bit one in coefficient columns.
     // A wide one hashes with the dense Poseidon chip.
-    let img_cs = |edit: &str, wide: bool, k: Option<u32>| {
+    // `edit`'s chosen shape, changed by `reshape`.
+    let img_cs = |edit: &str, wide: bool, reshape: &dyn Fn(&mut trustml::img::ImgShape)| {
         let mut cs = ConstraintSystem::default();
         let e = trustml::img::Edit::parse(edit).unwrap();
         // 10×4: bands of whole words (the table layout, for a wide pointwise edit).
         let d = trustml::img::Dims::new(10, 4, 3).unwrap();
         let mut shape = trustml::img::ImgShape::choose(&e, d, wide).unwrap();
-        if let Some(k) = k {
-            // Room for the byte-pair table, and the widest grid (five pair lookups).
-            shape.k = k;
-            shape.grid = trustml::img::circuit::WIDER_GRID_BYTES;
-        }
+        reshape(&mut shape);
         let _ = trustml::img::ImgCircuit::configure_with_params(&mut cs, shape);
         cs
     };
     let (img, img16) = (
-        img_cs("contrast", false, None),
-        img_cs("resize:4x3", false, None),
+        img_cs("contrast", false, &|_| {}),
+        img_cs("resize:4x3", false, &|_| {}),
     );
-    // Wide: the dense Poseidon chip, and at k = 17 the byte-pair lookups of a 10-byte grid.
-    let img_wide = img_cs("blur", true, Some(17));
+    // Wide: the dense Poseidon chip, and at k = 17 the byte-pair lookups of a 10-byte grid
+    // (room for the byte-pair table, and five pair lookups).
+    let img_wide = img_cs("blur", true, &|s| {
+        s.k = 17;
+        s.grid = trustml::img::circuit::WIDER_GRID_BYTES;
+    });
     // The table layout of white balance (a 6-byte grid: six table lookups).
-    let img_table = img_cs("white-balance", true, None);
+    let img_table = img_cs("white-balance", true, &|_| {});
     // The fused layout of YCbCr → RGB at k = 17: both remainder bytes in one pair lookup.
-    let img_fused = {
-        let mut cs = ConstraintSystem::default();
-        let e = trustml::img::Edit::YcbcrToRgb;
-        let d = trustml::img::Dims::new(10, 4, 3).unwrap();
-        let mut shape = trustml::img::ImgShape::choose(&e, d, true).unwrap();
-        shape.k = 17;
-        let _ = trustml::img::ImgCircuit::configure_with_params(&mut cs, shape);
-        cs
-    };
+    let img_fused = img_cs("ycbcr-to-rgb", true, &|s| s.k = 17);
     // RGB → YCbCr at k = 16: split remainders.
-    let img_split = {
-        let mut cs = ConstraintSystem::default();
-        let e = trustml::img::Edit::RgbToYcbcr;
-        let d = trustml::img::Dims::new(10, 4, 3).unwrap();
-        let mut shape = trustml::img::ImgShape::choose(&e, d, true).unwrap();
-        shape.k = 16;
-        shape.split = shape.split_fits();
-        assert!(shape.split);
-        let _ = trustml::img::ImgCircuit::configure_with_params(&mut cs, shape);
-        cs
-    };
+    let img_split = img_cs("rgb-to-ycbcr", true, &|s| {
+        s.k = 16;
+        s.split = s.split_fits();
+        assert!(s.split);
+    });
     // The SGD step circuit (its EXP table shares the byte lane's lookup).
     let mut train = ConstraintSystem::default();
     let _ =

@@ -348,17 +348,20 @@ impl DenseChip {
         };
         let keep = trustml_kit::mutation::keep;
         let named = trustml_kit::mutation::constraints;
-        // Each gate: its constraints for every lane, under the shared selector.
-        let per_lane =
-            |m: &mut V<'_>, f: &dyn Fn(&mut V<'_>, &DenseLane) -> Vec<Expression<Fr>>| {
-                cfg.lanes.iter().flat_map(|l| f(m, l)).collect::<Vec<_>>()
-            };
+        // Each gate: its constraints for every lane `(i, lane)`, under the shared selector.
+        type LaneConstraints<'f> =
+            dyn Fn(&mut V<'_>, usize, &DenseLane) -> Vec<Expression<Fr>> + 'f;
+        let per_lane = |m: &mut V<'_>, f: &LaneConstraints<'_>| {
+            (cfg.lanes.iter().enumerate())
+                .flat_map(|(i, l)| f(m, i, l))
+                .collect::<Vec<_>>()
+        };
 
         if keep("dense poseidon zero") {
             meta.create_gate("dense poseidon zero", |m| {
                 named("dense poseidon zero", {
                     let q = m.query_selector(cfg.q_zero);
-                    per_lane(m, &|m, l| {
+                    per_lane(m, &|m, _, l| {
                         s_at(m, l, 0).into_iter().map(|s| q.clone() * s).collect()
                     })
                 })
@@ -368,36 +371,32 @@ impl DenseChip {
             meta.create_gate("dense poseidon absorb", |m| {
                 named("dense poseidon absorb", {
                     let q = m.query_selector(cfg.q_absorb);
-                    let lanes: Vec<(usize, &DenseLane)> = cfg.lanes.iter().enumerate().collect();
-                    lanes
-                        .into_iter()
-                        .flat_map(|(i, l)| {
-                            let s = s_at(m, l, 0);
-                            // The absorbed pair: the lane's helpers, or row `i` of the shared
-                            // inputs. (Queried in the order chips set up before shared columns
-                            // had, all three helpers then `n`: the query order is part of a
-                            // verifying key.)
-                            let h: [Expression<Fr>; RATE] = match cfg.shared {
-                                None => {
-                                    let [h0, h1, _] = h_at(m, l);
-                                    [h0, h1]
-                                }
-                                Some(io) => std::array::from_fn(|k| {
-                                    m.query_advice(io.inputs[k], Rotation(i as i32))
-                                }),
-                            };
-                            let n = s_at(m, l, 1);
-                            // A hash's first absorb starts from the zero state.
-                            let go_on = Expression::Constant(Fr::ONE)
-                                - m.query_fixed(l.start, Rotation::cur());
-                            vec![
-                                q.clone() * (n[0].clone() - go_on.clone() * s[0].clone()),
-                                q.clone()
-                                    * (n[1].clone() - go_on.clone() * s[1].clone() - h[0].clone()),
-                                q.clone() * (n[2].clone() - go_on * s[2].clone() - h[1].clone()),
-                            ]
-                        })
-                        .collect::<Vec<_>>()
+                    per_lane(m, &|m, i, l| {
+                        let s = s_at(m, l, 0);
+                        // The absorbed pair: the lane's helpers, or row `i` of the shared
+                        // inputs. (Queried in the order chips set up before shared columns
+                        // had, all three helpers then `n`: the query order is part of a
+                        // verifying key.)
+                        let h: [Expression<Fr>; RATE] = match cfg.shared {
+                            None => {
+                                let [h0, h1, _] = h_at(m, l);
+                                [h0, h1]
+                            }
+                            Some(io) => std::array::from_fn(|k| {
+                                m.query_advice(io.inputs[k], Rotation(i as i32))
+                            }),
+                        };
+                        let n = s_at(m, l, 1);
+                        // A hash's first absorb starts from the zero state.
+                        let go_on =
+                            Expression::Constant(Fr::ONE) - m.query_fixed(l.start, Rotation::cur());
+                        vec![
+                            q.clone() * (n[0].clone() - go_on.clone() * s[0].clone()),
+                            q.clone()
+                                * (n[1].clone() - go_on.clone() * s[1].clone() - h[0].clone()),
+                            q.clone() * (n[2].clone() - go_on * s[2].clone() - h[1].clone()),
+                        ]
+                    })
                 })
             });
         }
@@ -405,14 +404,10 @@ impl DenseChip {
             meta.create_gate("dense poseidon digest", |m| {
                 named("dense poseidon digest", {
                     let q = m.query_selector(io.q_digest);
-                    let lanes: Vec<(usize, &DenseLane)> = cfg.lanes.iter().enumerate().collect();
-                    lanes
-                        .into_iter()
-                        .map(|(i, l)| {
-                            let d = m.query_advice(io.digests, Rotation(-1 - i as i32));
-                            q.clone() * (d - m.query_advice(l.state[0], Rotation::cur()))
-                        })
-                        .collect::<Vec<_>>()
+                    per_lane(m, &|m, i, l| {
+                        let d = m.query_advice(io.digests, Rotation(-1 - i as i32));
+                        vec![q.clone() * (d - m.query_advice(l.state[0], Rotation::cur()))]
+                    })
                 })
             });
         }
@@ -421,7 +416,7 @@ impl DenseChip {
                 named("dense poseidon full round", {
                     let q = m.query_selector(cfg.q_full);
                     let c = c_at(m);
-                    per_lane(m, &|m, l| {
+                    per_lane(m, &|m, _, l| {
                         let (s, h, n) = (s_at(m, l, 0), h_at(m, l), s_at(m, l, 1));
                         let x: [Expression<Fr>; WIDTH] =
                             std::array::from_fn(|i| s[i].clone() + c[i].clone());
@@ -441,7 +436,7 @@ impl DenseChip {
                 named("dense poseidon partial pair", {
                     let q = m.query_selector(cfg.q_pair);
                     let c = c_at(m);
-                    per_lane(m, &|m, l| {
+                    per_lane(m, &|m, _, l| {
                         let (s, h, n) = (s_at(m, l, 0), h_at(m, l), s_at(m, l, 1));
                         let x = s[0].clone() + c[0].clone();
                         let y = [
@@ -468,7 +463,7 @@ impl DenseChip {
                 named("dense poseidon partial round", {
                     let q = m.query_selector(cfg.q_single);
                     let c = c_at(m);
-                    per_lane(m, &|m, l| {
+                    per_lane(m, &|m, _, l| {
                         let (s, h, n) = (s_at(m, l, 0), h_at(m, l), s_at(m, l, 1));
                         let x = s[0].clone() + c[0].clone();
                         let mut out = vec![q.clone() * (h[0].clone() - x.clone() * x.clone())];

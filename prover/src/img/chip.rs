@@ -648,23 +648,25 @@ impl Lane {
             region.assign_advice(q, at, value.map(|v| fe(i128::from(v.q))));
         }
         let (hi, top) = self.shifts();
-        let shifts = [0, hi, top.unwrap_or(64)];
+        // Bits of `r_lo` and (split) of `r_hi`; without a top, `r_hi` holds the rest.
+        let widths = [hi, top.map_or(0, |t| t - hi)];
+        let parts = value.map(|v| {
+            let mask = |bits: u32| (1i64 << bits) - 1;
+            let mut p = match top {
+                Some(t) => [v.r & mask(hi), (v.r >> hi) & mask(t - hi), v.r >> t],
+                None => [v.r & mask(hi), v.r >> hi, 0],
+            };
+            if let Some(c) = carry {
+                p[c] += 1 << widths[c];
+                p[c + 1] -= 1;
+            }
+            p
+        });
         let cols = [Some(self.r_lo), self.r_hi, self.split.map(|sp| sp.top)];
         for (j, col) in cols.into_iter().enumerate() {
-            let Some(col) = col else { continue };
-            let part = value.map(|v| {
-                let mut p = v.r >> shifts[j];
-                if j < 2 {
-                    p &= (1 << (shifts[j + 1] - shifts[j]).min(62)) - 1;
-                }
-                match carry {
-                    Some(c) if c == j => p += 1 << (shifts[j + 1] - shifts[j]),
-                    Some(c) if c + 1 == j => p -= 1,
-                    _ => {}
-                }
-                fe(i128::from(p))
-            });
-            region.assign_advice(col, at, part);
+            if let Some(col) = col {
+                region.assign_advice(col, at, parts.map(|p| fe(i128::from(p[j]))));
+            }
         }
     }
 }

@@ -362,7 +362,7 @@ impl ImgShape {
         };
         for k in 13..=max_k {
             for &grid in &grids {
-                let s = Self {
+                let mut s = Self {
                     edit: edit.clone(),
                     input,
                     lanes: 1,
@@ -377,11 +377,8 @@ impl ImgShape {
                     split: false,
                     merged: false,
                 };
-                let s = Self {
-                    split: s.split_fits(),
-                    merged: s.pairs() && !s.fused,
-                    ..s
-                };
+                s.split = s.split_fits();
+                s.merged = s.pairs() && !s.fused;
                 // The wider grids of stacked images only with the byte-pair lookups (a
                 // table or fused grid's lookups take every byte anyway).
                 if grid > WIDE_GRID_BYTES && !s.pairs() && !s.table && !s.fused {
